@@ -1,0 +1,201 @@
+//! Mini-batches handed to a plugin's `forward`, as `batch` and `block` resources.
+
+use std::collections::BTreeMap;
+
+use gs_tensor::Tensor;
+use wasmtime::component::Resource;
+
+use crate::bindings::graph::{EdgeType, Host, HostBatch, HostBlock};
+use crate::host_tensors::TensorRes;
+use crate::state::HostState;
+
+/// One edge type's edges in one layer (DGL message-flow-graph convention).
+#[derive(Debug)]
+pub struct BlockData {
+    pub src_type: String,
+    pub rel: String,
+    pub dst_type: String,
+    pub num_src: i64,
+    pub num_dst: i64,
+    /// Local source index per edge (int64).
+    pub src: Tensor,
+    /// Local destination index per edge (int64).
+    pub dst: Tensor,
+    pub edge_features: BTreeMap<String, Tensor>,
+}
+
+/// The blocks of one layer and its node counts per type.
+#[derive(Debug, Default)]
+pub struct LayerData {
+    pub num_src: BTreeMap<String, i64>,
+    pub num_dst: BTreeMap<String, i64>,
+    pub blocks: Vec<BlockData>,
+}
+
+/// A whole mini-batch as the host hands it to a plugin.
+#[derive(Debug, Default)]
+pub struct BatchData {
+    /// Layer 0 is the input layer; the last layer's destination nodes are the targets.
+    pub layers: Vec<LayerData>,
+    /// Features of layer 0's source nodes per node type.
+    pub input_features: BTreeMap<String, Tensor>,
+    pub target_node_type: String,
+}
+
+impl BlockData {
+    /// A copy that shares the tensors (no data is copied).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            src_type: self.src_type.clone(),
+            rel: self.rel.clone(),
+            dst_type: self.dst_type.clone(),
+            num_src: self.num_src,
+            num_dst: self.num_dst,
+            src: self.src.shallow_clone(),
+            dst: self.dst.shallow_clone(),
+            edge_features: self.edge_features.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect(),
+        }
+    }
+}
+
+impl LayerData {
+    /// A copy that shares the tensors.
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            num_src: self.num_src.clone(),
+            num_dst: self.num_dst.clone(),
+            blocks: self.blocks.iter().map(BlockData::shallow_clone).collect(),
+        }
+    }
+}
+
+impl BatchData {
+    /// A copy that shares the tensors.
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            layers: self.layers.iter().map(LayerData::shallow_clone).collect(),
+            input_features: self.input_features.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect(),
+            target_node_type: self.target_node_type.clone(),
+        }
+    }
+}
+
+/// The `batch` resource: the host's batch behind a guest handle.
+#[allow(unreachable_pub, reason = "bindgen's `with` re-exports it from a public module")]
+pub struct BatchRes(pub(crate) BatchData);
+/// The `block` resource.
+#[allow(unreachable_pub, reason = "bindgen's `with` re-exports it from a public module")]
+pub struct BlockRes(pub(crate) BlockData);
+
+impl Host for HostState {}
+
+impl crate::bindings::types::Host for HostState {}
+
+impl HostState {
+    fn batch(&self, handle: &Resource<BatchRes>) -> wasmtime::Result<&BatchData> {
+        Ok(&self.table.get(handle)?.0)
+    }
+
+    fn block(&self, handle: &Resource<BlockRes>) -> wasmtime::Result<&BlockData> {
+        Ok(&self.table.get(handle)?.0)
+    }
+
+    /// Layer `layer` of the batch, or stop the guest if there is no such layer.
+    fn with_layer<R>(
+        &mut self,
+        handle: &Resource<BatchRes>,
+        layer: u32,
+        f: impl FnOnce(&LayerData) -> R,
+    ) -> wasmtime::Result<R> {
+        let batch = self.batch(handle)?;
+        match batch.layers.get(layer as usize) {
+            Some(l) => Ok(f(l)),
+            None => {
+                let n = batch.layers.len();
+                Err(self.stop(format!("batch: layer {layer} asked for, but the batch has {n} layers (0..{n})")))
+            }
+        }
+    }
+}
+
+impl HostBatch for HostState {
+    fn num_layers(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<u32> {
+        Ok(self.batch(&this)?.layers.len() as u32)
+    }
+
+    fn blocks(&mut self, this: Resource<BatchRes>, layer: u32) -> wasmtime::Result<Vec<Resource<BlockRes>>> {
+        let blocks = self.with_layer(&this, layer, |l| l.blocks.iter().map(BlockData::shallow_clone).collect::<Vec<_>>())?;
+        blocks.into_iter().map(|b| Ok(self.table.push(BlockRes(b))?)).collect()
+    }
+
+    fn src_node_types(&mut self, this: Resource<BatchRes>, layer: u32) -> wasmtime::Result<Vec<String>> {
+        self.with_layer(&this, layer, |l| l.num_src.keys().cloned().collect())
+    }
+
+    fn num_src_nodes(&mut self, this: Resource<BatchRes>, layer: u32, node_type: String) -> wasmtime::Result<i64> {
+        self.with_layer(&this, layer, |l| l.num_src.get(&node_type).copied().unwrap_or(0))
+    }
+
+    fn num_dst_nodes(&mut self, this: Resource<BatchRes>, layer: u32, node_type: String) -> wasmtime::Result<i64> {
+        self.with_layer(&this, layer, |l| l.num_dst.get(&node_type).copied().unwrap_or(0))
+    }
+
+    fn input_features(
+        &mut self,
+        this: Resource<BatchRes>,
+        node_type: String,
+    ) -> wasmtime::Result<Option<Resource<TensorRes>>> {
+        let feature = self.batch(&this)?.input_features.get(&node_type).map(Tensor::shallow_clone);
+        match feature {
+            Some(t) => Ok(Some(self.push("input-features", t)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn target_node_type(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<String> {
+        Ok(self.batch(&this)?.target_node_type.clone())
+    }
+
+    fn drop(&mut self, rep: Resource<BatchRes>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl HostBlock for HostState {
+    fn edge_type(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<EdgeType> {
+        let b = self.block(&this)?;
+        Ok(EdgeType { src: b.src_type.clone(), rel: b.rel.clone(), dst: b.dst_type.clone() })
+    }
+
+    fn num_src(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<i64> {
+        Ok(self.block(&this)?.num_src)
+    }
+
+    fn num_dst(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<i64> {
+        Ok(self.block(&this)?.num_dst)
+    }
+
+    fn src(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<Resource<TensorRes>> {
+        let src = self.block(&this)?.src.shallow_clone();
+        self.push("block.src", src)
+    }
+
+    fn dst(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<Resource<TensorRes>> {
+        let dst = self.block(&this)?.dst.shallow_clone();
+        self.push("block.dst", dst)
+    }
+
+    fn edge_feature(&mut self, this: Resource<BlockRes>, name: String) -> wasmtime::Result<Option<Resource<TensorRes>>> {
+        let feature = self.block(&this)?.edge_features.get(&name).map(Tensor::shallow_clone);
+        match feature {
+            Some(t) => Ok(Some(self.push("block.edge-feature", t)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn drop(&mut self, rep: Resource<BlockRes>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+//! Reading a component before running it: is it a component, which `gs:plugin` version
+//! does it export, which SDK built it.
+
+use wasmtime::Engine;
+use wasmtime::wasmparser::{Parser, Payload};
+
+use crate::PluginError;
+use crate::bindings::ModelPre;
+use crate::state::HostState;
+
+/// The WIT package plugins are built against.
+pub const SUPPORTED_PACKAGE: &str = "gs:plugin";
+/// The package version this host implements. Components of the same `0.MINOR` line load.
+pub const SUPPORTED_VERSION: &str = "0.1.0";
+const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
+/// Custom section in which gs-plugin-sdk stamps its version.
+const SDK_SECTION: &str = "gs-plugin-sdk-version";
+
+/// What the host read from a component's bytes.
+#[derive(Debug, Clone)]
+pub struct ComponentInfo {
+    /// Where it came from: a path or a built-in name.
+    pub source: String,
+    /// SHA-256 of the component's bytes, hex.
+    pub digest: String,
+    /// The `gs:plugin` version of its exported model interface.
+    pub package_version: String,
+    /// The gs-plugin-sdk version stamped into it, if built with the SDK.
+    pub sdk_version: Option<String>,
+    pub size_bytes: usize,
+}
+
+/// A compiled, linked plugin, ready to instantiate (cheaply, many times).
+pub struct Plugin {
+    pub(crate) info: ComponentInfo,
+    pub(crate) pre: ModelPre<HostState>,
+    pub(crate) engine: Engine,
+}
+
+impl Plugin {
+    pub(crate) fn new(info: ComponentInfo, pre: ModelPre<HostState>, engine: Engine) -> Self {
+        Self { info, pre, engine }
+    }
+
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+}
+
+fn version_line(version: &str) -> Option<(u64, u64)> {
+    let mut parts = version.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether a component built against `version` runs on this host (semver: same major,
+/// and the same minor while the major is 0).
+pub(crate) fn is_supported(version: &str) -> bool {
+    match (version_line(version), version_line(SUPPORTED_VERSION)) {
+        (Some((major, minor)), Some((smajor, sminor))) => {
+            major == smajor && (major != 0 || minor == sminor)
+        }
+        _ => false,
+    }
+}
+
+/// Check the bytes of a component: magic, layer, exported model interface and version.
+pub(crate) fn inspect(source: &str, bytes: &[u8], digest: String) -> Result<ComponentInfo, PluginError> {
+    let not_component = |reason: &str, hint: &str| PluginError::NotAComponent {
+        plugin: source.to_string(),
+        reason: reason.to_string(),
+        hint: hint.to_string(),
+    };
+    const BUILD_HINT: &str = "build the plugin with `cargo build --release --target wasm32-wasip2` using gs-plugin-sdk";
+    if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+        return Err(not_component("the file does not start with the WebAssembly magic bytes", BUILD_HINT));
+    }
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(not_component(
+            "it is a core WebAssembly module, not a component",
+            "build for the `wasm32-wasip2` target (it produces components), or wrap the module with `wasm-tools component new`",
+        ));
+    }
+    let mut depth = 0usize;
+    let mut exports = Vec::new();
+    let mut sdk_version = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
+        match payload {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentExportSection(reader) if depth == 1 => {
+                for export in reader {
+                    let export = export.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
+                    exports.push(export.name.name.to_string());
+                }
+            }
+            Payload::CustomSection(section) if section.name() == SDK_SECTION => {
+                sdk_version = Some(String::from_utf8_lossy(section.data()).trim_end_matches('\0').to_string());
+            }
+            _ => {}
+        }
+    }
+    let Some(export) = exports.iter().find(|name| name.starts_with(MODEL_INTERFACE)) else {
+        return Err(PluginError::Load {
+            plugin: source.to_string(),
+            message: format!(
+                "it does not export `{MODEL_INTERFACE}{SUPPORTED_VERSION}` (its exports: {exports:?})\n\
+                 hint: a gs model plugin is built with gs-plugin-sdk's `export_model!`"
+            ),
+        });
+    };
+    let package_version = export[MODEL_INTERFACE.len()..].to_string();
+    if !is_supported(&package_version) {
+        let newer = version_line(&package_version) > version_line(SUPPORTED_VERSION);
+        return Err(PluginError::IncompatibleVersion {
+            plugin: source.to_string(),
+            found: format!("{SUPPORTED_PACKAGE}@{package_version}"),
+            supported: format!("{SUPPORTED_PACKAGE}@{SUPPORTED_VERSION}"),
+            sdk: sdk_version
+                .as_ref()
+                .map_or_else(|| "no gs-plugin-sdk version stamp".to_string(), |v| format!("gs-plugin-sdk {v}")),
+            hint: if newer {
+                "upgrade gs, or rebuild the plugin with a gs-plugin-sdk release for this gs".to_string()
+            } else {
+                "rebuild the plugin with the gs-plugin-sdk release that matches this gs".to_string()
+            },
+        });
+    }
+    Ok(ComponentInfo { source: source.to_string(), digest, package_version, sdk_version, size_bytes: bytes.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_lines() {
+        assert!(is_supported("0.1.0"));
+        assert!(is_supported("0.1.7"));
+        assert!(!is_supported("0.2.0"));
+        assert!(!is_supported("1.1.0"));
+        assert!(!is_supported("garbage"));
+    }
+
+    #[test]
+    fn rejects_files_that_are_not_components() {
+        let err = inspect("x.wasm", b"hello world", String::new()).unwrap_err();
+        assert!(err.to_string().contains("magic"), "{err}");
+        let core = [0u8, b'a', b's', b'm', 1, 0, 0, 0];
+        let err = inspect("m.wasm", &core, String::new()).unwrap_err();
+        assert!(err.to_string().contains("core WebAssembly module"), "{err}");
+    }
+}

@@ -1,0 +1,96 @@
+//! The wasmtime engine shared by every plugin of a process, and its epoch ticker.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::PluginError;
+use crate::bindings::Model;
+use crate::cache::ComponentCache;
+use crate::component::{Plugin, inspect};
+use crate::state::HostState;
+
+/// How often the engine's epoch advances; export deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Compiles, caches and links plugins. One per process is enough.
+pub struct PluginEngine {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Arc<Linker<HostState>>,
+    cache: Option<ComponentCache>,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl PluginEngine {
+    /// An engine whose compiled components are cached under `cache_dir` (none: no cache).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
+        let fail = |message: String| PluginError::Load { plugin: "(engine)".into(), message };
+        let mut config = Config::new();
+        config.wasm_component_model(true).epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| fail(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| fail(e.to_string()))?;
+        Model::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| fail(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let (engine, stop) = (engine.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("gs-plugin-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| fail(format!("cannot start the deadline thread: {e}")))?
+        };
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+            cache: cache_dir.map(ComponentCache::new),
+            stop,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// Load a component from a file.
+    pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
+        self.load_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// Load a component from memory; `source` names it in messages (a path or a built-in name).
+    pub fn load_bytes(&self, source: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
+        let digest = hex::encode(Sha256::digest(bytes));
+        let info = inspect(source, bytes, digest.clone())?;
+        let fail = |e: wasmtime::Error| PluginError::Load { plugin: source.to_string(), message: format!("{e:#}") };
+        let component = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, &digest, bytes),
+            None => wasmtime::component::Component::new(&self.engine, bytes),
+        }
+        .map_err(fail)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| PluginError::Load {
+            plugin: source.to_string(),
+            message: format!("{e:#}\nhint: the plugin imports something gs does not provide (only gs:plugin and WASI 0.2)"),
+        })?;
+        let pre = crate::bindings::ModelPre::new(pre).map_err(fail)?;
+        Ok(Plugin::new(info, pre, self.engine.clone()))
+    }
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
