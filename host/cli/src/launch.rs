@@ -1,0 +1,223 @@
+//! `gs launch` (and the task commands): train or infer with a plugin model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use gs_config::{LaunchOptions, PluginRef, Resolved, TaskType};
+use gs_runtime::{PluginEngine, PluginInstance, PluginLimits};
+use gs_tensor::{Device, ParamStore, choose_device, seed_and_threads};
+use gs_train::checkpoint::{self, LoadedCheckpoint, PluginIdentity};
+use gs_train::{NodeTask, RunOptions, resolve_custom_args};
+use sha2::{Digest, Sha256};
+
+use crate::builtin;
+use crate::progress::Bars;
+
+/// Run `gs launch` with GraphStorm's arguments.
+pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Result<()> {
+    let before_dashes = args.iter().take_while(|a| *a != "--");
+    if before_dashes.into_iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", gs_config::help_text());
+        return Ok(());
+    }
+    let mut input = gs_config::parse(args)?;
+    if let Some(task) = default_task {
+        input = input.with_default_task(task);
+    }
+    if input.inference() {
+        let Some(restore) = input.restore_model_path() else {
+            bail!(gs_config::ConfigError::Missing {
+                missing: vec!["`--restore-model-path`".into()],
+                hint: "inference rebuilds the model from a checkpoint, e.g. `--restore-model-path model/epoch-3/`".into(),
+            });
+        };
+        let ckpt = checkpoint::load(&restore)?;
+        let resolved = input.resolve(Some(&ckpt.meta.config))?;
+        infer(&resolved, ckpt)
+    } else {
+        let resolved = input.resolve(None)?;
+        train(&resolved)
+    }
+}
+
+/// The bytes of a plugin named on the command line, with a name for messages.
+pub(crate) fn plugin_bytes(plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8>)> {
+    match plugin {
+        PluginRef::Builtin(name) => match builtin::builtin(name) {
+            Some(bytes) => Ok((name.clone(), bytes.to_vec())),
+            None => bail!(
+                "no built-in plugin is called `{name}`; built-in plugins: {:?}\n\
+                 hint: pass a path to a component (`--plugin path/to/model.wasm`)",
+                builtin::names()
+            ),
+        },
+        PluginRef::Path(path) => {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!("cannot read plugin `{}`; hint: check the path given to --plugin", path.display())
+            })?;
+            Ok((path.display().to_string(), bytes))
+        }
+    }
+}
+
+fn limits(resolved: &Resolved) -> PluginLimits {
+    let t = &resolved.train;
+    PluginLimits {
+        memory_bytes: (t.plugin_memory_mb as usize) << 20,
+        call_timeout: Duration::from_secs(t.plugin_call_timeout),
+        max_tensors: t.plugin_max_tensors as usize,
+        tensor_bytes: (t.plugin_tensor_budget_mb as usize) << 20,
+    }
+}
+
+fn device(launch: &LaunchOptions) -> anyhow::Result<Device> {
+    let choice = choose_device(&launch.device.to_string()).map_err(anyhow::Error::msg)?;
+    if let Some(warning) = choice.warning {
+        tracing::warn!("{warning}");
+    }
+    Ok(choice.device)
+}
+
+/// Everything a run needs before it trains or infers.
+struct Setup {
+    task: NodeTask,
+    engine: PluginEngine,
+    device: Device,
+}
+
+fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
+    for warning in &resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+    let device = device(&resolved.launch)?;
+    seed_and_threads(resolved.train.seed, resolved.launch.num_omp_threads.map(|n| n as usize));
+    let part_config = &resolved.launch.part_config;
+    let graph = gs_graph::load(part_config).with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
+    let task = NodeTask::new(Arc::new(graph), resolved.train.clone(), device)?;
+    let engine = PluginEngine::new(crate::paths::component_cache())?;
+    Ok(Setup { task, engine, device })
+}
+
+fn instantiate(setup: &Setup, resolved: &Resolved, source: &str, bytes: &[u8]) -> anyhow::Result<PluginInstance> {
+    let plugin = setup.engine.load_bytes(source, bytes)?;
+    let instance = plugin.instantiate(limits(resolved), ParamStore::new(resolved.train.seed, setup.device))?;
+    let info = instance.info();
+    let wanted = match resolved.train.task_type {
+        TaskType::NodeRegression => gs_runtime::Task::NodeRegression,
+        _ => gs_runtime::Task::NodeClassification,
+    };
+    if !info.tasks.contains(&wanted) {
+        bail!(
+            "plugin `{}` {} supports {:?}, not `{}`; hint: pick a plugin built for this task",
+            info.name,
+            info.version,
+            info.tasks,
+            resolved.train.task_type.name()
+        );
+    }
+    Ok(instance)
+}
+
+fn identity(instance: &PluginInstance) -> PluginIdentity {
+    let (info, component) = (instance.info(), instance.component());
+    PluginIdentity {
+        name: info.name.clone(),
+        version: info.version.clone(),
+        sdk_version: component.sdk_version.clone().unwrap_or_else(|| info.sdk_version.clone()),
+        package_version: component.package_version.clone(),
+        digest: component.digest.clone(),
+    }
+}
+
+fn train(resolved: &Resolved) -> anyhow::Result<()> {
+    let plugin = resolved.launch.plugin.clone().ok_or_else(|| {
+        anyhow::anyhow!(gs_config::ConfigError::Missing {
+            missing: vec!["`--plugin`".into()],
+            hint: "name a built-in plugin (`--plugin sage`) or a component (`--plugin model.wasm`), \
+                   or set `model_encoder_type` in the YAML"
+                .into(),
+        })
+    })?;
+    let (source, bytes) = plugin_bytes(&plugin)?;
+    let setup = setup(resolved)?;
+    let instance = instantiate(&setup, resolved, &source, &bytes)?;
+    let custom_args = resolve_custom_args(&instance.info().name, &resolved.custom_args, &instance.info().hyper_params)
+        .map_err(anyhow::Error::msg)?;
+    let identity = identity(&instance);
+    let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
+    let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();
+    eprintln!(
+        "training `{}` {} (sha256:{}…) on `{}`: {} weights, {} on {:?}",
+        identity.name,
+        identity.version,
+        &identity.digest[..12],
+        resolved.launch.part_config.display(),
+        weights,
+        resolved.train.task_type.name(),
+        setup.device,
+    );
+    let options = RunOptions {
+        save_model_path: resolved.train.save_model_path.clone(),
+        plugin: identity,
+        plugin_bytes: bytes,
+        custom_args,
+    };
+    let metric = setup.task.metrics()[0].to_string();
+    let summary = setup.task.train(&mut model, &options, &mut Bars::new(&metric))?;
+    let score = |s: Option<f64>| s.map_or_else(|| "n/a".to_string(), |s| format!("{s:.4}"));
+    match summary.best_epoch {
+        Some(epoch) => println!(
+            "best epoch {epoch}{}: validation {metric} {}, test {metric} {}",
+            summary.best_checkpoint.as_ref().map_or_else(String::new, |c| format!(" ({c})")),
+            score(summary.best_val_score),
+            score(summary.test_score),
+        ),
+        None => println!("no epoch was trained (num_epochs is 0)"),
+    }
+    if let Some(dir) = &resolved.train.save_model_path {
+        println!("checkpoints and {} in `{}`", gs_train::SUMMARY_FILE, dir.display());
+    }
+    Ok(())
+}
+
+fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
+    let saved = &ckpt.meta.plugin;
+    if let Some(plugin) = &resolved.launch.plugin {
+        let (source, bytes) = plugin_bytes(plugin)?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if digest != saved.digest {
+            bail!(
+                "plugin `{source}` (sha256:{digest}) is not the plugin that trained `{}` \
+                 (`{}` {}, sha256:{})\nhint: leave out --plugin to use the copy saved in the checkpoint",
+                ckpt.dir.display(),
+                saved.name,
+                saved.version,
+                saved.digest
+            );
+        }
+    }
+    let setup = setup(resolved)?;
+    let source = format!("{} (from {})", saved.name, ckpt.dir.display());
+    let instance = instantiate(&setup, resolved, &source, &ckpt.plugin_bytes)?;
+    let mut args: Vec<String> = ckpt.meta.custom_args.iter().flat_map(|(k, v)| [format!("--{k}"), v.clone()]).collect();
+    args.extend(resolved.custom_args.iter().cloned());
+    let custom_args =
+        resolve_custom_args(&instance.info().name, &args, &instance.info().hyper_params).map_err(anyhow::Error::msg)?;
+    let mut model = setup.task.plugin_model(instance, custom_args)?;
+    model.load_weights(&ckpt.weights).with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
+    let ids = setup.task.inference_ids()?;
+    let metric = setup.task.metrics()[0].to_string();
+    let output = setup.task.infer(&mut model, &ids, &mut Bars::new(&metric))?;
+    for (m, s) in &output.scores {
+        println!("test {m}: {s:.4} on {} `{}` nodes", output.ids.len(), output.node_type);
+    }
+    match &resolved.train.save_prediction_path {
+        Some(dir) => {
+            let files = crate::predictions::write(dir, &output, &resolved.launch)?;
+            println!("predictions for {} nodes in `{}` ({} files)", output.ids.len(), dir.display(), files);
+        }
+        None => println!("no --save-prediction-path given: predictions not saved"),
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! `gs`: GraphStorm's command line, rebuilt in Rust. Models are sandboxed WebAssembly
+//! plugins; everything heavy (graph, sampling, libtorch tensors, training, evaluation) runs
+//! in the host.
+//!
+//! This crate owns only the process: argument parsing, logging, progress bars and exit
+//! codes. The logic lives in the library crates so tests can reach it.
+
+mod builtin;
+mod generate;
+mod graph_info;
+mod launch;
+mod paths;
+mod plugin_cmd;
+mod predictions;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gs_config::TaskType;
+
+/// Exit code of a run that failed (a plugin failure, bad data, an I/O error).
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage or configuration error.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "gs", version, about = "GraphStorm's pipeline, with models as sandboxed WebAssembly plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train or infer with a plugin model (GraphStorm's `graphstorm.run.launch`).
+    /// Takes GraphStorm's flags; `gs launch --help` lists them.
+    #[command(disable_help_flag = true)]
+    Launch {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// Node classification (GraphStorm's `gs_node_classification`).
+    #[command(name = "node-classification", disable_help_flag = true)]
+    NodeClassification {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// Node regression (GraphStorm's `gs_node_regression`).
+    #[command(name = "node-regression", disable_help_flag = true)]
+    NodeRegression {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// Generate a dataset in gs's partition format.
+    Generate {
+        #[command(subcommand)]
+        what: generate::Generate,
+    },
+    /// Inspect a partitioned graph.
+    Graph {
+        #[command(subcommand)]
+        what: graph_info::GraphCommand,
+    },
+    /// Inspect plugins.
+    Plugin {
+        #[command(subcommand)]
+        what: plugin_cmd::PluginCommand,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    // libtorch's large intermediates make default glibc malloc page-fault bound; see gs-tensor.
+    gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Launch { args } => launch::run(&args, None),
+        Command::NodeClassification { args } => launch::run(&args, Some(TaskType::NodeClassification)),
+        Command::NodeRegression { args } => launch::run(&args, Some(TaskType::NodeRegression)),
+        Command::Generate { what } => generate::run(what),
+        Command::Graph { what } => graph_info::run(what),
+        Command::Plugin { what } => plugin_cmd::run(what),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let usage = error.chain().any(|e| e.downcast_ref::<gs_config::ConfigError>().is_some());
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! gs-graph: the typed heterogeneous graph that gs trains on, and everything that feeds a
+//! trainer from it without touching tensors.
+//!
+//! It owns node/edge types and per-type CSC structure ([`HeteroGraph`]), typed node and edge
+//! data that may be memory-mapped ([`Array`]), gs's on-disk partition format under DGL's
+//! part-config JSON ([`write_partitioned`], [`load`]), a seeded demo dataset
+//! ([`generate_demo`]), neighbour sampling into DGL-style message-flow blocks
+//! ([`sample_blocks`], [`parse_fanouts`]), feature gathering, and mini-batch iteration with a
+//! bounded prefetch queue ([`SeedBatches`], [`Prefetcher`]).
+//!
+//! It must not depend on tch or wasmtime: it builds and tests fast, and tensors, plugins and
+//! training live in the crates above it.
+
+#![warn(missing_docs)]
+
+mod array;
+mod batches;
+mod buffer;
+mod csc;
+mod demo;
+mod error;
+mod gather;
+mod graph;
+mod prefetch;
+mod sampling;
+mod seed;
+mod storage;
+mod types;
+
+pub use array::{Array, DType};
+pub use batches::{EpochBatches, SeedBatch, SeedBatches};
+pub use csc::Csc;
+pub use demo::{DEMO_TARGET_NTYPE, DemoParams, generate_demo};
+pub use error::{FanoutError, GraphError, StorageError};
+pub use graph::HeteroGraph;
+pub use prefetch::{PREFETCH_CAPACITY, Prefetcher};
+pub use sampling::{
+    Block, Fanout, LayerBlocks, MiniBatch, Sampler, full_fanouts, parse_fanouts, sample_blocks,
+};
+pub use storage::{GS_FORMAT_VERSION, load, write_partitioned};
+pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};

@@ -1,0 +1,141 @@
+//! Mini-batch assembly: sampled blocks and gathered features become host tensors.
+//!
+//! This runs on the prefetch thread (and the rayon pool inside sampling and gathering),
+//! ahead of the trainer; the trainer thread only moves the result to its device and runs
+//! tensor work.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gs_graph::{DType, HeteroGraph, MiniBatch, NodeId};
+use gs_runtime::{BatchData, BlockData, LayerData};
+use gs_tensor::{Device, Kind, Tensor};
+
+use crate::{FeatureSpec, TrainError};
+
+/// A batch ready for the model: blocks and input features as tensors, the seeds, their labels.
+pub struct PreparedBatch {
+    pub data: BatchData,
+    pub seeds: Vec<NodeId>,
+    /// Labels of the seeds (int64 for classification, float32 for regression), if requested.
+    pub labels: Option<Tensor>,
+}
+
+impl PreparedBatch {
+    /// Move every tensor to `device` (no-op on CPU).
+    pub fn to_device(self, device: Device) -> Self {
+        if device == Device::Cpu {
+            return self;
+        }
+        let move_t = |t: &Tensor| t.to_device(device);
+        let mut data = self.data;
+        for layer in &mut data.layers {
+            for block in &mut layer.blocks {
+                block.src = move_t(&block.src);
+                block.dst = move_t(&block.dst);
+            }
+        }
+        for t in data.input_features.values_mut() {
+            *t = move_t(t);
+        }
+        Self { data, seeds: self.seeds, labels: self.labels.as_ref().map(move_t) }
+    }
+}
+
+/// What the labels are read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    Class,
+    Value,
+}
+
+/// Turns sampled mini-batches into [`PreparedBatch`]es.
+#[derive(Clone)]
+pub struct BatchAssembler {
+    graph: Arc<HeteroGraph>,
+    features: FeatureSpec,
+    target: String,
+    label: Option<(String, LabelKind)>,
+}
+
+impl BatchAssembler {
+    pub fn new(graph: Arc<HeteroGraph>, features: FeatureSpec, target: &str, label: Option<(String, LabelKind)>) -> Self {
+        Self { graph, features, target: target.to_string(), label }
+    }
+
+    /// Assemble one batch.
+    pub fn assemble(&self, batch: &MiniBatch) -> Result<PreparedBatch, TrainError> {
+        let layers = batch
+            .layers
+            .iter()
+            .map(|layer| LayerData {
+                num_src: layer.src_nodes.iter().map(|(t, ids)| (t.clone(), ids.len() as i64)).collect(),
+                num_dst: layer.dst_counts.iter().map(|(t, &n)| (t.clone(), n as i64)).collect(),
+                blocks: layer
+                    .blocks
+                    .iter()
+                    .map(|b| BlockData {
+                        src_type: b.etype.src.clone(),
+                        rel: b.etype.rel.clone(),
+                        dst_type: b.etype.dst.clone(),
+                        num_src: b.num_src as i64,
+                        num_dst: b.num_dst as i64,
+                        src: Tensor::from_slice(&b.src),
+                        dst: Tensor::from_slice(&b.dst),
+                        edge_features: BTreeMap::new(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut input_features = BTreeMap::new();
+        for (ntype, ids) in &batch.input_nodes {
+            if let Some(t) = self.gather_features(ntype, ids)? {
+                input_features.insert(ntype.clone(), t);
+            }
+        }
+        let labels = match &self.label {
+            Some((field, kind)) => Some(self.gather_labels(field, *kind, &batch.seeds)?),
+            None => None,
+        };
+        Ok(PreparedBatch {
+            data: BatchData { layers, input_features, target_node_type: self.target.clone() },
+            seeds: batch.seeds.clone(),
+            labels,
+        })
+    }
+
+    /// The concatenated input features of `ids`, `[ids.len(), dim]`.
+    fn gather_features(&self, ntype: &str, ids: &[NodeId]) -> Result<Option<Tensor>, TrainError> {
+        let names = self.features.features(ntype);
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let mut parts = Vec::with_capacity(names.len());
+        for name in names {
+            let array = self.graph.node_array(ntype, name)?;
+            if array.dtype() != DType::F32 {
+                return Err(TrainError::Config(format!(
+                    "feature `{name}` of node type `{ntype}` is {}, but input features must be float32",
+                    array.dtype()
+                )));
+            }
+            let (values, width) = self.graph.gather_f32(ntype, name, ids)?;
+            parts.push(Tensor::from_slice(&values).reshape([ids.len() as i64, width as i64]));
+        }
+        Ok(Some(if parts.len() == 1 { parts.pop().expect("one part") } else { Tensor::cat(&parts, 1) }))
+    }
+
+    fn gather_labels(&self, field: &str, kind: LabelKind, ids: &[NodeId]) -> Result<Tensor, TrainError> {
+        let array = self.graph.node_array(&self.target, field)?;
+        let labels = match array.dtype() {
+            DType::I64 => Tensor::from_slice(&self.graph.gather_i64(&self.target, field, ids)?.0),
+            DType::F32 => Tensor::from_slice(&self.graph.gather_f32(&self.target, field, ids)?.0),
+            DType::U8 => Tensor::from_slice(&self.graph.gather_u8(&self.target, field, ids)?.0).to_kind(Kind::Int64),
+        };
+        let rows = ids.len() as i64;
+        Ok(match kind {
+            LabelKind::Class => labels.to_kind(Kind::Int64).reshape([rows]),
+            LabelKind::Value => labels.to_kind(Kind::Float).reshape([rows, -1]),
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! gs-train: the task pipelines (node classification and regression so far) that turn a
+//! graph, a resolved configuration and a model — a plugin or the native oracle — into
+//! trained checkpoints, metrics and predictions.
+//!
+//! It owns mini-batch assembly (sampled blocks and gathered features into host tensors,
+//! prepared ahead of the trainer), the built-in decoders and losses, Adam, the metrics,
+//! model selection, checkpoints and the training summary. It parses no command-line flags
+//! (gs-config resolves them) and draws nothing on a terminal (it reports through
+//! [`Progress`]).
+
+mod batching;
+pub mod checkpoint;
+mod decoder;
+mod error;
+mod features;
+mod loss;
+mod metrics;
+mod model;
+mod native_sage;
+mod node_task;
+mod optimizer;
+mod plugin_args;
+mod progress;
+mod summary;
+
+pub use batching::{BatchAssembler, PreparedBatch};
+pub use error::TrainError;
+pub use features::FeatureSpec;
+pub use metrics::Metric;
+pub use model::{Encoder, TaskModel};
+pub use native_sage::NativeSage;
+pub use node_task::{InferenceOutput, NodeTask, RunOptions};
+pub use optimizer::{Adam, AdamConfig};
+pub use plugin_args::resolve_custom_args;
+pub use progress::{NoProgress, Progress};
+pub use summary::{EpochReport, SUMMARY_FILE, TrainingSummary};

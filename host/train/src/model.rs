@@ -1,0 +1,143 @@
+//! A task model: an encoder (a plugin or the native oracle) plus, unless the plugin
+//! decodes itself, the host's built-in decoder and loss.
+
+use gs_config::TaskType;
+use gs_runtime::{BatchData, Mode, PluginInstance};
+use gs_tensor::{ParamStore, Tensor, TensorError};
+
+use crate::decoder::NodeDecoder;
+use crate::loss::node_loss;
+use crate::{NativeSage, TrainError};
+
+/// The encoder of a task model.
+pub enum Encoder {
+    /// A WebAssembly plugin.
+    Plugin(Box<PluginInstance>),
+    /// The native GraphSAGE oracle with its weights.
+    Native { model: NativeSage, params: ParamStore },
+}
+
+impl Encoder {
+    fn forward(&mut self, batch: &BatchData, mode: Mode) -> Result<Vec<(String, Tensor)>, TrainError> {
+        match self {
+            Encoder::Plugin(p) => Ok(p.forward(batch, mode)?),
+            Encoder::Native { model, .. } => Ok(model.forward(batch, mode == Mode::Train)?),
+        }
+    }
+
+    pub fn params(&self) -> &ParamStore {
+        match self {
+            Encoder::Plugin(p) => p.params(),
+            Encoder::Native { params, .. } => params,
+        }
+    }
+
+    fn params_mut(&mut self) -> &mut ParamStore {
+        match self {
+            Encoder::Plugin(p) => p.params_mut(),
+            Encoder::Native { params, .. } => params,
+        }
+    }
+}
+
+/// Prefix of encoder weights in checkpoints (GraphStorm's `gnn` section).
+const ENCODER_PREFIX: &str = "gnn/";
+/// Prefix of decoder weights in checkpoints.
+const DECODER_PREFIX: &str = "decoder/";
+
+/// Encoder, decoder and loss of a node task.
+pub struct TaskModel {
+    encoder: Encoder,
+    decoder: Option<NodeDecoder>,
+    task: TaskType,
+    /// Whether the plugin computes the loss itself (`None` until first asked).
+    plugin_loss: Option<bool>,
+}
+
+impl TaskModel {
+    /// A model whose outputs come from `encoder` and, when given, the host's decoder.
+    pub(crate) fn new(encoder: Encoder, decoder: Option<NodeDecoder>, task: TaskType) -> Self {
+        Self { encoder, decoder, task, plugin_loss: None }
+    }
+
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// Whether the host decodes (the plugin does not).
+    pub fn host_decodes(&self) -> bool {
+        self.decoder.is_some()
+    }
+
+    /// Task outputs (logits or values) for the batch's target nodes.
+    pub fn outputs(&mut self, batch: &BatchData, mode: Mode) -> Result<Tensor, TrainError> {
+        let embeddings = self.encoder.forward(batch, mode)?;
+        match &self.decoder {
+            Some(decoder) => {
+                let target = &batch.target_node_type;
+                let Some((_, h)) = embeddings.iter().find(|(t, _)| t == target) else {
+                    let got: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();
+                    return Err(TrainError::Config(format!(
+                        "the model's `forward` returned embeddings for {got:?} but not for the target node type `{target}`"
+                    )));
+                };
+                Ok(decoder.forward(h)?)
+            }
+            None => match &mut self.encoder {
+                Encoder::Plugin(p) => p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
+                    TrainError::Config("the plugin stopped decoding after it decoded before".into())
+                }),
+                Encoder::Native { .. } => unreachable!("native encoders always use the host decoder"),
+            },
+        }
+    }
+
+    /// The training loss: the plugin's if it provides one, else the host's for the task.
+    pub fn loss(&mut self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor, TrainError> {
+        if self.plugin_loss != Some(false) {
+            if let Encoder::Plugin(p) = &mut self.encoder {
+                if let Some(loss) = p.loss(outputs, labels)? {
+                    self.plugin_loss = Some(true);
+                    return Ok(loss);
+                }
+            }
+            self.plugin_loss = Some(false);
+        }
+        Ok(node_loss(self.task, outputs, labels)?)
+    }
+
+    /// Every trainable weight with its checkpoint name, encoder first.
+    pub fn named_weights(&self) -> Vec<(String, Tensor)> {
+        let mut out: Vec<(String, Tensor)> = self
+            .encoder
+            .params()
+            .named_tensors()
+            .into_iter()
+            .map(|(n, t)| (format!("{ENCODER_PREFIX}{n}"), t))
+            .collect();
+        if let Some(d) = &self.decoder {
+            out.extend(d.params().named_tensors().into_iter().map(|(n, t)| (format!("{DECODER_PREFIX}{n}"), t)));
+        }
+        out
+    }
+
+    /// Overwrite every weight from a checkpoint's `model.safetensors`.
+    pub fn load_weights(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        let part = |prefix: &str| -> Vec<(String, Tensor)> {
+            saved
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix(prefix).map(|n| (n.to_string(), t.shallow_clone())))
+                .collect()
+        };
+        self.encoder.params_mut().load_values(&part(ENCODER_PREFIX))?;
+        let decoder_part = part(DECODER_PREFIX);
+        match &mut self.decoder {
+            Some(d) => d.params_mut().load_values(&decoder_part),
+            None if decoder_part.is_empty() => Ok(()),
+            None => Err(TensorError::new(
+                "load",
+                "the checkpoint has host decoder weights but the plugin decodes itself".to_string(),
+            )),
+        }
+    }
+}

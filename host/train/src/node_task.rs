@@ -1,0 +1,500 @@
+//! Node classification and regression: train, evaluate, infer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gs_config::{EarlyStopStrategy, TaskType, TrainConfig};
+use gs_graph::{HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts};
+use gs_runtime::{EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task};
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+
+use crate::batching::LabelKind;
+use crate::checkpoint::{self, CHECKPOINT_VERSION, CheckpointMeta, PluginIdentity};
+use crate::decoder::NodeDecoder;
+use crate::{
+    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, Metric, NativeSage, PreparedBatch,
+    Progress, TaskModel, TrainError, TrainingSummary,
+};
+
+/// What a checkpoint records besides the weights.
+pub struct RunOptions {
+    /// Where `epoch-N/` checkpoints and the summary go (`save_model_path`).
+    pub save_model_path: Option<PathBuf>,
+    pub plugin: PluginIdentity,
+    pub plugin_bytes: Vec<u8>,
+    pub custom_args: Vec<(String, String)>,
+}
+
+/// Predictions of an inference run.
+pub struct InferenceOutput {
+    pub node_type: String,
+    pub ids: Vec<NodeId>,
+    /// `[ids.len(), width]` on CPU: probabilities (`return_proba`), logits, or regression values.
+    pub outputs: Tensor,
+    /// Scores of `eval_metric` on these nodes, when they have labels.
+    pub scores: Vec<(Metric, f64)>,
+}
+
+/// A node task over one graph and one resolved configuration.
+pub struct NodeTask {
+    graph: Arc<HeteroGraph>,
+    config: TrainConfig,
+    features: FeatureSpec,
+    device: Device,
+    metrics: Vec<Metric>,
+    label_kind: LabelKind,
+}
+
+impl NodeTask {
+    /// Check the configuration against the graph.
+    pub fn new(graph: Arc<HeteroGraph>, config: TrainConfig, device: Device) -> Result<Self, TrainError> {
+        let task = config.task_type;
+        if !matches!(task, TaskType::NodeClassification | TaskType::NodeRegression) {
+            return Err(TrainError::Config(format!(
+                "task `{}` is not supported yet; hint: gs runs node_classification and node_regression so far",
+                task.name()
+            )));
+        }
+        let target = &config.target_ntype;
+        if graph.num_nodes(target).is_none() {
+            let known: Vec<&str> = graph.node_types().collect();
+            return Err(TrainError::Config(format!(
+                "`target_ntype` is `{target}`, which the graph does not have; its node types are {known:?}"
+            )));
+        }
+        let label = config.label_field.as_deref().ok_or_else(|| {
+            TrainError::Config("`label_field` is required for node tasks; hint: pass --label-field".into())
+        })?;
+        if graph.node_data(target, label).is_none() {
+            let known: Vec<&str> = graph.node_data_all(target).map(|(n, _)| n).collect();
+            return Err(TrainError::Config(format!(
+                "`label_field` is `{label}`, but node type `{target}` has only {known:?}"
+            )));
+        }
+        let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        let metrics = config.eval_metric.iter().map(|m| Metric::parse(m)).collect::<Result<Vec<_>, _>>().map_err(TrainError::Config)?;
+        let classification = task == TaskType::NodeClassification;
+        if let Some(m) = metrics.iter().find(|m| m.is_classification() != classification) {
+            return Err(TrainError::Config(format!("eval_metric `{m}` does not apply to `{}`", task.name())));
+        }
+        if metrics.is_empty() {
+            return Err(TrainError::Config("`eval_metric` is empty".into()));
+        }
+        let label_kind = if classification { LabelKind::Class } else { LabelKind::Value };
+        Ok(Self { graph, config, features, device, metrics, label_kind })
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// The graph as a plugin's `init` sees it: node types with their input widths, edge types.
+    pub fn schema(&self) -> GraphSchema {
+        GraphSchema {
+            node_types: self
+                .graph
+                .node_types()
+                .map(|t| NodeTypeSchema {
+                    name: t.to_string(),
+                    num_nodes: self.graph.num_nodes(t).unwrap_or(0),
+                    feature_dim: self.features.dim(&self.graph, t) as u32,
+                })
+                .collect(),
+            edge_types: self
+                .graph
+                .edge_types()
+                .map(|e| EdgeTypeName { src: e.src.clone(), rel: e.rel.clone(), dst: e.dst.clone() })
+                .collect(),
+        }
+    }
+
+    fn output_dim(&self) -> Result<i64, TrainError> {
+        match self.config.task_type {
+            TaskType::NodeRegression => Ok(1),
+            _ => match self.config.num_classes {
+                Some(n) if n >= 2 => Ok(i64::from(n)),
+                Some(n) => Err(TrainError::Config(format!("`num_classes` must be at least 2, got {n}"))),
+                None => Err(TrainError::Config("`num_classes` is required for classification".into())),
+            },
+        }
+    }
+
+    /// The model configuration handed to `init`.
+    pub fn model_config(&self, custom_args: Vec<(String, String)>) -> Result<ModelConfig, TrainError> {
+        Ok(ModelConfig {
+            task: match self.config.task_type {
+                TaskType::NodeRegression => Task::NodeRegression,
+                _ => Task::NodeClassification,
+            },
+            hidden_size: self.config.hidden_size,
+            num_layers: self.config.num_layers,
+            num_classes: self.output_dim()? as u32,
+            dropout: self.config.dropout as f32,
+            target_node_type: self.config.target_ntype.clone(),
+            custom_args,
+        })
+    }
+
+    /// Initialise a plugin instance and find out whether it decodes itself.
+    pub fn plugin_model(
+        &self,
+        mut instance: PluginInstance,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<TaskModel, TrainError> {
+        let model_config = self.model_config(custom_args)?;
+        instance.init(&model_config, &self.schema())?;
+        // Probe `decode` once on a few target nodes: a plugin either decodes or leaves it to the host.
+        let probe_ids: Vec<NodeId> = (0..self.graph.num_nodes(&self.config.target_ntype).unwrap_or(0).min(2)).collect();
+        let probe = self.assemble(&probe_ids, &self.eval_sampler()?, 0, false)?.to_device(self.device);
+        let plugin_decodes = {
+            let _guard = tch::no_grad_guard();
+            let embeddings = instance.forward(&probe.data, Mode::Eval)?;
+            instance.decode(&probe.data, &embeddings, Mode::Eval)?.is_some()
+        };
+        let decoder = if plugin_decodes {
+            None
+        } else {
+            Some(NodeDecoder::new(i64::from(self.config.hidden_size), self.output_dim()?, self.config.seed, self.device)?)
+        };
+        Ok(TaskModel::new(Encoder::Plugin(Box::new(instance)), decoder, self.config.task_type))
+    }
+
+    /// The native GraphSAGE oracle with the host decoder.
+    pub fn native_model(&self) -> Result<TaskModel, TrainError> {
+        let mut params = ParamStore::new(self.config.seed, self.device);
+        let model = NativeSage::new(&self.model_config(vec![])?, &self.schema(), &mut params)?;
+        let decoder = NodeDecoder::new(i64::from(self.config.hidden_size), self.output_dim()?, self.config.seed, self.device)?;
+        Ok(TaskModel::new(Encoder::Native { model, params }, Some(decoder), self.config.task_type))
+    }
+
+    /// Target nodes whose `mask` is set.
+    pub fn split(&self, mask: &str) -> Result<Vec<NodeId>, TrainError> {
+        let target = &self.config.target_ntype;
+        if self.graph.node_data(target, mask).is_none() {
+            return Err(TrainError::Config(format!(
+                "node type `{target}` has no `{mask}`; hint: gconstruct writes train_mask, val_mask and test_mask \
+                 from a label's split_pct"
+            )));
+        }
+        Ok(self.graph.mask_ids(target, mask)?)
+    }
+
+    /// The nodes inference predicts: every target node with `infer_all_target_nodes`,
+    /// else the test nodes.
+    pub fn inference_ids(&self) -> Result<Vec<NodeId>, TrainError> {
+        if self.config.infer_all_target_nodes {
+            Ok((0..self.graph.num_nodes(&self.config.target_ntype).unwrap_or(0)).collect())
+        } else {
+            self.split("test_mask")
+        }
+    }
+
+    fn train_sampler(&self) -> Result<Sampler, TrainError> {
+        let layers = self.config.num_layers as usize;
+        let text = self.config.fanout.as_deref().unwrap_or("");
+        if layers == 0 {
+            return Ok(Sampler::new(vec![]));
+        }
+        Ok(Sampler::new(parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?))
+    }
+
+    fn eval_sampler(&self) -> Result<Sampler, TrainError> {
+        let layers = self.config.num_layers as usize;
+        match self.config.eval_fanout.as_deref() {
+            Some(text) if layers > 0 => {
+                Ok(Sampler::new(parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?))
+            }
+            _ => Ok(Sampler::full(layers)),
+        }
+    }
+
+    fn assembler(&self, with_labels: bool) -> BatchAssembler {
+        let label = self.config.label_field.clone().filter(|_| with_labels).map(|l| (l, self.label_kind));
+        BatchAssembler::new(self.graph.clone(), self.features.clone(), &self.config.target_ntype, label)
+    }
+
+    fn assemble(&self, ids: &[NodeId], sampler: &Sampler, rng_seed: u64, with_labels: bool) -> Result<PreparedBatch, TrainError> {
+        let batch = sampler.sample(&self.graph, &self.config.target_ntype, ids, rng_seed)?;
+        self.assembler(with_labels).assemble(&batch)
+    }
+
+    /// Batches of `ids`, sampled and assembled ahead on the prefetch thread.
+    fn batches(
+        &self,
+        ids: Vec<NodeId>,
+        batch_size: u32,
+        sampler: Sampler,
+        shuffle: bool,
+        epoch: u64,
+        with_labels: bool,
+    ) -> Result<(usize, Prefetcher<Result<PreparedBatch, TrainError>>), TrainError> {
+        let batches = SeedBatches::new(ids, batch_size.max(1) as usize, shuffle, self.config.seed)?;
+        let count = batches.num_batches();
+        let graph = self.graph.clone();
+        let target = self.config.target_ntype.clone();
+        let assembler = self.assembler(with_labels);
+        let prefetcher = Prefetcher::new(batches.epoch(epoch), PREFETCH_CAPACITY, move |b| {
+            let sampled = sampler.sample(&graph, &target, &b.seeds, b.rng_seed)?;
+            assembler.assemble(&sampled)
+        });
+        Ok((count, prefetcher))
+    }
+
+    /// Model outputs and labels for every node of `ids`, in order, under `no_grad`.
+    fn outputs_for(
+        &self,
+        model: &mut TaskModel,
+        ids: &[NodeId],
+        with_labels: bool,
+        what: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<(Vec<NodeId>, Tensor, Option<Tensor>), TrainError> {
+        let _guard = tch::no_grad_guard();
+        let (count, batches) =
+            self.batches(ids.to_vec(), self.config.eval_batch_size, self.eval_sampler()?, false, 0, with_labels)?;
+        progress.eval_start(what, count);
+        let (mut seen, mut outputs, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        for batch in batches {
+            let batch = batch?.to_device(self.device);
+            let out = model.outputs(&batch.data, Mode::Eval)?;
+            outputs.push(out.detach().to_device(Device::Cpu));
+            if let Some(l) = &batch.labels {
+                labels.push(l.to_device(Device::Cpu));
+            }
+            seen.extend_from_slice(&batch.seeds);
+            progress.eval_batch_done();
+        }
+        let width = self.output_dim()?;
+        let outputs = if outputs.is_empty() { Tensor::zeros([0, width], (Kind::Float, Device::Cpu)) } else { Tensor::cat(&outputs, 0) };
+        let labels = (!labels.is_empty()).then(|| Tensor::cat(&labels, 0));
+        Ok((seen, outputs, labels))
+    }
+
+    fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
+        let convert = |e: tch::TchError| TrainError::Config(format!("cannot read outputs: {e}"));
+        self.metrics
+            .iter()
+            .map(|&m| {
+                let score = if m.is_classification() {
+                    let predicted = Vec::<i64>::try_from(outputs.argmax(1, false)).map_err(convert)?;
+                    let truth = Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
+                    m.classification(&predicted, &truth, self.output_dim()? as usize)
+                } else {
+                    let predicted = Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
+                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1)).map_err(convert)?;
+                    m.regression(&predicted, &truth)
+                };
+                Ok((m, score))
+            })
+            .collect()
+    }
+
+    /// Scores of every `eval_metric` on `ids` (primary first).
+    pub fn evaluate(
+        &self,
+        model: &mut TaskModel,
+        ids: &[NodeId],
+        what: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+        let (_, outputs, labels) = self.outputs_for(model, ids, true, what, progress)?;
+        match labels {
+            Some(labels) => self.scores(&outputs, &labels),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Train for `num_epochs`, evaluating and checkpointing at every epoch end.
+    pub fn train(
+        &self,
+        model: &mut TaskModel,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<TrainingSummary, TrainError> {
+        let c = &self.config;
+        let train_ids = self.split("train_mask")?;
+        if train_ids.is_empty() {
+            return Err(TrainError::Config(format!("node type `{}` has no training nodes in `train_mask`", c.target_ntype)));
+        }
+        let (val_ids, test_ids) = if c.no_validation {
+            (vec![], vec![])
+        } else {
+            (self.split("val_mask")?, self.split("test_mask").unwrap_or_default())
+        };
+        let named = model.named_weights();
+        let names: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+        let mut adam = Adam::new(named.into_iter().map(|(_, t)| t).collect(), AdamConfig::new(c.lr, c.wd_l2norm));
+        let primary = self.metrics[0];
+        let better = |a: f64, b: f64| if primary.higher_is_better() { a > b } else { a < b };
+        let mut summary = TrainingSummary {
+            eval_metric: c.eval_metric.clone(),
+            best_epoch: None,
+            best_checkpoint: None,
+            best_val_score: None,
+            test_score: None,
+            epochs: vec![],
+        };
+        let mut saved: Vec<(String, Option<f64>)> = Vec::new();
+        let num_epochs = c.num_epochs as usize;
+        for epoch in 0..num_epochs {
+            let started = Instant::now();
+            let (count, batches) = self.batches(train_ids.clone(), c.batch_size, self.train_sampler()?, true, epoch as u64, true)?;
+            progress.epoch_start(epoch, num_epochs, count);
+            let (mut loss_sum, mut steps) = (0.0, 0usize);
+            for batch in batches {
+                let batch = batch?.to_device(self.device);
+                let labels = batch.labels.as_ref().expect("training batches carry labels");
+                let outputs = model.outputs(&batch.data, Mode::Train)?;
+                let mut loss = model.loss(&outputs, labels)?;
+                if c.alpha_l2norm > 0.0 {
+                    let l2 = model.named_weights().iter().map(|(_, t)| t.pow_tensor_scalar(2).sum(Kind::Float)).fold(
+                        Tensor::zeros([], (Kind::Float, self.device)),
+                        |acc, t| acc + t,
+                    );
+                    loss = loss + l2 * c.alpha_l2norm;
+                }
+                adam.zero_grad();
+                loss.f_backward().map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
+                if let Some(max_norm) = c.max_grad_norm {
+                    adam.clip_grad_norm(max_norm);
+                }
+                adam.step()?;
+                let value = loss.double_value(&[]);
+                if !value.is_finite() {
+                    return Err(TrainError::Config(format!(
+                        "the training loss became {value} in epoch {epoch}; hint: lower --lr"
+                    )));
+                }
+                loss_sum += value;
+                steps += 1;
+                progress.batch_done(value);
+            }
+            let val = if val_ids.is_empty() { vec![] } else { self.evaluate(model, &val_ids, "val", progress)? };
+            let test = if test_ids.is_empty() { vec![] } else { self.evaluate(model, &test_ids, "test", progress)? };
+            let val_score = val.first().map(|&(_, s)| s);
+            let test_score = test.first().map(|&(_, s)| s);
+            let checkpoint = match &options.save_model_path {
+                Some(dir) => {
+                    let name = format!("epoch-{epoch}");
+                    let mut metrics = std::collections::BTreeMap::new();
+                    for (m, s) in &val {
+                        metrics.insert(format!("val_{m}"), *s);
+                    }
+                    for (m, s) in &test {
+                        metrics.insert(format!("test_{m}"), *s);
+                    }
+                    let meta = CheckpointMeta {
+                        gs_checkpoint_version: CHECKPOINT_VERSION,
+                        epoch,
+                        plugin: options.plugin.clone(),
+                        config: c.to_map(),
+                        custom_args: options.custom_args.clone(),
+                        metrics,
+                    };
+                    checkpoint::save(&dir.join(&name), &meta, &model.named_weights(), &adam.state(&names), &options.plugin_bytes)?;
+                    saved.push((name.clone(), val_score));
+                    Some(name)
+                }
+                None => None,
+            };
+            let improved = match (val_score, summary.best_val_score) {
+                (Some(v), Some(best)) => better(v, best),
+                (Some(_), None) => true,
+                (None, _) => true,
+            };
+            if improved {
+                summary.best_epoch = Some(epoch);
+                summary.best_checkpoint = checkpoint.clone();
+                summary.best_val_score = val_score;
+                summary.test_score = test_score;
+            }
+            let report = EpochReport {
+                epoch,
+                train_loss: if steps > 0 { loss_sum / steps as f64 } else { f64::NAN },
+                val_score,
+                test_score,
+                seconds: started.elapsed().as_secs_f64(),
+                checkpoint,
+            };
+            progress.epoch_end(&report);
+            summary.epochs.push(report);
+            if let Some(dir) = &options.save_model_path {
+                if let Some(k) = c.topk_model_to_save {
+                    prune_checkpoints(dir, &mut saved, k as usize, primary.higher_is_better())?;
+                }
+                summary.save(dir)?;
+            }
+            if c.use_early_stop && self.should_stop(&summary, primary.higher_is_better()) {
+                progress.message(&format!("early stop after epoch {epoch}: validation {primary} stopped improving"));
+                break;
+            }
+        }
+        Ok(summary)
+    }
+
+    fn should_stop(&self, summary: &TrainingSummary, higher_is_better: bool) -> bool {
+        let c = &self.config;
+        let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
+        let k = c.early_stop_rounds as usize;
+        if scores.len() <= c.early_stop_burnin_rounds as usize + k || k == 0 {
+            return false;
+        }
+        let (current, previous) = (scores[scores.len() - 1], &scores[scores.len() - 1 - k..scores.len() - 1]);
+        let worse = |a: f64, b: f64| if higher_is_better { a < b } else { a > b };
+        match c.early_stop_strategy {
+            EarlyStopStrategy::AverageIncrease => worse(current, previous.iter().sum::<f64>() / k as f64),
+            EarlyStopStrategy::ConsecutiveIncrease => previous.iter().all(|&p| worse(current, p)),
+        }
+    }
+
+    /// Outputs for `ids` (the test nodes, or every target node), scored when they have labels.
+    pub fn infer(
+        &self,
+        model: &mut TaskModel,
+        ids: &[NodeId],
+        progress: &mut dyn Progress,
+    ) -> Result<InferenceOutput, TrainError> {
+        let (seen, outputs, labels) = self.outputs_for(model, ids, true, "predict", progress)?;
+        let scores = match &labels {
+            Some(labels) => self.scores(&outputs, labels)?,
+            None => vec![],
+        };
+        let outputs = if self.config.task_type == TaskType::NodeClassification && self.config.return_proba {
+            outputs.softmax(1, Kind::Float)
+        } else {
+            outputs
+        };
+        Ok(InferenceOutput { node_type: self.config.target_ntype.clone(), ids: seen, outputs, scores })
+    }
+}
+
+/// Keep the `k` best checkpoints by validation score; delete the others.
+fn prune_checkpoints(
+    dir: &std::path::Path,
+    saved: &mut Vec<(String, Option<f64>)>,
+    k: usize,
+    higher_is_better: bool,
+) -> Result<(), TrainError> {
+    if saved.len() <= k {
+        return Ok(());
+    }
+    let mut ranked = saved.clone();
+    ranked.sort_by(|a, b| {
+        let (a, b) = (a.1.unwrap_or(f64::NAN), b.1.unwrap_or(f64::NAN));
+        let order = a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+        if higher_is_better { order.reverse() } else { order }
+    });
+    for (name, _) in &ranked[k..] {
+        let path = dir.join(name);
+        std::fs::remove_dir_all(&path)
+            .map_err(|e| TrainError::Output { path: path.display().to_string(), message: e.to_string() })?;
+    }
+    ranked.truncate(k);
+    saved.retain(|s| ranked.contains(s));
+    Ok(())
+}

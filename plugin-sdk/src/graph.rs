@@ -1,0 +1,173 @@
+//! The graph as `init` sees it ([`GraphSchema`]) and the mini-batches `forward` gets
+//! ([`Batch`], made of [`Block`]s).
+
+use std::fmt;
+
+use crate::bindings::gs::plugin::graph as raw;
+use crate::{Error, Result, Tensor};
+
+pub use raw::{EdgeType, GraphSchema, NodeType};
+
+impl EdgeType {
+    /// A canonical edge type from its three parts.
+    pub fn new(src: impl Into<String>, rel: impl Into<String>, dst: impl Into<String>) -> Self {
+        EdgeType {
+            src: src.into(),
+            rel: rel.into(),
+            dst: dst.into(),
+        }
+    }
+
+    /// `src:rel:dst`, the name GraphStorm uses for a canonical edge type and the one gs uses
+    /// in parameter names.
+    pub fn canonical_name(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for EdgeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.src, self.rel, self.dst)
+    }
+}
+
+impl GraphSchema {
+    /// The node type called `name`, if the graph has it.
+    pub fn node_type(&self, name: &str) -> Option<&NodeType> {
+        self.node_types.iter().find(|t| t.name == name)
+    }
+
+    /// The input feature width of node type `name` (0 when it has no features), or an
+    /// `invalid-argument` error if the graph has no such node type.
+    pub fn feature_dim(&self, name: &str) -> Result<i64> {
+        self.node_type(name)
+            .map(|t| i64::from(t.feature_dim))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.node_types.iter().map(|t| t.name.as_str()).collect();
+                Error::invalid_argument(format!(
+                    "the graph has no node type `{name}`; its node types are {known:?}"
+                ))
+            })
+    }
+}
+
+/// A mini-batch: `num_layers` layers of [`Block`]s, from the input layer (0) to the layer whose
+/// destination nodes are the batch's targets. Layer `l`'s destination nodes of a type are layer
+/// `l + 1`'s source nodes of that type (DGL's message-flow graphs).
+#[repr(transparent)]
+pub struct Batch(raw::Batch);
+
+impl Batch {
+    /// Views a borrowed generated handle as a `Batch`.
+    pub(crate) fn from_raw_ref(raw: &raw::Batch) -> &Batch {
+        // SAFETY: `Batch` is `repr(transparent)` over `raw::Batch`, so both have the same
+        // layout and a reference to one is a valid reference to the other.
+        unsafe { &*(raw as *const raw::Batch).cast::<Batch>() }
+    }
+
+    /// The handle for the generated bindings, borrowed.
+    pub fn as_raw(&self) -> &raw::Batch {
+        &self.0
+    }
+
+    /// The number of layers of blocks.
+    pub fn num_layers(&self) -> u32 {
+        self.0.num_layers()
+    }
+
+    /// The blocks of a layer, one per edge type that has edges in it, in the host's order.
+    pub fn blocks(&self, layer: u32) -> Vec<Block> {
+        self.0.blocks(layer).into_iter().map(Block).collect()
+    }
+
+    /// Node types with source nodes in a layer.
+    pub fn src_node_types(&self, layer: u32) -> Vec<String> {
+        self.0.src_node_types(layer)
+    }
+
+    /// Node types with destination nodes in a layer, in the order of
+    /// [`src_node_types`](Self::src_node_types) (destination nodes are a prefix of the source
+    /// nodes of the same type). One host call per source node type.
+    pub fn dst_node_types(&self, layer: u32) -> Vec<String> {
+        self.src_node_types(layer)
+            .into_iter()
+            .filter(|t| self.num_dst_nodes(layer, t) > 0)
+            .collect()
+    }
+
+    /// The number of source nodes of a type in a layer (0 if none).
+    pub fn num_src_nodes(&self, layer: u32, node_type: &str) -> i64 {
+        self.0.num_src_nodes(layer, node_type)
+    }
+
+    /// The number of destination nodes of a type in a layer (0 if none).
+    pub fn num_dst_nodes(&self, layer: u32, node_type: &str) -> i64 {
+        self.0.num_dst_nodes(layer, node_type)
+    }
+
+    /// Input features of layer 0's source nodes of a type, `[num_src_nodes(0, t), dim]`, or
+    /// `None` if the type has no features.
+    pub fn input_features(&self, node_type: &str) -> Option<Tensor> {
+        self.0.input_features(node_type).map(Tensor::from_raw)
+    }
+
+    /// The node type of the batch's targets (node tasks).
+    pub fn target_node_type(&self) -> String {
+        self.0.target_node_type()
+    }
+}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Batch").field(&self.0.handle()).finish()
+    }
+}
+
+/// The edges of one edge type in one layer of a mini-batch (a message-flow graph in DGL's
+/// convention). Edge `i` goes from source node `src[i]` to destination node `dst[i]`; both are
+/// local int64 indices into this layer's nodes of the source and destination types, and the
+/// destination nodes are a prefix of the source nodes of the same type.
+pub struct Block(raw::Block);
+
+impl Block {
+    /// The handle for the generated bindings, borrowed.
+    pub fn as_raw(&self) -> &raw::Block {
+        &self.0
+    }
+
+    /// The block's canonical edge type.
+    pub fn edge_type(&self) -> EdgeType {
+        self.0.edge_type()
+    }
+
+    /// The number of source nodes (of the source type) in this layer.
+    pub fn num_src(&self) -> i64 {
+        self.0.num_src()
+    }
+
+    /// The number of destination nodes (of the destination type) in this layer.
+    pub fn num_dst(&self) -> i64 {
+        self.0.num_dst()
+    }
+
+    /// The local source index of every edge (int64, one per edge).
+    pub fn src(&self) -> Tensor {
+        Tensor::from_raw(self.0.src())
+    }
+
+    /// The local destination index of every edge (int64, one per edge).
+    pub fn dst(&self) -> Tensor {
+        Tensor::from_raw(self.0.dst())
+    }
+
+    /// An edge feature of these edges, if the graph has it.
+    pub fn edge_feature(&self, name: &str) -> Option<Tensor> {
+        self.0.edge_feature(name).map(Tensor::from_raw)
+    }
+}
+
+impl fmt::Debug for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Block").field(&self.0.handle()).finish()
+    }
+}

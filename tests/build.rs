@@ -1,0 +1,33 @@
+//! Builds the components the integration tests load — every test plugin of `tests/plugins/`,
+//! the built-in `sage` and the example `custom-gcn` — so a test never runs a stale one, and
+//! hands their paths to the crate as `GS_TEST_PLUGIN_<PACKAGE>` (upper case, `-` as `_`).
+
+use std::path::Path;
+
+/// Guest packages the tests load, by package name. `gs_tests::plugin_path` reads the same list.
+const PACKAGES: &[&str] = &[
+    "test-giant-tensor",
+    "test-handle-flood",
+    "test-infinite-loop",
+    "test-memory-bomb",
+    "test-panic",
+    "test-trap",
+    "test-wrong-version",
+    "sage",
+    "custom-gcn",
+];
+
+fn main() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    println!("cargo:rerun-if-changed=build.rs");
+    gs_wasm_build::rerun_if_guest_sources_change(&repo);
+    let built = gs_wasm_build::build_guest_packages(&repo.join("plugins/Cargo.toml"), PACKAGES)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (package, wasm) in built {
+        println!(
+            "cargo:rustc-env=GS_TEST_PLUGIN_{}={}",
+            package.to_uppercase().replace('-', "_"),
+            wasm.display()
+        );
+    }
+}

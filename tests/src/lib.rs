@@ -1,0 +1,221 @@
+//! gs-tests: support for gs's integration tests (`tests/tests/*.rs`).
+//!
+//! It owns what every test needs and nothing a test asserts: the paths of the real plugin
+//! components that `build.rs` compiles (test plugins, the built-in `sage`, the example
+//! `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model config, a plugin
+//! engine with a throw-away cache, and the location of the `gs` binary for CLI tests. It must
+//! not hold test logic of its own, and it depends only on the public API of the host crates.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use gs_runtime::{
+    BatchData, BlockData, EdgeTypeName, GraphSchema, LayerData, ModelConfig, NodeTypeSchema,
+    PluginEngine, PluginError, PluginInstance, PluginLimits, Task,
+};
+use gs_tensor::{Device, Kind, ParamStore, Tensor};
+
+/// The components `build.rs` builds, by package name, with the path it exported for each.
+const PLUGINS: &[(&str, &str)] = &[
+    ("test-giant-tensor", env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR")),
+    ("test-handle-flood", env!("GS_TEST_PLUGIN_TEST_HANDLE_FLOOD")),
+    ("test-infinite-loop", env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP")),
+    ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
+    ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
+    ("test-trap", env!("GS_TEST_PLUGIN_TEST_TRAP")),
+    ("test-wrong-version", env!("GS_TEST_PLUGIN_TEST_WRONG_VERSION")),
+    ("sage", env!("GS_TEST_PLUGIN_SAGE")),
+    ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
+];
+
+/// The component of a guest package built by `build.rs`: a test plugin (`test-trap`, or just
+/// `trap`), `sage` or `custom-gcn`.
+///
+/// # Panics
+/// If `name` is not one of them.
+pub fn plugin_path(name: &str) -> PathBuf {
+    let found = PLUGINS
+        .iter()
+        .find(|(package, _)| *package == name || package.strip_prefix("test-") == Some(name));
+    match found {
+        Some((_, path)) => PathBuf::from(path),
+        None => {
+            let known: Vec<&str> = PLUGINS.iter().map(|(package, _)| *package).collect();
+            panic!("no test component `{name}`; tests/build.rs builds {known:?}")
+        }
+    }
+}
+
+/// Feature width of both node types of the tiny graph.
+pub const FEATURE_DIM: i64 = 4;
+/// Hidden size of [`tiny_config`].
+pub const HIDDEN: u32 = 8;
+/// Classes of [`tiny_config`].
+pub const NUM_CLASSES: u32 = 3;
+/// Target (`paper`) nodes of [`tiny_batch`].
+pub const NUM_TARGETS: i64 = 2;
+
+/// The tiny graph's schema: `paper` and `author` with 4-dim features, edge types
+/// `author:writes:paper` and `paper:cites:paper`.
+pub fn tiny_schema() -> GraphSchema {
+    let node_type = |name: &str, num_nodes| NodeTypeSchema {
+        name: name.into(),
+        num_nodes,
+        feature_dim: FEATURE_DIM as u32,
+    };
+    let edge_type = |src: &str, rel: &str, dst: &str| EdgeTypeName {
+        src: src.into(),
+        rel: rel.into(),
+        dst: dst.into(),
+    };
+    GraphSchema {
+        node_types: vec![node_type("author", 3), node_type("paper", 5)],
+        edge_types: vec![edge_type("author", "writes", "paper"), edge_type("paper", "cites", "paper")],
+    }
+}
+
+/// Node classification on `paper`: hidden 8, 2 layers, 3 classes, no dropout, no custom
+/// arguments (plugins use their defaults).
+pub fn tiny_config() -> ModelConfig {
+    ModelConfig {
+        task: Task::NodeClassification,
+        hidden_size: HIDDEN,
+        num_layers: 2,
+        num_classes: NUM_CLASSES,
+        dropout: 0.0,
+        target_node_type: "paper".into(),
+        custom_args: Vec::new(),
+    }
+}
+
+fn index(values: &[i64]) -> Tensor {
+    Tensor::from_slice(values)
+}
+
+fn block(src_type: &str, rel: &str, dst_type: &str, num: (i64, i64), edges: &[(i64, i64)]) -> BlockData {
+    let (src, dst): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
+    BlockData {
+        src_type: src_type.into(),
+        rel: rel.into(),
+        dst_type: dst_type.into(),
+        num_src: num.0,
+        num_dst: num.1,
+        src: index(&src),
+        dst: index(&dst),
+        edge_features: BTreeMap::new(),
+    }
+}
+
+fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+    pairs.iter().map(|(t, n)| ((*t).to_string(), *n)).collect()
+}
+
+/// A valid 2-layer mini-batch of the [`tiny_schema`] graph whose targets are
+/// [`NUM_TARGETS`] `paper` nodes, in DGL's message-flow-graph convention (each layer's
+/// destination nodes are a prefix of its source nodes; edge ids are local int64 indices):
+///
+/// | layer | source nodes | destination nodes | blocks |
+/// |---|---|---|---|
+/// | 0 | paper 5, author 3 | paper 3, author 2 | writes (3 → 3, 4 edges), cites (5 → 3, 4 edges) |
+/// | 1 | paper 3, author 2 | paper 2 | writes (2 → 2, 3 edges), cites (3 → 2, 3 edges) |
+///
+/// Input features are deterministic f32 values, `[5, 4]` for paper and `[3, 4]` for author.
+pub fn tiny_batch() -> BatchData {
+    let layer0 = LayerData {
+        num_src: counts(&[("author", 3), ("paper", 5)]),
+        num_dst: counts(&[("author", 2), ("paper", 3)]),
+        blocks: vec![
+            block("author", "writes", "paper", (3, 3), &[(0, 0), (1, 0), (2, 1), (1, 2)]),
+            block("paper", "cites", "paper", (5, 3), &[(3, 0), (4, 1), (0, 2), (2, 1)]),
+        ],
+    };
+    let layer1 = LayerData {
+        num_src: counts(&[("author", 2), ("paper", 3)]),
+        num_dst: counts(&[("paper", NUM_TARGETS)]),
+        blocks: vec![
+            block("author", "writes", "paper", (2, NUM_TARGETS), &[(0, 0), (1, 0), (1, 1)]),
+            block("paper", "cites", "paper", (3, NUM_TARGETS), &[(2, 0), (0, 1), (2, 1)]),
+        ],
+    };
+    let features = |rows: i64, offset: f64| {
+        Tensor::arange(rows * FEATURE_DIM, (Kind::Float, Device::Cpu))
+            .reshape([rows, FEATURE_DIM])
+            .g_mul_scalar(0.1)
+            .g_add_scalar(offset)
+    };
+    BatchData {
+        layers: vec![layer0, layer1],
+        input_features: BTreeMap::from([
+            ("author".to_string(), features(3, -0.5)),
+            ("paper".to_string(), features(5, 0.0)),
+        ]),
+        target_node_type: "paper".into(),
+    }
+}
+
+/// A fresh weight store on the CPU with a fixed seed.
+pub fn params() -> ParamStore {
+    ParamStore::new(42, Device::Cpu)
+}
+
+/// A plugin engine whose compiled-component cache lives in a fresh temporary folder, removed
+/// when the returned guard is dropped (keep it alive as long as the engine).
+pub fn temp_engine() -> (PluginEngine, tempfile::TempDir) {
+    let cache = tempfile::Builder::new()
+        .prefix("gs-tests-cache-")
+        .tempdir()
+        .expect("cannot create a temporary cache folder");
+    let engine = PluginEngine::new(Some(cache.path().to_path_buf())).expect("cannot create the plugin engine");
+    (engine, cache)
+}
+
+/// Load the component `name` (see [`plugin_path`]) in `engine` and instantiate it with
+/// `limits` and a fresh [`params`] store.
+pub fn instantiate(engine: &PluginEngine, name: &str, limits: PluginLimits) -> Result<PluginInstance, PluginError> {
+    engine.load_file(&plugin_path(name))?.instantiate(limits, params())
+}
+
+/// A `gs:plugin@0.1.0` model component made from a hand-written core module in WAT, for
+/// behaviour no real plugin shows (such as calling `param` outside `init`).
+///
+/// The module implements the canonical ABI by hand: it imports host functions by their
+/// interface and name (`(import "gs:plugin/tensors@0.1.0" "param" …)`), exports
+/// `gs:plugin/model-api@0.1.0#describe` and the other exports with their lowered signatures,
+/// plus `memory` and `cabi_realloc`. The model world of the repository's `wit/` is embedded
+/// and the module is wrapped into a component with `wit-component`.
+///
+/// # Panics
+/// If the WAT does not parse or does not fit the world.
+pub fn component_from_wat(wat: &str) -> Vec<u8> {
+    let wit_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(&wit_dir).expect("the repository's WIT parses");
+    let world = resolve.select_world(&[package], Some("model")).expect("the WIT has the `model` world");
+    let mut module = wat::parse_str(wat).unwrap_or_else(|e| panic!("the WAT does not parse: {e}"));
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
+        .expect("embedding the world");
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|mut encoder| encoder.encode())
+        .unwrap_or_else(|e| panic!("the module does not make a `model` component: {e:#}"))
+}
+
+/// The `gs` binary of the build that produced the running test: `target/<profile>/gs`, the
+/// folder above the test executable's `deps/` folder. (Cargo's `CARGO_BIN_EXE_*` only reaches
+/// binaries of the test's own package, and `gs` lives in `host/cli`.)
+///
+/// # Panics
+/// If it is not there, with what to run.
+pub fn gs_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("cannot find the running test executable");
+    let deps = exe.parent().expect("the test executable has no parent folder");
+    let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().unwrap_or(deps) } else { deps };
+    let gs = profile_dir.join(format!("gs{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        gs.is_file(),
+        "the `gs` binary is not at `{}`: build it with `cargo build -p gs`; `cargo xtask test` does",
+        gs.display()
+    );
+    gs
+}

@@ -1,0 +1,294 @@
+//! The runtime with well-behaved plugins: the built-in `sage` and the example `custom-gcn`
+//! (real components built by `build.rs`), a hand-written component for what no real plugin
+//! does, and the compiled-component cache.
+
+use std::path::{Path, PathBuf};
+
+use gs_runtime::{Mode, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits, Task};
+use gs_tensor::Tensor;
+use gs_tests::{
+    FEATURE_DIM, HIDDEN, NUM_CLASSES, NUM_TARGETS, component_from_wat, instantiate, params, plugin_path,
+    temp_engine, tiny_batch, tiny_config, tiny_schema,
+};
+
+fn sage(engine: &PluginEngine) -> PluginInstance {
+    instantiate(engine, "sage", PluginLimits::default()).expect("sage instantiates")
+}
+
+fn initialised_sage(engine: &PluginEngine) -> PluginInstance {
+    let mut sage = sage(engine);
+    sage.init(&tiny_config(), &tiny_schema()).expect("sage init");
+    sage
+}
+
+/// The `paper` output of a forward pass, checked to be `[targets, hidden]`.
+fn paper_output(outputs: &[(String, Tensor)]) -> &Tensor {
+    let (_, paper) = outputs.iter().find(|(t, _)| t == "paper").expect("`paper` embeddings");
+    assert_eq!(paper.size(), [NUM_TARGETS, i64::from(HIDDEN)]);
+    paper
+}
+
+#[test]
+fn sage_describes_itself() {
+    let (engine, _cache) = temp_engine();
+    let sage = sage(&engine);
+    let info = sage.info();
+    assert_eq!(info.name, "sage");
+    assert_eq!(info.version, "0.1.0");
+    assert!(info.tasks.contains(&Task::NodeClassification) && info.tasks.contains(&Task::NodeRegression));
+    let hyper: Vec<(&str, &str)> = info.hyper_params.iter().map(|h| (h.name.as_str(), h.default.as_str())).collect();
+    assert_eq!(hyper, [("aggregator", "mean"), ("activation", "relu")]);
+    assert!(info.hyper_params.iter().all(|h| h.help.contains("Supported")), "{:?}", info.hyper_params);
+
+    let component = sage.component();
+    assert_eq!(component.package_version, "0.1.0");
+    assert!(!info.sdk_version.is_empty());
+    assert_eq!(component.sdk_version.as_deref(), Some(info.sdk_version.as_str()), "the SDK stamp and `describe` agree");
+    assert_eq!(component.size_bytes as u64, std::fs::metadata(plugin_path("sage")).unwrap().len());
+    assert_eq!(component.digest.len(), 64);
+}
+
+#[test]
+fn sage_rejects_unknown_hyper_parameter_values() {
+    let (engine, _cache) = temp_engine();
+    let mut sage = sage(&engine);
+    for (name, value, accepted) in
+        [("aggregator", "max", "mean"), ("activation", "gelu", "relu, elu, leaky_relu, sigmoid, tanh")]
+    {
+        let config = gs_runtime::ModelConfig {
+            custom_args: vec![(name.to_string(), value.to_string())],
+            ..tiny_config()
+        };
+        let err = sage.init(&config, &tiny_schema()).expect_err("an unknown value must be refused");
+        println!("--- --{name} {value}:\n{err}\n");
+        match &err {
+            PluginError::Returned { plugin, export, kind, message, .. } => {
+                assert_eq!(plugin, "sage");
+                assert_eq!(*export, "init");
+                assert_eq!(*kind, "invalid argument");
+                assert!(message.contains(&format!("`--{name} {value}`")), "{message}");
+                assert!(message.contains(accepted), "{message}");
+            }
+            other => panic!("expected PluginError::Returned, got {other:?}"),
+        }
+        assert!(sage.params().is_empty(), "no weights before the arguments are checked");
+    }
+    // An error the plugin returns does not stop the instance.
+    sage.init(&tiny_config(), &tiny_schema()).expect("init with valid arguments after a refused one");
+    paper_output(&sage.forward(&tiny_batch(), Mode::Eval).unwrap());
+}
+
+#[test]
+fn sage_creates_the_documented_weights() {
+    let (engine, _cache) = temp_engine();
+    let sage = initialised_sage(&engine);
+    let (f, h) = (FEATURE_DIM, i64::from(HIDDEN));
+    let mut expected = Vec::new();
+    for (layer, width) in [(0, f), (1, h)] {
+        for edge_type in ["author:writes:paper", "paper:cites:paper"] {
+            let prefix = format!("layers.{layer}.{edge_type}");
+            expected.push((format!("{prefix}.fc_self.weight"), vec![width, h]));
+            expected.push((format!("{prefix}.fc_self.bias"), vec![h]));
+            expected.push((format!("{prefix}.fc_neigh.weight"), vec![width, h]));
+        }
+    }
+    let created: Vec<(String, Vec<i64>)> = sage.params().iter().map(|(n, t)| (n.to_string(), t.size())).collect();
+    assert_eq!(created, expected);
+    assert!(sage.params().iter().all(|(_, t)| t.requires_grad()), "weights are trainable");
+    // The plugin holds one handle per weight, nothing else.
+    assert_eq!(sage.live_tensors(), expected.len());
+}
+
+/// A plugin that calls `param` from `forward`; `init` creates nothing.
+const PARAM_OUTSIDE_INIT: &str = r#"
+(module
+  (import "gs:plugin/tensors@0.1.0" "param"
+    (func $param (param i32 i32 i32 i32 i32 f64 f64) (result i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+
+  ;; describe's plugin-info record and the strings and lists it points at.
+  (data (i32.const 256) "param-outside-init")
+  (data (i32.const 288) "0.1.0")
+  (data (i32.const 304) "none (hand-written WAT)")
+  (data (i32.const 336) "\00")                               ;; tasks: [node-classification]
+  (data (i32.const 352) "late.weight")
+  (data (i32.const 384) "\01\00\00\00\00\00\00\00")          ;; shape: [1]
+  (data (i32.const 512)
+    "\00\01\00\00" "\12\00\00\00"                            ;; name
+    "\20\01\00\00" "\05\00\00\00"                            ;; version
+    "\30\01\00\00" "\17\00\00\00"                            ;; sdk-version
+    "\50\01\00\00" "\01\00\00\00"                            ;; tasks
+    "\00\00\00\00" "\00\00\00\00")                           ;; hyper-params: []
+  ;; 768: a zeroed return area, `ok` for both `init` and `forward` (an empty list).
+
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr
+      (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+               (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (drop (memory.grow (i32.const 1)))))
+    (local.get $ptr))
+
+  (func (export "gs:plugin/model-api@0.1.0#describe") (result i32)
+    (i32.const 512))
+
+  (func (export "gs:plugin/model-api@0.1.0#init")
+    (param i32 i32 i32 i32 f32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.const 768))
+
+  (func (export "gs:plugin/model-api@0.1.0#forward") (param i32 i32) (result i32)
+    ;; param("late.weight", [1], zeros)
+    (drop (call $param (i32.const 352) (i32.const 11) (i32.const 384) (i32.const 1)
+                       (i32.const 0) (f64.const 0) (f64.const 0)))
+    (i32.const 768))
+
+  (func (export "gs:plugin/model-api@0.1.0#decode") (param i32 i32 i32 i32) (result i32)
+    unreachable)
+
+  (func (export "gs:plugin/model-api@0.1.0#loss") (param i32 i32) (result i32)
+    unreachable))
+"#;
+
+#[test]
+fn param_outside_init_is_refused() {
+    let (engine, _cache) = temp_engine();
+    let bytes = component_from_wat(PARAM_OUTSIDE_INIT);
+    let plugin = engine.load_bytes("param-outside-init.wasm", &bytes).expect("the hand-written component loads");
+    assert_eq!(plugin.info().sdk_version, None);
+    let mut instance = plugin.instantiate(PluginLimits::default(), params()).expect("instantiates");
+    assert_eq!(instance.info().name, "param-outside-init");
+    instance.init(&tiny_config(), &tiny_schema()).expect("init creates nothing and succeeds");
+    let err = instance.forward(&tiny_batch(), Mode::Train).expect_err("`param` in `forward` must be refused");
+    println!("--- param outside init:\n{err}\n");
+    assert!(
+        matches!(&err, PluginError::Failed { export: "forward", failure: PluginFailure::Host(_), .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for needle in ["`param-outside-init`", "`forward`", "`param(\"late.weight\")`", "outside `init`", "hint: "] {
+        assert!(message.contains(needle), "the message should contain {needle:?}:\n{message}");
+    }
+    assert!(instance.params().is_empty(), "no weight may be created outside `init`");
+}
+
+#[test]
+fn repeated_forwards_do_not_leak_handles() {
+    let (engine, _cache) = temp_engine();
+    let mut sage = initialised_sage(&engine);
+    let after_init = sage.live_tensors();
+    let batch = tiny_batch();
+    for mode in [Mode::Train, Mode::Eval, Mode::Predict, Mode::Train, Mode::Eval] {
+        let outputs = sage.forward(&batch, mode).expect("forward");
+        paper_output(&outputs);
+        assert_eq!(sage.live_tensors(), after_init, "handles alive after a `{mode:?}` forward");
+    }
+}
+
+#[test]
+fn sage_forward_is_deterministic_and_falls_back_to_the_host_decoder_and_loss() {
+    let (engine, _cache) = temp_engine();
+    let (mut a, mut b) = (initialised_sage(&engine), initialised_sage(&engine));
+    let batch = tiny_batch();
+    let out_a = a.forward(&batch, Mode::Eval).unwrap();
+    let out_b = b.forward(&batch, Mode::Eval).unwrap();
+    let (pa, pb) = (paper_output(&out_a), paper_output(&out_b));
+    assert!(pa.equal(pb), "same seed, same batch, same embeddings");
+    assert!(pa.abs().sum(gs_tensor::Kind::Float).double_value(&[]) > 0.0, "the embeddings are not all zero");
+
+    // sage leaves decoding and the loss to the host.
+    assert!(a.decode(&batch, &out_a, Mode::Eval).unwrap().is_none());
+    let labels = Tensor::from_slice(&[0i64, 2]);
+    assert!(a.loss(pa, &labels).unwrap().is_none());
+    assert_eq!(a.live_tensors(), a.params().len(), "decode and loss hand back every handle they were lent");
+}
+
+#[test]
+fn custom_gcn_example_loads_and_runs() {
+    let (engine, _cache) = temp_engine();
+    let mut gcn = instantiate(&engine, "custom-gcn", PluginLimits::default()).expect("custom-gcn instantiates");
+    assert_eq!(gcn.info().name, "custom-gcn");
+    assert_eq!(gcn.info().hyper_params.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["residual"]);
+    let config = gs_runtime::ModelConfig { custom_args: vec![("residual".into(), "true".into())], ..tiny_config() };
+    gcn.init(&config, &tiny_schema()).expect("custom-gcn init");
+    let names: Vec<&str> = gcn.params().iter().map(|(n, _)| n).collect();
+    for expected in ["layers.0.neigh.author:writes:paper.weight", "layers.1.self.paper.bias", "decoder.weight"] {
+        assert!(names.contains(&expected), "{expected} not in {names:?}");
+    }
+
+    let batch = tiny_batch();
+    let outputs = gcn.forward(&batch, Mode::Train).expect("custom-gcn forward");
+    paper_output(&outputs);
+    let logits = gcn.decode(&batch, &outputs, Mode::Train).expect("decode").expect("custom-gcn has a decoder");
+    assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
+    let labels = Tensor::from_slice(&[0i64, 2]);
+    assert!(gcn.loss(&logits, &labels).expect("loss").is_none(), "custom-gcn leaves the loss to the host");
+}
+
+/// The `.cwasm` files in a cache folder.
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    for entry in &entries {
+        assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"), "a stray file in the cache: {entry:?}");
+    }
+    entries
+}
+
+/// Load `sage` through a new engine with the cache `dir`, and run it.
+fn load_and_run_sage(dir: &Path) {
+    let engine = PluginEngine::new(Some(dir.to_path_buf())).unwrap();
+    let mut sage = initialised_sage(&engine);
+    paper_output(&sage.forward(&tiny_batch(), Mode::Eval).unwrap());
+}
+
+#[test]
+fn compiled_components_are_cached_and_reused() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("plugins");
+    load_and_run_sage(&dir);
+    let entries = cache_entries(&dir);
+    assert_eq!(entries.len(), 1, "one compiled component: {entries:?}");
+    let entry = &entries[0];
+    let digest = instantiate(&temp_engine().0, "sage", PluginLimits::default()).unwrap().component().digest.clone();
+    let file_name = entry.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(file_name.starts_with(&digest), "the entry {file_name} is keyed by the component's digest {digest}");
+    let before = std::fs::metadata(entry).unwrap();
+
+    // A second engine (as a second process would) loads the entry instead of compiling again.
+    load_and_run_sage(&dir);
+    assert_eq!(cache_entries(&dir), entries);
+    let after = std::fs::metadata(entry).unwrap();
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap(), "the entry was not rewritten");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(after.ino(), before.ino(), "the entry was not replaced");
+    }
+}
+
+#[test]
+fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_path_buf();
+    load_and_run_sage(&dir);
+    let entries = cache_entries(&dir);
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
+    let good = std::fs::read(entry).unwrap();
+
+    let garbage = b"this is not native code written by gs".repeat(64);
+    let truncated = good[..good.len() / 2].to_vec();
+    for (what, corrupted) in [("garbage", garbage), ("truncated", truncated), ("empty", Vec::new())] {
+        std::fs::write(entry, &corrupted).unwrap();
+        load_and_run_sage(&dir);
+        assert_eq!(cache_entries(&dir), entries, "{what}");
+        let rewritten = std::fs::read(entry).unwrap();
+        assert_ne!(rewritten, corrupted, "the {what} entry was replaced");
+        assert_eq!(rewritten.len(), good.len(), "the {what} entry was replaced by a full compile");
+    }
+}
