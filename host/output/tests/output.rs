@@ -1,7 +1,7 @@
 //! Writes GraphStorm output sets into temporary directories and reads them back.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gs_output::{
     NodeIds, OutputError, OutputFormat, OutputOptions, Values, read_node_predictions,
@@ -102,6 +102,30 @@ fn round_trip_string_and_int_ids() {
     );
 }
 
+/// The parquet schema, one line per leaf column: dotted path, physical type, logical type.
+fn leaf_columns(path: &Path) -> Vec<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(fs::File::open(path).unwrap()).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    schema
+        .columns()
+        .iter()
+        .map(|c| {
+            let logical = c
+                .logical_type_ref()
+                .map(|l| format!(" {l:?}"))
+                .unwrap_or_default();
+            format!(
+                "{} {}{logical} max_def={} max_rep={}",
+                c.path().string(),
+                c.physical_type(),
+                c.max_def_level(),
+                c.max_rep_level()
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn parquet_schema_matches_remap_result() {
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -129,24 +153,29 @@ fn parquet_schema_matches_remap_result() {
     )
     .unwrap();
 
-    let arrow_types = |path: PathBuf| {
-        let file = fs::File::open(path).unwrap();
-        let builder =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-        builder
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| format!("{}: {}", f.name(), f.data_type()))
-            .collect::<Vec<_>>()
-    };
+    // pyarrow's layout for `{"pred": <2-D float32>, "nid": <strings>}`.
     let s = pred.join("s/pred.predict-00000_00000.parquet");
-    assert_eq!(arrow_types(s.clone()), ["pred: List(Float32)", "nid: Utf8"]);
     assert_eq!(
-        arrow_types(pred.join("c/pred.predict-00000_00000.parquet")),
-        ["pred: Int64", "nid: Int64"]
+        leaf_columns(&s),
+        [
+            "pred.list.element FLOAT max_def=3 max_rep=1",
+            "nid BYTE_ARRAY String max_def=1 max_rep=0"
+        ]
     );
-    let reader = SerializedFileReader::new(fs::File::open(s).unwrap()).unwrap();
+    assert_eq!(
+        leaf_columns(&pred.join("c/pred.predict-00000_00000.parquet")),
+        [
+            "pred INT64 max_def=1 max_rep=0",
+            "nid INT64 max_def=1 max_rep=0"
+        ]
+    );
+    let reader = SerializedFileReader::new(fs::File::open(&s).unwrap()).unwrap();
+    let root = reader.metadata().file_metadata().schema_descr_ptr();
+    let pred_field = &root.root_schema().get_fields()[0];
+    assert_eq!(
+        pred_field.get_basic_info().converted_type(),
+        parquet::basic::ConvertedType::LIST
+    );
     let column = reader.metadata().row_group(0).column(0);
     assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
 
@@ -262,16 +291,13 @@ fn embeddings_layout() {
             emb.join("emb_info.json"),
         ]
     );
-    let file = fs::File::open(&files[0]).unwrap();
-    let schema =
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-    let names: Vec<&str> = schema
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect();
-    assert_eq!(names, ["emb", "nid"]);
+    assert_eq!(
+        leaf_columns(&files[0]),
+        [
+            "emb.list.element FLOAT max_def=3 max_rep=1",
+            "nid BYTE_ARRAY String max_def=1 max_rep=0"
+        ]
+    );
     let info: serde_json::Value =
         serde_json::from_slice(&fs::read(emb.join("emb_info.json")).unwrap()).unwrap();
     assert_eq!(

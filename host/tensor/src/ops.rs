@@ -286,12 +286,38 @@ pub fn scatter_reduce(src: &Tensor, index: &Tensor, num_rows: i64, reduce: Reduc
     let mut out_shape = size.clone();
     out_shape[0] = num_rows;
     checked_numel(OP, &out_shape)?;
-    let out = torch(OP, Tensor::f_zeros(&out_shape, (src.kind(), src.device())))?;
+    let options = (src.kind(), src.device());
     match reduce {
-        Reduce::Sum => torch(OP, out.f_index_add(0, index, src)),
-        Reduce::Mean => torch(OP, out.f_index_reduce(0, index, src, "mean", false)),
-        Reduce::Max => torch(OP, out.f_index_reduce(0, index, src, "amax", false)),
+        Reduce::Sum => torch(OP, Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src))),
+        Reduce::Mean => {
+            // Sum, then divide by the in-degree (at least 1, so empty rows stay zero).
+            let sum = torch(OP, Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src)))?;
+            let ones = torch(OP, Tensor::f_ones([index.size()[0]], options))?;
+            let count = torch(
+                OP,
+                Tensor::f_zeros([num_rows], options).and_then(|z| z.f_index_add(0, index, &ones)).and_then(|c| c.f_clamp_min(1.0)),
+            )?;
+            let mut count_shape = vec![num_rows];
+            count_shape.resize(out_shape.len(), 1);
+            torch(OP, count.f_reshape(&count_shape).and_then(|c| sum.f_div(&c)))
+        }
+        Reduce::Max => {
+            // `scatter_reduce.two` without the initial values: rows that receive nothing keep zero.
+            let expanded = torch(OP, index.f_reshape(index_view_shape(size.len())).and_then(|i| i.f_expand(&size, false)))?;
+            torch(
+                OP,
+                Tensor::f_zeros(&out_shape, options)
+                    .and_then(|z| z.f_internal_scatter_reduce(0, &expanded, src, "amax", false)),
+            )
+        }
     }
+}
+
+/// `[-1, 1, 1, …]` of the given rank, to broadcast a row index over the other dimensions.
+fn index_view_shape(rank: usize) -> Vec<i64> {
+    let mut shape = vec![1i64; rank.max(1)];
+    shape[0] = -1;
+    shape
 }
 
 /// Softmax of `a`'s rows within the groups given by `index` (edge softmax).

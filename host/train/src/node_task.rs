@@ -326,9 +326,8 @@ impl NodeTask {
         } else {
             (self.split("val_mask")?, self.split("test_mask").unwrap_or_default())
         };
-        let named = model.named_weights();
-        let names: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
-        let mut adam = Adam::new(named.into_iter().map(|(_, t)| t).collect(), AdamConfig::new(c.lr, c.wd_l2norm));
+        let names: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
+        let mut adam = self.optimizer(model);
         let primary = self.metrics[0];
         let better = |a: f64, b: f64| if primary.higher_is_better() { a > b } else { a < b };
         let mut summary = TrainingSummary {
@@ -347,24 +346,7 @@ impl NodeTask {
             progress.epoch_start(epoch, num_epochs, count);
             let (mut loss_sum, mut steps) = (0.0, 0usize);
             for batch in batches {
-                let batch = batch?.to_device(self.device);
-                let labels = batch.labels.as_ref().expect("training batches carry labels");
-                let outputs = model.outputs(&batch.data, Mode::Train)?;
-                let mut loss = model.loss(&outputs, labels)?;
-                if c.alpha_l2norm > 0.0 {
-                    let l2 = model.named_weights().iter().map(|(_, t)| t.pow_tensor_scalar(2).sum(Kind::Float)).fold(
-                        Tensor::zeros([], (Kind::Float, self.device)),
-                        |acc, t| acc + t,
-                    );
-                    loss = loss + l2 * c.alpha_l2norm;
-                }
-                adam.zero_grad();
-                loss.f_backward().map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
-                if let Some(max_norm) = c.max_grad_norm {
-                    adam.clip_grad_norm(max_norm);
-                }
-                adam.step()?;
-                let value = loss.double_value(&[]);
+                let value = self.train_step(model, &mut adam, batch?)?;
                 if !value.is_finite() {
                     return Err(TrainError::Config(format!(
                         "the training loss became {value} in epoch {epoch}; hint: lower --lr"
@@ -435,6 +417,51 @@ impl NodeTask {
             }
         }
         Ok(summary)
+    }
+
+    /// One optimisation step on `batch`; returns the loss.
+    fn train_step(&self, model: &mut TaskModel, adam: &mut Adam, batch: PreparedBatch) -> Result<f64, TrainError> {
+        let c = &self.config;
+        let batch = batch.to_device(self.device);
+        let labels = batch.labels.as_ref().expect("training batches carry labels");
+        let outputs = model.outputs(&batch.data, Mode::Train)?;
+        let mut loss = model.loss(&outputs, labels)?;
+        if c.alpha_l2norm > 0.0 {
+            let l2 = model
+                .named_weights()
+                .iter()
+                .map(|(_, t)| t.pow_tensor_scalar(2).sum(Kind::Float))
+                .fold(Tensor::zeros([], (Kind::Float, self.device)), |acc, t| acc + t);
+            loss = loss + l2 * c.alpha_l2norm;
+        }
+        adam.zero_grad();
+        loss.f_backward().map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
+        if let Some(max_norm) = c.max_grad_norm {
+            adam.clip_grad_norm(max_norm);
+        }
+        adam.step()?;
+        Ok(loss.double_value(&[]))
+    }
+
+    /// A fresh optimizer over the model's weights, as `train` makes it.
+    pub fn optimizer(&self, model: &TaskModel) -> Adam {
+        let weights = model.named_weights().into_iter().map(|(_, t)| t).collect();
+        Adam::new(weights, AdamConfig::new(self.config.lr, self.config.wd_l2norm))
+    }
+
+    /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
+    /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
+    pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
+        let mut adam = self.optimizer(model);
+        let (_, batches) = self.batches(self.split("train_mask")?, self.config.batch_size, self.train_sampler()?, true, 0, true)?;
+        batches.take(steps).map(|batch| self.train_step(model, &mut adam, batch?)).collect()
+    }
+
+    /// The first training batch of epoch 0, assembled, for tests and benchmarks.
+    pub fn first_training_batch(&self) -> Result<PreparedBatch, TrainError> {
+        let (_, mut batches) =
+            self.batches(self.split("train_mask")?, self.config.batch_size, self.train_sampler()?, true, 0, true)?;
+        batches.next().ok_or_else(|| TrainError::Config("no training batch".into()))?
     }
 
     fn should_stop(&self, summary: &TrainingSummary, higher_is_better: bool) -> bool {
