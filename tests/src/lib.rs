@@ -17,13 +17,25 @@ use gs_tensor::{Device, Kind, ParamStore, Tensor};
 
 /// The components `build.rs` builds, by package name, with the path it exported for each.
 const PLUGINS: &[(&str, &str)] = &[
-    ("test-giant-tensor", env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR")),
-    ("test-handle-flood", env!("GS_TEST_PLUGIN_TEST_HANDLE_FLOOD")),
-    ("test-infinite-loop", env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP")),
+    (
+        "test-giant-tensor",
+        env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),
+    ),
+    (
+        "test-handle-flood",
+        env!("GS_TEST_PLUGIN_TEST_HANDLE_FLOOD"),
+    ),
+    (
+        "test-infinite-loop",
+        env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP"),
+    ),
     ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
     ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
     ("test-trap", env!("GS_TEST_PLUGIN_TEST_TRAP")),
-    ("test-wrong-version", env!("GS_TEST_PLUGIN_TEST_WRONG_VERSION")),
+    (
+        "test-wrong-version",
+        env!("GS_TEST_PLUGIN_TEST_WRONG_VERSION"),
+    ),
     ("sage", env!("GS_TEST_PLUGIN_SAGE")),
     ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
 ];
@@ -70,7 +82,10 @@ pub fn tiny_schema() -> GraphSchema {
     };
     GraphSchema {
         node_types: vec![node_type("author", 3), node_type("paper", 5)],
-        edge_types: vec![edge_type("author", "writes", "paper"), edge_type("paper", "cites", "paper")],
+        edge_types: vec![
+            edge_type("author", "writes", "paper"),
+            edge_type("paper", "cites", "paper"),
+        ],
     }
 }
 
@@ -92,7 +107,13 @@ fn index(values: &[i64]) -> Tensor {
     Tensor::from_slice(values)
 }
 
-fn block(src_type: &str, rel: &str, dst_type: &str, num: (i64, i64), edges: &[(i64, i64)]) -> BlockData {
+fn block(
+    src_type: &str,
+    rel: &str,
+    dst_type: &str,
+    num: (i64, i64),
+    edges: &[(i64, i64)],
+) -> BlockData {
     let (src, dst): (Vec<i64>, Vec<i64>) = edges.iter().copied().unzip();
     BlockData {
         src_type: src_type.into(),
@@ -125,16 +146,40 @@ pub fn tiny_batch() -> BatchData {
         num_src: counts(&[("author", 3), ("paper", 5)]),
         num_dst: counts(&[("author", 2), ("paper", 3)]),
         blocks: vec![
-            block("author", "writes", "paper", (3, 3), &[(0, 0), (1, 0), (2, 1), (1, 2)]),
-            block("paper", "cites", "paper", (5, 3), &[(3, 0), (4, 1), (0, 2), (2, 1)]),
+            block(
+                "author",
+                "writes",
+                "paper",
+                (3, 3),
+                &[(0, 0), (1, 0), (2, 1), (1, 2)],
+            ),
+            block(
+                "paper",
+                "cites",
+                "paper",
+                (5, 3),
+                &[(3, 0), (4, 1), (0, 2), (2, 1)],
+            ),
         ],
     };
     let layer1 = LayerData {
         num_src: counts(&[("author", 2), ("paper", 3)]),
         num_dst: counts(&[("paper", NUM_TARGETS)]),
         blocks: vec![
-            block("author", "writes", "paper", (2, NUM_TARGETS), &[(0, 0), (1, 0), (1, 1)]),
-            block("paper", "cites", "paper", (3, NUM_TARGETS), &[(2, 0), (0, 1), (2, 1)]),
+            block(
+                "author",
+                "writes",
+                "paper",
+                (2, NUM_TARGETS),
+                &[(0, 0), (1, 0), (1, 1)],
+            ),
+            block(
+                "paper",
+                "cites",
+                "paper",
+                (3, NUM_TARGETS),
+                &[(2, 0), (0, 1), (2, 1)],
+            ),
         ],
     };
     let features = |rows: i64, offset: f64| {
@@ -165,14 +210,21 @@ pub fn temp_engine() -> (PluginEngine, tempfile::TempDir) {
         .prefix("gs-tests-cache-")
         .tempdir()
         .expect("cannot create a temporary cache folder");
-    let engine = PluginEngine::new(Some(cache.path().to_path_buf())).expect("cannot create the plugin engine");
+    let engine = PluginEngine::new(Some(cache.path().to_path_buf()))
+        .expect("cannot create the plugin engine");
     (engine, cache)
 }
 
 /// Load the component `name` (see [`plugin_path`]) in `engine` and instantiate it with
 /// `limits` and a fresh [`params`] store.
-pub fn instantiate(engine: &PluginEngine, name: &str, limits: PluginLimits) -> Result<PluginInstance, PluginError> {
-    engine.load_file(&plugin_path(name))?.instantiate(limits, params())
+pub fn instantiate(
+    engine: &PluginEngine,
+    name: &str,
+    limits: PluginLimits,
+) -> Result<PluginInstance, PluginError> {
+    engine
+        .load_file(&plugin_path(name))?
+        .instantiate(limits, params())
 }
 
 /// A `gs:plugin@0.1.0` model component made from a hand-written core module in WAT, for
@@ -189,11 +241,20 @@ pub fn instantiate(engine: &PluginEngine, name: &str, limits: PluginLimits) -> R
 pub fn component_from_wat(wat: &str) -> Vec<u8> {
     let wit_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
     let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve.push_dir(&wit_dir).expect("the repository's WIT parses");
-    let world = resolve.select_world(&[package], Some("model")).expect("the WIT has the `model` world");
+    let (package, _) = resolve
+        .push_dir(&wit_dir)
+        .expect("the repository's WIT parses");
+    let world = resolve
+        .select_world(&[package], Some("model"))
+        .expect("the WIT has the `model` world");
     let mut module = wat::parse_str(wat).unwrap_or_else(|e| panic!("the WAT does not parse: {e}"));
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
-        .expect("embedding the world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("embedding the world");
     wit_component::ComponentEncoder::default()
         .validate(true)
         .module(&module)
@@ -209,8 +270,14 @@ pub fn component_from_wat(wat: &str) -> Vec<u8> {
 /// If it is not there, with what to run.
 pub fn gs_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("cannot find the running test executable");
-    let deps = exe.parent().expect("the test executable has no parent folder");
-    let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().unwrap_or(deps) } else { deps };
+    let deps = exe
+        .parent()
+        .expect("the test executable has no parent folder");
+    let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().unwrap_or(deps)
+    } else {
+        deps
+    };
     let gs = profile_dir.join(format!("gs{}", std::env::consts::EXE_SUFFIX));
     assert!(
         gs.is_file(),

@@ -4,11 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use gs_runtime::{Mode, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits, Task};
+use gs_runtime::{
+    Mode, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits, Task,
+};
 use gs_tensor::Tensor;
 use gs_tests::{
-    FEATURE_DIM, HIDDEN, NUM_CLASSES, NUM_TARGETS, component_from_wat, instantiate, params, plugin_path,
-    temp_engine, tiny_batch, tiny_config, tiny_schema,
+    FEATURE_DIM, HIDDEN, NUM_CLASSES, NUM_TARGETS, component_from_wat, instantiate, params,
+    plugin_path, temp_engine, tiny_batch, tiny_config, tiny_schema,
 };
 
 fn sage(engine: &PluginEngine) -> PluginInstance {
@@ -17,13 +19,17 @@ fn sage(engine: &PluginEngine) -> PluginInstance {
 
 fn initialised_sage(engine: &PluginEngine) -> PluginInstance {
     let mut sage = sage(engine);
-    sage.init(&tiny_config(), &tiny_schema()).expect("sage init");
+    sage.init(&tiny_config(), &tiny_schema())
+        .expect("sage init");
     sage
 }
 
 /// The `paper` output of a forward pass, checked to be `[targets, hidden]`.
 fn paper_output(outputs: &[(String, Tensor)]) -> &Tensor {
-    let (_, paper) = outputs.iter().find(|(t, _)| t == "paper").expect("`paper` embeddings");
+    let (_, paper) = outputs
+        .iter()
+        .find(|(t, _)| t == "paper")
+        .expect("`paper` embeddings");
     assert_eq!(paper.size(), [NUM_TARGETS, i64::from(HIDDEN)]);
     paper
 }
@@ -35,16 +41,36 @@ fn sage_describes_itself() {
     let info = sage.info();
     assert_eq!(info.name, "sage");
     assert_eq!(info.version, "0.1.0");
-    assert!(info.tasks.contains(&Task::NodeClassification) && info.tasks.contains(&Task::NodeRegression));
-    let hyper: Vec<(&str, &str)> = info.hyper_params.iter().map(|h| (h.name.as_str(), h.default.as_str())).collect();
+    assert!(
+        info.tasks.contains(&Task::NodeClassification)
+            && info.tasks.contains(&Task::NodeRegression)
+    );
+    let hyper: Vec<(&str, &str)> = info
+        .hyper_params
+        .iter()
+        .map(|h| (h.name.as_str(), h.default.as_str()))
+        .collect();
     assert_eq!(hyper, [("aggregator", "mean"), ("activation", "relu")]);
-    assert!(info.hyper_params.iter().all(|h| h.help.contains("Supported")), "{:?}", info.hyper_params);
+    assert!(
+        info.hyper_params
+            .iter()
+            .all(|h| h.help.contains("Supported")),
+        "{:?}",
+        info.hyper_params
+    );
 
     let component = sage.component();
     assert_eq!(component.package_version, "0.1.0");
     assert!(!info.sdk_version.is_empty());
-    assert_eq!(component.sdk_version.as_deref(), Some(info.sdk_version.as_str()), "the SDK stamp and `describe` agree");
-    assert_eq!(component.size_bytes as u64, std::fs::metadata(plugin_path("sage")).unwrap().len());
+    assert_eq!(
+        component.sdk_version.as_deref(),
+        Some(info.sdk_version.as_str()),
+        "the SDK stamp and `describe` agree"
+    );
+    assert_eq!(
+        component.size_bytes as u64,
+        std::fs::metadata(plugin_path("sage")).unwrap().len()
+    );
     assert_eq!(component.digest.len(), 64);
 }
 
@@ -52,29 +78,45 @@ fn sage_describes_itself() {
 fn sage_rejects_unknown_hyper_parameter_values() {
     let (engine, _cache) = temp_engine();
     let mut sage = sage(&engine);
-    for (name, value, accepted) in
-        [("aggregator", "max", "mean"), ("activation", "gelu", "relu, elu, leaky_relu, sigmoid, tanh")]
-    {
+    for (name, value, accepted) in [
+        ("aggregator", "max", "mean"),
+        ("activation", "gelu", "relu, elu, leaky_relu, sigmoid, tanh"),
+    ] {
         let config = gs_runtime::ModelConfig {
             custom_args: vec![(name.to_string(), value.to_string())],
             ..tiny_config()
         };
-        let err = sage.init(&config, &tiny_schema()).expect_err("an unknown value must be refused");
+        let err = sage
+            .init(&config, &tiny_schema())
+            .expect_err("an unknown value must be refused");
         println!("--- --{name} {value}:\n{err}\n");
         match &err {
-            PluginError::Returned { plugin, export, kind, message, .. } => {
+            PluginError::Returned {
+                plugin,
+                export,
+                kind,
+                message,
+                ..
+            } => {
                 assert_eq!(plugin, "sage");
                 assert_eq!(*export, "init");
                 assert_eq!(*kind, "invalid argument");
-                assert!(message.contains(&format!("`--{name} {value}`")), "{message}");
+                assert!(
+                    message.contains(&format!("`--{name} {value}`")),
+                    "{message}"
+                );
                 assert!(message.contains(accepted), "{message}");
             }
             other => panic!("expected PluginError::Returned, got {other:?}"),
         }
-        assert!(sage.params().is_empty(), "no weights before the arguments are checked");
+        assert!(
+            sage.params().is_empty(),
+            "no weights before the arguments are checked"
+        );
     }
     // An error the plugin returns does not stop the instance.
-    sage.init(&tiny_config(), &tiny_schema()).expect("init with valid arguments after a refused one");
+    sage.init(&tiny_config(), &tiny_schema())
+        .expect("init with valid arguments after a refused one");
     paper_output(&sage.forward(&tiny_batch(), Mode::Eval).unwrap());
 }
 
@@ -92,9 +134,16 @@ fn sage_creates_the_documented_weights() {
             expected.push((format!("{prefix}.fc_neigh.weight"), vec![width, h]));
         }
     }
-    let created: Vec<(String, Vec<i64>)> = sage.params().iter().map(|(n, t)| (n.to_string(), t.size())).collect();
+    let created: Vec<(String, Vec<i64>)> = sage
+        .params()
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.size()))
+        .collect();
     assert_eq!(created, expected);
-    assert!(sage.params().iter().all(|(_, t)| t.requires_grad()), "weights are trainable");
+    assert!(
+        sage.params().iter().all(|(_, t)| t.requires_grad()),
+        "weights are trainable"
+    );
     // The plugin holds one handle per weight, nothing else.
     assert_eq!(sage.live_tensors(), expected.len());
 }
@@ -156,22 +205,49 @@ const PARAM_OUTSIDE_INIT: &str = r#"
 fn param_outside_init_is_refused() {
     let (engine, _cache) = temp_engine();
     let bytes = component_from_wat(PARAM_OUTSIDE_INIT);
-    let plugin = engine.load_bytes("param-outside-init.wasm", &bytes).expect("the hand-written component loads");
+    let plugin = engine
+        .load_bytes("param-outside-init.wasm", &bytes)
+        .expect("the hand-written component loads");
     assert_eq!(plugin.info().sdk_version, None);
-    let mut instance = plugin.instantiate(PluginLimits::default(), params()).expect("instantiates");
+    let mut instance = plugin
+        .instantiate(PluginLimits::default(), params())
+        .expect("instantiates");
     assert_eq!(instance.info().name, "param-outside-init");
-    instance.init(&tiny_config(), &tiny_schema()).expect("init creates nothing and succeeds");
-    let err = instance.forward(&tiny_batch(), Mode::Train).expect_err("`param` in `forward` must be refused");
+    instance
+        .init(&tiny_config(), &tiny_schema())
+        .expect("init creates nothing and succeeds");
+    let err = instance
+        .forward(&tiny_batch(), Mode::Train)
+        .expect_err("`param` in `forward` must be refused");
     println!("--- param outside init:\n{err}\n");
     assert!(
-        matches!(&err, PluginError::Failed { export: "forward", failure: PluginFailure::Host(_), .. }),
+        matches!(
+            &err,
+            PluginError::Failed {
+                export: "forward",
+                failure: PluginFailure::Host(_),
+                ..
+            }
+        ),
         "{err:?}"
     );
     let message = err.to_string();
-    for needle in ["`param-outside-init`", "`forward`", "`param(\"late.weight\")`", "outside `init`", "hint: "] {
-        assert!(message.contains(needle), "the message should contain {needle:?}:\n{message}");
+    for needle in [
+        "`param-outside-init`",
+        "`forward`",
+        "`param(\"late.weight\")`",
+        "outside `init`",
+        "hint: ",
+    ] {
+        assert!(
+            message.contains(needle),
+            "the message should contain {needle:?}:\n{message}"
+        );
     }
-    assert!(instance.params().is_empty(), "no weight may be created outside `init`");
+    assert!(
+        instance.params().is_empty(),
+        "no weight may be created outside `init`"
+    );
 }
 
 #[test]
@@ -180,10 +256,20 @@ fn repeated_forwards_do_not_leak_handles() {
     let mut sage = initialised_sage(&engine);
     let after_init = sage.live_tensors();
     let batch = tiny_batch();
-    for mode in [Mode::Train, Mode::Eval, Mode::Predict, Mode::Train, Mode::Eval] {
+    for mode in [
+        Mode::Train,
+        Mode::Eval,
+        Mode::Predict,
+        Mode::Train,
+        Mode::Eval,
+    ] {
         let outputs = sage.forward(&batch, mode).expect("forward");
         paper_output(&outputs);
-        assert_eq!(sage.live_tensors(), after_init, "handles alive after a `{mode:?}` forward");
+        assert_eq!(
+            sage.live_tensors(),
+            after_init,
+            "handles alive after a `{mode:?}` forward"
+        );
     }
 }
 
@@ -196,35 +282,92 @@ fn sage_forward_is_deterministic_and_falls_back_to_the_host_decoder_and_loss() {
     let out_b = b.forward(&batch, Mode::Eval).unwrap();
     let (pa, pb) = (paper_output(&out_a), paper_output(&out_b));
     assert!(pa.equal(pb), "same seed, same batch, same embeddings");
-    assert!(pa.abs().sum(gs_tensor::Kind::Float).double_value(&[]) > 0.0, "the embeddings are not all zero");
+    assert!(
+        pa.abs().sum(gs_tensor::Kind::Float).double_value(&[]) > 0.0,
+        "the embeddings are not all zero"
+    );
 
     // sage leaves decoding and the loss to the host.
     assert!(a.decode(&batch, &out_a, Mode::Eval).unwrap().is_none());
     let labels = Tensor::from_slice(&[0i64, 2]);
     assert!(a.loss(pa, &labels).unwrap().is_none());
-    assert_eq!(a.live_tensors(), a.params().len(), "decode and loss hand back every handle they were lent");
+    assert_eq!(
+        a.live_tensors(),
+        a.params().len(),
+        "decode and loss hand back every handle they were lent"
+    );
+}
+
+fn initialised_custom_gcn(engine: &PluginEngine) -> PluginInstance {
+    let mut gcn = instantiate(engine, "custom-gcn", PluginLimits::default())
+        .expect("custom-gcn instantiates");
+    assert_eq!(gcn.info().name, "custom-gcn");
+    assert_eq!(
+        gcn.info()
+            .hyper_params
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>(),
+        ["residual"]
+    );
+    let config = gs_runtime::ModelConfig {
+        custom_args: vec![("residual".into(), "true".into())],
+        ..tiny_config()
+    };
+    gcn.init(&config, &tiny_schema()).expect("custom-gcn init");
+    gcn
 }
 
 #[test]
-fn custom_gcn_example_loads_and_runs() {
+fn custom_gcn_example_loads_and_decodes() {
     let (engine, _cache) = temp_engine();
-    let mut gcn = instantiate(&engine, "custom-gcn", PluginLimits::default()).expect("custom-gcn instantiates");
-    assert_eq!(gcn.info().name, "custom-gcn");
-    assert_eq!(gcn.info().hyper_params.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["residual"]);
-    let config = gs_runtime::ModelConfig { custom_args: vec![("residual".into(), "true".into())], ..tiny_config() };
-    gcn.init(&config, &tiny_schema()).expect("custom-gcn init");
+    let mut gcn = initialised_custom_gcn(&engine);
     let names: Vec<&str> = gcn.params().iter().map(|(n, _)| n).collect();
-    for expected in ["layers.0.neigh.author:writes:paper.weight", "layers.1.self.paper.bias", "decoder.weight"] {
+    for expected in [
+        "layers.0.neigh.author:writes:paper.weight",
+        "layers.1.self.paper.bias",
+        "decoder.weight",
+    ] {
         assert!(names.contains(&expected), "{expected} not in {names:?}");
     }
-
-    let batch = tiny_batch();
-    let outputs = gcn.forward(&batch, Mode::Train).expect("custom-gcn forward");
-    paper_output(&outputs);
-    let logits = gcn.decode(&batch, &outputs, Mode::Train).expect("decode").expect("custom-gcn has a decoder");
+    // Its own decoder, on embeddings of the targets.
+    let embeddings = vec![(
+        "paper".to_string(),
+        Tensor::ones(
+            [NUM_TARGETS, i64::from(HIDDEN)],
+            (gs_tensor::Kind::Float, gs_tensor::Device::Cpu),
+        ),
+    )];
+    let logits = gcn
+        .decode(&tiny_batch(), &embeddings, Mode::Eval)
+        .expect("decode")
+        .expect("custom-gcn has a decoder");
     assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
     let labels = Tensor::from_slice(&[0i64, 2]);
-    assert!(gcn.loss(&logits, &labels).expect("loss").is_none(), "custom-gcn leaves the loss to the host");
+    assert!(
+        gcn.loss(&logits, &labels).expect("loss").is_none(),
+        "custom-gcn leaves the loss to the host"
+    );
+    assert_eq!(gcn.live_tensors(), gcn.params().len());
+}
+
+/// In the tiny batch, `author` has destination nodes in layer 0 (layer 1's `writes` edges need
+/// their representations) but no edge type leads to it, as in any graph with a node type that
+/// only sends messages; `sage` gives such nodes zeros (the SDK's `HeteroConv` rule).
+#[test]
+fn custom_gcn_example_forwards() {
+    let (engine, _cache) = temp_engine();
+    let mut gcn = initialised_custom_gcn(&engine);
+    let batch = tiny_batch();
+    let outputs = gcn
+        .forward(&batch, Mode::Train)
+        .expect("custom-gcn forward");
+    paper_output(&outputs);
+    let logits = gcn
+        .decode(&batch, &outputs, Mode::Train)
+        .expect("decode")
+        .expect("custom-gcn has a decoder");
+    assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
 }
 
 /// The `.cwasm` files in a cache folder.
@@ -234,7 +377,11 @@ fn cache_entries(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     entries.sort();
     for entry in &entries {
-        assert_eq!(entry.extension().and_then(|e| e.to_str()), Some("cwasm"), "a stray file in the cache: {entry:?}");
+        assert_eq!(
+            entry.extension().and_then(|e| e.to_str()),
+            Some("cwasm"),
+            "a stray file in the cache: {entry:?}"
+        );
     }
     entries
 }
@@ -254,16 +401,27 @@ fn compiled_components_are_cached_and_reused() {
     let entries = cache_entries(&dir);
     assert_eq!(entries.len(), 1, "one compiled component: {entries:?}");
     let entry = &entries[0];
-    let digest = instantiate(&temp_engine().0, "sage", PluginLimits::default()).unwrap().component().digest.clone();
+    let digest = instantiate(&temp_engine().0, "sage", PluginLimits::default())
+        .unwrap()
+        .component()
+        .digest
+        .clone();
     let file_name = entry.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(file_name.starts_with(&digest), "the entry {file_name} is keyed by the component's digest {digest}");
+    assert!(
+        file_name.starts_with(&digest),
+        "the entry {file_name} is keyed by the component's digest {digest}"
+    );
     let before = std::fs::metadata(entry).unwrap();
 
     // A second engine (as a second process would) loads the entry instead of compiling again.
     load_and_run_sage(&dir);
     assert_eq!(cache_entries(&dir), entries);
     let after = std::fs::metadata(entry).unwrap();
-    assert_eq!(after.modified().unwrap(), before.modified().unwrap(), "the entry was not rewritten");
+    assert_eq!(
+        after.modified().unwrap(),
+        before.modified().unwrap(),
+        "the entry was not rewritten"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -283,12 +441,20 @@ fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
 
     let garbage = b"this is not native code written by gs".repeat(64);
     let truncated = good[..good.len() / 2].to_vec();
-    for (what, corrupted) in [("garbage", garbage), ("truncated", truncated), ("empty", Vec::new())] {
+    for (what, corrupted) in [
+        ("garbage", garbage),
+        ("truncated", truncated),
+        ("empty", Vec::new()),
+    ] {
         std::fs::write(entry, &corrupted).unwrap();
         load_and_run_sage(&dir);
         assert_eq!(cache_entries(&dir), entries, "{what}");
         let rewritten = std::fs::read(entry).unwrap();
         assert_ne!(rewritten, corrupted, "the {what} entry was replaced");
-        assert_eq!(rewritten.len(), good.len(), "the {what} entry was replaced by a full compile");
+        assert_eq!(
+            rewritten.len(),
+            good.len(),
+            "the {what} entry was replaced by a full compile"
+        );
     }
 }

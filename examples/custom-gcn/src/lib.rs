@@ -59,9 +59,9 @@ impl Model for CustomGcn {
             ));
         }
         let hidden = i64::from(config.hidden_size);
-        let mut dst_types: Vec<&str> = schema.edge_types.iter().map(|e| e.dst.as_str()).collect();
-        dst_types.sort_unstable();
-        dst_types.dedup();
+        // Every node type keeps a self-loop, also one that only sends messages (no edge type
+        // points to it): a 2-layer batch still has its nodes as destinations of layer 0.
+        let node_types: Vec<&str> = schema.node_types.iter().map(|t| t.name.as_str()).collect();
 
         // Weights are created here, once, with hierarchical names such as
         // `layers.0.neigh.author:writes:paper.weight` and `layers.1.self.paper.bias`.
@@ -94,7 +94,7 @@ impl Model for CustomGcn {
             })?;
             let mut self_loop = BTreeMap::new();
             let mut same_width = Vec::new();
-            for &node_type in &dst_types {
+            for &node_type in &node_types {
                 let width = in_dim(node_type)?;
                 self_loop.insert(
                     node_type.to_owned(),
@@ -145,7 +145,7 @@ impl Model for CustomGcn {
             for (node_type, m) in neigh {
                 let fc_self = layer.self_loop.get(&node_type).ok_or_else(|| {
                     Error::other(format!(
-                        "node type `{node_type}` is no destination of the schema's edge types"
+                        "node type `{node_type}` is not in the schema the model was built for"
                     ))
                 })?;
                 let h_in = h.get(&node_type).ok_or_else(|| {

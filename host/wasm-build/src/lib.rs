@@ -136,6 +136,18 @@ pub fn build_guest_packages_in(
         command.current_dir(dir);
     }
     scrub_env(&mut command, std::env::vars_os().map(|(k, _)| k));
+    // Source paths compiled into the components (panic locations) are relative to the
+    // repository, never the build machine's absolute paths.
+    if let Some(repo) = workspace_manifest
+        .canonicalize()
+        .ok()
+        .and_then(|m| m.parent()?.parent().map(Path::to_path_buf))
+    {
+        command.env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            format!("--remap-path-prefix={}/=", repo.display()),
+        );
+    }
 
     let output = command.output().map_err(|e| {
         format!(
