@@ -89,6 +89,19 @@ impl Info {
         self
     }
 
+    /// Adds every task type (for task-agnostic models such as encoders that only embed).
+    pub fn all_tasks(self) -> Self {
+        [
+            Task::NodeClassification,
+            Task::NodeRegression,
+            Task::EdgeClassification,
+            Task::EdgeRegression,
+            Task::LinkPrediction,
+        ]
+        .into_iter()
+        .fold(self, Info::task)
+    }
+
     /// Adds a hyper-parameter (custom argument `--name value`) with its default and help.
     pub fn hyper_param(
         mut self,

@@ -10,12 +10,7 @@ struct GiantTensor {
 
 impl Model for GiantTensor {
     fn info() -> Info {
-        Info::new("test-giant-tensor", "0.1.0")
-            .task(Task::NodeClassification)
-            .task(Task::NodeRegression)
-            .task(Task::EdgeClassification)
-            .task(Task::EdgeRegression)
-            .task(Task::LinkPrediction)
+        Info::new("test-giant-tensor", "0.1.0").all_tasks()
     }
 
     fn init(_config: &ModelConfig, _schema: &GraphSchema) -> Result<Self> {

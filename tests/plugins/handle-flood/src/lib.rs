@@ -7,12 +7,7 @@ struct HandleFlood;
 
 impl Model for HandleFlood {
     fn info() -> Info {
-        Info::new("test-handle-flood", "0.1.0")
-            .task(Task::NodeClassification)
-            .task(Task::NodeRegression)
-            .task(Task::EdgeClassification)
-            .task(Task::EdgeRegression)
-            .task(Task::LinkPrediction)
+        Info::new("test-handle-flood", "0.1.0").all_tasks()
     }
 
     fn init(_config: &ModelConfig, _schema: &GraphSchema) -> Result<Self> {

@@ -8,12 +8,7 @@ struct MemoryBomb;
 
 impl Model for MemoryBomb {
     fn info() -> Info {
-        Info::new("test-memory-bomb", "0.1.0")
-            .task(Task::NodeClassification)
-            .task(Task::NodeRegression)
-            .task(Task::EdgeClassification)
-            .task(Task::EdgeRegression)
-            .task(Task::LinkPrediction)
+        Info::new("test-memory-bomb", "0.1.0").all_tasks()
     }
 
     fn init(_config: &ModelConfig, _schema: &GraphSchema) -> Result<Self> {

@@ -7,12 +7,7 @@ struct Trap;
 
 impl Model for Trap {
     fn info() -> Info {
-        Info::new("test-trap", "0.1.0")
-            .task(Task::NodeClassification)
-            .task(Task::NodeRegression)
-            .task(Task::EdgeClassification)
-            .task(Task::EdgeRegression)
-            .task(Task::LinkPrediction)
+        Info::new("test-trap", "0.1.0").all_tasks()
     }
 
     fn init(_config: &ModelConfig, _schema: &GraphSchema) -> Result<Self> {
