@@ -12,6 +12,10 @@ fn main() {
     let built = gs_wasm_build::build_guest_packages(&repo.join("plugins/Cargo.toml"), BUILTIN)
         .unwrap_or_else(|e| panic!("{e}"));
     for (package, wasm) in built {
-        println!("cargo:rustc-env=GS_BUILTIN_PLUGIN_{}={}", package.to_uppercase().replace('-', "_"), wasm.display());
+        println!(
+            "cargo:rustc-env=GS_BUILTIN_PLUGIN_{}={}",
+            package.to_uppercase().replace('-', "_"),
+            wasm.display()
+        );
     }
 }

@@ -10,7 +10,10 @@ fn main() {
         return;
     };
     let lib = libtorch.join("lib");
-    println!("cargo:rerun-if-changed={}", lib.join("libtorch_cuda.so").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        lib.join("libtorch_cuda.so").display()
+    );
     // The slim CPU install has libtorch_cuda.so but not the CUDA libraries it needs
     // (cuDNN among them); only the full install brings `nvidia/cudnn`.
     let cuda_complete = libtorch.join("../nvidia/cudnn").exists();

@@ -19,15 +19,27 @@ struct Run {
 
 impl Run {
     fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "gs failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "gs failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Assert a failure with `code` whose stderr contains every one of `needles`.
     fn fails_with(&self, code: i32, needles: &[&str]) {
-        assert_eq!(self.code, code, "expected exit {code}:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr lacks `{needle}`:\n{}", self.stderr);
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks `{needle}`:\n{}",
+                self.stderr
+            );
         }
     }
 }
@@ -58,14 +70,29 @@ fn summary(dir: &Path) -> serde_json::Value {
 fn train(dir: &Path, save: &str, extra: &[&str]) -> serde_json::Value {
     let yaml = demo_yaml();
     let mut args = vec![
-        "launch", "--num-trainers", "1", "--part-config", "data/demo.json", "--cf", yaml.to_str().unwrap(),
-        "--plugin", "sage", "--save-model-path", save, "--num-epochs", "6",
+        "launch",
+        "--num-trainers",
+        "1",
+        "--part-config",
+        "data/demo.json",
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--plugin",
+        "sage",
+        "--save-model-path",
+        save,
+        "--num-epochs",
+        "6",
     ];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["--", "--aggregator", "mean"]);
     let run = gs(dir, &args).ok();
     assert!(run.stdout.contains("best epoch"), "{}", run.stdout);
-    assert!(run.stderr.contains("val accuracy"), "every epoch reports validation:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("val accuracy"),
+        "every epoch reports validation:\n{}",
+        run.stderr
+    );
     summary(&dir.join(save))
 }
 
@@ -73,21 +100,47 @@ fn train(dir: &Path, save: &str, extra: &[&str]) -> serde_json::Value {
 fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    gs(dir, &["generate", "demo", "--output-dir", "data", "--seed", "3"]).ok();
+    gs(
+        dir,
+        &["generate", "demo", "--output-dir", "data", "--seed", "3"],
+    )
+    .ok();
 
     // The GNN, with the YAML's 10 epochs overridden by the flag.
     let gnn = train(dir, "model", &[]);
-    assert_eq!(gnn["epochs"].as_array().unwrap().len(), 6, "--num-epochs beats the YAML");
+    assert_eq!(
+        gnn["epochs"].as_array().unwrap().len(),
+        6,
+        "--num-epochs beats the YAML"
+    );
     let gnn_test = gnn["test_score"].as_f64().unwrap();
     // The same model without message passing: fanout 0 samples no neighbours.
-    let features_only = train(dir, "baseline", &["--fanout", "0,0", "--eval-fanout", "0,0"]);
+    let features_only = train(
+        dir,
+        "baseline",
+        &["--fanout", "0,0", "--eval-fanout", "0,0"],
+    );
     let baseline_test = features_only["test_score"].as_f64().unwrap();
     let chance = 0.25;
-    assert!(baseline_test > chance + 0.05, "features carry some signal: {baseline_test}");
-    assert!(gnn_test > chance + 0.45, "GNN test accuracy {gnn_test} should be far above chance");
+    assert!(
+        baseline_test > chance + 0.05,
+        "features carry some signal: {baseline_test}"
+    );
+    assert!(
+        gnn_test > chance + 0.45,
+        "GNN test accuracy {gnn_test} should be far above chance"
+    );
     assert!(
         gnn_test > baseline_test + 0.15,
         "GNN {gnn_test} should beat the features-only model {baseline_test} by 0.15"
+    );
+
+    // The merged configuration, in GraphStorm's layout, as GraphStorm writes it.
+    let runtime_yaml =
+        std::fs::read_to_string(dir.join("model").join(gs_config::RUNTIME_CONFIG_FILE)).unwrap();
+    assert!(
+        runtime_yaml.contains("num_epochs: 6") && runtime_yaml.contains("node_classification:"),
+        "{runtime_yaml}"
     );
 
     // The best checkpoint is self-contained and records the plugin's digest.
@@ -95,35 +148,76 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
     let ckpt_dir = dir.join("model").join(&best);
     let loaded = checkpoint::load(&ckpt_dir).unwrap();
     assert_eq!(loaded.meta.plugin.name, "sage");
-    assert_eq!(loaded.meta.plugin.digest, hex::encode(Sha256::digest(&loaded.plugin_bytes)));
-    assert_eq!(loaded.meta.custom_args, vec![("aggregator".into(), "mean".into()), ("activation".into(), "relu".into())]);
+    assert_eq!(
+        loaded.meta.plugin.digest,
+        hex::encode(Sha256::digest(&loaded.plugin_bytes))
+    );
+    assert_eq!(
+        loaded.meta.custom_args,
+        vec![
+            ("aggregator".into(), "mean".into()),
+            ("activation".into(), "relu".into())
+        ]
+    );
     assert!(loaded.optimizer.is_some(), "optimizer state saved");
-    assert!(loaded.weights.iter().any(|(n, _)| n == "gnn/layers.0.author:writes:paper.fc_self.weight"));
+    assert!(
+        loaded
+            .weights
+            .iter()
+            .any(|(n, _)| n == "gnn/layers.0.author:writes:paper.fc_self.weight")
+    );
 
     // Inference from the checkpoint alone: no --cf, no custom arguments, no --plugin.
     let restore = format!("model/{best}/");
-    let run = gs(dir, &[
-        "launch", "--inference", "--num-trainers", "1", "--part-config", "data/demo.json",
-        "--restore-model-path", &restore, "--save-prediction-path", "pred",
-    ])
+    let run = gs(
+        dir,
+        &[
+            "launch",
+            "--inference",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--restore-model-path",
+            &restore,
+            "--save-prediction-path",
+            "pred",
+        ],
+    )
     .ok();
-    assert!(run.stdout.contains(&format!("test accuracy: {gnn_test:.4}")), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("test accuracy: {gnn_test:.4}")),
+        "{}",
+        run.stdout
+    );
     let (nids, preds) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     assert_eq!(nids.len(), 600);
     for row in &preds {
         assert_eq!(row.len(), 4);
-        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "probabilities sum to one: {row:?}");
+        assert!(
+            (row.iter().sum::<f32>() - 1.0).abs() < 1e-4,
+            "probabilities sum to one: {row:?}"
+        );
     }
 
     // Reload the checkpoint in this process and predict the same nodes.
     let graph = Arc::new(gs_graph::load(&dir.join("data/demo.json")).unwrap());
-    let argv: Vec<String> = ["--part-config", "data/demo.json", "--num-trainers", "1"].map(String::from).to_vec();
-    let config = gs_config::resolve(&argv, Some(&loaded.meta.config)).unwrap().train;
+    let argv: Vec<String> = ["--part-config", "data/demo.json", "--num-trainers", "1"]
+        .map(String::from)
+        .to_vec();
+    let config = gs_config::resolve(&argv, Some(&loaded.meta.config))
+        .unwrap()
+        .train;
     let task = NodeTask::new(graph, config, Device::Cpu).unwrap();
     let engine = PluginEngine::new(None).unwrap();
     let plugin = engine.load_bytes("reload", &loaded.plugin_bytes).unwrap();
-    let instance = plugin.instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu)).unwrap();
-    let mut model = task.plugin_model(instance, loaded.meta.custom_args.clone()).unwrap();
+    let instance = plugin
+        .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
+        .unwrap();
+    let mut model = task
+        .plugin_model(instance, loaded.meta.custom_args.clone())
+        .unwrap();
     model.load_weights(&loaded.weights).unwrap();
     let ids = task.inference_ids().unwrap();
     let reloaded = task.infer(&mut model, &ids, &mut NoProgress).unwrap();
@@ -132,31 +226,76 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
     let values = Vec::<f32>::try_from(reloaded.outputs.flatten(0, -1)).unwrap();
     for (i, row) in preds.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
-            assert!((v - values[i * 4 + j]).abs() <= 1e-6, "prediction ({i},{j}) differs: {v} vs {}", values[i * 4 + j]);
+            assert!(
+                (v - values[i * 4 + j]).abs() <= 1e-6,
+                "prediction ({i},{j}) differs: {v} vs {}",
+                values[i * 4 + j]
+            );
         }
     }
 
     // Passing the same plugin is fine; another plugin is refused, naming both digests.
-    gs(dir, &[
-        "launch", "--inference", "--num-trainers", "1", "--part-config", "data/demo.json", "--plugin", "sage",
-        "--restore-model-path", &restore,
-    ])
+    gs(
+        dir,
+        &[
+            "launch",
+            "--inference",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--plugin",
+            "sage",
+            "--restore-model-path",
+            &restore,
+        ],
+    )
     .ok();
     let other = gs_tests::plugin_path("custom-gcn");
     let other_digest = hex::encode(Sha256::digest(std::fs::read(&other).unwrap()));
-    gs(dir, &[
-        "launch", "--inference", "--num-trainers", "1", "--part-config", "data/demo.json",
-        "--plugin", other.to_str().unwrap(), "--restore-model-path", &restore,
-    ])
-    .fails_with(1, &[&other_digest, &loaded.meta.plugin.digest, "is not the plugin that trained"]);
+    gs(
+        dir,
+        &[
+            "launch",
+            "--inference",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--plugin",
+            other.to_str().unwrap(),
+            "--restore-model-path",
+            &restore,
+        ],
+    )
+    .fails_with(
+        1,
+        &[
+            &other_digest,
+            &loaded.meta.plugin.digest,
+            "is not the plugin that trained",
+        ],
+    );
 
     // A run whose plugin traps leaves the saved checkpoints as they were.
     let trap = gs_tests::plugin_path("test-trap");
     let yaml = demo_yaml();
-    gs(dir, &[
-        "launch", "--num-trainers", "1", "--part-config", "data/demo.json", "--cf", yaml.to_str().unwrap(),
-        "--plugin", trap.to_str().unwrap(), "--save-model-path", "model",
-    ])
+    gs(
+        dir,
+        &[
+            "launch",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--cf",
+            yaml.to_str().unwrap(),
+            "--plugin",
+            trap.to_str().unwrap(),
+            "--save-model-path",
+            "model",
+        ],
+    )
     .fails_with(1, &["failed in `forward`", "trapped"]);
     assert_eq!(summary(&dir.join("model")), gnn);
     checkpoint::load(&ckpt_dir).expect("the best checkpoint survives");
@@ -165,13 +304,34 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
 /// A small graph and the demo config, for the error cases.
 fn small_setup() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    gs(tmp.path(), &["generate", "demo", "--output-dir", "data", "--num-papers", "200", "--num-authors", "100"]).ok();
+    gs(
+        tmp.path(),
+        &[
+            "generate",
+            "demo",
+            "--output-dir",
+            "data",
+            "--num-papers",
+            "200",
+            "--num-authors",
+            "100",
+        ],
+    )
+    .ok();
     tmp
 }
 
 fn launch(dir: &Path, extra: &[&str]) -> Run {
     let yaml = demo_yaml();
-    let mut args = vec!["launch", "--num-trainers", "1", "--cf", yaml.to_str().unwrap(), "--num-epochs", "1"];
+    let mut args = vec![
+        "launch",
+        "--num-trainers",
+        "1",
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--num-epochs",
+        "1",
+    ];
     if !extra.contains(&"--part-config") {
         args.extend_from_slice(&["--part-config", "data/demo.json"]);
     }
@@ -183,28 +343,88 @@ fn launch(dir: &Path, extra: &[&str]) -> Run {
 fn bad_input_ends_with_a_clear_message() {
     let tmp = small_setup();
     let dir = tmp.path();
-    launch(dir, &["--part-config", "missing.json", "--plugin", "sage"]).fails_with(1, &["missing.json"]);
-    launch(dir, &["--plugin", "sage", "--num-trainers", "2"]).fails_with(2, &["not supported yet", "--num-trainers 1"]);
+    launch(dir, &["--part-config", "missing.json", "--plugin", "sage"])
+        .fails_with(1, &["missing.json"]);
+    launch(dir, &["--plugin", "sage", "--num-trainers", "2"])
+        .fails_with(2, &["not supported yet", "--num-trainers 1"]);
     std::fs::write(dir.join("ip.txt"), "127.0.0.1\n").unwrap();
-    launch(dir, &["--plugin", "sage", "--ip-config", "ip.txt"]).fails_with(2, &["not supported yet"]);
-    launch(dir, &["--plugin", "nosuch"]).fails_with(1, &["no built-in plugin is called `nosuch`", "sage"]);
+    launch(dir, &["--plugin", "sage", "--ip-config", "ip.txt"])
+        .fails_with(2, &["not supported yet"]);
+    launch(dir, &["--plugin", "nosuch"])
+        .fails_with(1, &["no built-in plugin is called `nosuch`", "sage"]);
     launch(dir, &["--plugin", "absent.wasm"]).fails_with(1, &["absent.wasm", "--plugin"]);
     std::fs::write(dir.join("junk.wasm"), b"this is not wasm").unwrap();
-    launch(dir, &["--plugin", "junk.wasm"]).fails_with(1, &["junk.wasm", "not a WebAssembly component"]);
+    launch(dir, &["--plugin", "junk.wasm"])
+        .fails_with(1, &["junk.wasm", "not a WebAssembly component"]);
     let wrong = gs_tests::plugin_path("test-wrong-version");
-    launch(dir, &["--plugin", wrong.to_str().unwrap()]).fails_with(1, &["gs:plugin@0.2.0", "gs:plugin@0.1.0"]);
-    launch(dir, &["--plugin", "sage", "--", "--bogus", "1"])
-        .fails_with(1, &["does not accept the argument `--bogus`", "--aggregator", "--activation"]);
-    launch(dir, &["--plugin", "sage", "--", "--aggregator", "max"]).fails_with(1, &["sage", "`init`", "max", "mean"]);
-    std::fs::write(dir.join("bad.yaml"), "version: 1.0\ngsf:\n  gnn: [unclosed\n").unwrap();
-    gs(dir, &["launch", "--num-trainers", "1", "--part-config", "data/demo.json", "--cf", "bad.yaml", "--plugin", "sage"])
-        .fails_with(2, &["bad.yaml", "line"]);
-    std::fs::write(dir.join("typo.yaml"), "version: 1.0\ngsf:\n  hyperparam:\n    num_epoch: 3\n").unwrap();
-    gs(dir, &["launch", "--num-trainers", "1", "--part-config", "data/demo.json", "--cf", "typo.yaml", "--plugin", "sage"])
-        .fails_with(2, &["num_epoch", "num_epochs"]);
-    launch(dir, &["--plugin", "sage", "--label-field", "nolabel"]).fails_with(1, &["nolabel", "label"]);
-    gs(dir, &["launch", "--inference", "--num-trainers", "1", "--part-config", "data/demo.json", "--restore-model-path", "data"])
-        .fails_with(1, &["checkpoint.json", "--restore-model-path"]);
+    launch(dir, &["--plugin", wrong.to_str().unwrap()])
+        .fails_with(1, &["gs:plugin@0.2.0", "gs:plugin@0.1.0"]);
+    launch(dir, &["--plugin", "sage", "--", "--bogus", "1"]).fails_with(
+        1,
+        &[
+            "does not accept the argument `--bogus`",
+            "--aggregator",
+            "--activation",
+        ],
+    );
+    launch(dir, &["--plugin", "sage", "--", "--aggregator", "max"])
+        .fails_with(1, &["sage", "`init`", "max", "mean"]);
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "version: 1.0\ngsf:\n  gnn: [unclosed\n",
+    )
+    .unwrap();
+    gs(
+        dir,
+        &[
+            "launch",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--cf",
+            "bad.yaml",
+            "--plugin",
+            "sage",
+        ],
+    )
+    .fails_with(2, &["bad.yaml", "line"]);
+    std::fs::write(
+        dir.join("typo.yaml"),
+        "version: 1.0\ngsf:\n  hyperparam:\n    num_epoch: 3\n",
+    )
+    .unwrap();
+    gs(
+        dir,
+        &[
+            "launch",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--cf",
+            "typo.yaml",
+            "--plugin",
+            "sage",
+        ],
+    )
+    .fails_with(2, &["num_epoch", "num_epochs"]);
+    launch(dir, &["--plugin", "sage", "--label-field", "nolabel"])
+        .fails_with(1, &["nolabel", "label"]);
+    gs(
+        dir,
+        &[
+            "launch",
+            "--inference",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--restore-model-path",
+            "data",
+        ],
+    )
+    .fails_with(1, &["checkpoint.json", "--restore-model-path"]);
 }
 
 #[test]
@@ -213,10 +433,22 @@ fn adversarial_plugins_are_stopped_with_their_name_and_export() {
     let dir = tmp.path();
     let path = |name: &str| gs_tests::plugin_path(name).to_str().unwrap().to_string();
     let loop_plugin = path("test-infinite-loop");
-    launch(dir, &["--plugin", &loop_plugin, "--plugin-call-timeout", "1"])
-        .fails_with(1, &["failed in `forward`", "deadline of 1 s", "--plugin-call-timeout"]);
+    launch(
+        dir,
+        &["--plugin", &loop_plugin, "--plugin-call-timeout", "1"],
+    )
+    .fails_with(
+        1,
+        &[
+            "failed in `forward`",
+            "deadline of 1 s",
+            "--plugin-call-timeout",
+        ],
+    );
     let giant = path("test-giant-tensor");
-    launch(dir, &["--plugin", &giant]).fails_with(1, &["failed in `init`", "--plugin-tensor-budget-mb"]);
+    launch(dir, &["--plugin", &giant])
+        .fails_with(1, &["failed in `init`", "--plugin-tensor-budget-mb"]);
     let panic = path("test-panic");
-    launch(dir, &["--plugin", &panic]).fails_with(1, &["failed in `forward`", "deliberate panic in forward"]);
+    launch(dir, &["--plugin", &panic])
+        .fails_with(1, &["failed in `forward`", "deliberate panic in forward"]);
 }

@@ -62,8 +62,9 @@ pub(crate) fn run(what: Generate) -> anyhow::Result<()> {
             };
             params.validate().context("invalid demo parameters")?;
             let graph = generate_demo(&params);
-            let json = write_partitioned(&graph, &output_dir, &graph_name)
-                .with_context(|| format!("cannot write the demo graph to `{}`", output_dir.display()))?;
+            let json = write_partitioned(&graph, &output_dir, &graph_name).with_context(|| {
+                format!("cannot write the demo graph to `{}`", output_dir.display())
+            })?;
             eprintln!(
                 "wrote `{}`: {} nodes, {} edges ({} classes on `paper`)",
                 json.display(),

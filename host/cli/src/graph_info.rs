@@ -16,17 +16,66 @@ pub(crate) enum GraphCommand {
 
 pub(crate) fn run(what: GraphCommand) -> anyhow::Result<()> {
     let GraphCommand::Info { part_config } = what;
-    let graph = gs_graph::load(&part_config).with_context(|| format!("cannot load `{}`", part_config.display()))?;
-    println!("graph `{}`: {} nodes, {} edges", part_config.display(), graph.total_nodes(), graph.total_edges());
+    let cannot = || format!("cannot load `{}`", part_config.display());
+    // GraphStorm/DGL partitions name DGL files under `part_graph`; gs's own format never does.
+    let is_dgl = std::fs::read_to_string(&part_config)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| {
+            v["part-0"].get("part_graph").is_some() && v.get("gs_format_version").is_none()
+        });
+    let (graph, parts) = if is_dgl {
+        let dgl = gs_graph::load_dgl(&part_config).with_context(cannot)?;
+        (dgl.graph, Some(dgl.parts))
+    } else {
+        (gs_graph::load(&part_config).with_context(cannot)?, None)
+    };
+    println!(
+        "graph `{}`: {} nodes, {} edges",
+        part_config.display(),
+        graph.total_nodes(),
+        graph.total_edges()
+    );
+    match &parts {
+        Some(parts) => {
+            println!("format: GraphStorm/DGL partition, {} parts", parts.len());
+            for p in parts {
+                println!(
+                    "  part {}: {} local nodes ({} inner), {} local edges ({} inner)",
+                    p.part,
+                    p.num_local_nodes,
+                    p.num_inner_nodes,
+                    p.num_local_edges,
+                    p.num_inner_edges
+                );
+            }
+        }
+        None => println!("format: gs partition, 1 part"),
+    }
     println!("node types:");
     for ntype in graph.node_types() {
-        println!("  {ntype}: {} nodes", graph.num_nodes(ntype).unwrap_or(0));
+        let raw = match graph.raw_ids(ntype) {
+            Some(ids) if ids.is_int() => "raw ids: int64",
+            Some(_) => "raw ids: string",
+            None => "no raw ids",
+        };
+        println!(
+            "  {ntype}: {} nodes, {raw}",
+            graph.num_nodes(ntype).unwrap_or(0)
+        );
         for (name, array) in graph.node_data_all(ntype) {
             let split = name.ends_with("_mask").then(|| {
-                array.as_u8().map(|m| m.iter().filter(|&&v| v != 0).count()).unwrap_or(0)
+                array
+                    .as_u8()
+                    .map(|m| m.iter().filter(|&&v| v != 0).count())
+                    .unwrap_or(0)
             });
             match split {
-                Some(count) => println!("    {name}: {:?} {} ({count} set)", array.shape(), array.dtype()),
+                Some(count) => println!(
+                    "    {name}: {:?} {} ({count} set)",
+                    array.shape(),
+                    array.dtype()
+                ),
                 None => println!("    {name}: {:?} {}", array.shape(), array.dtype()),
             }
         }

@@ -17,7 +17,10 @@ use crate::progress::Bars;
 /// Run `gs launch` with GraphStorm's arguments.
 pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Result<()> {
     let before_dashes = args.iter().take_while(|a| *a != "--");
-    if before_dashes.into_iter().any(|a| a == "--help" || a == "-h") {
+    if before_dashes
+        .into_iter()
+        .any(|a| a == "--help" || a == "-h")
+    {
         println!("{}", gs_config::help_text());
         return Ok(());
     }
@@ -54,7 +57,10 @@ pub(crate) fn plugin_bytes(plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8
         },
         PluginRef::Path(path) => {
             let bytes = std::fs::read(path).with_context(|| {
-                format!("cannot read plugin `{}`; hint: check the path given to --plugin", path.display())
+                format!(
+                    "cannot read plugin `{}`; hint: check the path given to --plugin",
+                    path.display()
+                )
             })?;
             Ok((path.display().to_string(), bytes))
         }
@@ -91,17 +97,33 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
         tracing::warn!("{warning}");
     }
     let device = device(&resolved.launch)?;
-    seed_and_threads(resolved.train.seed, resolved.launch.num_omp_threads.map(|n| n as usize));
+    seed_and_threads(
+        resolved.train.seed,
+        resolved.launch.num_omp_threads.map(|n| n as usize),
+    );
     let part_config = &resolved.launch.part_config;
-    let graph = gs_graph::load(part_config).with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
+    let graph = gs_graph::load(part_config)
+        .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
     let task = NodeTask::new(Arc::new(graph), resolved.train.clone(), device)?;
     let engine = PluginEngine::new(crate::paths::component_cache())?;
-    Ok(Setup { task, engine, device })
+    Ok(Setup {
+        task,
+        engine,
+        device,
+    })
 }
 
-fn instantiate(setup: &Setup, resolved: &Resolved, source: &str, bytes: &[u8]) -> anyhow::Result<PluginInstance> {
+fn instantiate(
+    setup: &Setup,
+    resolved: &Resolved,
+    source: &str,
+    bytes: &[u8],
+) -> anyhow::Result<PluginInstance> {
     let plugin = setup.engine.load_bytes(source, bytes)?;
-    let instance = plugin.instantiate(limits(resolved), ParamStore::new(resolved.train.seed, setup.device))?;
+    let instance = plugin.instantiate(
+        limits(resolved),
+        ParamStore::new(resolved.train.seed, setup.device),
+    )?;
     let info = instance.info();
     let wanted = match resolved.train.task_type {
         TaskType::NodeRegression => gs_runtime::Task::NodeRegression,
@@ -124,7 +146,10 @@ fn identity(instance: &PluginInstance) -> PluginIdentity {
     PluginIdentity {
         name: info.name.clone(),
         version: info.version.clone(),
-        sdk_version: component.sdk_version.clone().unwrap_or_else(|| info.sdk_version.clone()),
+        sdk_version: component
+            .sdk_version
+            .clone()
+            .unwrap_or_else(|| info.sdk_version.clone()),
         package_version: component.package_version.clone(),
         digest: component.digest.clone(),
     }
@@ -134,16 +159,21 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
     let plugin = resolved.launch.plugin.clone().ok_or_else(|| {
         anyhow::anyhow!(gs_config::ConfigError::Missing {
             missing: vec!["`--plugin`".into()],
-            hint: "name a built-in plugin (`--plugin sage`) or a component (`--plugin model.wasm`), \
+            hint:
+                "name a built-in plugin (`--plugin sage`) or a component (`--plugin model.wasm`), \
                    or set `model_encoder_type` in the YAML"
-                .into(),
+                    .into(),
         })
     })?;
     let (source, bytes) = plugin_bytes(&plugin)?;
     let setup = setup(resolved)?;
     let instance = instantiate(&setup, resolved, &source, &bytes)?;
-    let custom_args = resolve_custom_args(&instance.info().name, &resolved.custom_args, &instance.info().hyper_params)
-        .map_err(anyhow::Error::msg)?;
+    let custom_args = resolve_custom_args(
+        &instance.info().name,
+        &resolved.custom_args,
+        &instance.info().hyper_params,
+    )
+    .map_err(anyhow::Error::msg)?;
     let identity = identity(&instance);
     let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
     let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();
@@ -163,20 +193,56 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         plugin_bytes: bytes,
         custom_args,
     };
+    if let Some(dir) = &resolved.train.save_model_path {
+        save_runtime_config(dir, resolved)?;
+    }
     let metric = setup.task.metrics()[0].to_string();
-    let summary = setup.task.train(&mut model, &options, &mut Bars::new(&metric))?;
+    let summary = setup
+        .task
+        .train(&mut model, &options, &mut Bars::new(&metric))?;
     let score = |s: Option<f64>| s.map_or_else(|| "n/a".to_string(), |s| format!("{s:.4}"));
     match summary.best_epoch {
         Some(epoch) => println!(
             "best epoch {epoch}{}: validation {metric} {}, test {metric} {}",
-            summary.best_checkpoint.as_ref().map_or_else(String::new, |c| format!(" ({c})")),
+            summary
+                .best_checkpoint
+                .as_ref()
+                .map_or_else(String::new, |c| format!(" ({c})")),
             score(summary.best_val_score),
             score(summary.test_score),
         ),
         None => println!("no epoch was trained (num_epochs is 0)"),
     }
     if let Some(dir) = &resolved.train.save_model_path {
-        println!("checkpoints and {} in `{}`", gs_train::SUMMARY_FILE, dir.display());
+        println!(
+            "checkpoints and {} in `{}`",
+            gs_train::SUMMARY_FILE,
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// As GraphStorm does beside saved models: the merged configuration in GraphStorm's YAML
+/// layout, and the graph's `data_transform_new.json` (which serving needs) when it has one.
+fn save_runtime_config(dir: &std::path::Path, resolved: &Resolved) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, dir.join(name)))
+            .with_context(|| format!("cannot write `{}`", dir.join(name).display()))
+    };
+    write(
+        gs_config::RUNTIME_CONFIG_FILE,
+        gs_config::graphstorm_yaml(&resolved.train).as_bytes(),
+    )?;
+    let transforms = resolved
+        .launch
+        .part_config
+        .with_file_name("data_transform_new.json");
+    if let Ok(bytes) = std::fs::read(&transforms) {
+        write("data_transform_new.json", &bytes)?;
     }
     Ok(())
 }
@@ -200,22 +266,42 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     let setup = setup(resolved)?;
     let source = format!("{} (from {})", saved.name, ckpt.dir.display());
     let instance = instantiate(&setup, resolved, &source, &ckpt.plugin_bytes)?;
-    let mut args: Vec<String> = ckpt.meta.custom_args.iter().flat_map(|(k, v)| [format!("--{k}"), v.clone()]).collect();
+    let mut args: Vec<String> = ckpt
+        .meta
+        .custom_args
+        .iter()
+        .flat_map(|(k, v)| [format!("--{k}"), v.clone()])
+        .collect();
     args.extend(resolved.custom_args.iter().cloned());
     let custom_args =
-        resolve_custom_args(&instance.info().name, &args, &instance.info().hyper_params).map_err(anyhow::Error::msg)?;
+        resolve_custom_args(&instance.info().name, &args, &instance.info().hyper_params)
+            .map_err(anyhow::Error::msg)?;
     let mut model = setup.task.plugin_model(instance, custom_args)?;
-    model.load_weights(&ckpt.weights).with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
+    model
+        .load_weights(&ckpt.weights)
+        .with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
     let ids = setup.task.inference_ids()?;
     let metric = setup.task.metrics()[0].to_string();
-    let output = setup.task.infer(&mut model, &ids, &mut Bars::new(&metric))?;
+    let output = setup
+        .task
+        .infer(&mut model, &ids, &mut Bars::new(&metric))?;
     for (m, s) in &output.scores {
-        println!("test {m}: {s:.4} on {} `{}` nodes", output.ids.len(), output.node_type);
+        println!(
+            "test {m}: {s:.4} on {} `{}` nodes",
+            output.ids.len(),
+            output.node_type
+        );
     }
     match &resolved.train.save_prediction_path {
         Some(dir) => {
-            let files = crate::predictions::write(dir, &output, &resolved.launch)?;
-            println!("predictions for {} nodes in `{}` ({} files)", output.ids.len(), dir.display(), files);
+            let files =
+                crate::predictions::write(dir, setup.task.graph(), &output, &resolved.launch)?;
+            println!(
+                "predictions for {} nodes in `{}` ({} files)",
+                output.ids.len(),
+                dir.display(),
+                files
+            );
         }
         None => println!("no --save-prediction-path given: predictions not saved"),
     }

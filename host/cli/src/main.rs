@@ -5,7 +5,9 @@
 //! This crate owns only the process: argument parsing, logging, progress bars and exit
 //! codes. The logic lives in the library crates so tests can reach it.
 
+mod bench;
 mod builtin;
+mod gconstruct;
 mod generate;
 mod graph_info;
 mod launch;
@@ -25,7 +27,11 @@ const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "gs", version, about = "GraphStorm's pipeline, with models as sandboxed WebAssembly plugins")]
+#[command(
+    name = "gs",
+    version,
+    about = "GraphStorm's pipeline, with models as sandboxed WebAssembly plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,6 +58,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Build a graph from CSV/Parquet tables and a GraphStorm gconstruct JSON config
+    /// (GraphStorm's `graphstorm.gconstruct.construct_graph`).
+    Gconstruct(gconstruct::GconstructArgs),
     /// Generate a dataset in gs's partition format.
     Generate {
         #[command(subcommand)]
@@ -67,32 +76,50 @@ enum Command {
         #[command(subcommand)]
         what: plugin_cmd::PluginCommand,
     },
+    /// Benchmarks, each run side by side with its comparison (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> ExitCode {
     // libtorch's large intermediates make default glibc malloc page-fault bound; see gs-tensor.
-    gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
+    // GS_MALLOC=default leaves glibc's defaults (`gs bench plugin-boundary` runs itself so to compare).
+    if std::env::var_os("GS_MALLOC").is_none_or(|v| v != "default") {
+        gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
+    }
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
         Command::Launch { args } => launch::run(&args, None),
-        Command::NodeClassification { args } => launch::run(&args, Some(TaskType::NodeClassification)),
+        Command::NodeClassification { args } => {
+            launch::run(&args, Some(TaskType::NodeClassification))
+        }
         Command::NodeRegression { args } => launch::run(&args, Some(TaskType::NodeRegression)),
+        Command::Gconstruct(args) => gconstruct::run(&args),
         Command::Generate { what } => generate::run(what),
         Command::Graph { what } => graph_info::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),
+        Command::Bench { what } => bench::run(what),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            let usage = error.chain().any(|e| e.downcast_ref::<gs_config::ConfigError>().is_some());
+            let usage = error
+                .chain()
+                .any(|e| e.downcast_ref::<gs_config::ConfigError>().is_some());
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
         }
     }

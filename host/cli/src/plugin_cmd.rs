@@ -30,8 +30,18 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
     println!("source:        {source}");
     println!("digest:        sha256:{}", component.digest);
     println!("size:          {} bytes", component.size_bytes);
-    println!("wit:           {}@{}", gs_runtime::SUPPORTED_PACKAGE, component.package_version);
-    println!("sdk:           {}", component.sdk_version.as_deref().unwrap_or(&info.sdk_version));
+    println!(
+        "wit:           {}@{}",
+        gs_runtime::SUPPORTED_PACKAGE,
+        component.package_version
+    );
+    println!(
+        "sdk:           {}",
+        component
+            .sdk_version
+            .as_deref()
+            .unwrap_or(&info.sdk_version)
+    );
     println!("tasks:         {:?}", info.tasks);
     println!("custom arguments:");
     if info.hyper_params.is_empty() {

@@ -4,20 +4,61 @@ use std::path::Path;
 
 use anyhow::Context;
 use gs_config::LaunchOptions;
+use gs_graph::{HeteroGraph, RawId};
 use gs_output::{NodeIds, OutputOptions, Values, write_node_predictions};
 use gs_tensor::Kind;
 use gs_train::InferenceOutput;
 
-/// Write `output` under `dir`; returns the number of files written.
-pub(crate) fn write(dir: &Path, output: &InferenceOutput, launch: &LaunchOptions) -> anyhow::Result<usize> {
-    let ids: Vec<i64> = output.ids.iter().map(|&id| id as i64).collect();
+/// Write `output` under `dir` with raw node ids when the graph has them (GraphStorm's
+/// `remap_result`); returns the number of files written.
+pub(crate) fn write(
+    dir: &Path,
+    graph: &HeteroGraph,
+    output: &InferenceOutput,
+    launch: &LaunchOptions,
+) -> anyhow::Result<usize> {
+    let raw = graph.raw_ids(&output.node_type);
+    let (ints, strings): (Vec<i64>, Vec<String>) = match raw {
+        Some(raw) if !raw.is_int() => (
+            vec![],
+            output
+                .ids
+                .iter()
+                .map(|&id| raw.get_string(id).unwrap_or_else(|| id.to_string()))
+                .collect(),
+        ),
+        Some(raw) => (
+            output
+                .ids
+                .iter()
+                .map(|&id| match raw.get(id) {
+                    Some(RawId::Int(v)) => v,
+                    _ => id as i64,
+                })
+                .collect(),
+            vec![],
+        ),
+        None => (output.ids.iter().map(|&id| id as i64).collect(), vec![]),
+    };
+    let ids = if strings.is_empty() {
+        NodeIds::Int(&ints)
+    } else {
+        NodeIds::Raw(&strings)
+    };
     let width = output.outputs.size().get(1).copied().unwrap_or(1).max(1) as usize;
     let data = Vec::<f32>::try_from(output.outputs.to_kind(Kind::Float).flatten(0, -1))
         .context("cannot read the predictions")?;
-    let options = OutputOptions { chunk_size: launch.output_chunk_size.max(1) as usize, ..OutputOptions::default() };
+    let options = OutputOptions {
+        chunk_size: launch.output_chunk_size.max(1) as usize,
+        ..OutputOptions::default()
+    };
     let files = write_node_predictions(
         dir,
-        &[(output.node_type.as_str(), NodeIds::Int(&ids), Values::F32 { data: &data, width })],
+        &[(
+            output.node_type.as_str(),
+            ids,
+            Values::F32 { data: &data, width },
+        )],
         &options,
     )
     .with_context(|| format!("cannot write predictions to `{}`", dir.display()))?;

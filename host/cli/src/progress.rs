@@ -13,7 +13,12 @@ pub(crate) struct Bars {
 
 impl Bars {
     pub(crate) fn new(metric: &str) -> Self {
-        Self { bar: None, metric: metric.to_string(), loss_sum: 0.0, batches: 0 }
+        Self {
+            bar: None,
+            metric: metric.to_string(),
+            loss_sum: 0.0,
+            batches: 0,
+        }
     }
 
     fn start(&mut self, len: usize, prefix: String) {
@@ -22,9 +27,11 @@ impl Bars {
         }
         let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(prefix);
         self.bar = Some(bar);
@@ -71,7 +78,10 @@ impl Progress for Bars {
             self.metric,
             score(report.test_score),
             report.seconds,
-            report.checkpoint.as_ref().map_or_else(String::new, |c| format!(", saved {c}")),
+            report
+                .checkpoint
+                .as_ref()
+                .map_or_else(String::new, |c| format!(", saved {c}")),
         );
     }
 

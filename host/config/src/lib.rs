@@ -18,6 +18,7 @@
 
 mod argv;
 mod error;
+mod export;
 mod options;
 mod resolve;
 mod resolved;
@@ -26,6 +27,7 @@ mod value;
 mod yaml;
 
 pub use error::ConfigError;
+pub use export::{RUNTIME_CONFIG_FILE, graphstorm_yaml};
 pub use options::{
     DefaultValue, OptionSpec, Section, Support, ValueKind, help_text, known_options,
 };

@@ -623,3 +623,25 @@ fn help_text_is_grouped() {
     assert!(help.contains("--cf, --yaml-config-file"));
     assert!(help.contains("everything after `--` goes to the plugin"));
 }
+
+#[test]
+fn the_runtime_yaml_reads_back_to_the_same_config() {
+    let fx = Fixtures::new();
+    let original = resolve(
+        &nc("--num-layers 2 --fanout 10,5 --dropout 0.25 --node-feat-name paper:feat --save-model-path m \
+             --eval-metric accuracy --seed 9 --plugin-call-timeout 5"),
+        None,
+    )
+    .unwrap()
+    .train;
+    let text = graphstorm_yaml(&original);
+    assert!(
+        text.contains("node_classification:") && text.contains("hyperparam:"),
+        "{text}"
+    );
+    let cf = fx.yaml(RUNTIME_CONFIG_FILE, &text);
+    let back = resolve(&with_cf(&cf, "--part-config g.json --num-trainers 1"), None)
+        .unwrap()
+        .train;
+    assert_eq!(back, original);
+}

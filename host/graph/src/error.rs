@@ -331,6 +331,9 @@ pub enum StorageError {
         /// The name.
         name: String,
     },
+    /// A GraphStorm/DGL partition file (or a raw-id mapping) could not be read.
+    #[error(transparent)]
+    Dgl(#[from] crate::storage::DglError),
 }
 
 /// Errors from parsing a fanout string such as `10,5` or `paper/cites/paper:10@author/writes/paper:5,…`.

@@ -6,6 +6,7 @@ use crate::array::Array;
 use crate::buffer::Buffer;
 use crate::csc::Csc;
 use crate::error::GraphError;
+use crate::raw_ids::{RawId, RawIds};
 use crate::types::{EdgeType, NodeId, validate_type_name};
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ struct EdgeStore {
 pub struct HeteroGraph {
     ntypes: BTreeMap<String, NodeStore>,
     etypes: BTreeMap<EdgeType, EdgeStore>,
+    /// Raw (user-facing) node ids per node type, where the dataset has them.
+    raw_ids: BTreeMap<String, RawIds>,
 }
 
 impl HeteroGraph {
@@ -273,6 +276,32 @@ impl HeteroGraph {
             name: name.to_string(),
             known: join_or_none(store.data.keys()),
         })
+    }
+
+    /// Sets (or replaces) the raw ids of `ntype`; there must be one per node.
+    pub fn set_raw_ids(&mut self, ntype: &str, ids: RawIds) -> Result<(), GraphError> {
+        let n = self.node_count(ntype)?;
+        if ids.len() as u64 != n {
+            return Err(GraphError::RowCount {
+                owner: ntype.to_string(),
+                name: "raw ids".to_string(),
+                rows: ids.len() as u64,
+                expected: n,
+            });
+        }
+        self.raw_ids.insert(ntype.to_string(), ids);
+        Ok(())
+    }
+
+    /// The raw ids of `ntype` (indexed by node id), if the dataset has them
+    /// (GraphStorm's `raw_id_mappings/`).
+    pub fn raw_ids(&self, ntype: &str) -> Option<&RawIds> {
+        self.raw_ids.get(ntype)
+    }
+
+    /// The raw id of node `id` of `ntype`, if the type has raw ids and `id` is in range.
+    pub fn raw_id(&self, ntype: &str, id: NodeId) -> Option<RawId<'_>> {
+        self.raw_ids.get(ntype)?.get(id)
     }
 
     pub(crate) fn known_ntypes(&self) -> String {

@@ -7,6 +7,11 @@
 //! ([`generate_demo`]), neighbour sampling into DGL-style message-flow blocks
 //! ([`sample_blocks`], [`parse_fanouts`]), feature gathering, and mini-batch iteration with a
 //! bounded prefetch queue ([`SeedBatches`], [`Prefetcher`]).
+//! Edge mini-batches and link-prediction negatives ([`sample_edge_batch`], [`sample_lp_batch`],
+//! [`sample_lp_eval_batch`]) and graph generators ([`generate_synthetic`], [`karate_club`]) for
+//! benchmarks and fixtures live here too.
+//! [`load`] also reads partitions written by GraphStorm/DGL ([`load_dgl`] returns per-partition
+//! facts too), and node types may carry raw ids from `raw_id_mappings/` ([`RawIds`]).
 //!
 //! It must not depend on tch or wasmtime: it builds and tests fast, and tensors, plugins and
 //! training live in the crates above it.
@@ -20,8 +25,10 @@ mod csc;
 mod demo;
 mod error;
 mod gather;
+mod generators;
 mod graph;
 mod prefetch;
+mod raw_ids;
 mod sampling;
 mod seed;
 mod storage;
@@ -32,10 +39,23 @@ pub use batches::{EpochBatches, SeedBatch, SeedBatches};
 pub use csc::Csc;
 pub use demo::{DEMO_TARGET_NTYPE, DemoParams, generate_demo};
 pub use error::{FanoutError, GraphError, StorageError};
+pub use generators::{
+    GraphKind, KARATE_NTYPE, SYNTHETIC_NTYPE, SyntheticParams, generate_synthetic, karate_club,
+    synthetic_etype,
+};
 pub use graph::HeteroGraph;
 pub use prefetch::{PREFETCH_CAPACITY, Prefetcher};
+pub use raw_ids::{RawId, RawIds};
 pub use sampling::{
     Block, Fanout, LayerBlocks, MiniBatch, Sampler, full_fanouts, parse_fanouts, sample_blocks,
 };
+pub use sampling::{
+    EdgeBatchOptions, EdgeBatches, EdgeMiniBatch, EdgeSamplingError, EdgeSeedBatch,
+    EvalEdgeBatches, EvalNegatives, HardNegatives, LocalPairs, LpBatch, LpEvalBatch, LpEvalOptions,
+    LpTrainOptions, NegativePairs, NegativeSampler, TrueEdges, edge_endpoints,
+    parse_reverse_edge_types_map, rank_among_all, sample_edge_batch, sample_lp_batch,
+    sample_lp_eval_batch,
+};
+pub use storage::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
 pub use storage::{GS_FORMAT_VERSION, load, write_partitioned};
 pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};

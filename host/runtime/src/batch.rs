@@ -53,7 +53,11 @@ impl BlockData {
             num_dst: self.num_dst,
             src: self.src.shallow_clone(),
             dst: self.dst.shallow_clone(),
-            edge_features: self.edge_features.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect(),
+            edge_features: self
+                .edge_features
+                .iter()
+                .map(|(k, v)| (k.clone(), v.shallow_clone()))
+                .collect(),
         }
     }
 }
@@ -74,17 +78,27 @@ impl BatchData {
     pub fn shallow_clone(&self) -> Self {
         Self {
             layers: self.layers.iter().map(LayerData::shallow_clone).collect(),
-            input_features: self.input_features.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect(),
+            input_features: self
+                .input_features
+                .iter()
+                .map(|(k, v)| (k.clone(), v.shallow_clone()))
+                .collect(),
             target_node_type: self.target_node_type.clone(),
         }
     }
 }
 
 /// The `batch` resource: the host's batch behind a guest handle.
-#[allow(unreachable_pub, reason = "bindgen's `with` re-exports it from a public module")]
+#[allow(
+    unreachable_pub,
+    reason = "bindgen's `with` re-exports it from a public module"
+)]
 pub struct BatchRes(pub(crate) BatchData);
 /// The `block` resource.
-#[allow(unreachable_pub, reason = "bindgen's `with` re-exports it from a public module")]
+#[allow(
+    unreachable_pub,
+    reason = "bindgen's `with` re-exports it from a public module"
+)]
 pub struct BlockRes(pub(crate) BlockData);
 
 impl Host for HostState {}
@@ -112,7 +126,9 @@ impl HostState {
             Some(l) => Ok(f(l)),
             None => {
                 let n = batch.layers.len();
-                Err(self.stop(format!("batch: layer {layer} asked for, but the batch has {n} layers (0..{n})")))
+                Err(self.stop(format!(
+                    "batch: layer {layer} asked for, but the batch has {n} layers (0..{n})"
+                )))
             }
         }
     }
@@ -120,24 +136,59 @@ impl HostState {
 
 impl HostBatch for HostState {
     fn num_layers(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<u32> {
+        self.host_calls += 1;
         Ok(self.batch(&this)?.layers.len() as u32)
     }
 
-    fn blocks(&mut self, this: Resource<BatchRes>, layer: u32) -> wasmtime::Result<Vec<Resource<BlockRes>>> {
-        let blocks = self.with_layer(&this, layer, |l| l.blocks.iter().map(BlockData::shallow_clone).collect::<Vec<_>>())?;
-        blocks.into_iter().map(|b| Ok(self.table.push(BlockRes(b))?)).collect()
+    fn blocks(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+    ) -> wasmtime::Result<Vec<Resource<BlockRes>>> {
+        self.host_calls += 1;
+        let blocks = self.with_layer(&this, layer, |l| {
+            l.blocks
+                .iter()
+                .map(BlockData::shallow_clone)
+                .collect::<Vec<_>>()
+        })?;
+        blocks
+            .into_iter()
+            .map(|b| Ok(self.table.push(BlockRes(b))?))
+            .collect()
     }
 
-    fn src_node_types(&mut self, this: Resource<BatchRes>, layer: u32) -> wasmtime::Result<Vec<String>> {
+    fn src_node_types(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+    ) -> wasmtime::Result<Vec<String>> {
+        self.host_calls += 1;
         self.with_layer(&this, layer, |l| l.num_src.keys().cloned().collect())
     }
 
-    fn num_src_nodes(&mut self, this: Resource<BatchRes>, layer: u32, node_type: String) -> wasmtime::Result<i64> {
-        self.with_layer(&this, layer, |l| l.num_src.get(&node_type).copied().unwrap_or(0))
+    fn num_src_nodes(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+        node_type: String,
+    ) -> wasmtime::Result<i64> {
+        self.host_calls += 1;
+        self.with_layer(&this, layer, |l| {
+            l.num_src.get(&node_type).copied().unwrap_or(0)
+        })
     }
 
-    fn num_dst_nodes(&mut self, this: Resource<BatchRes>, layer: u32, node_type: String) -> wasmtime::Result<i64> {
-        self.with_layer(&this, layer, |l| l.num_dst.get(&node_type).copied().unwrap_or(0))
+    fn num_dst_nodes(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+        node_type: String,
+    ) -> wasmtime::Result<i64> {
+        self.host_calls += 1;
+        self.with_layer(&this, layer, |l| {
+            l.num_dst.get(&node_type).copied().unwrap_or(0)
+        })
     }
 
     fn input_features(
@@ -145,7 +196,12 @@ impl HostBatch for HostState {
         this: Resource<BatchRes>,
         node_type: String,
     ) -> wasmtime::Result<Option<Resource<TensorRes>>> {
-        let feature = self.batch(&this)?.input_features.get(&node_type).map(Tensor::shallow_clone);
+        self.host_calls += 1;
+        let feature = self
+            .batch(&this)?
+            .input_features
+            .get(&node_type)
+            .map(Tensor::shallow_clone);
         match feature {
             Some(t) => Ok(Some(self.push("input-features", t)?)),
             None => Ok(None),
@@ -153,10 +209,12 @@ impl HostBatch for HostState {
     }
 
     fn target_node_type(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<String> {
+        self.host_calls += 1;
         Ok(self.batch(&this)?.target_node_type.clone())
     }
 
     fn drop(&mut self, rep: Resource<BatchRes>) -> wasmtime::Result<()> {
+        self.host_calls += 1;
         self.table.delete(rep)?;
         Ok(())
     }
@@ -164,30 +222,48 @@ impl HostBatch for HostState {
 
 impl HostBlock for HostState {
     fn edge_type(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<EdgeType> {
+        self.host_calls += 1;
         let b = self.block(&this)?;
-        Ok(EdgeType { src: b.src_type.clone(), rel: b.rel.clone(), dst: b.dst_type.clone() })
+        Ok(EdgeType {
+            src: b.src_type.clone(),
+            rel: b.rel.clone(),
+            dst: b.dst_type.clone(),
+        })
     }
 
     fn num_src(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<i64> {
+        self.host_calls += 1;
         Ok(self.block(&this)?.num_src)
     }
 
     fn num_dst(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<i64> {
+        self.host_calls += 1;
         Ok(self.block(&this)?.num_dst)
     }
 
     fn src(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<Resource<TensorRes>> {
+        self.host_calls += 1;
         let src = self.block(&this)?.src.shallow_clone();
         self.push("block.src", src)
     }
 
     fn dst(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<Resource<TensorRes>> {
+        self.host_calls += 1;
         let dst = self.block(&this)?.dst.shallow_clone();
         self.push("block.dst", dst)
     }
 
-    fn edge_feature(&mut self, this: Resource<BlockRes>, name: String) -> wasmtime::Result<Option<Resource<TensorRes>>> {
-        let feature = self.block(&this)?.edge_features.get(&name).map(Tensor::shallow_clone);
+    fn edge_feature(
+        &mut self,
+        this: Resource<BlockRes>,
+        name: String,
+    ) -> wasmtime::Result<Option<Resource<TensorRes>>> {
+        self.host_calls += 1;
+        let feature = self
+            .block(&this)?
+            .edge_features
+            .get(&name)
+            .map(Tensor::shallow_clone);
         match feature {
             Some(t) => Ok(Some(self.push("block.edge-feature", t)?)),
             None => Ok(None),
@@ -195,6 +271,7 @@ impl HostBlock for HostState {
     }
 
     fn drop(&mut self, rep: Resource<BlockRes>) -> wasmtime::Result<()> {
+        self.host_calls += 1;
         self.table.delete(rep)?;
         Ok(())
     }

@@ -28,11 +28,17 @@ impl ComponentCache {
     }
 
     fn entry(&self, engine: &Engine, digest: &str) -> PathBuf {
-        self.dir.join(format!("{digest}-{}.cwasm", engine_key(engine)))
+        self.dir
+            .join(format!("{digest}-{}.cwasm", engine_key(engine)))
     }
 
     /// The compiled component, from the cache or compiled now and stored.
-    pub(crate) fn load_or_compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+    pub(crate) fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
         let path = self.entry(engine, digest);
         if path.is_file() {
             // SAFETY: every file under this cache's directory was produced by
@@ -40,12 +46,18 @@ impl ComponentCache {
             // the key includes the engine's compatibility hash.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!("ignoring unreadable cached component `{}`: {e}", path.display()),
+                Err(e) => tracing::warn!(
+                    "ignoring unreadable cached component `{}`: {e}",
+                    path.display()
+                ),
             }
         }
         let compiled = engine.precompile_component(bytes)?;
         if let Err(e) = self.store(&path, &compiled) {
-            tracing::warn!("cannot cache the compiled plugin in `{}`: {e}", self.dir.display());
+            tracing::warn!(
+                "cannot cache the compiled plugin in `{}`: {e}",
+                self.dir.display()
+            );
         }
         // SAFETY: `compiled` was produced just now by this engine.
         unsafe { Component::deserialize(engine, &compiled) }
@@ -53,7 +65,11 @@ impl ComponentCache {
 
     fn store(&self, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let tmp = path.with_extension(format!("tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let tmp = path.with_extension(format!(
+            "tmp-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::write(&tmp, compiled)?;
         std::fs::rename(&tmp, path).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);

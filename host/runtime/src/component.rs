@@ -66,15 +66,23 @@ pub(crate) fn is_supported(version: &str) -> bool {
 }
 
 /// Check the bytes of a component: magic, layer, exported model interface and version.
-pub(crate) fn inspect(source: &str, bytes: &[u8], digest: String) -> Result<ComponentInfo, PluginError> {
+pub(crate) fn inspect(
+    source: &str,
+    bytes: &[u8],
+    digest: String,
+) -> Result<ComponentInfo, PluginError> {
     let not_component = |reason: &str, hint: &str| PluginError::NotAComponent {
         plugin: source.to_string(),
         reason: reason.to_string(),
         hint: hint.to_string(),
     };
-    const BUILD_HINT: &str = "build the plugin with `cargo build --release --target wasm32-wasip2` using gs-plugin-sdk";
+    const BUILD_HINT: &str =
+        "build the plugin with `cargo build --release --target wasm32-wasip2` using gs-plugin-sdk";
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
-        return Err(not_component("the file does not start with the WebAssembly magic bytes", BUILD_HINT));
+        return Err(not_component(
+            "the file does not start with the WebAssembly magic bytes",
+            BUILD_HINT,
+        ));
     }
     if bytes[4..8] == [1, 0, 0, 0] {
         return Err(not_component(
@@ -86,23 +94,32 @@ pub(crate) fn inspect(source: &str, bytes: &[u8], digest: String) -> Result<Comp
     let mut exports = Vec::new();
     let mut sdk_version = None;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
+        let payload =
+            payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
         match payload {
             Payload::Version { .. } => depth += 1,
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentExportSection(reader) if depth == 1 => {
                 for export in reader {
-                    let export = export.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
+                    let export = export
+                        .map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
                     exports.push(export.name.name.to_string());
                 }
             }
             Payload::CustomSection(section) if section.name() == SDK_SECTION => {
-                sdk_version = Some(String::from_utf8_lossy(section.data()).trim_end_matches('\0').to_string());
+                sdk_version = Some(
+                    String::from_utf8_lossy(section.data())
+                        .trim_end_matches('\0')
+                        .to_string(),
+                );
             }
             _ => {}
         }
     }
-    let Some(export) = exports.iter().find(|name| name.starts_with(MODEL_INTERFACE)) else {
+    let Some(export) = exports
+        .iter()
+        .find(|name| name.starts_with(MODEL_INTERFACE))
+    else {
         return Err(PluginError::Load {
             plugin: source.to_string(),
             message: format!(
@@ -118,17 +135,25 @@ pub(crate) fn inspect(source: &str, bytes: &[u8], digest: String) -> Result<Comp
             plugin: source.to_string(),
             found: format!("{SUPPORTED_PACKAGE}@{package_version}"),
             supported: format!("{SUPPORTED_PACKAGE}@{SUPPORTED_VERSION}"),
-            sdk: sdk_version
-                .as_ref()
-                .map_or_else(|| "no gs-plugin-sdk version stamp".to_string(), |v| format!("gs-plugin-sdk {v}")),
+            sdk: sdk_version.as_ref().map_or_else(
+                || "no gs-plugin-sdk version stamp".to_string(),
+                |v| format!("gs-plugin-sdk {v}"),
+            ),
             hint: if newer {
-                "upgrade gs, or rebuild the plugin with a gs-plugin-sdk release for this gs".to_string()
+                "upgrade gs, or rebuild the plugin with a gs-plugin-sdk release for this gs"
+                    .to_string()
             } else {
                 "rebuild the plugin with the gs-plugin-sdk release that matches this gs".to_string()
             },
         });
     }
-    Ok(ComponentInfo { source: source.to_string(), digest, package_version, sdk_version, size_bytes: bytes.len() })
+    Ok(ComponentInfo {
+        source: source.to_string(),
+        digest,
+        package_version,
+        sdk_version,
+        size_bytes: bytes.len(),
+    })
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ pub struct PluginEngine {
 impl PluginEngine {
     /// An engine whose compiled components are cached under `cache_dir` (none: no cache).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
-        let fail = |message: String| PluginError::Load { plugin: "(engine)".into(), message };
+        let fail = |message: String| PluginError::Load {
+            plugin: "(engine)".into(),
+            message,
+        };
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| fail(e.to_string()))?;
@@ -63,7 +66,10 @@ impl PluginEngine {
 
     /// Load a component from a file.
     pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.load_bytes(&path.display().to_string(), &bytes)
     }
 
@@ -71,7 +77,10 @@ impl PluginEngine {
     pub fn load_bytes(&self, source: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
         let digest = hex::encode(Sha256::digest(bytes));
         let info = inspect(source, bytes, digest.clone())?;
-        let fail = |e: wasmtime::Error| PluginError::Load { plugin: source.to_string(), message: format!("{e:#}") };
+        let fail = |e: wasmtime::Error| PluginError::Load {
+            plugin: source.to_string(),
+            message: format!("{e:#}"),
+        };
         let component = match &self.cache {
             Some(cache) => cache.load_or_compile(&self.engine, &digest, bytes),
             None => wasmtime::component::Component::new(&self.engine, bytes),

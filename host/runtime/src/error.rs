@@ -8,31 +8,58 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum PluginError {
     #[error("cannot read plugin `{}`: {source}\nhint: check the path given to --plugin", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("plugin `{plugin}` is not a WebAssembly component: {reason}\nhint: {hint}")]
-    NotAComponent { plugin: String, reason: String, hint: String },
+    NotAComponent {
+        plugin: String,
+        reason: String,
+        hint: String,
+    },
 
     #[error(
         "plugin `{plugin}` was built against {found} (with {sdk}), but this gs supports {supported}\n\
          hint: {hint}"
     )]
-    IncompatibleVersion { plugin: String, found: String, supported: String, sdk: String, hint: String },
+    IncompatibleVersion {
+        plugin: String,
+        found: String,
+        supported: String,
+        sdk: String,
+        hint: String,
+    },
 
     #[error("plugin `{plugin}` cannot be loaded: {message}")]
     Load { plugin: String, message: String },
 
     #[error("plugin `{plugin}` {version} failed in `{export}`: {failure}")]
-    Failed { plugin: String, version: String, export: &'static str, failure: PluginFailure },
+    Failed {
+        plugin: String,
+        version: String,
+        export: &'static str,
+        failure: PluginFailure,
+    },
 
     #[error("plugin `{plugin}` {version} returned an error from `{export}`: {kind}: {message}")]
-    Returned { plugin: String, version: String, export: &'static str, kind: &'static str, message: String },
+    Returned {
+        plugin: String,
+        version: String,
+        export: &'static str,
+        kind: &'static str,
+        message: String,
+    },
 
     #[error(
         "plugin `{plugin}` was stopped by an earlier failure in `{export}` and cannot be called again\n\
          hint: load the plugin again to get a fresh instance"
     )]
-    Stopped { plugin: String, export: &'static str },
+    Stopped {
+        plugin: String,
+        export: &'static str,
+    },
 }
 
 /// How a plugin's export was stopped.

@@ -10,6 +10,7 @@ const MAX_MESSAGE: usize = 16 * 1024;
 
 impl Host for HostState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.host_calls += 1;
         let mut message = message;
         if message.len() > MAX_MESSAGE {
             let mut cut = MAX_MESSAGE;

@@ -16,7 +16,10 @@ use crate::state::HostState;
 const MAX_LIST_ELEMENTS: usize = 16 << 20;
 
 /// A host tensor behind a guest handle, with the bytes it is charged for.
-#[allow(unreachable_pub, reason = "bindgen's `with` re-exports it from a public module")]
+#[allow(
+    unreachable_pub,
+    reason = "bindgen's `with` re-exports it from a public module"
+)]
 pub struct TensorRes {
     pub(crate) tensor: Tensor,
     pub(crate) bytes: usize,
@@ -63,8 +66,16 @@ fn broadcast_numel(a: &[i64], b: &[i64]) -> usize {
     let rank = a.len().max(b.len());
     (0..rank)
         .map(|i| {
-            let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-            let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+            let da = if i < rank - a.len() {
+                1
+            } else {
+                a[i - (rank - a.len())]
+            };
+            let db = if i < rank - b.len() {
+                1
+            } else {
+                b[i - (rank - b.len())]
+            };
             da.max(db).max(0) as usize
         })
         .fold(1usize, usize::saturating_mul)
@@ -80,7 +91,12 @@ impl HostState {
     }
 
     /// A unary op whose output is no larger than its input.
-    fn unary(&mut self, op: &'static str, this: &Handle, f: impl FnOnce(&Tensor) -> Result<Tensor, TensorError>) -> Out {
+    fn unary(
+        &mut self,
+        op: &'static str,
+        this: &Handle,
+        f: impl FnOnce(&Tensor) -> Result<Tensor, TensorError>,
+    ) -> Out {
         let t = self.tensor(this)?.shallow_clone();
         self.check_budget(op, t.numel(), t.kind())?;
         let result = f(&t);
@@ -119,6 +135,7 @@ impl HostState {
 
 impl Host for HostState {
     fn param(&mut self, name: String, shape: Vec<i64>, init: Init) -> Out {
+        self.host_calls += 1;
         if !self.in_init {
             return Err(self.stop(format!(
                 "`param(\"{name}\")` called outside `init`; hint: create every weight in `init` and keep the handle"
@@ -133,18 +150,21 @@ impl Host for HostState {
 
 impl HostTensor for HostState {
     fn from_f32(&mut self, data: Vec<f32>, shape: Vec<i64>) -> Out {
+        self.host_calls += 1;
         self.list_len_check("from-f32", data.len())?;
         let result = ops::from_f32(&data, &shape, self.device);
         self.finish("from-f32", result)
     }
 
     fn from_i64(&mut self, data: Vec<i64>, shape: Vec<i64>) -> Out {
+        self.host_calls += 1;
         self.list_len_check("from-i64", data.len())?;
         let result = ops::from_i64(&data, &shape, self.device);
         self.finish("from-i64", result)
     }
 
     fn zeros(&mut self, shape: Vec<i64>, dtype: Dtype) -> Out {
+        self.host_calls += 1;
         let numel = self.shape_numel("zeros", &shape)?;
         self.check_budget("zeros", numel, kind_of(dtype))?;
         let result = ops::zeros(&shape, kind_of(dtype), self.device);
@@ -152,6 +172,7 @@ impl HostTensor for HostState {
     }
 
     fn ones(&mut self, shape: Vec<i64>, dtype: Dtype) -> Out {
+        self.host_calls += 1;
         let numel = self.shape_numel("ones", &shape)?;
         self.check_budget("ones", numel, kind_of(dtype))?;
         let result = ops::ones(&shape, kind_of(dtype), self.device);
@@ -159,8 +180,11 @@ impl HostTensor for HostState {
     }
 
     fn cat(&mut self, tensors: Vec<Handle>, dim: i64) -> Out {
-        let parts: Vec<Tensor> =
-            tensors.iter().map(|h| Ok(self.tensor(h)?.shallow_clone())).collect::<wasmtime::Result<_>>()?;
+        self.host_calls += 1;
+        let parts: Vec<Tensor> = tensors
+            .iter()
+            .map(|h| Ok(self.tensor(h)?.shallow_clone()))
+            .collect::<wasmtime::Result<_>>()?;
         let numel = parts.iter().map(Tensor::numel).sum();
         let kind = parts.first().map_or(Kind::Float, Tensor::kind);
         self.check_budget("cat", numel, kind)?;
@@ -170,133 +194,195 @@ impl HostTensor for HostState {
     }
 
     fn shape(&mut self, this: Handle) -> wasmtime::Result<Vec<i64>> {
+        self.host_calls += 1;
         Ok(self.tensor(&this)?.size())
     }
 
     fn dtype(&mut self, this: Handle) -> wasmtime::Result<Dtype> {
+        self.host_calls += 1;
         let kind = self.tensor(&this)?.kind();
         match dtype_of(kind) {
             Some(d) => Ok(d),
-            None => Err(self.stop(format!("tensor has element type {kind:?}, which the WIT package cannot name"))),
+            None => Err(self.stop(format!(
+                "tensor has element type {kind:?}, which the WIT package cannot name"
+            ))),
         }
     }
 
     fn to_f32_list(&mut self, this: Handle) -> wasmtime::Result<Vec<f32>> {
+        self.host_calls += 1;
         let t = self.tensor(&this)?.shallow_clone();
         self.list_len_check("to-f32-list", t.numel())?;
-        let flat = t.detach().to_kind(Kind::Float).to_device(gs_tensor::Device::Cpu).flatten(0, -1);
+        let flat = t
+            .detach()
+            .to_kind(Kind::Float)
+            .to_device(gs_tensor::Device::Cpu)
+            .flatten(0, -1);
         Vec::<f32>::try_from(flat).map_err(|e| self.stop(format!("tensor op `to-f32-list`: {e}")))
     }
 
     fn to_i64_list(&mut self, this: Handle) -> wasmtime::Result<Vec<i64>> {
+        self.host_calls += 1;
         let t = self.tensor(&this)?.shallow_clone();
         self.list_len_check("to-i64-list", t.numel())?;
-        let flat = t.detach().to_kind(Kind::Int64).to_device(gs_tensor::Device::Cpu).flatten(0, -1);
+        let flat = t
+            .detach()
+            .to_kind(Kind::Int64)
+            .to_device(gs_tensor::Device::Cpu)
+            .flatten(0, -1);
         Vec::<i64>::try_from(flat).map_err(|e| self.stop(format!("tensor op `to-i64-list`: {e}")))
     }
 
     fn matmul(&mut self, this: Handle, other: Handle) -> Out {
+        self.host_calls += 1;
         let a = self.tensor(&this)?.shallow_clone();
         let b = self.tensor(&other)?.shallow_clone();
         let (sa, sb) = (a.size(), b.size());
-        let rows = if sa.len() >= 2 { a.numel() / sa[sa.len() - 1].max(1) as usize } else { 1 };
-        let cols = if sb.len() >= 2 { b.numel() / sb[sb.len() - 2].max(1) as usize } else { 1 };
+        let rows = if sa.len() >= 2 {
+            a.numel() / sa[sa.len() - 1].max(1) as usize
+        } else {
+            1
+        };
+        let cols = if sb.len() >= 2 {
+            b.numel() / sb[sb.len() - 2].max(1) as usize
+        } else {
+            1
+        };
         self.check_budget("matmul", rows.saturating_mul(cols), a.kind())?;
         let result = ops::matmul(&a, &b);
         self.finish("matmul", result)
     }
 
     fn add(&mut self, this: Handle, other: Handle) -> Out {
+        self.host_calls += 1;
         self.binary("add", &this, &other, ops::add)
     }
 
     fn sub(&mut self, this: Handle, other: Handle) -> Out {
+        self.host_calls += 1;
         self.binary("sub", &this, &other, ops::sub)
     }
 
     fn mul(&mut self, this: Handle, other: Handle) -> Out {
+        self.host_calls += 1;
         self.binary("mul", &this, &other, ops::mul)
     }
 
     fn div(&mut self, this: Handle, other: Handle) -> Out {
+        self.host_calls += 1;
         self.binary("div", &this, &other, ops::div)
     }
 
     fn add_scalar(&mut self, this: Handle, value: f64) -> Out {
+        self.host_calls += 1;
         self.unary("add-scalar", &this, |t| ops::add_scalar(t, value))
     }
 
     fn mul_scalar(&mut self, this: Handle, value: f64) -> Out {
+        self.host_calls += 1;
         self.unary("mul-scalar", &this, |t| ops::mul_scalar(t, value))
     }
 
     fn pow_scalar(&mut self, this: Handle, exponent: f64) -> Out {
+        self.host_calls += 1;
         self.unary("pow-scalar", &this, |t| ops::pow_scalar(t, exponent))
     }
 
     fn neg(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("neg", &this, ops::neg)
     }
 
     fn exp(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("exp", &this, ops::exp)
     }
 
     fn log(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("log", &this, ops::log)
     }
 
     fn sqrt(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("sqrt", &this, ops::sqrt)
     }
 
     fn clamp(&mut self, this: Handle, min: f64, max: f64) -> Out {
+        self.host_calls += 1;
         self.unary("clamp", &this, |t| ops::clamp(t, min, max))
     }
 
     fn relu(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("relu", &this, ops::relu)
     }
 
     fn elu(&mut self, this: Handle, alpha: f64) -> Out {
+        self.host_calls += 1;
         self.unary("elu", &this, |t| ops::elu(t, alpha))
     }
 
     fn leaky_relu(&mut self, this: Handle, negative_slope: f64) -> Out {
+        self.host_calls += 1;
         self.unary("leaky-relu", &this, |t| ops::leaky_relu(t, negative_slope))
     }
 
     fn sigmoid(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("sigmoid", &this, ops::sigmoid)
     }
 
     fn tanh(&mut self, this: Handle) -> Out {
+        self.host_calls += 1;
         self.unary("tanh", &this, ops::tanh)
     }
 
     fn softmax(&mut self, this: Handle, dim: i64) -> Out {
+        self.host_calls += 1;
         self.unary("softmax", &this, |t| ops::softmax(t, dim))
     }
 
     fn log_softmax(&mut self, this: Handle, dim: i64) -> Out {
+        self.host_calls += 1;
         self.unary("log-softmax", &this, |t| ops::log_softmax(t, dim))
     }
 
     fn dropout(&mut self, this: Handle, p: f64) -> Out {
+        self.host_calls += 1;
         let training = self.training;
         self.unary("dropout", &this, |t| ops::dropout(t, p, training))
     }
 
-    fn layer_norm(&mut self, this: Handle, weight: Option<Handle>, bias: Option<Handle>, eps: f64) -> Out {
-        let weight = weight.map(|w| self.tensor(&w).map(Tensor::shallow_clone)).transpose()?;
-        let bias = bias.map(|b| self.tensor(&b).map(Tensor::shallow_clone)).transpose()?;
-        self.unary("layer-norm", &this, |t| ops::layer_norm(t, weight.as_ref(), bias.as_ref(), eps))
+    fn layer_norm(
+        &mut self,
+        this: Handle,
+        weight: Option<Handle>,
+        bias: Option<Handle>,
+        eps: f64,
+    ) -> Out {
+        self.host_calls += 1;
+        let weight = weight
+            .map(|w| self.tensor(&w).map(Tensor::shallow_clone))
+            .transpose()?;
+        let bias = bias
+            .map(|b| self.tensor(&b).map(Tensor::shallow_clone))
+            .transpose()?;
+        self.unary("layer-norm", &this, |t| {
+            ops::layer_norm(t, weight.as_ref(), bias.as_ref(), eps)
+        })
     }
 
     fn index_select(&mut self, this: Handle, dim: i64, index: Handle) -> Out {
+        self.host_calls += 1;
         let a = self.tensor(&this)?.shallow_clone();
         let index = self.tensor(&index)?.shallow_clone();
-        let extent = a.size().get(dim.rem_euclid(a.dim().max(1) as i64) as usize).copied().unwrap_or(1).max(1);
+        let extent = a
+            .size()
+            .get(dim.rem_euclid(a.dim().max(1) as i64) as usize)
+            .copied()
+            .unwrap_or(1)
+            .max(1);
         let numel = (a.numel() / extent as usize).saturating_mul(index.numel());
         self.check_budget("index-select", numel, a.kind())?;
         let result = ops::index_select(&a, dim, &index);
@@ -304,6 +390,7 @@ impl HostTensor for HostState {
     }
 
     fn index_add(&mut self, this: Handle, dim: i64, index: Handle, source: Handle) -> Out {
+        self.host_calls += 1;
         let a = self.tensor(&this)?.shallow_clone();
         let index = self.tensor(&index)?.shallow_clone();
         let source = self.tensor(&source)?.shallow_clone();
@@ -312,7 +399,14 @@ impl HostTensor for HostState {
         self.finish("index-add", result)
     }
 
-    fn scatter_reduce(&mut self, this: Handle, index: Handle, num_rows: i64, reduce: Reduce) -> Out {
+    fn scatter_reduce(
+        &mut self,
+        this: Handle,
+        index: Handle,
+        num_rows: i64,
+        reduce: Reduce,
+    ) -> Out {
+        self.host_calls += 1;
         let src = self.tensor(&this)?.shallow_clone();
         let index = self.tensor(&index)?.shallow_clone();
         let rows = src.size().first().copied().unwrap_or(1).max(1) as usize;
@@ -328,31 +422,40 @@ impl HostTensor for HostState {
     }
 
     fn segment_softmax(&mut self, this: Handle, index: Handle, num_groups: i64) -> Out {
+        self.host_calls += 1;
         let index = self.tensor(&index)?.shallow_clone();
-        self.unary("segment-softmax", &this, |t| ops::segment_softmax(t, &index, num_groups))
+        self.unary("segment-softmax", &this, |t| {
+            ops::segment_softmax(t, &index, num_groups)
+        })
     }
 
     fn narrow(&mut self, this: Handle, dim: i64, start: i64, len: i64) -> Out {
+        self.host_calls += 1;
         self.unary("narrow", &this, |t| ops::narrow(t, dim, start, len))
     }
 
     fn reshape(&mut self, this: Handle, shape: Vec<i64>) -> Out {
+        self.host_calls += 1;
         self.unary("reshape", &this, |t| ops::reshape(t, &shape))
     }
 
     fn transpose(&mut self, this: Handle, dim0: i64, dim1: i64) -> Out {
+        self.host_calls += 1;
         self.unary("transpose", &this, |t| ops::transpose(t, dim0, dim1))
     }
 
     fn sum_dim(&mut self, this: Handle, dim: i64, keepdim: bool) -> Out {
+        self.host_calls += 1;
         self.unary("sum-dim", &this, |t| ops::sum_dim(t, dim, keepdim))
     }
 
     fn mean_dim(&mut self, this: Handle, dim: i64, keepdim: bool) -> Out {
+        self.host_calls += 1;
         self.unary("mean-dim", &this, |t| ops::mean_dim(t, dim, keepdim))
     }
 
     fn to_dtype(&mut self, this: Handle, dtype: Dtype) -> Out {
+        self.host_calls += 1;
         let t = self.tensor(&this)?.shallow_clone();
         self.check_budget("to-dtype", t.numel(), kind_of(dtype))?;
         let result = ops::to_kind(&t, kind_of(dtype));
@@ -360,6 +463,7 @@ impl HostTensor for HostState {
     }
 
     fn drop(&mut self, rep: Handle) -> wasmtime::Result<()> {
+        self.host_calls += 1;
         self.take(rep).map(|_| ())
     }
 }

@@ -123,16 +123,23 @@ pub struct PluginInstance {
 impl Plugin {
     /// A fresh instance whose `param` calls create weights in `params`; `describe` is
     /// called once right away.
-    pub fn instantiate(&self, limits: PluginLimits, params: ParamStore) -> Result<PluginInstance, PluginError> {
+    pub fn instantiate(
+        &self,
+        limits: PluginLimits,
+        params: ParamStore,
+    ) -> Result<PluginInstance, PluginError> {
         let name = self.info.source.clone();
         let mut store = Store::new(&self.engine, HostState::new(name.clone(), limits, params));
         store.limiter(|state| &mut state.memory);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(&store.data().limits));
-        let bindings = self.pre.instantiate(&mut store).map_err(|e| PluginError::Load {
-            plugin: name.clone(),
-            message: format!("instantiation failed: {e:#}"),
-        })?;
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| PluginError::Load {
+                plugin: name.clone(),
+                message: format!("instantiation failed: {e:#}"),
+            })?;
         let mut instance = PluginInstance {
             store,
             bindings,
@@ -146,7 +153,9 @@ impl Plugin {
             },
             stopped_in: None,
         };
-        let described = instance.call("describe", None, |model, store| model.gs_plugin_model_api().call_describe(store))?;
+        let described = instance.call("describe", None, |model, store| {
+            model.gs_plugin_model_api().call_describe(store)
+        })?;
         instance.store.data_mut().plugin_name = described.name.clone();
         instance.info = PluginInfo {
             name: described.name,
@@ -156,7 +165,11 @@ impl Plugin {
             hyper_params: described
                 .hyper_params
                 .into_iter()
-                .map(|h| HyperParam { name: h.name, default: h.default, help: h.help })
+                .map(|h| HyperParam {
+                    name: h.name,
+                    default: h.default,
+                    help: h.help,
+                })
                 .collect(),
         };
         Ok(instance)
@@ -201,6 +214,13 @@ impl PluginInstance {
         self.store.data().live_tensors
     }
 
+    /// Guest→host calls this instance has made so far: every `gs:plugin` import (tensor ops,
+    /// batch and block accessors, `param`, `log`) and every tensor, batch or block handle drop;
+    /// WASI calls are not counted. For benchmarks (`gs bench plugin-boundary`).
+    pub fn host_calls(&self) -> u64 {
+        self.store.data().host_calls
+    }
+
     /// Run one export under the deadline; turn every way it can fail into a [`PluginError`].
     fn call<R>(
         &mut self,
@@ -209,7 +229,10 @@ impl PluginInstance {
         f: impl FnOnce(&Model, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if let Some(earlier) = self.stopped_in {
-            return Err(PluginError::Stopped { plugin: self.info.name.clone(), export: earlier });
+            return Err(PluginError::Stopped {
+                plugin: self.info.name.clone(),
+                export: earlier,
+            });
         }
         let ticks = deadline_ticks(&self.store.data().limits);
         {
@@ -245,7 +268,9 @@ impl PluginInstance {
             return PluginFailure::Host(reason.clone());
         }
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            return PluginFailure::Deadline { seconds: state.limits.call_timeout.as_secs_f64() };
+            return PluginFailure::Deadline {
+                seconds: state.limits.call_timeout.as_secs_f64(),
+            };
         }
         if let Some(panic) = &state.last_panic {
             return PluginFailure::Panic(panic.clone());
@@ -268,7 +293,11 @@ impl PluginInstance {
     }
 
     /// Build the model: the plugin creates its weights with `param`.
-    pub fn init(&mut self, config: &ModelConfig, schema: &crate::GraphSchema) -> Result<(), PluginError> {
+    pub fn init(
+        &mut self,
+        config: &ModelConfig,
+        schema: &crate::GraphSchema,
+    ) -> Result<(), PluginError> {
         let wit_config = model_api::ModelConfig {
             task: task_to_wit(config.task),
             hidden_size: config.hidden_size,
@@ -291,22 +320,32 @@ impl PluginInstance {
             edge_types: schema
                 .edge_types
                 .iter()
-                .map(|e| crate::bindings::graph::EdgeType { src: e.src.clone(), rel: e.rel.clone(), dst: e.dst.clone() })
+                .map(|e| crate::bindings::graph::EdgeType {
+                    src: e.src.clone(),
+                    rel: e.rel.clone(),
+                    dst: e.dst.clone(),
+                })
                 .collect(),
         };
         self.store.data_mut().in_init = true;
         let result = self.call("init", Some(false), |model, store| {
-            model.gs_plugin_model_api().call_init(store, &wit_config, &wit_schema)
+            model
+                .gs_plugin_model_api()
+                .call_init(store, &wit_config, &wit_schema)
         });
         self.store.data_mut().in_init = false;
         result?.map_err(|e| self.returned("init", &e))
     }
 
     fn push_batch(&mut self, batch: &BatchData) -> Result<Resource<BatchRes>, PluginError> {
-        self.store.data_mut().table.push(BatchRes(batch.shallow_clone())).map_err(|e| PluginError::Load {
-            plugin: self.info.name.clone(),
-            message: format!("cannot hand over the batch: {e}"),
-        })
+        self.store
+            .data_mut()
+            .table
+            .push(BatchRes(batch.shallow_clone()))
+            .map_err(|e| PluginError::Load {
+                plugin: self.info.name.clone(),
+                message: format!("cannot hand over the batch: {e}"),
+            })
     }
 
     fn drop_batch(&mut self, handle: Resource<BatchRes>) {
@@ -314,20 +353,30 @@ impl PluginInstance {
     }
 
     /// Embeddings of the last layer's destination nodes, per node type.
-    pub fn forward(&mut self, batch: &BatchData, mode: Mode) -> Result<Vec<(String, Tensor)>, PluginError> {
+    pub fn forward(
+        &mut self,
+        batch: &BatchData,
+        mode: Mode,
+    ) -> Result<Vec<(String, Tensor)>, PluginError> {
         let handle = self.push_batch(batch)?;
         let borrowed = Resource::new_borrow(handle.rep());
         let result = self.call("forward", Some(mode == Mode::Train), |model, store| {
-            model.gs_plugin_model_api().call_forward(store, borrowed, mode_to_wit(mode))
+            model
+                .gs_plugin_model_api()
+                .call_forward(store, borrowed, mode_to_wit(mode))
         });
         self.drop_batch(handle);
         let outputs = result?.map_err(|e| self.returned("forward", &e))?;
         let mut taken = Vec::with_capacity(outputs.len());
         for (node_type, tensor) in outputs {
-            let tensor = self.store.data_mut().take(tensor).map_err(|e| PluginError::Load {
-                plugin: self.info.name.clone(),
-                message: format!("`forward` returned an invalid tensor handle: {e}"),
-            })?;
+            let tensor = self
+                .store
+                .data_mut()
+                .take(tensor)
+                .map_err(|e| PluginError::Load {
+                    plugin: self.info.name.clone(),
+                    message: format!("`forward` returned an invalid tensor handle: {e}"),
+                })?;
             taken.push((node_type, tensor));
         }
         Ok(taken)
@@ -348,15 +397,22 @@ impl PluginInstance {
                 Ok(res) => pushed.push((node_type.clone(), res)),
                 Err(e) => {
                     self.drop_batch(handle);
-                    return Err(PluginError::Load { plugin: self.info.name.clone(), message: e.to_string() });
+                    return Err(PluginError::Load {
+                        plugin: self.info.name.clone(),
+                        message: e.to_string(),
+                    });
                 }
             }
         }
         let borrowed = Resource::new_borrow(handle.rep());
-        let args: Vec<(String, Resource<crate::host_tensors::TensorRes>)> =
-            pushed.iter().map(|(n, r)| (n.clone(), Resource::new_borrow(r.rep()))).collect();
+        let args: Vec<(String, Resource<crate::host_tensors::TensorRes>)> = pushed
+            .iter()
+            .map(|(n, r)| (n.clone(), Resource::new_borrow(r.rep())))
+            .collect();
         let result = self.call("decode", Some(mode == Mode::Train), |model, store| {
-            model.gs_plugin_model_api().call_decode(store, borrowed, &args, mode_to_wit(mode))
+            model
+                .gs_plugin_model_api()
+                .call_decode(store, borrowed, &args, mode_to_wit(mode))
         });
         for (_, res) in pushed {
             let _ = self.store.data_mut().take(res);
@@ -370,19 +426,36 @@ impl PluginInstance {
     }
 
     /// The plugin's loss, or `None` when it leaves the loss to the host.
-    pub fn loss(&mut self, outputs: &Tensor, labels: &Tensor) -> Result<Option<Tensor>, PluginError> {
+    pub fn loss(
+        &mut self,
+        outputs: &Tensor,
+        labels: &Tensor,
+    ) -> Result<Option<Tensor>, PluginError> {
         let state = self.store.data_mut();
         let outputs = state.push("loss", outputs.shallow_clone());
         let labels = state.push("loss", labels.shallow_clone());
         let (outputs, labels) = match (outputs, labels) {
             (Ok(o), Ok(l)) => (o, l),
             (o, l) => {
-                let message = [o.err(), l.err()].into_iter().flatten().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
-                return Err(PluginError::Load { plugin: self.info.name.clone(), message });
+                let message = [o.err(), l.err()]
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(PluginError::Load {
+                    plugin: self.info.name.clone(),
+                    message,
+                });
             }
         };
-        let (bo, bl) = (Resource::new_borrow(outputs.rep()), Resource::new_borrow(labels.rep()));
-        let result = self.call("loss", None, |model, store| model.gs_plugin_model_api().call_loss(store, bo, bl));
+        let (bo, bl) = (
+            Resource::new_borrow(outputs.rep()),
+            Resource::new_borrow(labels.rep()),
+        );
+        let result = self.call("loss", None, |model, store| {
+            model.gs_plugin_model_api().call_loss(store, bo, bl)
+        });
         let _ = self.store.data_mut().take(outputs);
         let _ = self.store.data_mut().take(labels);
         match result? {
@@ -397,9 +470,12 @@ impl PluginInstance {
         export: &'static str,
         handle: Resource<crate::host_tensors::TensorRes>,
     ) -> Result<Tensor, PluginError> {
-        self.store.data_mut().take(handle).map_err(|e| PluginError::Load {
-            plugin: self.info.name.clone(),
-            message: format!("`{export}` returned an invalid tensor handle: {e}"),
-        })
+        self.store
+            .data_mut()
+            .take(handle)
+            .map_err(|e| PluginError::Load {
+                plugin: self.info.name.clone(),
+                message: format!("`{export}` returned an invalid tensor handle: {e}"),
+            })
     }
 }

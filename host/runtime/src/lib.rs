@@ -30,8 +30,7 @@ pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION}
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
 pub use instance::{
-    EdgeTypeName, GraphSchema, HyperParam, Mode, ModelConfig, NodeTypeSchema, PluginInfo, PluginInstance,
-    Task,
+    EdgeTypeName, GraphSchema, HyperParam, Mode, ModelConfig, NodeTypeSchema, PluginInfo,
+    PluginInstance, Task,
 };
 pub use limits::PluginLimits;
-

@@ -25,11 +25,16 @@ pub(crate) struct HostState {
     /// The last panic message the guest's SDK reported.
     pub(crate) last_panic: Option<String>,
     pub(crate) plugin_name: String,
+    /// Guest→host calls so far (every `gs:plugin` import, resource drops included; not WASI).
+    pub(crate) host_calls: u64,
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -37,11 +42,18 @@ impl HostState {
     pub(crate) fn new(plugin_name: String, limits: PluginLimits, params: ParamStore) -> Self {
         // No preopened directories, no environment variables, no arguments, no network:
         // clocks and random numbers only, as WASI gives them.
-        let wasi = WasiCtx::builder().allow_ip_name_lookup(false).allow_tcp(false).allow_udp(false).build();
+        let wasi = WasiCtx::builder()
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
         Self {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryLimiter { limit: limits.memory_bytes, refused: None },
+            memory: MemoryLimiter {
+                limit: limits.memory_bytes,
+                refused: None,
+            },
             device: params.device(),
             limits,
             params,
@@ -52,6 +64,7 @@ impl HostState {
             host_error: None,
             last_panic: None,
             plugin_name,
+            host_calls: 0,
         }
     }
 
@@ -66,7 +79,12 @@ impl HostState {
     }
 
     /// Refuse an allocation of `numel` elements of `kind` that would exceed the budget.
-    pub(crate) fn check_budget(&mut self, op: &str, numel: usize, kind: gs_tensor::Kind) -> wasmtime::Result<()> {
+    pub(crate) fn check_budget(
+        &mut self,
+        op: &str,
+        numel: usize,
+        kind: gs_tensor::Kind,
+    ) -> wasmtime::Result<()> {
         let bytes = numel.saturating_mul(element_size(kind));
         if self.live_bytes.saturating_add(bytes) > self.limits.tensor_bytes {
             let reason = format!(
@@ -83,7 +101,11 @@ impl HostState {
     }
 
     /// Hand a new tensor to the guest, within the handle and byte limits.
-    pub(crate) fn push(&mut self, op: &str, tensor: Tensor) -> wasmtime::Result<Resource<TensorRes>> {
+    pub(crate) fn push(
+        &mut self,
+        op: &str,
+        tensor: Tensor,
+    ) -> wasmtime::Result<Resource<TensorRes>> {
         if self.live_tensors >= self.limits.max_tensors {
             let reason = format!(
                 "tensor op `{op}`: the plugin holds {} tensor handles, its limit (hint: drop tensors \

@@ -11,7 +11,12 @@ pub struct DeviceChoice {
 pub fn choose_device(spec: &str) -> Result<DeviceChoice, String> {
     let spec = spec.trim().to_ascii_lowercase();
     let index = match spec.as_str() {
-        "cpu" => return Ok(DeviceChoice { device: Device::Cpu, warning: None }),
+        "cpu" => {
+            return Ok(DeviceChoice {
+                device: Device::Cpu,
+                warning: None,
+            });
+        }
         "cuda" | "gpu" => 0,
         other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
             Some(Ok(index)) => index,
@@ -22,9 +27,16 @@ pub fn choose_device(spec: &str) -> Result<DeviceChoice, String> {
             }
         },
     };
-    let available = if Cuda::is_available() { Cuda::device_count() as usize } else { 0 };
+    let available = if Cuda::is_available() {
+        Cuda::device_count() as usize
+    } else {
+        0
+    };
     if index < available {
-        Ok(DeviceChoice { device: Device::Cuda(index), warning: None })
+        Ok(DeviceChoice {
+            device: Device::Cuda(index),
+            warning: None,
+        })
     } else {
         Ok(DeviceChoice {
             device: Device::Cpu,

@@ -10,7 +10,10 @@ pub struct TensorError {
 
 impl TensorError {
     pub fn new(op: &'static str, message: impl Into<String>) -> Self {
-        Self { op, message: message.into() }
+        Self {
+            op,
+            message: message.into(),
+        }
     }
 
     /// Wrap a libtorch error, keeping only its first line (the C++ backtrace is noise to a user).

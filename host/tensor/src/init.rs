@@ -60,34 +60,49 @@ pub fn init_param(
     device: Device,
 ) -> Result<Tensor, TensorError> {
     if shape.iter().any(|&d| d < 0) {
-        return Err(TensorError::new("param", format!("`{name}`: negative dimension in shape {shape:?}")));
+        return Err(TensorError::new(
+            "param",
+            format!("`{name}`: negative dimension in shape {shape:?}"),
+        ));
     }
-    let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d as usize)).ok_or_else(|| {
-        TensorError::new("param", format!("`{name}`: shape {shape:?} has too many elements"))
-    })?;
+    let numel = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d as usize))
+        .ok_or_else(|| {
+            TensorError::new(
+                "param",
+                format!("`{name}`: shape {shape:?} has too many elements"),
+            )
+        })?;
     let mut rng = Pcg64Mcg::seed_from_u64(seed_for(seed, name));
     let (fan_in, fan_out) = fans(shape);
     let values: Vec<f32> = match init {
         Init::Zeros => vec![0.0; numel],
         Init::Ones => vec![1.0; numel],
         Init::Constant(value) => vec![value as f32; numel],
-        Init::Uniform { low, high } => {
-            (0..numel).map(|_| (low + (high - low) * rng.random::<f64>()) as f32).collect()
-        }
-        Init::Normal { mean, std } => {
-            (0..numel).map(|_| (mean + std * standard_normal(&mut rng)) as f32).collect()
-        }
+        Init::Uniform { low, high } => (0..numel)
+            .map(|_| (low + (high - low) * rng.random::<f64>()) as f32)
+            .collect(),
+        Init::Normal { mean, std } => (0..numel)
+            .map(|_| (mean + std * standard_normal(&mut rng)) as f32)
+            .collect(),
         Init::XavierUniform { gain } => {
             let bound = gain * (6.0 / (fan_in + fan_out)).sqrt();
-            (0..numel).map(|_| (bound * (2.0 * rng.random::<f64>() - 1.0)) as f32).collect()
+            (0..numel)
+                .map(|_| (bound * (2.0 * rng.random::<f64>() - 1.0)) as f32)
+                .collect()
         }
         Init::XavierNormal { gain } => {
             let std = gain * (2.0 / (fan_in + fan_out)).sqrt();
-            (0..numel).map(|_| (std * standard_normal(&mut rng)) as f32).collect()
+            (0..numel)
+                .map(|_| (std * standard_normal(&mut rng)) as f32)
+                .collect()
         }
         Init::KaimingUniform => {
             let bound = (6.0 / fan_in).sqrt();
-            (0..numel).map(|_| (bound * (2.0 * rng.random::<f64>() - 1.0)) as f32).collect()
+            (0..numel)
+                .map(|_| (bound * (2.0 * rng.random::<f64>() - 1.0)) as f32)
+                .collect()
         }
     };
     let tensor = Tensor::f_from_slice(&values)
@@ -104,9 +119,30 @@ mod tests {
 
     #[test]
     fn same_name_and_seed_give_same_values_and_names_differ() {
-        let a = init_param("w", &[4, 3], Init::XavierUniform { gain: 1.0 }, 7, Device::Cpu).unwrap();
-        let b = init_param("w", &[4, 3], Init::XavierUniform { gain: 1.0 }, 7, Device::Cpu).unwrap();
-        let c = init_param("v", &[4, 3], Init::XavierUniform { gain: 1.0 }, 7, Device::Cpu).unwrap();
+        let a = init_param(
+            "w",
+            &[4, 3],
+            Init::XavierUniform { gain: 1.0 },
+            7,
+            Device::Cpu,
+        )
+        .unwrap();
+        let b = init_param(
+            "w",
+            &[4, 3],
+            Init::XavierUniform { gain: 1.0 },
+            7,
+            Device::Cpu,
+        )
+        .unwrap();
+        let c = init_param(
+            "v",
+            &[4, 3],
+            Init::XavierUniform { gain: 1.0 },
+            7,
+            Device::Cpu,
+        )
+        .unwrap();
         assert!(a.equal(&b));
         assert!(!a.equal(&c));
         assert!(a.requires_grad());
@@ -116,7 +152,17 @@ mod tests {
 
     #[test]
     fn normal_init_has_requested_moments() {
-        let t = init_param("n", &[200, 100], Init::Normal { mean: 1.0, std: 2.0 }, 1, Device::Cpu).unwrap();
+        let t = init_param(
+            "n",
+            &[200, 100],
+            Init::Normal {
+                mean: 1.0,
+                std: 2.0,
+            },
+            1,
+            Device::Cpu,
+        )
+        .unwrap();
         let mean = t.mean(Kind::Float).double_value(&[]);
         let std = t.std(true).double_value(&[]);
         assert!((mean - 1.0).abs() < 0.05, "mean {mean}");

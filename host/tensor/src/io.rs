@@ -7,7 +7,10 @@ use tch::Tensor;
 use crate::TensorError;
 
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -16,7 +19,12 @@ pub fn write_named_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(
     let tmp = temp_sibling(path);
     let cpu: Vec<(String, Tensor)> = tensors
         .iter()
-        .map(|(name, t)| (name.clone(), t.detach().to_device(tch::Device::Cpu).contiguous()))
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                t.detach().to_device(tch::Device::Cpu).contiguous(),
+            )
+        })
         .collect();
     Tensor::write_safetensors(&cpu, &tmp).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -25,7 +33,10 @@ pub fn write_named_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(
     let file = std::fs::File::open(&tmp).and_then(|f| f.sync_all().map(|_| f));
     if let Err(e) = file.and_then(|_| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(TensorError::new("save", format!("cannot write `{}`: {e}", path.display())));
+        return Err(TensorError::new(
+            "save",
+            format!("cannot write `{}`: {e}", path.display()),
+        ));
     }
     Ok(())
 }
@@ -35,7 +46,10 @@ pub fn read_named(path: &Path) -> Result<Vec<(String, Tensor)>, TensorError> {
     Tensor::read_safetensors(path).map_err(|e| {
         TensorError::new(
             "load",
-            format!("cannot read `{}`: {e}; hint: is it a checkpoint written by gs?", path.display()),
+            format!(
+                "cannot read `{}`: {e}; hint: is it a checkpoint written by gs?",
+                path.display()
+            ),
         )
     })
 }
@@ -55,7 +69,13 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].0, "a");
         assert!(back[0].1.equal(&a));
-        assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
+        assert!(
+            std::fs::read_dir(&dir).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-"))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

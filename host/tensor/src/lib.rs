@@ -14,8 +14,8 @@ mod device;
 mod error;
 mod init;
 mod io;
-mod params;
 pub mod ops;
+mod params;
 
 pub use alloc::{AllocatorTuning, tune_allocator};
 pub use device::{DeviceChoice, choose_device};

@@ -26,10 +26,16 @@ fn torch<T>(op: &'static str, result: std::result::Result<T, tch::TchError>) -> 
 
 fn check_index(op: &'static str, index: &Tensor) -> Result<()> {
     if index.kind() != Kind::Int64 {
-        return Err(TensorError::new(op, format!("index must be int64, got {:?}", index.kind())));
+        return Err(TensorError::new(
+            op,
+            format!("index must be int64, got {:?}", index.kind()),
+        ));
     }
     if index.dim() != 1 {
-        return Err(TensorError::new(op, format!("index must be 1-D, got shape {:?}", index.size())));
+        return Err(TensorError::new(
+            op,
+            format!("index must be 1-D, got shape {:?}", index.size()),
+        ));
     }
     Ok(())
 }
@@ -53,7 +59,10 @@ fn check_index_range(op: &'static str, index: &Tensor, bound: i64) -> Result<()>
 pub fn checked_numel(op: &'static str, shape: &[i64]) -> Result<usize> {
     shape.iter().try_fold(1usize, |acc, &d| {
         if d < 0 {
-            return Err(TensorError::new(op, format!("negative dimension in shape {shape:?}")));
+            return Err(TensorError::new(
+                op,
+                format!("negative dimension in shape {shape:?}"),
+            ));
         }
         acc.checked_mul(d as usize)
             .ok_or_else(|| TensorError::new(op, format!("shape {shape:?} has too many elements")))
@@ -80,10 +89,18 @@ fn from_values<T: tch::kind::Element>(
     if numel != data.len() {
         return Err(TensorError::new(
             op,
-            format!("shape {shape:?} holds {numel} values but {} were given", data.len()),
+            format!(
+                "shape {shape:?} holds {numel} values but {} were given",
+                data.len()
+            ),
         ));
     }
-    torch(op, Tensor::f_from_slice(data).and_then(|t| t.f_reshape(shape)).and_then(|t| t.f_to_device(device)))
+    torch(
+        op,
+        Tensor::f_from_slice(data)
+            .and_then(|t| t.f_reshape(shape))
+            .and_then(|t| t.f_to_device(device)),
+    )
 }
 
 /// A tensor of zeros.
@@ -102,11 +119,21 @@ pub fn ones(shape: &[i64], kind: Kind, device: Device) -> Result<Tensor> {
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (sa, sb) = (a.size(), b.size());
     if sa.is_empty() || sb.is_empty() {
-        return Err(TensorError::new("matmul", format!("needs tensors of rank >= 1, got {sa:?} and {sb:?}")));
+        return Err(TensorError::new(
+            "matmul",
+            format!("needs tensors of rank >= 1, got {sa:?} and {sb:?}"),
+        ));
     }
-    let inner_b = if sb.len() == 1 { sb[0] } else { sb[sb.len() - 2] };
+    let inner_b = if sb.len() == 1 {
+        sb[0]
+    } else {
+        sb[sb.len() - 2]
+    };
     if sa[sa.len() - 1] != inner_b {
-        return Err(TensorError::new("matmul", format!("shapes {sa:?} and {sb:?} cannot be multiplied")));
+        return Err(TensorError::new(
+            "matmul",
+            format!("shapes {sa:?} and {sb:?} cannot be multiplied"),
+        ));
     }
     torch("matmul", a.f_matmul(b))
 }
@@ -167,7 +194,10 @@ pub fn sqrt(a: &Tensor) -> Result<Tensor> {
 /// Clamp into `[min, max]`.
 pub fn clamp(a: &Tensor, min: f64, max: f64) -> Result<Tensor> {
     if min > max {
-        return Err(TensorError::new("clamp", format!("min {min} is above max {max}")));
+        return Err(TensorError::new(
+            "clamp",
+            format!("min {min} is above max {max}"),
+        ));
     }
     torch("clamp", a.f_clamp(min, max))
 }
@@ -180,13 +210,22 @@ pub fn relu(a: &Tensor) -> Result<Tensor> {
 /// ELU: `a` where positive, `alpha * (exp(a) - 1)` elsewhere.
 pub fn elu(a: &Tensor, alpha: f64) -> Result<Tensor> {
     let negative = torch("elu", a.f_clamp_max(0.0).and_then(|t| t.f_exp()))?;
-    let negative = torch("elu", negative.f_sub_scalar(1.0).and_then(|t| t.f_mul_scalar(alpha)))?;
+    let negative = torch(
+        "elu",
+        negative
+            .f_sub_scalar(1.0)
+            .and_then(|t| t.f_mul_scalar(alpha)),
+    )?;
     torch("elu", a.f_relu().and_then(|p| p.f_add(&negative)))
 }
 
 /// Leaky ReLU: `a` where positive, `negative_slope * a` elsewhere.
 pub fn leaky_relu(a: &Tensor, negative_slope: f64) -> Result<Tensor> {
-    let negative = torch("leaky-relu", a.f_clamp_max(0.0).and_then(|t| t.f_mul_scalar(negative_slope)))?;
+    let negative = torch(
+        "leaky-relu",
+        a.f_clamp_max(0.0)
+            .and_then(|t| t.f_mul_scalar(negative_slope)),
+    )?;
     torch("leaky-relu", a.f_relu().and_then(|p| p.f_add(&negative)))
 }
 
@@ -203,7 +242,10 @@ pub fn tanh(a: &Tensor) -> Result<Tensor> {
 fn check_dim(op: &'static str, a: &Tensor, dim: i64) -> Result<()> {
     let rank = a.dim() as i64;
     if (rank == 0 && dim != 0 && dim != -1) || (rank > 0 && (dim >= rank || dim < -rank)) {
-        return Err(TensorError::new(op, format!("dim {dim} is out of range for shape {:?}", a.size())));
+        return Err(TensorError::new(
+            op,
+            format!("dim {dim} is out of range for shape {:?}", a.size()),
+        ));
     }
     Ok(())
 }
@@ -223,7 +265,10 @@ pub fn log_softmax(a: &Tensor, dim: i64) -> Result<Tensor> {
 /// Dropout from libtorch's seeded generator; identity unless `train`.
 pub fn dropout(a: &Tensor, p: f64, train: bool) -> Result<Tensor> {
     if !(0.0..1.0).contains(&p) {
-        return Err(TensorError::new("dropout", format!("p must lie in [0, 1), got {p}")));
+        return Err(TensorError::new(
+            "dropout",
+            format!("p must lie in [0, 1), got {p}"),
+        ));
     }
     if !train || p == 0.0 {
         return Ok(a.shallow_clone());
@@ -232,9 +277,17 @@ pub fn dropout(a: &Tensor, p: f64, train: bool) -> Result<Tensor> {
 }
 
 /// Layer normalisation over the last dimension.
-pub fn layer_norm(a: &Tensor, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
+pub fn layer_norm(
+    a: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
     let Some(&last) = a.size().last() else {
-        return Err(TensorError::new("layer-norm", "needs a tensor of rank >= 1"));
+        return Err(TensorError::new(
+            "layer-norm",
+            "needs a tensor of rank >= 1",
+        ));
     };
     for (what, t) in [("weight", weight), ("bias", bias)] {
         if let Some(t) = t {
@@ -246,14 +299,21 @@ pub fn layer_norm(a: &Tensor, weight: Option<&Tensor>, bias: Option<&Tensor>, ep
             }
         }
     }
-    torch("layer-norm", a.f_layer_norm([last], weight, bias, eps, true))
+    torch(
+        "layer-norm",
+        a.f_layer_norm([last], weight, bias, eps, true),
+    )
 }
 
 /// Slices of `a` along `dim` picked by an int64 index.
 pub fn index_select(a: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     check_index("index-select", index)?;
     check_dim("index-select", a, dim)?;
-    let bound = a.size().get(dim.rem_euclid(a.dim().max(1) as i64) as usize).copied().unwrap_or(1);
+    let bound = a
+        .size()
+        .get(dim.rem_euclid(a.dim().max(1) as i64) as usize)
+        .copied()
+        .unwrap_or(1);
     check_index_range("index-select", index, bound)?;
     torch("index-select", a.f_index_select(dim, index))
 }
@@ -262,25 +322,40 @@ pub fn index_select(a: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
 pub fn index_add(a: &Tensor, dim: i64, index: &Tensor, source: &Tensor) -> Result<Tensor> {
     check_index("index-add", index)?;
     check_dim("index-add", a, dim)?;
-    let bound = a.size().get(dim.rem_euclid(a.dim().max(1) as i64) as usize).copied().unwrap_or(1);
+    let bound = a
+        .size()
+        .get(dim.rem_euclid(a.dim().max(1) as i64) as usize)
+        .copied()
+        .unwrap_or(1);
     check_index_range("index-add", index, bound)?;
     torch("index-add", a.f_index_add(dim, index, source))
 }
 
 /// Reduce the rows of `src` into `num_rows` rows by `index` (row `i` goes to `index[i]`);
 /// rows that receive nothing are zero.
-pub fn scatter_reduce(src: &Tensor, index: &Tensor, num_rows: i64, reduce: Reduce) -> Result<Tensor> {
+pub fn scatter_reduce(
+    src: &Tensor,
+    index: &Tensor,
+    num_rows: i64,
+    reduce: Reduce,
+) -> Result<Tensor> {
     const OP: &str = "scatter-reduce";
     check_index(OP, index)?;
     let size = src.size();
     if size.first() != Some(&index.size()[0]) {
         return Err(TensorError::new(
             OP,
-            format!("index has {} entries but the source has shape {size:?}", index.size()[0]),
+            format!(
+                "index has {} entries but the source has shape {size:?}",
+                index.size()[0]
+            ),
         ));
     }
     if num_rows < 0 {
-        return Err(TensorError::new(OP, format!("num-rows must be >= 0, got {num_rows}")));
+        return Err(TensorError::new(
+            OP,
+            format!("num-rows must be >= 0, got {num_rows}"),
+        ));
     }
     check_index_range(OP, index, num_rows)?;
     let mut out_shape = size.clone();
@@ -288,22 +363,38 @@ pub fn scatter_reduce(src: &Tensor, index: &Tensor, num_rows: i64, reduce: Reduc
     checked_numel(OP, &out_shape)?;
     let options = (src.kind(), src.device());
     match reduce {
-        Reduce::Sum => torch(OP, Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src))),
+        Reduce::Sum => torch(
+            OP,
+            Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src)),
+        ),
         Reduce::Mean => {
             // Sum, then divide by the in-degree (at least 1, so empty rows stay zero).
-            let sum = torch(OP, Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src)))?;
+            let sum = torch(
+                OP,
+                Tensor::f_zeros(&out_shape, options).and_then(|z| z.f_index_add(0, index, src)),
+            )?;
             let ones = torch(OP, Tensor::f_ones([index.size()[0]], options))?;
             let count = torch(
                 OP,
-                Tensor::f_zeros([num_rows], options).and_then(|z| z.f_index_add(0, index, &ones)).and_then(|c| c.f_clamp_min(1.0)),
+                Tensor::f_zeros([num_rows], options)
+                    .and_then(|z| z.f_index_add(0, index, &ones))
+                    .and_then(|c| c.f_clamp_min(1.0)),
             )?;
             let mut count_shape = vec![num_rows];
             count_shape.resize(out_shape.len(), 1);
-            torch(OP, count.f_reshape(&count_shape).and_then(|c| sum.f_div(&c)))
+            torch(
+                OP,
+                count.f_reshape(&count_shape).and_then(|c| sum.f_div(&c)),
+            )
         }
         Reduce::Max => {
             // `scatter_reduce.two` without the initial values: rows that receive nothing keep zero.
-            let expanded = torch(OP, index.f_reshape(index_view_shape(size.len())).and_then(|i| i.f_expand(&size, false)))?;
+            let expanded = torch(
+                OP,
+                index
+                    .f_reshape(index_view_shape(size.len()))
+                    .and_then(|i| i.f_expand(&size, false)),
+            )?;
             torch(
                 OP,
                 Tensor::f_zeros(&out_shape, options)
@@ -327,14 +418,21 @@ pub fn segment_softmax(a: &Tensor, index: &Tensor, num_groups: i64) -> Result<Te
     if a.size().first() != Some(&index.size()[0]) {
         return Err(TensorError::new(
             OP,
-            format!("index has {} entries but the input has shape {:?}", index.size()[0], a.size()),
+            format!(
+                "index has {} entries but the input has shape {:?}",
+                index.size()[0],
+                a.size()
+            ),
         ));
     }
     let max = scatter_reduce(&a.detach(), index, num_groups, Reduce::Max)?;
     let shifted = torch(OP, max.f_index_select(0, index).and_then(|m| a.f_sub(&m)))?;
     let exp = torch(OP, shifted.f_exp())?;
     let sums = scatter_reduce(&exp, index, num_groups, Reduce::Sum)?;
-    torch(OP, sums.f_index_select(0, index).and_then(|s| exp.f_div(&s)))
+    torch(
+        OP,
+        sums.f_index_select(0, index).and_then(|s| exp.f_div(&s)),
+    )
 }
 
 /// `len` elements from `start` along `dim` (a view).
@@ -344,7 +442,10 @@ pub fn narrow(a: &Tensor, dim: i64, start: i64, len: i64) -> Result<Tensor> {
     if start < 0 || len < 0 || start + len > extent {
         return Err(TensorError::new(
             "narrow",
-            format!("range [{start}, {}) is outside dimension {dim} of size {extent}", start + len),
+            format!(
+                "range [{start}, {}) is outside dimension {dim} of size {extent}",
+                start + len
+            ),
         ));
     }
     torch("narrow", a.f_narrow(dim, start, len))
@@ -365,13 +466,19 @@ pub fn transpose(a: &Tensor, dim0: i64, dim1: i64) -> Result<Tensor> {
 /// Sum over `dim`.
 pub fn sum_dim(a: &Tensor, dim: i64, keepdim: bool) -> Result<Tensor> {
     check_dim("sum-dim", a, dim)?;
-    torch("sum-dim", a.f_sum_dim_intlist([dim].as_slice(), keepdim, None::<Kind>))
+    torch(
+        "sum-dim",
+        a.f_sum_dim_intlist([dim].as_slice(), keepdim, None::<Kind>),
+    )
 }
 
 /// Mean over `dim`.
 pub fn mean_dim(a: &Tensor, dim: i64, keepdim: bool) -> Result<Tensor> {
     check_dim("mean-dim", a, dim)?;
-    torch("mean-dim", a.f_mean_dim([dim].as_slice(), keepdim, None::<Kind>))
+    torch(
+        "mean-dim",
+        a.f_mean_dim([dim].as_slice(), keepdim, None::<Kind>),
+    )
 }
 
 /// Convert the element type.
@@ -403,7 +510,10 @@ mod tests {
     fn matmul_rejects_mismatched_shapes_with_the_shapes() {
         let err = matmul(&t(&[1.0; 6], &[2, 3]), &t(&[1.0; 8], &[4, 2])).unwrap_err();
         assert_eq!(err.op, "matmul");
-        assert!(err.message.contains("[2, 3]") && err.message.contains("[4, 2]"), "{err}");
+        assert!(
+            err.message.contains("[2, 3]") && err.message.contains("[4, 2]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -411,19 +521,41 @@ mod tests {
         let src = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
         let index = idx(&[0, 2, 0]);
         let mean = scatter_reduce(&src, &index, 4, Reduce::Mean).unwrap();
-        assert_eq!(Vec::<f32>::try_from(mean.flatten(0, -1)).unwrap(), vec![3.0, 4.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0]);
+        assert_eq!(
+            Vec::<f32>::try_from(mean.flatten(0, -1)).unwrap(),
+            vec![3.0, 4.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0]
+        );
         let sum = scatter_reduce(&src, &index, 4, Reduce::Sum).unwrap();
-        assert_eq!(Vec::<f32>::try_from(sum.flatten(0, -1)).unwrap(), vec![6.0, 8.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0]);
-        let max = scatter_reduce(&t(&[-1.0, -3.0, -2.0], &[3]), &idx(&[1, 1, 0]), 3, Reduce::Max).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(sum.flatten(0, -1)).unwrap(),
+            vec![6.0, 8.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0]
+        );
+        let max = scatter_reduce(
+            &t(&[-1.0, -3.0, -2.0], &[3]),
+            &idx(&[1, 1, 0]),
+            3,
+            Reduce::Max,
+        )
+        .unwrap();
         assert_eq!(Vec::<f32>::try_from(max).unwrap(), vec![-2.0, -1.0, 0.0]);
     }
 
     #[test]
     fn scatter_reduce_rejects_out_of_range_and_wrong_dtype_indices() {
         let src = t(&[1.0, 2.0], &[2]);
-        assert!(scatter_reduce(&src, &idx(&[0, 5]), 3, Reduce::Sum).unwrap_err().message.contains("[0, 3)"));
+        assert!(
+            scatter_reduce(&src, &idx(&[0, 5]), 3, Reduce::Sum)
+                .unwrap_err()
+                .message
+                .contains("[0, 3)")
+        );
         let float_index = t(&[0.0, 1.0], &[2]);
-        assert!(scatter_reduce(&src, &float_index, 3, Reduce::Sum).unwrap_err().message.contains("int64"));
+        assert!(
+            scatter_reduce(&src, &float_index, 3, Reduce::Sum)
+                .unwrap_err()
+                .message
+                .contains("int64")
+        );
     }
 
     #[test]
@@ -446,7 +578,12 @@ mod tests {
 
     #[test]
     fn from_values_checks_the_element_count() {
-        assert!(from_f32(&[1.0, 2.0], &[3], Device::Cpu).unwrap_err().message.contains("3 values"));
+        assert!(
+            from_f32(&[1.0, 2.0], &[3], Device::Cpu)
+                .unwrap_err()
+                .message
+                .contains("3 values")
+        );
         assert!(zeros(&[-1, 2], Kind::Float, Device::Cpu).is_err());
     }
 

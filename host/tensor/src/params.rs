@@ -20,7 +20,13 @@ pub struct ParamStore {
 impl ParamStore {
     /// An empty store whose weights are initialised from `seed` on `device`.
     pub fn new(seed: u64, device: Device) -> Self {
-        Self { seed, device, names: Vec::new(), tensors: Vec::new(), index: HashMap::new() }
+        Self {
+            seed,
+            device,
+            names: Vec::new(),
+            tensors: Vec::new(),
+            index: HashMap::new(),
+        }
     }
 
     pub fn device(&self) -> Device {
@@ -29,16 +35,26 @@ impl ParamStore {
 
     /// The weight `name`, created with `init` if new. Asking again for an existing name
     /// returns the same weight; the shape must match.
-    pub fn get_or_create(&mut self, name: &str, shape: &[i64], init: Init) -> Result<Tensor, TensorError> {
+    pub fn get_or_create(
+        &mut self,
+        name: &str,
+        shape: &[i64],
+        init: Init,
+    ) -> Result<Tensor, TensorError> {
         if name.is_empty() {
-            return Err(TensorError::new("param", "a parameter needs a non-empty name"));
+            return Err(TensorError::new(
+                "param",
+                "a parameter needs a non-empty name",
+            ));
         }
         if let Some(&i) = self.index.get(name) {
             let existing = self.tensors[i].size();
             if existing != shape {
                 return Err(TensorError::new(
                     "param",
-                    format!("`{name}` already exists with shape {existing:?}, asked again with {shape:?}"),
+                    format!(
+                        "`{name}` already exists with shape {existing:?}, asked again with {shape:?}"
+                    ),
                 ));
             }
             return Ok(self.tensors[i].shallow_clone());
@@ -65,7 +81,10 @@ impl ParamStore {
 
     /// Weights in creation order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
-        self.names.iter().map(String::as_str).zip(self.tensors.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.tensors.iter())
     }
 
     /// Handles to every weight, in creation order (for optimizers).
@@ -75,16 +94,27 @@ impl ParamStore {
 
     /// Copies of every weight with its name (for checkpoints).
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        self.iter().map(|(n, t)| (n.to_string(), t.shallow_clone())).collect()
+        self.iter()
+            .map(|(n, t)| (n.to_string(), t.shallow_clone()))
+            .collect()
     }
 
     /// Overwrite every weight with a saved value. The saved names and shapes must be
     /// exactly the store's: a checkpoint of another model is refused, naming the difference.
     pub fn load_values(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
-        let saved_names: HashMap<&str, &Tensor> = saved.iter().map(|(n, t)| (n.as_str(), t)).collect();
-        let missing: Vec<&str> = self.names.iter().map(String::as_str).filter(|n| !saved_names.contains_key(n)).collect();
-        let unexpected: Vec<&str> =
-            saved.iter().map(|(n, _)| n.as_str()).filter(|n| !self.index.contains_key(*n)).collect();
+        let saved_names: HashMap<&str, &Tensor> =
+            saved.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let missing: Vec<&str> = self
+            .names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !saved_names.contains_key(n))
+            .collect();
+        let unexpected: Vec<&str> = saved
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !self.index.contains_key(*n))
+            .collect();
         if !missing.is_empty() || !unexpected.is_empty() {
             return Err(TensorError::new(
                 "load",
@@ -99,10 +129,16 @@ impl ParamStore {
             if value.size() != tensor.size() {
                 return Err(TensorError::new(
                     "load",
-                    format!("`{name}` has shape {:?} in the checkpoint but {:?} in the model", value.size(), tensor.size()),
+                    format!(
+                        "`{name}` has shape {:?} in the checkpoint but {:?} in the model",
+                        value.size(),
+                        tensor.size()
+                    ),
                 ));
             }
-            tensor.f_copy_(value).map_err(|e| TensorError::torch("load", e))?;
+            tensor
+                .f_copy_(value)
+                .map_err(|e| TensorError::torch("load", e))?;
         }
         Ok(())
     }
@@ -115,20 +151,38 @@ mod tests {
     #[test]
     fn get_or_create_is_idempotent_and_checks_shapes() {
         let mut store = ParamStore::new(1, Device::Cpu);
-        let a = store.get_or_create("w", &[2, 3], Init::XavierUniform { gain: 1.0 }).unwrap();
+        let a = store
+            .get_or_create("w", &[2, 3], Init::XavierUniform { gain: 1.0 })
+            .unwrap();
         let b = store.get_or_create("w", &[2, 3], Init::Zeros).unwrap();
         assert!(a.equal(&b));
         assert_eq!(store.len(), 1);
-        assert!(store.get_or_create("w", &[3, 2], Init::Zeros).unwrap_err().message.contains("[2, 3]"));
+        assert!(
+            store
+                .get_or_create("w", &[3, 2], Init::Zeros)
+                .unwrap_err()
+                .message
+                .contains("[2, 3]")
+        );
     }
 
     #[test]
     fn load_values_refuses_other_models_and_copies_into_shared_handles() {
         let mut store = ParamStore::new(1, Device::Cpu);
         let handle = store.get_or_create("w", &[2], Init::Zeros).unwrap();
-        let err = store.load_values(&[("v".into(), Tensor::from_slice(&[1.0f32, 2.0]))]).unwrap_err();
-        assert!(err.message.contains("missing [\"w\"]") && err.message.contains("unexpected [\"v\"]"), "{err}");
-        store.load_values(&[("w".into(), Tensor::from_slice(&[1.0f32, 2.0]))]).unwrap();
-        assert_eq!(Vec::<f32>::try_from(handle.detach()).unwrap(), vec![1.0, 2.0]);
+        let err = store
+            .load_values(&[("v".into(), Tensor::from_slice(&[1.0f32, 2.0]))])
+            .unwrap_err();
+        assert!(
+            err.message.contains("missing [\"w\"]") && err.message.contains("unexpected [\"v\"]"),
+            "{err}"
+        );
+        store
+            .load_values(&[("w".into(), Tensor::from_slice(&[1.0f32, 2.0]))])
+            .unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(handle.detach()).unwrap(),
+            vec![1.0, 2.0]
+        );
     }
 }

@@ -38,7 +38,11 @@ impl PreparedBatch {
         for t in data.input_features.values_mut() {
             *t = move_t(t);
         }
-        Self { data, seeds: self.seeds, labels: self.labels.as_ref().map(move_t) }
+        Self {
+            data,
+            seeds: self.seeds,
+            labels: self.labels.as_ref().map(move_t),
+        }
     }
 }
 
@@ -59,8 +63,18 @@ pub struct BatchAssembler {
 }
 
 impl BatchAssembler {
-    pub fn new(graph: Arc<HeteroGraph>, features: FeatureSpec, target: &str, label: Option<(String, LabelKind)>) -> Self {
-        Self { graph, features, target: target.to_string(), label }
+    pub fn new(
+        graph: Arc<HeteroGraph>,
+        features: FeatureSpec,
+        target: &str,
+        label: Option<(String, LabelKind)>,
+    ) -> Self {
+        Self {
+            graph,
+            features,
+            target: target.to_string(),
+            label,
+        }
     }
 
     /// Assemble one batch.
@@ -69,8 +83,16 @@ impl BatchAssembler {
             .layers
             .iter()
             .map(|layer| LayerData {
-                num_src: layer.src_nodes.iter().map(|(t, ids)| (t.clone(), ids.len() as i64)).collect(),
-                num_dst: layer.dst_counts.iter().map(|(t, &n)| (t.clone(), n as i64)).collect(),
+                num_src: layer
+                    .src_nodes
+                    .iter()
+                    .map(|(t, ids)| (t.clone(), ids.len() as i64))
+                    .collect(),
+                num_dst: layer
+                    .dst_counts
+                    .iter()
+                    .map(|(t, &n)| (t.clone(), n as i64))
+                    .collect(),
                 blocks: layer
                     .blocks
                     .iter()
@@ -98,7 +120,11 @@ impl BatchAssembler {
             None => None,
         };
         Ok(PreparedBatch {
-            data: BatchData { layers, input_features, target_node_type: self.target.clone() },
+            data: BatchData {
+                layers,
+                input_features,
+                target_node_type: self.target.clone(),
+            },
             seeds: batch.seeds.clone(),
             labels,
         })
@@ -122,15 +148,25 @@ impl BatchAssembler {
             let (values, width) = self.graph.gather_f32(ntype, name, ids)?;
             parts.push(Tensor::from_slice(&values).reshape([ids.len() as i64, width as i64]));
         }
-        Ok(Some(if parts.len() == 1 { parts.pop().expect("one part") } else { Tensor::cat(&parts, 1) }))
+        Ok(Some(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Tensor::cat(&parts, 1)
+        }))
     }
 
-    fn gather_labels(&self, field: &str, kind: LabelKind, ids: &[NodeId]) -> Result<Tensor, TrainError> {
+    fn gather_labels(
+        &self,
+        field: &str,
+        kind: LabelKind,
+        ids: &[NodeId],
+    ) -> Result<Tensor, TrainError> {
         let array = self.graph.node_array(&self.target, field)?;
         let labels = match array.dtype() {
             DType::I64 => Tensor::from_slice(&self.graph.gather_i64(&self.target, field, ids)?.0),
             DType::F32 => Tensor::from_slice(&self.graph.gather_f32(&self.target, field, ids)?.0),
-            DType::U8 => Tensor::from_slice(&self.graph.gather_u8(&self.target, field, ids)?.0).to_kind(Kind::Int64),
+            DType::U8 => Tensor::from_slice(&self.graph.gather_u8(&self.target, field, ids)?.0)
+                .to_kind(Kind::Int64),
         };
         let rows = ids.len() as i64;
         Ok(match kind {

@@ -52,7 +52,11 @@ pub enum CheckpointError {
     #[error("cannot write checkpoint `{}`: {message}", path.display())]
     Write { path: PathBuf, message: String },
     #[error("cannot read checkpoint `{}`: {message}\nhint: {hint}", path.display())]
-    Read { path: PathBuf, message: String, hint: String },
+    Read {
+        path: PathBuf,
+        message: String,
+        hint: String,
+    },
 }
 
 /// What a checkpoint holds, loaded.
@@ -72,16 +76,26 @@ pub fn save(
     optimizer: &[(String, Tensor)],
     plugin_bytes: &[u8],
 ) -> Result<(), CheckpointError> {
-    let fail = |message: String| CheckpointError::Write { path: dir.to_path_buf(), message };
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let fail = |message: String| CheckpointError::Write {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "checkpoint".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).map_err(|e| fail(e.to_string()))?;
     let result = (|| {
         write_named_atomic(&tmp.join(MODEL_FILE), weights).map_err(|e| fail(e.to_string()))?;
-        write_named_atomic(&tmp.join(OPTIMIZER_FILE), optimizer).map_err(|e| fail(e.to_string()))?;
+        write_named_atomic(&tmp.join(OPTIMIZER_FILE), optimizer)
+            .map_err(|e| fail(e.to_string()))?;
         std::fs::write(tmp.join(PLUGIN_FILE), plugin_bytes).map_err(|e| fail(e.to_string()))?;
         let json = serde_json::to_vec_pretty(meta).map_err(|e| fail(e.to_string()))?;
         std::fs::write(tmp.join(META_FILE), json).map_err(|e| fail(e.to_string()))?;
@@ -123,19 +137,41 @@ pub fn load(dir: &Path) -> Result<LoadedCheckpoint, CheckpointError> {
             "--restore-model-path must name a checkpoint directory written by gs, such as `model/epoch-3/`",
         )
     })?;
-    let meta: CheckpointMeta = serde_json::from_str(&text)
-        .map_err(|e| fail(format!("`{META_FILE}` is malformed: {e}"), "the checkpoint is damaged; use another epoch"))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| {
+        fail(
+            format!("`{META_FILE}` is malformed: {e}"),
+            "the checkpoint is damaged; use another epoch",
+        )
+    })?;
     if meta.gs_checkpoint_version != CHECKPOINT_VERSION {
         return Err(fail(
-            format!("checkpoint layout version {} (this gs reads {CHECKPOINT_VERSION})", meta.gs_checkpoint_version),
+            format!(
+                "checkpoint layout version {} (this gs reads {CHECKPOINT_VERSION})",
+                meta.gs_checkpoint_version
+            ),
             "use the gs release that wrote it",
         ));
     }
-    let weights = read_named(&dir.join(MODEL_FILE)).map_err(|e| fail(e.to_string(), "the checkpoint is damaged; use another epoch"))?;
+    let weights = read_named(&dir.join(MODEL_FILE)).map_err(|e| {
+        fail(
+            e.to_string(),
+            "the checkpoint is damaged; use another epoch",
+        )
+    })?;
     let optimizer = read_named(&dir.join(OPTIMIZER_FILE)).ok();
-    let plugin_bytes = std::fs::read(dir.join(PLUGIN_FILE))
-        .map_err(|e| fail(format!("`{PLUGIN_FILE}`: {e}"), "the checkpoint is damaged; use another epoch"))?;
-    Ok(LoadedCheckpoint { meta, weights, optimizer, plugin_bytes, dir: dir.to_path_buf() })
+    let plugin_bytes = std::fs::read(dir.join(PLUGIN_FILE)).map_err(|e| {
+        fail(
+            format!("`{PLUGIN_FILE}`: {e}"),
+            "the checkpoint is damaged; use another epoch",
+        )
+    })?;
+    Ok(LoadedCheckpoint {
+        meta,
+        weights,
+        optimizer,
+        plugin_bytes,
+        dir: dir.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
@@ -168,16 +204,29 @@ mod tests {
         save(&dir, &meta(), &w, &[], b"wasm2").unwrap();
         let loaded = load(&dir).unwrap();
         assert_eq!(loaded.plugin_bytes, b"wasm2");
-        assert_eq!(loaded.meta.custom_args, vec![("aggregator".to_string(), "mean".to_string())]);
+        assert_eq!(
+            loaded.meta.custom_args,
+            vec![("aggregator".to_string(), "mean".to_string())]
+        );
         assert!(loaded.weights[0].1.equal(&w[0].1));
-        let names: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("epoch-2")], "no temporary directory is left behind");
+        let names: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("epoch-2")],
+            "no temporary directory is left behind"
+        );
     }
 
     #[test]
     fn loading_a_non_checkpoint_says_what_to_pass() {
         let root = tempfile::tempdir().unwrap();
         let err = load(root.path()).err().unwrap().to_string();
-        assert!(err.contains("checkpoint.json") && err.contains("epoch-3"), "{err}");
+        assert!(
+            err.contains("checkpoint.json") && err.contains("epoch-3"),
+            "{err}"
+        );
     }
 }

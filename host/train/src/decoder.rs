@@ -12,15 +12,26 @@ pub(crate) struct NodeDecoder {
 }
 
 impl NodeDecoder {
-    pub(crate) fn new(in_dim: i64, out_dim: i64, seed: u64, device: Device) -> Result<Self, TensorError> {
+    pub(crate) fn new(
+        in_dim: i64,
+        out_dim: i64,
+        seed: u64,
+        device: Device,
+    ) -> Result<Self, TensorError> {
         let mut params = ParamStore::new(seed, device);
         let weight = params.get_or_create(
             "decoder.weight",
             &[in_dim, out_dim],
-            Init::XavierUniform { gain: std::f64::consts::SQRT_2 },
+            Init::XavierUniform {
+                gain: std::f64::consts::SQRT_2,
+            },
         )?;
         let bias = params.get_or_create("decoder.bias", &[out_dim], Init::Zeros)?;
-        Ok(Self { params, weight, bias })
+        Ok(Self {
+            params,
+            weight,
+            bias,
+        })
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor, TensorError> {

@@ -31,14 +31,20 @@ impl FeatureSpec {
                         if graph.node_data(ntype, feat).is_none() {
                             return Err(missing(graph, ntype, feat));
                         }
-                        per_type.entry(ntype.to_string()).or_default().push(feat.to_string());
+                        per_type
+                            .entry(ntype.to_string())
+                            .or_default()
+                            .push(feat.to_string());
                     }
                 }
                 None => {
                     let mut found = false;
                     for ntype in graph.node_types() {
                         if graph.node_data(ntype, entry).is_some() {
-                            per_type.entry(ntype.to_string()).or_default().push(entry.clone());
+                            per_type
+                                .entry(ntype.to_string())
+                                .or_default()
+                                .push(entry.clone());
                             found = true;
                         }
                     }

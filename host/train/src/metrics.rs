@@ -46,22 +46,39 @@ impl Metric {
         }
         match self {
             Metric::Accuracy => {
-                predicted.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64
+                predicted.iter().zip(labels).filter(|(p, l)| p == l).count() as f64
+                    / labels.len() as f64
             }
             Metric::F1Macro => {
                 let mut f1_sum = 0.0;
                 let mut classes = 0;
                 for c in 0..num_classes as i64 {
-                    let tp = predicted.iter().zip(labels).filter(|&(&p, &l)| p == c && l == c).count() as f64;
-                    let fp = predicted.iter().zip(labels).filter(|&(&p, &l)| p == c && l != c).count() as f64;
-                    let fneg = predicted.iter().zip(labels).filter(|&(&p, &l)| p != c && l == c).count() as f64;
+                    let tp = predicted
+                        .iter()
+                        .zip(labels)
+                        .filter(|&(&p, &l)| p == c && l == c)
+                        .count() as f64;
+                    let fp = predicted
+                        .iter()
+                        .zip(labels)
+                        .filter(|&(&p, &l)| p == c && l != c)
+                        .count() as f64;
+                    let fneg = predicted
+                        .iter()
+                        .zip(labels)
+                        .filter(|&(&p, &l)| p != c && l == c)
+                        .count() as f64;
                     if tp + fp + fneg == 0.0 {
                         continue;
                     }
                     classes += 1;
                     f1_sum += 2.0 * tp / (2.0 * tp + fp + fneg);
                 }
-                if classes == 0 { 0.0 } else { f1_sum / classes as f64 }
+                if classes == 0 {
+                    0.0
+                } else {
+                    f1_sum / classes as f64
+                }
             }
             _ => f64::NAN,
         }
@@ -104,7 +121,10 @@ mod tests {
     fn classification_metrics() {
         let labels = [0, 0, 1, 1];
         let predicted = [0, 1, 1, 1];
-        assert_eq!(Metric::Accuracy.classification(&predicted, &labels, 2), 0.75);
+        assert_eq!(
+            Metric::Accuracy.classification(&predicted, &labels, 2),
+            0.75
+        );
         let f1 = Metric::F1Macro.classification(&predicted, &labels, 2);
         assert!((f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12, "{f1}");
     }

@@ -14,11 +14,18 @@ pub enum Encoder {
     /// A WebAssembly plugin.
     Plugin(Box<PluginInstance>),
     /// The native GraphSAGE oracle with its weights.
-    Native { model: NativeSage, params: ParamStore },
+    Native {
+        model: NativeSage,
+        params: ParamStore,
+    },
 }
 
 impl Encoder {
-    fn forward(&mut self, batch: &BatchData, mode: Mode) -> Result<Vec<(String, Tensor)>, TrainError> {
+    fn forward(
+        &mut self,
+        batch: &BatchData,
+        mode: Mode,
+    ) -> Result<Vec<(String, Tensor)>, TrainError> {
         match self {
             Encoder::Plugin(p) => Ok(p.forward(batch, mode)?),
             Encoder::Native { model, .. } => Ok(model.forward(batch, mode == Mode::Train)?),
@@ -57,7 +64,12 @@ pub struct TaskModel {
 impl TaskModel {
     /// A model whose outputs come from `encoder` and, when given, the host's decoder.
     pub(crate) fn new(encoder: Encoder, decoder: Option<NodeDecoder>, task: TaskType) -> Self {
-        Self { encoder, decoder, task, plugin_loss: None }
+        Self {
+            encoder,
+            decoder,
+            task,
+            plugin_loss: None,
+        }
     }
 
     pub fn encoder(&self) -> &Encoder {
@@ -87,7 +99,9 @@ impl TaskModel {
                 Encoder::Plugin(p) => p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
                     TrainError::Config("the plugin stopped decoding after it decoded before".into())
                 }),
-                Encoder::Native { .. } => unreachable!("native encoders always use the host decoder"),
+                Encoder::Native { .. } => {
+                    unreachable!("native encoders always use the host decoder")
+                }
             },
         }
     }
@@ -116,7 +130,12 @@ impl TaskModel {
             .map(|(n, t)| (format!("{ENCODER_PREFIX}{n}"), t))
             .collect();
         if let Some(d) = &self.decoder {
-            out.extend(d.params().named_tensors().into_iter().map(|(n, t)| (format!("{DECODER_PREFIX}{n}"), t)));
+            out.extend(
+                d.params()
+                    .named_tensors()
+                    .into_iter()
+                    .map(|(n, t)| (format!("{DECODER_PREFIX}{n}"), t)),
+            );
         }
         out
     }
@@ -126,10 +145,15 @@ impl TaskModel {
         let part = |prefix: &str| -> Vec<(String, Tensor)> {
             saved
                 .iter()
-                .filter_map(|(n, t)| n.strip_prefix(prefix).map(|n| (n.to_string(), t.shallow_clone())))
+                .filter_map(|(n, t)| {
+                    n.strip_prefix(prefix)
+                        .map(|n| (n.to_string(), t.shallow_clone()))
+                })
                 .collect()
         };
-        self.encoder.params_mut().load_values(&part(ENCODER_PREFIX))?;
+        self.encoder
+            .params_mut()
+            .load_values(&part(ENCODER_PREFIX))?;
         let decoder_part = part(DECODER_PREFIX);
         match &mut self.decoder {
             Some(d) => d.params_mut().load_values(&decoder_part),

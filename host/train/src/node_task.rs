@@ -5,16 +5,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gs_config::{EarlyStopStrategy, TaskType, TrainConfig};
-use gs_graph::{HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts};
-use gs_runtime::{EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task};
+use gs_graph::{
+    HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
+};
+use gs_runtime::{
+    EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
+};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
 use crate::checkpoint::{self, CHECKPOINT_VERSION, CheckpointMeta, PluginIdentity};
 use crate::decoder::NodeDecoder;
 use crate::{
-    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, Metric, NativeSage, PreparedBatch,
-    Progress, TaskModel, TrainError, TrainingSummary,
+    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, Metric, NativeSage,
+    PreparedBatch, Progress, TaskModel, TrainError, TrainingSummary,
 };
 
 /// What a checkpoint records besides the weights.
@@ -48,9 +52,16 @@ pub struct NodeTask {
 
 impl NodeTask {
     /// Check the configuration against the graph.
-    pub fn new(graph: Arc<HeteroGraph>, config: TrainConfig, device: Device) -> Result<Self, TrainError> {
+    pub fn new(
+        graph: Arc<HeteroGraph>,
+        config: TrainConfig,
+        device: Device,
+    ) -> Result<Self, TrainError> {
         let task = config.task_type;
-        if !matches!(task, TaskType::NodeClassification | TaskType::NodeRegression) {
+        if !matches!(
+            task,
+            TaskType::NodeClassification | TaskType::NodeRegression
+        ) {
             return Err(TrainError::Config(format!(
                 "task `{}` is not supported yet; hint: gs runs node_classification and node_regression so far",
                 task.name()
@@ -64,7 +75,9 @@ impl NodeTask {
             )));
         }
         let label = config.label_field.as_deref().ok_or_else(|| {
-            TrainError::Config("`label_field` is required for node tasks; hint: pass --label-field".into())
+            TrainError::Config(
+                "`label_field` is required for node tasks; hint: pass --label-field".into(),
+            )
         })?;
         if graph.node_data(target, label).is_none() {
             let known: Vec<&str> = graph.node_data_all(target).map(|(n, _)| n).collect();
@@ -73,20 +86,46 @@ impl NodeTask {
             )));
         }
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
-        let metrics = config.eval_metric.iter().map(|m| Metric::parse(m)).collect::<Result<Vec<_>, _>>().map_err(TrainError::Config)?;
+        let metrics = config
+            .eval_metric
+            .iter()
+            .map(|m| Metric::parse(m))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TrainError::Config)?;
         let classification = task == TaskType::NodeClassification;
-        if let Some(m) = metrics.iter().find(|m| m.is_classification() != classification) {
-            return Err(TrainError::Config(format!("eval_metric `{m}` does not apply to `{}`", task.name())));
+        if let Some(m) = metrics
+            .iter()
+            .find(|m| m.is_classification() != classification)
+        {
+            return Err(TrainError::Config(format!(
+                "eval_metric `{m}` does not apply to `{}`",
+                task.name()
+            )));
         }
         if metrics.is_empty() {
             return Err(TrainError::Config("`eval_metric` is empty".into()));
         }
-        let label_kind = if classification { LabelKind::Class } else { LabelKind::Value };
-        Ok(Self { graph, config, features, device, metrics, label_kind })
+        let label_kind = if classification {
+            LabelKind::Class
+        } else {
+            LabelKind::Value
+        };
+        Ok(Self {
+            graph,
+            config,
+            features,
+            device,
+            metrics,
+            label_kind,
+        })
     }
 
     pub fn config(&self) -> &TrainConfig {
         &self.config
+    }
+
+    pub fn graph(&self) -> &HeteroGraph {
+        &self.graph
     }
 
     pub fn metrics(&self) -> &[Metric] {
@@ -108,7 +147,11 @@ impl NodeTask {
             edge_types: self
                 .graph
                 .edge_types()
-                .map(|e| EdgeTypeName { src: e.src.clone(), rel: e.rel.clone(), dst: e.dst.clone() })
+                .map(|e| EdgeTypeName {
+                    src: e.src.clone(),
+                    rel: e.rel.clone(),
+                    dst: e.dst.clone(),
+                })
                 .collect(),
         }
     }
@@ -118,14 +161,21 @@ impl NodeTask {
             TaskType::NodeRegression => Ok(1),
             _ => match self.config.num_classes {
                 Some(n) if n >= 2 => Ok(i64::from(n)),
-                Some(n) => Err(TrainError::Config(format!("`num_classes` must be at least 2, got {n}"))),
-                None => Err(TrainError::Config("`num_classes` is required for classification".into())),
+                Some(n) => Err(TrainError::Config(format!(
+                    "`num_classes` must be at least 2, got {n}"
+                ))),
+                None => Err(TrainError::Config(
+                    "`num_classes` is required for classification".into(),
+                )),
             },
         }
     }
 
     /// The model configuration handed to `init`.
-    pub fn model_config(&self, custom_args: Vec<(String, String)>) -> Result<ModelConfig, TrainError> {
+    pub fn model_config(
+        &self,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<ModelConfig, TrainError> {
         Ok(ModelConfig {
             task: match self.config.task_type {
                 TaskType::NodeRegression => Task::NodeRegression,
@@ -149,27 +199,54 @@ impl NodeTask {
         let model_config = self.model_config(custom_args)?;
         instance.init(&model_config, &self.schema())?;
         // Probe `decode` once on a few target nodes: a plugin either decodes or leaves it to the host.
-        let probe_ids: Vec<NodeId> = (0..self.graph.num_nodes(&self.config.target_ntype).unwrap_or(0).min(2)).collect();
-        let probe = self.assemble(&probe_ids, &self.eval_sampler()?, 0, false)?.to_device(self.device);
+        let probe_ids: Vec<NodeId> = (0..self
+            .graph
+            .num_nodes(&self.config.target_ntype)
+            .unwrap_or(0)
+            .min(2))
+            .collect();
+        let probe = self
+            .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
+            .to_device(self.device);
         let plugin_decodes = {
             let _guard = tch::no_grad_guard();
             let embeddings = instance.forward(&probe.data, Mode::Eval)?;
-            instance.decode(&probe.data, &embeddings, Mode::Eval)?.is_some()
+            instance
+                .decode(&probe.data, &embeddings, Mode::Eval)?
+                .is_some()
         };
         let decoder = if plugin_decodes {
             None
         } else {
-            Some(NodeDecoder::new(i64::from(self.config.hidden_size), self.output_dim()?, self.config.seed, self.device)?)
+            Some(NodeDecoder::new(
+                i64::from(self.config.hidden_size),
+                self.output_dim()?,
+                self.config.seed,
+                self.device,
+            )?)
         };
-        Ok(TaskModel::new(Encoder::Plugin(Box::new(instance)), decoder, self.config.task_type))
+        Ok(TaskModel::new(
+            Encoder::Plugin(Box::new(instance)),
+            decoder,
+            self.config.task_type,
+        ))
     }
 
     /// The native GraphSAGE oracle with the host decoder.
     pub fn native_model(&self) -> Result<TaskModel, TrainError> {
         let mut params = ParamStore::new(self.config.seed, self.device);
         let model = NativeSage::new(&self.model_config(vec![])?, &self.schema(), &mut params)?;
-        let decoder = NodeDecoder::new(i64::from(self.config.hidden_size), self.output_dim()?, self.config.seed, self.device)?;
-        Ok(TaskModel::new(Encoder::Native { model, params }, Some(decoder), self.config.task_type))
+        let decoder = NodeDecoder::new(
+            i64::from(self.config.hidden_size),
+            self.output_dim()?,
+            self.config.seed,
+            self.device,
+        )?;
+        Ok(TaskModel::new(
+            Encoder::Native { model, params },
+            Some(decoder),
+            self.config.task_type,
+        ))
     }
 
     /// Target nodes whose `mask` is set.
@@ -200,25 +277,43 @@ impl NodeTask {
         if layers == 0 {
             return Ok(Sampler::new(vec![]));
         }
-        Ok(Sampler::new(parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?))
+        Ok(Sampler::new(
+            parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?,
+        ))
     }
 
     fn eval_sampler(&self) -> Result<Sampler, TrainError> {
         let layers = self.config.num_layers as usize;
         match self.config.eval_fanout.as_deref() {
-            Some(text) if layers > 0 => {
-                Ok(Sampler::new(parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?))
-            }
+            Some(text) if layers > 0 => Ok(Sampler::new(
+                parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?,
+            )),
             _ => Ok(Sampler::full(layers)),
         }
     }
 
     fn assembler(&self, with_labels: bool) -> BatchAssembler {
-        let label = self.config.label_field.clone().filter(|_| with_labels).map(|l| (l, self.label_kind));
-        BatchAssembler::new(self.graph.clone(), self.features.clone(), &self.config.target_ntype, label)
+        let label = self
+            .config
+            .label_field
+            .clone()
+            .filter(|_| with_labels)
+            .map(|l| (l, self.label_kind));
+        BatchAssembler::new(
+            self.graph.clone(),
+            self.features.clone(),
+            &self.config.target_ntype,
+            label,
+        )
     }
 
-    fn assemble(&self, ids: &[NodeId], sampler: &Sampler, rng_seed: u64, with_labels: bool) -> Result<PreparedBatch, TrainError> {
+    fn assemble(
+        &self,
+        ids: &[NodeId],
+        sampler: &Sampler,
+        rng_seed: u64,
+        with_labels: bool,
+    ) -> Result<PreparedBatch, TrainError> {
         let batch = sampler.sample(&self.graph, &self.config.target_ntype, ids, rng_seed)?;
         self.assembler(with_labels).assemble(&batch)
     }
@@ -255,8 +350,14 @@ impl NodeTask {
         progress: &mut dyn Progress,
     ) -> Result<(Vec<NodeId>, Tensor, Option<Tensor>), TrainError> {
         let _guard = tch::no_grad_guard();
-        let (count, batches) =
-            self.batches(ids.to_vec(), self.config.eval_batch_size, self.eval_sampler()?, false, 0, with_labels)?;
+        let (count, batches) = self.batches(
+            ids.to_vec(),
+            self.config.eval_batch_size,
+            self.eval_sampler()?,
+            false,
+            0,
+            with_labels,
+        )?;
         progress.eval_start(what, count);
         let (mut seen, mut outputs, mut labels) = (Vec::new(), Vec::new(), Vec::new());
         for batch in batches {
@@ -270,7 +371,11 @@ impl NodeTask {
             progress.eval_batch_done();
         }
         let width = self.output_dim()?;
-        let outputs = if outputs.is_empty() { Tensor::zeros([0, width], (Kind::Float, Device::Cpu)) } else { Tensor::cat(&outputs, 0) };
+        let outputs = if outputs.is_empty() {
+            Tensor::zeros([0, width], (Kind::Float, Device::Cpu))
+        } else {
+            Tensor::cat(&outputs, 0)
+        };
         let labels = (!labels.is_empty()).then(|| Tensor::cat(&labels, 0));
         Ok((seen, outputs, labels))
     }
@@ -281,12 +386,16 @@ impl NodeTask {
             .iter()
             .map(|&m| {
                 let score = if m.is_classification() {
-                    let predicted = Vec::<i64>::try_from(outputs.argmax(1, false)).map_err(convert)?;
-                    let truth = Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
+                    let predicted =
+                        Vec::<i64>::try_from(outputs.argmax(1, false)).map_err(convert)?;
+                    let truth =
+                        Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
                     m.classification(&predicted, &truth, self.output_dim()? as usize)
                 } else {
-                    let predicted = Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
-                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1)).map_err(convert)?;
+                    let predicted =
+                        Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
+                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
+                        .map_err(convert)?;
                     m.regression(&predicted, &truth)
                 };
                 Ok((m, score))
@@ -319,17 +428,29 @@ impl NodeTask {
         let c = &self.config;
         let train_ids = self.split("train_mask")?;
         if train_ids.is_empty() {
-            return Err(TrainError::Config(format!("node type `{}` has no training nodes in `train_mask`", c.target_ntype)));
+            return Err(TrainError::Config(format!(
+                "node type `{}` has no training nodes in `train_mask`",
+                c.target_ntype
+            )));
         }
         let (val_ids, test_ids) = if c.no_validation {
             (vec![], vec![])
         } else {
-            (self.split("val_mask")?, self.split("test_mask").unwrap_or_default())
+            (
+                self.split("val_mask")?,
+                self.split("test_mask").unwrap_or_default(),
+            )
         };
         let names: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
         let mut adam = self.optimizer(model);
         let primary = self.metrics[0];
-        let better = |a: f64, b: f64| if primary.higher_is_better() { a > b } else { a < b };
+        let better = |a: f64, b: f64| {
+            if primary.higher_is_better() {
+                a > b
+            } else {
+                a < b
+            }
+        };
         let mut summary = TrainingSummary {
             eval_metric: c.eval_metric.clone(),
             best_epoch: None,
@@ -342,7 +463,14 @@ impl NodeTask {
         let num_epochs = c.num_epochs as usize;
         for epoch in 0..num_epochs {
             let started = Instant::now();
-            let (count, batches) = self.batches(train_ids.clone(), c.batch_size, self.train_sampler()?, true, epoch as u64, true)?;
+            let (count, batches) = self.batches(
+                train_ids.clone(),
+                c.batch_size,
+                self.train_sampler()?,
+                true,
+                epoch as u64,
+                true,
+            )?;
             progress.epoch_start(epoch, num_epochs, count);
             let (mut loss_sum, mut steps) = (0.0, 0usize);
             for batch in batches {
@@ -356,8 +484,16 @@ impl NodeTask {
                 steps += 1;
                 progress.batch_done(value);
             }
-            let val = if val_ids.is_empty() { vec![] } else { self.evaluate(model, &val_ids, "val", progress)? };
-            let test = if test_ids.is_empty() { vec![] } else { self.evaluate(model, &test_ids, "test", progress)? };
+            let val = if val_ids.is_empty() {
+                vec![]
+            } else {
+                self.evaluate(model, &val_ids, "val", progress)?
+            };
+            let test = if test_ids.is_empty() {
+                vec![]
+            } else {
+                self.evaluate(model, &test_ids, "test", progress)?
+            };
             let val_score = val.first().map(|&(_, s)| s);
             let test_score = test.first().map(|&(_, s)| s);
             let checkpoint = match &options.save_model_path {
@@ -378,7 +514,13 @@ impl NodeTask {
                         custom_args: options.custom_args.clone(),
                         metrics,
                     };
-                    checkpoint::save(&dir.join(&name), &meta, &model.named_weights(), &adam.state(&names), &options.plugin_bytes)?;
+                    checkpoint::save(
+                        &dir.join(&name),
+                        &meta,
+                        &model.named_weights(),
+                        &adam.state(&names),
+                        &options.plugin_bytes,
+                    )?;
                     saved.push((name.clone(), val_score));
                     Some(name)
                 }
@@ -397,7 +539,11 @@ impl NodeTask {
             }
             let report = EpochReport {
                 epoch,
-                train_loss: if steps > 0 { loss_sum / steps as f64 } else { f64::NAN },
+                train_loss: if steps > 0 {
+                    loss_sum / steps as f64
+                } else {
+                    f64::NAN
+                },
                 val_score,
                 test_score,
                 seconds: started.elapsed().as_secs_f64(),
@@ -412,7 +558,9 @@ impl NodeTask {
                 summary.save(dir)?;
             }
             if c.use_early_stop && self.should_stop(&summary, primary.higher_is_better()) {
-                progress.message(&format!("early stop after epoch {epoch}: validation {primary} stopped improving"));
+                progress.message(&format!(
+                    "early stop after epoch {epoch}: validation {primary} stopped improving"
+                ));
                 break;
             }
         }
@@ -420,10 +568,18 @@ impl NodeTask {
     }
 
     /// One optimisation step on `batch`; returns the loss.
-    fn train_step(&self, model: &mut TaskModel, adam: &mut Adam, batch: PreparedBatch) -> Result<f64, TrainError> {
+    fn train_step(
+        &self,
+        model: &mut TaskModel,
+        adam: &mut Adam,
+        batch: PreparedBatch,
+    ) -> Result<f64, TrainError> {
         let c = &self.config;
         let batch = batch.to_device(self.device);
-        let labels = batch.labels.as_ref().expect("training batches carry labels");
+        let labels = batch
+            .labels
+            .as_ref()
+            .expect("training batches carry labels");
         let outputs = model.outputs(&batch.data, Mode::Train)?;
         let mut loss = model.loss(&outputs, labels)?;
         if c.alpha_l2norm > 0.0 {
@@ -431,11 +587,14 @@ impl NodeTask {
                 .named_weights()
                 .iter()
                 .map(|(_, t)| t.pow_tensor_scalar(2).sum(Kind::Float))
-                .fold(Tensor::zeros([], (Kind::Float, self.device)), |acc, t| acc + t);
+                .fold(Tensor::zeros([], (Kind::Float, self.device)), |acc, t| {
+                    acc + t
+                });
             loss = loss + l2 * c.alpha_l2norm;
         }
         adam.zero_grad();
-        loss.f_backward().map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
+        loss.f_backward()
+            .map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
         if let Some(max_norm) = c.max_grad_norm {
             adam.clip_grad_norm(max_norm);
         }
@@ -446,22 +605,43 @@ impl NodeTask {
     /// A fresh optimizer over the model's weights, as `train` makes it.
     pub fn optimizer(&self, model: &TaskModel) -> Adam {
         let weights = model.named_weights().into_iter().map(|(_, t)| t).collect();
-        Adam::new(weights, AdamConfig::new(self.config.lr, self.config.wd_l2norm))
+        Adam::new(
+            weights,
+            AdamConfig::new(self.config.lr, self.config.wd_l2norm),
+        )
     }
 
     /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
     /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
         let mut adam = self.optimizer(model);
-        let (_, batches) = self.batches(self.split("train_mask")?, self.config.batch_size, self.train_sampler()?, true, 0, true)?;
-        batches.take(steps).map(|batch| self.train_step(model, &mut adam, batch?)).collect()
+        let (_, batches) = self.batches(
+            self.split("train_mask")?,
+            self.config.batch_size,
+            self.train_sampler()?,
+            true,
+            0,
+            true,
+        )?;
+        batches
+            .take(steps)
+            .map(|batch| self.train_step(model, &mut adam, batch?))
+            .collect()
     }
 
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.
     pub fn first_training_batch(&self) -> Result<PreparedBatch, TrainError> {
-        let (_, mut batches) =
-            self.batches(self.split("train_mask")?, self.config.batch_size, self.train_sampler()?, true, 0, true)?;
-        batches.next().ok_or_else(|| TrainError::Config("no training batch".into()))?
+        let (_, mut batches) = self.batches(
+            self.split("train_mask")?,
+            self.config.batch_size,
+            self.train_sampler()?,
+            true,
+            0,
+            true,
+        )?;
+        batches
+            .next()
+            .ok_or_else(|| TrainError::Config("no training batch".into()))?
     }
 
     fn should_stop(&self, summary: &TrainingSummary, higher_is_better: bool) -> bool {
@@ -471,10 +651,15 @@ impl NodeTask {
         if scores.len() <= c.early_stop_burnin_rounds as usize + k || k == 0 {
             return false;
         }
-        let (current, previous) = (scores[scores.len() - 1], &scores[scores.len() - 1 - k..scores.len() - 1]);
+        let (current, previous) = (
+            scores[scores.len() - 1],
+            &scores[scores.len() - 1 - k..scores.len() - 1],
+        );
         let worse = |a: f64, b: f64| if higher_is_better { a < b } else { a > b };
         match c.early_stop_strategy {
-            EarlyStopStrategy::AverageIncrease => worse(current, previous.iter().sum::<f64>() / k as f64),
+            EarlyStopStrategy::AverageIncrease => {
+                worse(current, previous.iter().sum::<f64>() / k as f64)
+            }
             EarlyStopStrategy::ConsecutiveIncrease => previous.iter().all(|&p| worse(current, p)),
         }
     }
@@ -491,12 +676,18 @@ impl NodeTask {
             Some(labels) => self.scores(&outputs, labels)?,
             None => vec![],
         };
-        let outputs = if self.config.task_type == TaskType::NodeClassification && self.config.return_proba {
-            outputs.softmax(1, Kind::Float)
-        } else {
-            outputs
-        };
-        Ok(InferenceOutput { node_type: self.config.target_ntype.clone(), ids: seen, outputs, scores })
+        let outputs =
+            if self.config.task_type == TaskType::NodeClassification && self.config.return_proba {
+                outputs.softmax(1, Kind::Float)
+            } else {
+                outputs
+            };
+        Ok(InferenceOutput {
+            node_type: self.config.target_ntype.clone(),
+            ids: seen,
+            outputs,
+            scores,
+        })
     }
 }
 
@@ -514,12 +705,18 @@ fn prune_checkpoints(
     ranked.sort_by(|a, b| {
         let (a, b) = (a.1.unwrap_or(f64::NAN), b.1.unwrap_or(f64::NAN));
         let order = a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
-        if higher_is_better { order.reverse() } else { order }
+        if higher_is_better {
+            order.reverse()
+        } else {
+            order
+        }
     });
     for (name, _) in &ranked[k..] {
         let path = dir.join(name);
-        std::fs::remove_dir_all(&path)
-            .map_err(|e| TrainError::Output { path: path.display().to_string(), message: e.to_string() })?;
+        std::fs::remove_dir_all(&path).map_err(|e| TrainError::Output {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
     }
     ranked.truncate(k);
     saved.retain(|s| ranked.contains(s));

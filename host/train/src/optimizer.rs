@@ -16,7 +16,13 @@ pub struct AdamConfig {
 impl AdamConfig {
     /// PyTorch's defaults with the given learning rate and weight decay.
     pub fn new(lr: f64, weight_decay: f64) -> Self {
-        Self { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay }
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+        }
     }
 }
 
@@ -33,7 +39,13 @@ impl Adam {
     pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Self {
         let exp_avg = params.iter().map(|p| p.zeros_like().detach()).collect();
         let exp_avg_sq = params.iter().map(|p| p.zeros_like().detach()).collect();
-        Self { config, params, exp_avg, exp_avg_sq, step: 0 }
+        Self {
+            config,
+            params,
+            exp_avg,
+            exp_avg_sq,
+            step: 0,
+        }
     }
 
     pub fn steps(&self) -> u64 {
@@ -50,8 +62,17 @@ impl Adam {
     /// Scale gradients so their global norm is at most `max_norm`; returns the norm before.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
         let _guard = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self.params.iter().map(Tensor::grad).filter(Tensor::defined).collect();
-        let total: f64 = grads.iter().map(|g| g.pow_tensor_scalar(2).sum(Kind::Double).double_value(&[])).sum::<f64>().sqrt();
+        let grads: Vec<Tensor> = self
+            .params
+            .iter()
+            .map(Tensor::grad)
+            .filter(Tensor::defined)
+            .collect();
+        let total: f64 = grads
+            .iter()
+            .map(|g| g.pow_tensor_scalar(2).sum(Kind::Double).double_value(&[]))
+            .sum::<f64>()
+            .sqrt();
         if total > max_norm {
             let scale = max_norm / (total + 1e-6);
             for mut g in grads {
@@ -70,20 +91,41 @@ impl Adam {
         let bias2 = 1.0 - c.beta2.powi(self.step as i32);
         let step_size = c.lr / bias1;
         let torch = |e| TensorError::new("adam", format!("{e}"));
-        for ((p, m), v) in self.params.iter_mut().zip(&mut self.exp_avg).zip(&mut self.exp_avg_sq) {
+        for ((p, m), v) in self
+            .params
+            .iter_mut()
+            .zip(&mut self.exp_avg)
+            .zip(&mut self.exp_avg_sq)
+        {
             let mut grad = p.grad();
             if !grad.defined() {
                 continue;
             }
             if c.weight_decay != 0.0 {
-                grad = grad.f_add(&p.f_mul_scalar(c.weight_decay).map_err(torch)?).map_err(torch)?;
+                grad = grad
+                    .f_add(&p.f_mul_scalar(c.weight_decay).map_err(torch)?)
+                    .map_err(torch)?;
             }
             let _ = m.f_mul_scalar_(c.beta1).map_err(torch)?;
-            let _ = m.f_add_(&grad.f_mul_scalar(1.0 - c.beta1).map_err(torch)?).map_err(torch)?;
+            let _ = m
+                .f_add_(&grad.f_mul_scalar(1.0 - c.beta1).map_err(torch)?)
+                .map_err(torch)?;
             let _ = v.f_mul_scalar_(c.beta2).map_err(torch)?;
-            let _ = v.f_addcmul_(&grad, &grad.f_mul_scalar(1.0 - c.beta2).map_err(torch)?).map_err(torch)?;
-            let denom = v.f_sqrt().map_err(torch)?.f_div_scalar(bias2.sqrt()).map_err(torch)?.f_add_scalar(c.eps).map_err(torch)?;
-            let update = m.f_div(&denom).map_err(torch)?.f_mul_scalar(step_size).map_err(torch)?;
+            let _ = v
+                .f_addcmul_(&grad, &grad.f_mul_scalar(1.0 - c.beta2).map_err(torch)?)
+                .map_err(torch)?;
+            let denom = v
+                .f_sqrt()
+                .map_err(torch)?
+                .f_div_scalar(bias2.sqrt())
+                .map_err(torch)?
+                .f_add_scalar(c.eps)
+                .map_err(torch)?;
+            let update = m
+                .f_div(&denom)
+                .map_err(torch)?
+                .f_mul_scalar(step_size)
+                .map_err(torch)?;
             let _ = p.f_sub_(&update).map_err(torch)?;
         }
         Ok(())
@@ -101,17 +143,29 @@ impl Adam {
     }
 
     /// Restore state saved by [`Adam::state`] for weights named `names`.
-    pub fn load_state(&mut self, names: &[String], saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+    pub fn load_state(
+        &mut self,
+        names: &[String],
+        saved: &[(String, Tensor)],
+    ) -> Result<(), TensorError> {
         let find = |key: &str| saved.iter().find(|(n, _)| n == key).map(|(_, t)| t);
         let _guard = tch::no_grad_guard();
-        for ((name, m), v) in names.iter().zip(&mut self.exp_avg).zip(&mut self.exp_avg_sq) {
+        for ((name, m), v) in names
+            .iter()
+            .zip(&mut self.exp_avg)
+            .zip(&mut self.exp_avg_sq)
+        {
             for (prefix, slot) in [("exp_avg", &mut *m), ("exp_avg_sq", &mut *v)] {
                 let key = format!("{prefix}/{name}");
-                let value = find(&key).ok_or_else(|| TensorError::new("load", format!("optimizer state lacks `{key}`")))?;
-                slot.f_copy_(value).map_err(|e| TensorError::new("load", format!("`{key}`: {e}")))?;
+                let value = find(&key).ok_or_else(|| {
+                    TensorError::new("load", format!("optimizer state lacks `{key}`"))
+                })?;
+                slot.f_copy_(value)
+                    .map_err(|e| TensorError::new("load", format!("`{key}`: {e}")))?;
             }
         }
-        let step = find("step").ok_or_else(|| TensorError::new("load", "optimizer state lacks `step`"))?;
+        let step =
+            find("step").ok_or_else(|| TensorError::new("load", "optimizer state lacks `step`"))?;
         self.step = step.int64_value(&[0]) as u64;
         Ok(())
     }
@@ -130,7 +184,10 @@ mod tests {
         loss.backward();
         adam.step().unwrap();
         let after = Vec::<f32>::try_from(p.detach()).unwrap();
-        assert!((after[0] - 2.9).abs() < 1e-5 && (after[1] + 1.9).abs() < 1e-5, "{after:?}");
+        assert!(
+            (after[0] - 2.9).abs() < 1e-5 && (after[1] + 1.9).abs() < 1e-5,
+            "{after:?}"
+        );
         for _ in 0..300 {
             adam.zero_grad();
             (&p * &p).sum(Kind::Float).backward();

@@ -10,7 +10,10 @@ pub fn resolve_custom_args(
     args: &[String],
     accepted: &[HyperParam],
 ) -> Result<Vec<(String, String)>, String> {
-    let mut values: Vec<(String, String)> = accepted.iter().map(|h| (h.name.clone(), h.default.clone())).collect();
+    let mut values: Vec<(String, String)> = accepted
+        .iter()
+        .map(|h| (h.name.clone(), h.default.clone()))
+        .collect();
     let mut i = 0;
     while i < args.len() {
         let token = &args[i];
@@ -38,7 +41,11 @@ pub fn resolve_custom_args(
                 .join("\n");
             return Err(format!(
                 "plugin `{plugin}` does not accept the argument `--{name}`; it accepts:\n{}",
-                if list.is_empty() { "  (no custom arguments)".to_string() } else { list }
+                if list.is_empty() {
+                    "  (no custom arguments)".to_string()
+                } else {
+                    list
+                }
             ));
         };
         slot.1 = value;
@@ -53,23 +60,43 @@ mod tests {
 
     fn accepted() -> Vec<HyperParam> {
         vec![
-            HyperParam { name: "aggregator".into(), default: "mean".into(), help: "how".into() },
-            HyperParam { name: "residual".into(), default: "false".into(), help: "skip".into() },
+            HyperParam {
+                name: "aggregator".into(),
+                default: "mean".into(),
+                help: "how".into(),
+            },
+            HyperParam {
+                name: "residual".into(),
+                default: "false".into(),
+                help: "skip".into(),
+            },
         ]
     }
 
     #[test]
     fn values_defaults_and_forms() {
-        let args: Vec<String> = ["--aggregator=max", "--residual"].map(String::from).to_vec();
+        let args: Vec<String> = ["--aggregator=max", "--residual"]
+            .map(String::from)
+            .to_vec();
         let got = resolve_custom_args("sage", &args, &accepted()).unwrap();
-        assert_eq!(got, vec![("aggregator".into(), "max".into()), ("residual".into(), "true".into())]);
+        assert_eq!(
+            got,
+            vec![
+                ("aggregator".into(), "max".into()),
+                ("residual".into(), "true".into())
+            ]
+        );
         let got = resolve_custom_args("sage", &[], &accepted()).unwrap();
         assert_eq!(got[0].1, "mean");
     }
 
     #[test]
     fn unknown_argument_lists_the_accepted_ones() {
-        let err = resolve_custom_args("sage", &["--hidden".into(), "3".into()], &accepted()).unwrap_err();
-        assert!(err.contains("--hidden") && err.contains("--aggregator (default `mean`)"), "{err}");
+        let err =
+            resolve_custom_args("sage", &["--hidden".into(), "3".into()], &accepted()).unwrap_err();
+        assert!(
+            err.contains("--hidden") && err.contains("--aggregator (default `mean`)"),
+            "{err}"
+        );
     }
 }

@@ -38,7 +38,10 @@ impl TrainingSummary {
     /// Write `dir/training_summary.json` atomically.
     pub fn save(&self, dir: &Path) -> Result<(), TrainError> {
         let path = dir.join(SUMMARY_FILE);
-        let fail = |e: std::io::Error| TrainError::Output { path: path.display().to_string(), message: e.to_string() };
+        let fail = |e: std::io::Error| TrainError::Output {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         std::fs::create_dir_all(dir).map_err(fail)?;
         let tmp = dir.join(format!(".{SUMMARY_FILE}.tmp-{}", std::process::id()));
         let text = serde_json::to_vec_pretty(self).expect("summary serialises");

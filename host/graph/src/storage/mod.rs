@@ -1,10 +1,14 @@
-//! gs's on-disk partition format: DGL's part-config JSON naming safetensors files.
+//! Partitions on disk: gs's own format (DGL's part-config JSON naming safetensors files) and,
+//! in [`dgl`], partitions written by GraphStorm/DGL. [`load`] accepts both.
 
+pub(crate) mod dgl;
 mod format;
+mod raw_id_map;
 mod read;
 mod tensors;
 mod write;
 
+pub use dgl::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
 pub use format::GS_FORMAT_VERSION;
 pub use read::load;
 pub use write::write_partitioned;

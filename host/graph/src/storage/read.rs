@@ -10,17 +10,23 @@ use crate::error::StorageError;
 use crate::graph::HeteroGraph;
 use crate::types::EdgeType;
 
-/// Loads the partition described by the part-config JSON at `part_config`.
+/// Loads the partition described by the part-config JSON at `part_config`: gs's own format or
+/// a GraphStorm/DGL partition (see [`crate::load_dgl`], which also returns per-part facts).
 ///
-/// Structure and data arrays view the mapped safetensors files (no copy) whenever the data is
-/// aligned, which it always is in files gs writes. Only one-part partitions in gs's own format
-/// are supported yet; DGL/GraphStorm partitions and multi-part configs give a clear error.
+/// In gs's format, structure and data arrays view the mapped safetensors files (no copy)
+/// whenever the data is aligned, which it always is in files gs writes; only one-part
+/// partitions exist in it yet. In both formats, `raw_id_mappings/` beside the JSON, when
+/// present, gives the node types their raw ids ([`HeteroGraph::raw_ids`]).
 pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
     let text = std::fs::read_to_string(part_config).map_err(|source| StorageError::Io {
         action: "read",
         path: part_config.to_path_buf(),
         source,
     })?;
+    if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|root| super::dgl::is_dgl(&root))
+    {
+        return Ok(super::dgl::load_dgl(part_config)?.graph);
+    }
     let config = parse_part_config(part_config, &text)?;
     let mut graph = HeteroGraph::new();
     for (nt, &n) in &config.node_counts {
@@ -39,6 +45,15 @@ pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
     load_structure(&mut graph, graph_file, &config.edge_counts)?;
     load_node_data(&mut graph, node_data)?;
     load_edge_data(&mut graph, edge_data)?;
+    // gs's per-type ids are gconstruct's ids, so the mappings apply directly.
+    for (nt, ids) in super::raw_id_map::read_beside(part_config, &config.node_counts)? {
+        graph
+            .set_raw_ids(&nt, ids)
+            .map_err(|source| StorageError::Graph {
+                path: part_config.to_path_buf(),
+                source,
+            })?;
+    }
     Ok(graph)
 }
 

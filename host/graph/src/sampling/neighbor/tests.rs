@@ -224,3 +224,57 @@ fn bad_requests_are_errors() {
         sample_blocks(&g, "a", &[0], s.fanouts(), 3).unwrap()
     );
 }
+
+#[test]
+fn dense_and_hash_relabelling_agree() {
+    let prefix: Vec<NodeId> = vec![5, 9, 2];
+    let a: Vec<NodeId> = (0..20_000u64).map(|i| (i * 7919) % 3001).collect();
+    let b: Vec<NodeId> = vec![9, 3000, 4, 4, 5, 77];
+    let parts: Vec<&[NodeId]> = vec![&a, &[], &b];
+    let dense = relabel(&prefix, &parts, 3001, u64::MAX);
+    let hash = relabel(&prefix, &parts, 3001, 0);
+    assert_eq!(dense, hash);
+    for threads in [1, 2, 4] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let got = pool.install(|| relabel(&prefix, &parts, 3001, u64::MAX));
+        assert_eq!(
+            got, hash,
+            "{threads} thread(s): parallel and sequential dense paths agree"
+        );
+    }
+    let (nodes, locals) = dense;
+    assert_eq!(&nodes[..3], &prefix[..]);
+    assert_eq!(
+        nodes.len(),
+        3001,
+        "every id once; 5, 9, 2 keep their destination slots"
+    );
+    for (p, l) in parts.iter().zip(&locals) {
+        assert!(p.iter().zip(l).all(|(&v, &i)| nodes[i as usize] == v));
+    }
+    // The pooled scratch is left clean: a second call gives the same result.
+    assert_eq!(relabel(&prefix, &parts, 3001, u64::MAX).0, nodes);
+}
+
+#[test]
+fn floyd_picks_are_distinct_sorted_and_cover_all_offsets() {
+    let mut out = Vec::new();
+    let mut hits = [0u32; 12];
+    for v in 0..3000 {
+        let mut r = NodeRng::new(1, v);
+        pick(4, 12, &mut r, &mut out);
+        assert!(out.windows(2).all(|w| w[0] < w[1]) && out.len() == 4);
+        for &o in &out {
+            hits[o as usize] += 1;
+        }
+    }
+    // 1000 expected per offset.
+    assert!(hits.iter().all(|&h| (850..1150).contains(&h)), "{hits:?}");
+    let mut r = NodeRng::new(2, 0);
+    pick(100, 150, &mut r, &mut out);
+    let uniq: HashSet<_> = out.iter().collect();
+    assert_eq!((uniq.len(), *out.last().unwrap() < 150), (100, true));
+}

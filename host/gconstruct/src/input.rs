@@ -1,0 +1,589 @@
+//! Input tables: file resolution (paths, lists, globs), CSV and Parquet reading into typed
+//! columns with pandas' type inference, and row provenance for error messages.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use parquet::file::reader::FileReader;
+use parquet::file::serialized_reader::SerializedFileReader;
+use parquet::record::Field;
+
+use crate::GconstructError;
+
+/// One column of raw values, typed as pandas would type it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawColumn {
+    /// Integers without nulls (pandas `int64`).
+    Int(Vec<i64>),
+    /// Floats; nulls are NaN (pandas `float64`, also integers with nulls).
+    Float(Vec<f64>),
+    /// Text; `None` is a null.
+    Str(Vec<Option<String>>),
+    /// Numeric vectors (a Parquet list column); `None` is a null row.
+    List(Vec<Option<Vec<f64>>>),
+}
+
+impl RawColumn {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            RawColumn::Int(v) => v.len(),
+            RawColumn::Float(v) => v.len(),
+            RawColumn::Str(v) => v.len(),
+            RawColumn::List(v) => v.len(),
+        }
+    }
+
+    /// True when the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn select(&self, keep: &[usize]) -> RawColumn {
+        fn pick<T: Clone>(v: &[T], keep: &[usize]) -> Vec<T> {
+            keep.iter().map(|&i| v[i].clone()).collect()
+        }
+        match self {
+            RawColumn::Int(v) => RawColumn::Int(pick(v, keep)),
+            RawColumn::Float(v) => RawColumn::Float(pick(v, keep)),
+            RawColumn::Str(v) => RawColumn::Str(pick(v, keep)),
+            RawColumn::List(v) => RawColumn::List(pick(v, keep)),
+        }
+    }
+
+    /// Appends `other`, promoting as pandas' concat would (int+float -> float, anything with
+    /// text -> text).
+    fn append(self, other: RawColumn) -> RawColumn {
+        use RawColumn::*;
+        match (self, other) {
+            (Int(mut a), Int(b)) => {
+                a.extend(b);
+                Int(a)
+            }
+            (Float(mut a), Float(b)) => {
+                a.extend(b);
+                Float(a)
+            }
+            (Int(a), Float(b)) => Float(a.into_iter().map(|x| x as f64).chain(b).collect()),
+            (Float(mut a), Int(b)) => {
+                a.extend(b.into_iter().map(|x| x as f64));
+                Float(a)
+            }
+            (List(mut a), List(b)) => {
+                a.extend(b);
+                List(a)
+            }
+            (a, b) => {
+                let mut s = a.into_strings();
+                s.extend(b.into_strings());
+                Str(s)
+            }
+        }
+    }
+
+    /// Every value as text as Python's `str()` writes it (`None` for nulls and NaN).
+    pub(crate) fn into_strings(self) -> Vec<Option<String>> {
+        match self {
+            RawColumn::Int(v) => v.into_iter().map(|x| Some(x.to_string())).collect(),
+            RawColumn::Float(v) => v.into_iter().map(py_float_str).collect(),
+            RawColumn::Str(v) => v,
+            RawColumn::List(v) => v
+                .into_iter()
+                .map(|r| {
+                    r.map(|r| {
+                        let items: Vec<String> = r.iter().map(|x| format!("{x:?}")).collect();
+                        format!("[{}]", items.join(", "))
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            RawColumn::Int(_) => "integers",
+            RawColumn::Float(_) => "floats",
+            RawColumn::Str(_) => "text",
+            RawColumn::List(_) => "lists",
+        }
+    }
+}
+
+/// Python's `str(float)`; NaN is a null.
+pub(crate) fn py_float_str(x: f64) -> Option<String> {
+    if x.is_nan() {
+        None
+    } else if x.is_infinite() {
+        Some(if x > 0.0 { "inf" } else { "-inf" }.to_string())
+    } else {
+        Some(format!("{x:?}"))
+    }
+}
+
+/// The rows of one config block: its files' columns concatenated, with where each row came from.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) columns: BTreeMap<String, RawColumn>,
+    /// `(file, rows)` in row order.
+    pub(crate) sources: Vec<(PathBuf, usize)>,
+    pub(crate) rows: usize,
+}
+
+impl Table {
+    /// The file and in-file row of global row `row`.
+    pub(crate) fn locate(&self, row: usize) -> (PathBuf, usize) {
+        let mut start = 0;
+        for (path, n) in &self.sources {
+            if row < start + n {
+                return (path.clone(), row - start);
+            }
+            start += n;
+        }
+        (PathBuf::from("?"), row)
+    }
+
+    /// Row ranges of each file, in order.
+    pub(crate) fn file_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let mut start = 0;
+        self.sources
+            .iter()
+            .map(|(_, n)| {
+                let r = start..start + n;
+                start += n;
+                r
+            })
+            .collect()
+    }
+
+    pub(crate) fn col(&self, name: &str) -> &RawColumn {
+        &self.columns[name]
+    }
+
+    pub(crate) fn bad_value(
+        &self,
+        row: usize,
+        column: &str,
+        reason: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> GconstructError {
+        let (path, row) = self.locate(row);
+        GconstructError::BadValue {
+            path,
+            row,
+            column: column.to_string(),
+            reason: reason.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// An input file format.
+#[derive(Debug, Clone)]
+pub(crate) enum Format {
+    Csv { delimiter: u8 },
+    Parquet,
+}
+
+/// Resolves `files` (a path, a glob or a list of them) as GraphStorm's `get_in_files` does:
+/// a single directory means every file in it, `*` patterns are expanded (sorted), and the
+/// final list is sorted. Relative paths are resolved against the working directory first (as
+/// GraphStorm does) and, when nothing is found there, against `conf_dir`.
+pub(crate) fn resolve_files(
+    patterns: &[String],
+    conf_dir: &Path,
+    at: &str,
+) -> Result<Vec<PathBuf>, GconstructError> {
+    let missing = |p: &str| GconstructError::MissingInput {
+        pattern: p.to_string(),
+        at: at.to_string(),
+        conf_dir: conf_dir.to_path_buf(),
+    };
+    let mut patterns: Vec<String> = patterns.to_vec();
+    if patterns.len() == 1
+        && let Some(dir) = locate(&patterns[0], conf_dir).filter(|p| p.is_dir())
+    {
+        patterns = vec![dir.join("*").to_string_lossy().into_owned()];
+    }
+    let mut out = Vec::new();
+    for p in &patterns {
+        if p.contains('*') || p.contains('?') {
+            let mut found = glob(Path::new(p));
+            if found.is_empty() && Path::new(p).is_relative() {
+                found = glob(&conf_dir.join(p));
+            }
+            found.retain(|f| f.is_file());
+            if found.is_empty() {
+                return Err(missing(p));
+            }
+            found.sort_by_key(|f| f.to_string_lossy().into_owned());
+            out.extend(found);
+        } else {
+            match locate(p, conf_dir) {
+                Some(f) if f.is_file() => out.push(f),
+                _ => return Err(missing(p)),
+            }
+        }
+    }
+    out.sort_by_key(|f| f.to_string_lossy().into_owned());
+    Ok(out)
+}
+
+/// `path` as given if it exists, else relative to `conf_dir`.
+pub(crate) fn locate(path: &str, conf_dir: &Path) -> Option<PathBuf> {
+    let p = Path::new(path);
+    if p.exists() {
+        return Some(p.to_path_buf());
+    }
+    if p.is_relative() {
+        let q = conf_dir.join(p);
+        if q.exists() {
+            return Some(q);
+        }
+    }
+    None
+}
+
+/// Expands `*` and `?` in any path component.
+fn glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut current: Vec<PathBuf> = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let text = comp.as_os_str().to_string_lossy();
+        let mut next = Vec::new();
+        if text.contains('*') || text.contains('?') {
+            for base in &current {
+                let dir = if base.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    base.as_path()
+                };
+                let Ok(entries) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if !name.starts_with('.') && wildcard(&text, &name) {
+                        next.push(base.join(&name));
+                    }
+                }
+            }
+        } else {
+            for base in &current {
+                next.push(base.join(comp.as_os_str()));
+            }
+        }
+        current = next;
+    }
+    current.into_iter().filter(|p| p.exists()).collect()
+}
+
+fn wildcard(pattern: &str, name: &str) -> bool {
+    fn rec(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| rec(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && rec(&p[1..], &n[1..]),
+            Some(c) => n.first() == Some(c) && rec(&p[1..], &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    rec(&p, &n)
+}
+
+/// Reads the columns `needed` of every file into one table. `needed` maps a column to the config
+/// place that needs it (for errors). Empty files are skipped, as GraphStorm does.
+pub(crate) fn read_table(
+    files: &[PathBuf],
+    format: &Format,
+    needed: &BTreeMap<String, String>,
+) -> Result<Table, GconstructError> {
+    let mut table = Table::default();
+    for path in files {
+        let (cols, rows) = match format {
+            Format::Csv { delimiter } => read_csv(path, *delimiter, needed)?,
+            Format::Parquet => read_parquet(path, needed)?,
+        };
+        if rows == 0 {
+            continue;
+        }
+        for (name, col) in cols {
+            let merged = match table.columns.remove(&name) {
+                Some(prev) => prev.append(col),
+                None => col,
+            };
+            table.columns.insert(name, merged);
+        }
+        table.sources.push((path.clone(), rows));
+        table.rows += rows;
+    }
+    Ok(table)
+}
+
+/// pandas' default `na_values`.
+const NA_VALUES: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+fn read_csv(
+    path: &Path,
+    delimiter: u8,
+    needed: &BTreeMap<String, String>,
+) -> Result<(Vec<(String, RawColumn)>, usize), GconstructError> {
+    let read_err = |e: &dyn std::fmt::Display| GconstructError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+        hint: "check that the file is CSV with a header row and the `separator` given in `format`"
+            .into(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| read_err(&e))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| read_err(&e))?
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let mut idx = Vec::new();
+    for (col, at) in needed {
+        match headers.iter().position(|h| h == col) {
+            Some(i) => idx.push((col.clone(), i)),
+            None => {
+                return Err(GconstructError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: col.clone(),
+                    at: at.clone(),
+                    available: headers.join(", "),
+                });
+            }
+        }
+    }
+    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); idx.len()];
+    let mut rows = 0;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(read_err(&e)),
+        }
+        for (k, (_, i)) in idx.iter().enumerate() {
+            let v = record.get(*i).unwrap_or("");
+            cells[k].push(if NA_VALUES.contains(&v) {
+                None
+            } else {
+                Some(v.to_string())
+            });
+        }
+        rows += 1;
+    }
+    let cols = idx
+        .into_iter()
+        .zip(cells)
+        .map(|((name, _), c)| (name, infer(c)))
+        .collect();
+    Ok((cols, rows))
+}
+
+/// pandas' inference for one CSV column: int64 when every cell is an integer, float64 when every
+/// non-null cell is a number, else text.
+fn infer(cells: Vec<Option<String>>) -> RawColumn {
+    if cells.iter().all(|c| {
+        c.as_deref()
+            .is_some_and(|s| s.trim().parse::<i64>().is_ok())
+    }) {
+        return RawColumn::Int(
+            cells
+                .iter()
+                .map(|c| c.as_deref().unwrap().trim().parse().unwrap())
+                .collect(),
+        );
+    }
+    let floats: Option<Vec<f64>> = cells
+        .iter()
+        .map(|c| match c {
+            None => Some(f64::NAN),
+            Some(s) => s.trim().parse::<f64>().ok(),
+        })
+        .collect();
+    match floats {
+        Some(f) => RawColumn::Float(f),
+        None => RawColumn::Str(cells),
+    }
+}
+
+fn read_parquet(
+    path: &Path,
+    needed: &BTreeMap<String, String>,
+) -> Result<(Vec<(String, RawColumn)>, usize), GconstructError> {
+    let bad = |e: &dyn std::fmt::Display| GconstructError::Read {
+        path: path.to_path_buf(),
+        reason: format!("not a readable Parquet file: {e}"),
+        hint: "check that the file is Parquet (not truncated, not CSV) or set `format` to match it"
+            .into(),
+    };
+    let file = File::open(path).map_err(|e| bad(&e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| bad(&e))?;
+    let schema = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .clone();
+    let fields = schema.get_fields();
+    let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
+    let mut wanted = Vec::new();
+    for (col, at) in needed {
+        match fields.iter().find(|f| f.name() == col) {
+            Some(f) => wanted.push(f.clone()),
+            None => {
+                return Err(GconstructError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: col.clone(),
+                    at: at.clone(),
+                    available: names.join(", "),
+                });
+            }
+        }
+    }
+    if needed.is_empty() {
+        let rows = reader.metadata().file_metadata().num_rows();
+        return Ok((Vec::new(), usize::try_from(rows).unwrap_or(0)));
+    }
+    let projection = parquet::schema::types::Type::group_type_builder(schema.name())
+        .with_fields(wanted)
+        .build()
+        .map_err(|e| bad(&e))?;
+    let mut values: BTreeMap<String, Vec<Field>> =
+        needed.keys().map(|k| (k.clone(), Vec::new())).collect();
+    let mut rows = 0;
+    let iter = reader.get_row_iter(Some(projection)).map_err(|e| bad(&e))?;
+    for row in iter {
+        let row = row.map_err(|e| bad(&e))?;
+        for (name, field) in row.get_column_iter() {
+            if let Some(v) = values.get_mut(name) {
+                v.push(field.clone());
+            }
+        }
+        rows += 1;
+    }
+    let mut cols = Vec::new();
+    for (name, fields) in values {
+        let col = parquet_column(&fields).map_err(|(row, what)| GconstructError::BadValue {
+            path: path.to_path_buf(),
+            row,
+            column: name.clone(),
+            reason: format!("unsupported Parquet value {what}"),
+            hint: "use integer, floating-point, string or list-of-number columns".into(),
+        })?;
+        cols.push((name, col));
+    }
+    Ok((cols, rows))
+}
+
+fn field_num(f: &Field) -> Option<Option<f64>> {
+    Some(match *f {
+        Field::Null => None,
+        Field::Bool(b) => Some(f64::from(u8::from(b))),
+        Field::Byte(v) => Some(f64::from(v)),
+        Field::Short(v) => Some(f64::from(v)),
+        Field::Int(v) => Some(f64::from(v)),
+        Field::Long(v) => Some(v as f64),
+        Field::UByte(v) => Some(f64::from(v)),
+        Field::UShort(v) => Some(f64::from(v)),
+        Field::UInt(v) => Some(f64::from(v)),
+        Field::ULong(v) => Some(v as f64),
+        Field::Float(v) => Some(f64::from(v)),
+        Field::Double(v) => Some(v),
+        _ => return None,
+    })
+}
+
+fn field_int(f: &Field) -> Option<i64> {
+    Some(match *f {
+        Field::Bool(b) => i64::from(b),
+        Field::Byte(v) => i64::from(v),
+        Field::Short(v) => i64::from(v),
+        Field::Int(v) => i64::from(v),
+        Field::Long(v) => v,
+        Field::UByte(v) => i64::from(v),
+        Field::UShort(v) => i64::from(v),
+        Field::UInt(v) => i64::from(v),
+        Field::ULong(v) => i64::try_from(v).ok()?,
+        _ => return None,
+    })
+}
+
+/// Types a Parquet column from its values: all integers -> Int, numbers (with nulls) -> Float,
+/// text -> Str, lists of numbers -> List.
+fn parquet_column(fields: &[Field]) -> Result<RawColumn, (usize, String)> {
+    let first = fields.iter().find(|f| !matches!(f, Field::Null));
+    match first {
+        Some(Field::Str(_)) | Some(Field::Bytes(_)) => fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f {
+                Field::Null => Ok(None),
+                Field::Str(s) => Ok(Some(s.clone())),
+                Field::Bytes(b) => Ok(Some(String::from_utf8_lossy(b.data()).into_owned())),
+                other => field_num(other)
+                    .map(|v| v.and_then(py_float_str))
+                    .ok_or((i, other.to_string())),
+            })
+            .collect::<Result<_, _>>()
+            .map(RawColumn::Str),
+        Some(Field::ListInternal(_)) => fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f {
+                Field::Null => Ok(None),
+                Field::ListInternal(list) => list
+                    .elements()
+                    .iter()
+                    .map(|e| field_num(e).flatten().ok_or((i, e.to_string())))
+                    .collect::<Result<Vec<f64>, _>>()
+                    .map(Some),
+                other => Err((i, other.to_string())),
+            })
+            .collect::<Result<_, _>>()
+            .map(RawColumn::List),
+        _ => {
+            if let Some(ints) = fields.iter().map(field_int).collect::<Option<Vec<i64>>>() {
+                return Ok(RawColumn::Int(ints));
+            }
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    field_num(f)
+                        .map(|v| v.unwrap_or(f64::NAN))
+                        .ok_or((i, f.to_string()))
+                })
+                .collect::<Result<_, _>>()
+                .map(RawColumn::Float)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_inference_follows_pandas() {
+        let s = |v: &[&str]| v.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>();
+        assert_eq!(infer(s(&["1", "2"])), RawColumn::Int(vec![1, 2]));
+        assert!(matches!(infer(s(&["1", "2.5"])), RawColumn::Float(_)));
+        let mut with_null = s(&["1"]);
+        with_null.push(None);
+        assert!(matches!(infer(with_null), RawColumn::Float(v) if v[1].is_nan()));
+        assert!(matches!(infer(s(&["a", "1"])), RawColumn::Str(_)));
+        assert!(wildcard("part-*.csv", "part-001.csv"));
+        assert!(!wildcard("part-*.csv", "part-001.parquet"));
+        assert_eq!(py_float_str(2.0).unwrap(), "2.0");
+    }
+}

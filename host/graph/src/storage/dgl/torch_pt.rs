@@ -1,0 +1,153 @@
+//! Reading a `torch.save`d dict of 1-D integer tensors (GraphStorm's `node_mapping.pt`:
+//! `{ntype: LongTensor}`, index = shuffled per-type id, value = gconstruct's id) without
+//! Python or libtorch: a zip archive with `<archive>/data.pkl` (the pickle, see [`super::pickle`])
+//! and one entry `<archive>/data/<key>` of raw little-endian bytes per storage.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::error::{DglError, map_file};
+use super::pickle::{Tensor, Value, unpickle};
+use super::zip;
+
+const RESAVE_HINT: &str = "the file should be torch.save({name: LongTensor, ...}) as GraphStorm writes it; partition the graph again";
+
+/// Reads the dict of integer tensors in the `.pt` file at `path`. Keys that are tuples
+/// (GraphStorm's canonical edge types) are joined with `:`.
+pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i64>>, DglError> {
+    let map = map_file(path)?;
+    let bytes: &[u8] = &map;
+    if bytes.first() == Some(&0x80) {
+        return Err(DglError::invalid(
+            path,
+            "is a legacy (pre-zip) torch file",
+            "load it with torch and save it again with torch >= 1.6 (the default zip format)",
+        ));
+    }
+    let entries = zip::entries(path, bytes)?;
+    let pkl = entries
+        .iter()
+        .find(|e| e.name.ends_with("data.pkl") && e.name.matches('/').count() <= 1)
+        .ok_or_else(|| DglError::invalid(path, "has no `data.pkl` entry", RESAVE_HINT))?;
+    let prefix = &pkl.name[..pkl.name.len() - "data.pkl".len()];
+    if let Some(order) = entries
+        .iter()
+        .find(|e| e.name == format!("{prefix}byteorder"))
+        && order.data != b"little"
+    {
+        return Err(DglError::invalid(
+            path,
+            format!(
+                "stores tensors in `{}` byte order",
+                String::from_utf8_lossy(order.data)
+            ),
+            "save the file again on a little-endian machine",
+        ));
+    }
+    let value = unpickle(pkl.data).map_err(|e| {
+        DglError::invalid(
+            path,
+            format!("cannot read `{}`: {e}", pkl.name),
+            RESAVE_HINT,
+        )
+    })?;
+    let Value::Dict(items) = value else {
+        return Err(DglError::invalid(path, "does not hold a dict", RESAVE_HINT));
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in items {
+        let key = key_text(&k)
+            .ok_or_else(|| DglError::invalid(path, format!("has a dict key {k:?}"), RESAVE_HINT))?;
+        let Value::Tensor(t) = v else {
+            return Err(DglError::invalid(
+                path,
+                format!("entry `{key}` is not a tensor"),
+                RESAVE_HINT,
+            ));
+        };
+        let data = entries
+            .iter()
+            .find(|e| e.name == format!("{prefix}data/{}", t.storage.key))
+            .ok_or_else(|| {
+                DglError::invalid(
+                    path,
+                    format!(
+                        "entry `{key}` refers to storage `{}`, which the archive lacks",
+                        t.storage.key
+                    ),
+                    RESAVE_HINT,
+                )
+            })?;
+        let values = tensor_ints(&t, data.data).map_err(|problem| {
+            DglError::invalid(path, format!("entry `{key}` {problem}"), RESAVE_HINT)
+        })?;
+        out.insert(key, values);
+    }
+    Ok(out)
+}
+
+fn key_text(k: &Value) -> Option<String> {
+    match k {
+        Value::Str(s) => Some(s.clone()),
+        Value::Tuple(parts) => parts
+            .iter()
+            .map(|p| match p {
+                Value::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(":")),
+        _ => None,
+    }
+}
+
+/// The elements of a 1-D integer tensor over `storage` bytes.
+fn tensor_ints(t: &Tensor, storage: &[u8]) -> Result<Vec<i64>, String> {
+    let (width, signed) = match t.storage.kind.as_str() {
+        "Long" => (8, true),
+        "Int" => (4, true),
+        "Short" => (2, true),
+        "Char" => (1, true),
+        "Byte" | "Bool" => (1, false),
+        other => {
+            return Err(format!(
+                "has element type {other}, expected an integer type"
+            ));
+        }
+    };
+    let n = match (t.shape.as_slice(), t.stride.as_slice()) {
+        ([n], [1]) | ([n @ 0 | n @ 1], _) => *n,
+        _ => {
+            return Err(format!(
+                "has shape {:?} and stride {:?}; expected a contiguous 1-D tensor",
+                t.shape, t.stride
+            ));
+        }
+    };
+    let start = t.offset.checked_mul(width).map(|s| s as usize);
+    let end = n
+        .checked_mul(width)
+        .and_then(|b| start.map(|s| s as u64 + b));
+    let bytes = match (start, end) {
+        (Some(s), Some(e)) if e <= storage.len() as u64 => &storage[s..e as usize],
+        _ => {
+            return Err(format!(
+                "needs {n} elements beyond the end of its storage (truncated?)"
+            ));
+        }
+    };
+    Ok(bytes
+        .chunks_exact(width as usize)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            let v = i64::from_le_bytes(b);
+            let bits = 64 - 8 * width as u32;
+            if signed && bits > 0 {
+                (v << bits) >> bits
+            } else {
+                v
+            }
+        })
+        .collect())
+}
