@@ -185,7 +185,8 @@ fn giant_tensor_is_refused_before_allocating() {
         &[
             "`test-giant-tensor`",
             "`init`",
-            "`param`",
+            "`param(\"giant.weight\", [1000000, 1000000])`",
+            "3.6 TiB",
             "budget of 4096 MiB",
             "--plugin-tensor-budget-mb",
         ],

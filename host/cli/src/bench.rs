@@ -1217,7 +1217,13 @@ fn alloc_child(name: &str, sizes: &Sizes, batch_size: u32) -> anyhow::Result<()>
 
 /// Run one child and parse its JSON line.
 fn spawn_child(args: &PluginBoundary, sizes: &Sizes, name: &str) -> anyhow::Result<Value> {
-    let exe = std::env::current_exe().context("cannot find this executable to re-run it")?;
+    // /proc/self/exe runs this very binary even if a rebuild has replaced the file meanwhile.
+    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
+    let exe = if proc_exe.exists() {
+        proc_exe
+    } else {
+        std::env::current_exe().context("cannot find this executable to re-run it")?
+    };
     let mut cmd = Command::new(exe);
     let (papers, batch) = (sizes.papers.to_string(), args.alloc_batch_size.to_string());
     cmd.args([

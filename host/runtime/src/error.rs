@@ -74,8 +74,10 @@ pub enum PluginFailure {
     Memory(String),
     #[error("{0}")]
     Host(String),
-    #[error("it panicked: {0}")]
+    #[error(
+        "it panicked: {0}\nhint: this is a bug in the plugin; report it to the plugin's author"
+    )]
     Panic(String),
-    #[error("it trapped: {0}")]
+    #[error("it trapped: {0}\nhint: this is a bug in the plugin; report it to the plugin's author")]
     Trap(String),
 }

@@ -142,7 +142,12 @@ impl Host for HostState {
             )));
         }
         let numel = self.shape_numel("param", &shape)?;
-        self.check_budget("param", numel, Kind::Float)?;
+        if self.check_budget("param", numel, Kind::Float).is_err() {
+            // Name the weight: the op alone does not tell a plugin author which one.
+            let reason = self.host_error.take().unwrap_or_default();
+            let named = format!("`param(\"{name}\", {shape:?})`");
+            return Err(self.stop(reason.replacen("tensor op `param`", &named, 1)));
+        }
         let result = self.params.get_or_create(&name, &shape, init_of(init));
         self.finish("param", result)
     }

@@ -276,7 +276,11 @@ impl PluginInstance {
             return PluginFailure::Panic(panic.clone());
         }
         match error.downcast_ref::<Trap>() {
-            Some(trap) => PluginFailure::Trap(trap.to_string()),
+            Some(trap) => PluginFailure::Trap(
+                trap.to_string()
+                    .trim_start_matches("wasm trap: ")
+                    .to_string(),
+            ),
             None => PluginFailure::Trap(format!("{error:#}")),
         }
     }

@@ -42,10 +42,10 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             let message = format!(
-                "guest memory would grow from {} MiB to {} MiB, over its limit of {} MiB \
-                 (hint: raise --plugin-memory-mb if the model really needs it)",
-                current >> 20,
-                desired >> 20,
+                "guest memory would grow from {} to {}, over its limit of {} MiB\n\
+                 hint: raise --plugin-memory-mb if the model really needs it",
+                human_bytes(current),
+                human_bytes(desired),
                 self.limit >> 20
             );
             self.refused = Some(message.clone());
@@ -61,5 +61,34 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
+    }
+}
+
+/// Bytes for a person: `512 KiB`, `63.5 MiB`, `3.6 TiB`.
+pub(crate) fn human_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_read_as_a_person_would() {
+        assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes(64 << 20), "64 MiB");
+        assert_eq!(human_bytes((63 << 20) + (1 << 19)), "63.5 MiB");
+        assert_eq!(human_bytes(4_000_000_000_000), "3.6 TiB");
     }
 }

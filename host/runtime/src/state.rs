@@ -5,7 +5,7 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::host_tensors::TensorRes;
-use crate::limits::{MemoryLimiter, PluginLimits};
+use crate::limits::{MemoryLimiter, PluginLimits, human_bytes};
 
 pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
@@ -88,11 +88,11 @@ impl HostState {
         let bytes = numel.saturating_mul(element_size(kind));
         if self.live_bytes.saturating_add(bytes) > self.limits.tensor_bytes {
             let reason = format!(
-                "tensor op `{op}` would allocate {} MiB while the plugin's live tensors hold {} MiB, \
-                 over its tensor budget of {} MiB (hint: raise --plugin-tensor-budget-mb, or drop tensors \
-                 the model no longer needs)",
-                bytes >> 20,
-                self.live_bytes >> 20,
+                "tensor op `{op}` would allocate {} while the plugin's live tensors hold {}, over its \
+                 tensor budget of {} MiB\nhint: raise --plugin-tensor-budget-mb, or drop tensors the \
+                 model no longer needs",
+                human_bytes(bytes),
+                human_bytes(self.live_bytes),
                 self.limits.tensor_bytes >> 20
             );
             return Err(self.stop(reason));
@@ -108,10 +108,10 @@ impl HostState {
     ) -> wasmtime::Result<Resource<TensorRes>> {
         if self.live_tensors >= self.limits.max_tensors {
             let reason = format!(
-                "tensor op `{op}`: the plugin holds {} tensor handles, its limit (hint: drop tensors \
-                 you no longer need — handles are freed when the SDK's `Tensor` goes out of scope — \
-                 or raise --plugin-max-tensors)",
-                self.live_tensors
+                "tensor op `{op}`: the plugin already holds {} tensor handles, its limit of {}\n\
+                 hint: drop tensors you no longer need (the SDK's `Tensor` frees its handle when it \
+                 goes out of scope), or raise --plugin-max-tensors",
+                self.live_tensors, self.limits.max_tensors
             );
             return Err(self.stop(reason));
         }
