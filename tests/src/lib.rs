@@ -286,3 +286,53 @@ pub fn gs_binary() -> PathBuf {
     );
     gs
 }
+
+/// The outcome of one `gs` invocation.
+pub struct GsRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl GsRun {
+    /// Assert success and return the run.
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "gs failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Assert a failure with `code` whose stderr contains every one of `needles`.
+    pub fn fails_with(&self, code: i32, needles: &[&str]) {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks `{needle}`:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
+/// Run the real `gs` binary in `dir` with its own compiled-plugin cache.
+pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
+    let out = std::process::Command::new(gs_binary())
+        .args(args)
+        .current_dir(dir)
+        .env("GS_CACHE_DIR", dir.join(".gs-cache"))
+        .output()
+        .expect("gs runs");
+    GsRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

