@@ -219,7 +219,7 @@ fn fmt_ratios(s: &Stats) -> String {
 
 /// Which path runs first in repetition `rep`: the two alternate.
 fn order(rep: usize) -> [Path; 2] {
-    if rep % 2 == 0 {
+    if rep.is_multiple_of(2) {
         [Path::Plugin, Path::Native]
     } else {
         [Path::Native, Path::Plugin]
@@ -1065,6 +1065,21 @@ fn load_average() -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// System (kernel) CPU time of this process so far, in seconds (`/proc/self/stat`, field 15;
+/// 10 ms resolution); NaN where unknown. Page faults are spent here.
+fn system_seconds() -> f64 {
+    let read = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let ticks: f64 = rest.split_whitespace().nth(12)?.parse().ok()?;
+        Some(ticks / CLOCK_TICKS_PER_SECOND)
+    };
+    read().unwrap_or(f64::NAN)
+}
+
+/// `sysconf(_SC_CLK_TCK)`, which is 100 on every Linux target gs builds for.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
 /// Minor page faults of this process so far (`/proc/self/stat`, field 10).
 fn minor_faults() -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -1186,19 +1201,20 @@ fn alloc_child(name: &str, sizes: &Sizes, batch_size: u32) -> anyhow::Result<()>
     };
     forward(&mut model)?;
     step(&mut model)?;
-    let f0 = minor_faults();
+    let (f0, c0, s0) = (minor_faults(), process_cpu_seconds(), system_seconds());
     let fwd: Vec<f64> = (0..sizes.child_fwd)
         .map(|_| forward(&mut model))
         .collect::<anyhow::Result<_>>()?;
-    let f1 = minor_faults();
+    let (f1, c1, s1) = (minor_faults(), process_cpu_seconds(), system_seconds());
     let bwd: Vec<f64> = (0..sizes.child_bwd)
         .map(|_| step(&mut model))
         .collect::<anyhow::Result<_>>()?;
-    let f2 = minor_faults();
+    let (f2, c2, s2) = (minor_faults(), process_cpu_seconds(), system_seconds());
     let per = |a: Option<u64>, b: Option<u64>, n: usize| match (a, b) {
         (Some(a), Some(b)) => json!((b - a) as f64 / n.max(1) as f64),
         _ => Value::Null,
     };
+    let per_s = |a: f64, b: f64, n: usize| json!((b - a) / n.max(1) as f64);
     let line = json!({
         "variant": name,
         "tune_allocator": tuned,
@@ -1207,6 +1223,10 @@ fn alloc_child(name: &str, sizes: &Sizes, batch_size: u32) -> anyhow::Result<()>
         "fwdbwd_s": bwd,
         "faults_per_fwd": per(f0, f1, sizes.child_fwd),
         "faults_per_fwdbwd": per(f1, f2, sizes.child_bwd),
+        "cpu_s_per_fwd": per_s(c0, c1, sizes.child_fwd),
+        "cpu_s_per_fwdbwd": per_s(c1, c2, sizes.child_bwd),
+        "sys_s_per_fwd": per_s(s0, s1, sizes.child_fwd),
+        "sys_s_per_fwdbwd": per_s(s1, s2, sizes.child_bwd),
         "batch": describe_batch(&batch),
         "largest_mib": largest_mib(&batch),
         "mmap_probe": mmap_probe(),
@@ -1275,6 +1295,21 @@ fn floats(v: &Value, key: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
+/// One allocator setting's figures, per round, and the JSON of its last child.
+#[derive(Default)]
+struct AllocResults {
+    /// Median no_grad forward and fwd+bwd of each child, in seconds.
+    fwd: Vec<f64>,
+    fwdbwd: Vec<f64>,
+    /// Minor page faults per forward and per fwd+bwd.
+    faults_fwd: Vec<f64>,
+    faults_fwdbwd: Vec<f64>,
+    /// Seconds per operation: process CPU / fwd, system CPU / fwd, process CPU / fwd+bwd,
+    /// system CPU / fwd+bwd.
+    cpu: [Vec<f64>; 4],
+    last: Value,
+}
+
 fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
     let names: Vec<&str> = args.alloc_variants.iter().map(String::as_str).collect();
     for n in &names {
@@ -1290,11 +1325,7 @@ fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
     );
     println!();
     let probe = spawn_child(args, sizes, "probe")?;
-    // Per variant: per round (median fwd, median fwd+bwd), and the last child's JSON.
-    let mut results: Vec<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Value)> = names
-        .iter()
-        .map(|_| (vec![], vec![], vec![], vec![], Value::Null))
-        .collect();
+    let mut results: Vec<AllocResults> = names.iter().map(|_| AllocResults::default()).collect();
     for r in 0..sizes.reps {
         for k in 0..names.len() {
             let i = (k + r) % names.len();
@@ -1311,25 +1342,36 @@ fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
                 fmt_time(f),
                 fmt_time(b)
             ));
+            for (j, key) in [
+                "cpu_s_per_fwd",
+                "sys_s_per_fwd",
+                "cpu_s_per_fwdbwd",
+                "sys_s_per_fwdbwd",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                results[i].cpu[j].push(v[key].as_f64().unwrap_or(f64::NAN));
+            }
             let slot = &mut results[i];
-            slot.0.push(f);
-            slot.1.push(b);
-            slot.2
+            slot.fwd.push(f);
+            slot.fwdbwd.push(b);
+            slot.faults_fwd
                 .push(v["faults_per_fwd"].as_f64().unwrap_or(f64::NAN));
-            slot.3
+            slot.faults_fwdbwd
                 .push(v["faults_per_fwdbwd"].as_f64().unwrap_or(f64::NAN));
-            slot.4 = v;
+            slot.last = v;
         }
     }
     let base = names
         .iter()
         .position(|n| *n == "tuned")
         .expect("checked above");
-    let (base_f, base_b) = (results[base].0.clone(), results[base].1.clone());
-    if let Some(batch) = results[base].4["batch"].as_str() {
+    let (base_f, base_b) = (results[base].fwd.clone(), results[base].fwdbwd.clone());
+    if let Some(batch) = results[base].last["batch"].as_str() {
         println!(
             "Batch: {batch}, fanout 10,10 (the largest intermediate of one edge type is {} MiB). Each child times {} no_grad forwards and {} fwd+bwd after one warm-up of each; a cell is the median over rounds of each child's median.",
-            results[base].4["largest_mib"], sizes.child_fwd, sizes.child_bwd
+            results[base].last["largest_mib"], sizes.child_fwd, sizes.child_bwd
         );
         println!();
     }
@@ -1340,10 +1382,19 @@ fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
         "fwd+bwd",
         "ratio to tuned (min–max)",
         "minor faults / fwd, / fwd+bwd",
+        "process CPU (sys) / fwd",
+        "process CPU (sys) / fwd+bwd",
         "served by mmap (1, 8, 31, 48, 200 MiB)",
     ]);
     for (i, n) in names.iter().enumerate() {
-        let (f, b, ff, fb, last) = &results[i];
+        let AllocResults {
+            fwd: f,
+            fwdbwd: b,
+            faults_fwd: ff,
+            faults_fwdbwd: fb,
+            cpu,
+            last,
+        } = &results[i];
         let rf: Vec<f64> = f.iter().zip(&base_f).map(|(a, b)| a / b).collect();
         let rb: Vec<f64> = b.iter().zip(&base_b).map(|(a, b)| a / b).collect();
         let probe_cells: Vec<&str> = ["1MiB", "8MiB", "31MiB", "48MiB", "200MiB"]
@@ -1361,6 +1412,16 @@ fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
             fmt_time(stats(b).median),
             fmt_ratios(&stats(&rb)),
             format!("{:.0}, {:.0}", stats(ff).median, stats(fb).median),
+            format!(
+                "{} ({})",
+                fmt_time(stats(&cpu[0]).median),
+                fmt_time(stats(&cpu[1]).median)
+            ),
+            format!(
+                "{} ({})",
+                fmt_time(stats(&cpu[2]).median),
+                fmt_time(stats(&cpu[3]).median)
+            ),
             probe_cells.join(", "),
         ]);
     }
@@ -1382,7 +1443,7 @@ fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
         accepted.join("; ")
     );
     for (i, n) in names.iter().enumerate() {
-        let last = &results[i].4;
+        let last = &results[i].last;
         let mut notes = vec![];
         if let Some(t) = last["tune_allocator"].as_bool() {
             notes.push(format!("tune_allocator returned {t}"));
