@@ -22,8 +22,8 @@ pub fn tune_allocator(tuning: AllocatorTuning) -> bool {
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // glibc refuses mmap thresholds above HEAP_MAX_SIZE/2 (32 MiB on 64-bit);
-        // try the largest first.
+        // Some glibc builds refuse large mmap thresholds (2.36 here accepts 1 GiB);
+        // try the largest first and fall back.
         const MIB: i32 = 1 << 20;
         let threshold_ok = [1024 * MIB, 512 * MIB, 64 * MIB, 32 * MIB]
             .into_iter()
