@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Element};
 use crate::error::GraphError;
 
 /// Element type of an [`Array`].
@@ -145,6 +145,78 @@ impl Array {
     }
 }
 
+/// Applies `$body` to the buffer of an [`ArrayData`] whatever its element type, wrapping the
+/// result back into the same variant: `map_data!(data, |b| ...)`.
+macro_rules! map_data {
+    ($data:expr, |$b:ident| $body:expr) => {
+        match $data {
+            ArrayData::F32($b) => ArrayData::F32($body),
+            ArrayData::I64($b) => ArrayData::I64($body),
+            ArrayData::U8($b) => ArrayData::U8($body),
+        }
+    };
+}
+
+impl Array {
+    /// The rows `rows` (in that order) as a new owned array.
+    pub fn take_rows(&self, rows: &[usize]) -> Array {
+        fn take<T: Element>(b: &Buffer<T>, width: usize, rows: &[usize]) -> Buffer<T> {
+            let src = b.as_slice();
+            let mut out = Vec::with_capacity(rows.len() * width);
+            for &r in rows {
+                out.extend_from_slice(&src[r * width..(r + 1) * width]);
+            }
+            Buffer::Owned(out)
+        }
+        let width = self.row_width();
+        let mut shape = self.shape.clone();
+        shape[0] = rows.len();
+        Array {
+            data: map_data!(&self.data, |b| take(b, width, rows)),
+            shape,
+        }
+    }
+
+    /// The arrays stacked row-wise into one owned array. All must have the same dtype and row
+    /// shape; `None` otherwise or when `arrays` is empty.
+    pub fn concat_rows(arrays: &[&Array]) -> Option<Array> {
+        let first = arrays.first()?;
+        if arrays
+            .iter()
+            .any(|a| a.dtype() != first.dtype() || a.shape[1..] != first.shape[1..])
+        {
+            return None;
+        }
+        fn concat<T: Element>(parts: impl Iterator<Item = Option<Vec<T>>>) -> Option<Buffer<T>> {
+            let mut out = Vec::new();
+            for p in parts {
+                out.extend(p?);
+            }
+            Some(Buffer::Owned(out))
+        }
+        let data = match first.data {
+            ArrayData::F32(_) => ArrayData::F32(concat(
+                arrays.iter().map(|a| a.as_f32().map(<[f32]>::to_vec)),
+            )?),
+            ArrayData::I64(_) => ArrayData::I64(concat(
+                arrays.iter().map(|a| a.as_i64().map(<[i64]>::to_vec)),
+            )?),
+            ArrayData::U8(_) => ArrayData::U8(concat(
+                arrays.iter().map(|a| a.as_u8().map(<[u8]>::to_vec)),
+            )?),
+        };
+        let mut shape = first.shape.clone();
+        shape[0] = arrays.iter().map(|a| a.num_rows()).sum();
+        Some(Array { data, shape })
+    }
+
+    /// The little-endian bytes of rows `rows` (for writing part of an array).
+    pub(crate) fn row_bytes(&self, rows: std::ops::Range<usize>) -> &[u8] {
+        let row = self.as_bytes().len() / self.num_rows().max(1);
+        &self.as_bytes()[rows.start * row..rows.end * row]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +232,21 @@ mod tests {
         assert!(Array::from_u8(vec![0; 8], &[2, 2, 2]).is_err());
         assert!(Array::from_u8(vec![], &[]).is_err());
         assert!(Array::from_u8(vec![], &[0]).is_ok());
+    }
+
+    #[test]
+    fn rows_are_taken_and_concatenated() {
+        let a = Array::from_f32((0..6).map(|x| x as f32).collect(), &[3, 2]).unwrap();
+        let t = a.take_rows(&[2, 0, 2]);
+        assert_eq!(t.shape(), &[3, 2]);
+        assert_eq!(t.as_f32().unwrap(), &[4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
+        let c = Array::concat_rows(&[&a, &t]).unwrap();
+        assert_eq!(c.shape(), &[6, 2]);
+        assert_eq!(&c.as_f32().unwrap()[6..], t.as_f32().unwrap());
+        assert_eq!(a.row_bytes(1..2), &a.as_bytes()[8..16]);
+        let labels = Array::from_i64(vec![1, 2], &[2]).unwrap();
+        assert!(Array::concat_rows(&[&a, &labels]).is_none());
+        let narrow = Array::from_f32(vec![0.0; 3], &[3, 1]).unwrap();
+        assert!(Array::concat_rows(&[&a, &narrow]).is_none());
     }
 }

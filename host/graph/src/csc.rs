@@ -137,6 +137,7 @@ impl Csc {
         self.indptr.is_mapped() && self.indices.is_mapped()
     }
 
+    #[cfg(test)]
     pub(crate) fn indptr_bytes(&self) -> &[u8] {
         self.indptr.as_bytes()
     }

@@ -12,6 +12,8 @@
 //! benchmarks and fixtures live here too.
 //! [`load`] also reads partitions written by GraphStorm/DGL ([`load_dgl`] returns per-partition
 //! facts too), and node types may carry raw ids from `raw_id_mappings/` ([`RawIds`]).
+//! A graph split into parts by a [`PartAssignment`] is renumbered part by part and written with
+//! [`write_partitions`] (choosing the parts, random or METIS, is gs-partition's job).
 //!
 //! It must not depend on tch or wasmtime: it builds and tests fast, and tensors, plugins and
 //! training live in the crates above it.
@@ -27,6 +29,7 @@ mod error;
 mod gather;
 mod generators;
 mod graph;
+mod partition;
 mod prefetch;
 mod raw_ids;
 mod sampling;
@@ -44,6 +47,7 @@ pub use generators::{
     synthetic_etype,
 };
 pub use graph::HeteroGraph;
+pub use partition::PartAssignment;
 pub use prefetch::{PREFETCH_CAPACITY, Prefetcher};
 pub use raw_ids::{RawId, RawIds};
 pub use sampling::{
@@ -57,5 +61,7 @@ pub use sampling::{
     sample_lp_eval_batch,
 };
 pub use storage::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
-pub use storage::{GS_FORMAT_VERSION, load, write_partitioned};
+pub use storage::{
+    GS_FORMAT_VERSION, load, write_partitioned, write_partitions, write_raw_id_mapping,
+};
 pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};

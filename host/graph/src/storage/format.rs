@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::StorageError;
 use crate::graph::HeteroGraph;
+use crate::partition::PartLayout;
 use crate::types::EdgeType;
 
 /// The gs partition format version this build writes and reads.
@@ -39,6 +40,12 @@ pub(crate) const EDGE_DATA_KEY: &str = "gs_edge_data";
 pub(crate) const GRAPH_FILE: &str = "graph.safetensors";
 pub(crate) const NODE_DATA_FILE: &str = "node_data.safetensors";
 pub(crate) const EDGE_DATA_FILE: &str = "edge_data.safetensors";
+pub(crate) const NODE_MAPPING_KEY: &str = "gs_node_mapping";
+pub(crate) const EDGE_MAPPING_KEY: &str = "gs_edge_mapping";
+/// Beside the part-config of a graph in several parts: per node (edge) type, tensor `<type>`
+/// (I64, one entry per id) holds the input graph's id of every partitioned id.
+pub(crate) const NODE_MAPPING_FILE: &str = "node_mapping.safetensors";
+pub(crate) const EDGE_MAPPING_FILE: &str = "edge_mapping.safetensors";
 /// Tensor name suffixes in `graph.safetensors`, after `src:rel:dst/`.
 pub(crate) const INDPTR_SUFFIX: &str = "csc_indptr";
 pub(crate) const INDICES_SUFFIX: &str = "csc_indices";
@@ -58,48 +65,76 @@ pub(crate) struct PartFiles {
 #[derive(Debug, Clone)]
 pub(crate) struct PartConfig {
     pub(crate) node_counts: BTreeMap<String, u64>,
-    pub(crate) edge_counts: BTreeMap<EdgeType, u64>,
+    pub(crate) layout: PartLayout,
     pub(crate) parts: Vec<PartFiles>,
+    /// The file mapping partitioned ids back to the input graph's (`gs_node_mapping`), for
+    /// graphs partitioned into several parts.
+    pub(crate) node_mapping: Option<PathBuf>,
 }
 
-/// The JSON for a one-part partition of `graph`, with files under `part0/`.
-pub(crate) fn part_config_json(graph: &HeteroGraph, graph_name: &str) -> Value {
-    let mut node_map = Map::new();
-    let mut ntypes = Map::new();
-    let mut start = 0u64;
-    for (id, nt) in graph.node_types().enumerate() {
-        let n = graph.num_nodes(nt).unwrap_or(0);
-        node_map.insert(nt.to_string(), json!([[start, start + n]]));
-        ntypes.insert(nt.to_string(), json!(id));
-        start += n;
+/// The JSON for `graph` split as `layout` says (one part: [`PartLayout::single`]), with part
+/// `p`'s files under `part{p}/`.
+///
+/// Homogeneous id ranges follow DGL: part 0's nodes of each type in type-id order, then part
+/// 1's, ...; so `node_map[ntype][p]` is part `p`'s range for `ntype`.
+pub(crate) fn part_config_json(
+    graph: &HeteroGraph,
+    graph_name: &str,
+    layout: &PartLayout,
+    part_method: &str,
+) -> Value {
+    fn ranges<K: Ord + ToString>(per_part: &[BTreeMap<K, u64>]) -> Map<String, Value> {
+        let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut start = 0u64;
+        for part in per_part {
+            for (key, &n) in part {
+                map.entry(key.to_string())
+                    .or_default()
+                    .push(json!([start, start + n]));
+                start += n;
+            }
+        }
+        map.into_iter().map(|(k, v)| (k, Value::Array(v))).collect()
     }
-    let mut edge_map = Map::new();
-    let mut etypes = Map::new();
-    let mut start = 0u64;
-    for (id, et) in graph.edge_types().enumerate() {
-        let n = graph.num_edges(et).unwrap_or(0);
-        edge_map.insert(et.to_string(), json!([[start, start + n]]));
-        etypes.insert(et.to_string(), json!(id));
-        start += n;
-    }
-    json!({
+    let ntypes: Map<String, Value> = graph
+        .node_types()
+        .enumerate()
+        .map(|(id, nt)| (nt.to_string(), json!(id)))
+        .collect();
+    let etypes: Map<String, Value> = graph
+        .edge_types()
+        .enumerate()
+        .map(|(id, et)| (et.to_string(), json!(id)))
+        .collect();
+    let mut root = json!({
         "graph_name": graph_name,
         VERSION_KEY: GS_FORMAT_VERSION,
         "num_nodes": graph.total_nodes(),
         "num_edges": graph.total_edges(),
-        "part_method": "none",
-        "num_parts": 1,
+        "part_method": part_method,
+        "num_parts": layout.num_parts(),
         "halo_hops": 1,
-        "node_map": node_map,
-        "edge_map": edge_map,
+        "node_map": ranges(&layout.nodes),
+        "edge_map": ranges(&layout.edges),
         "ntypes": ntypes,
         "etypes": etypes,
-        "part-0": {
-            GRAPH_KEY: format!("part0/{GRAPH_FILE}"),
-            NODE_DATA_KEY: format!("part0/{NODE_DATA_FILE}"),
-            EDGE_DATA_KEY: format!("part0/{EDGE_DATA_FILE}"),
-        },
-    })
+    });
+    let obj = root.as_object_mut().expect("built as an object");
+    for p in 0..layout.num_parts() {
+        obj.insert(
+            format!("part-{p}"),
+            json!({
+                GRAPH_KEY: format!("part{p}/{GRAPH_FILE}"),
+                NODE_DATA_KEY: format!("part{p}/{NODE_DATA_FILE}"),
+                EDGE_DATA_KEY: format!("part{p}/{EDGE_DATA_FILE}"),
+            }),
+        );
+    }
+    if layout.num_parts() > 1 {
+        obj.insert(NODE_MAPPING_KEY.into(), json!(NODE_MAPPING_FILE));
+        obj.insert(EDGE_MAPPING_KEY.into(), json!(EDGE_MAPPING_FILE));
+    }
+    root
 }
 
 /// Parses and checks a part-config read from `path`.
@@ -113,17 +148,30 @@ pub(crate) fn parse_part_config(path: &Path, text: &str) -> Result<PartConfig, S
 
     check_version(&j, root)?;
     let num_parts = j.u64(root, "num_parts", "num_parts")?;
-    if num_parts != 1 {
-        return Err(StorageError::MultiPart {
-            path: path.to_path_buf(),
-            num_parts,
-        });
+    if num_parts == 0 {
+        return Err(j.bad("num_parts", "at least 1", "0".into()));
     }
-    let node_counts = range_counts(&j, root, "node_map", "ntypes", num_parts, |s| {
+    let node_ranges = range_counts(&j, root, "node_map", "ntypes", num_parts, |s| {
         crate::types::validate_type_name(s).map(|()| s.to_string())
     })?;
-    let edge_counts: BTreeMap<EdgeType, u64> =
+    let edge_ranges: BTreeMap<EdgeType, Vec<u64>> =
         range_counts(&j, root, "edge_map", "etypes", num_parts, |s| s.parse())?;
+    let node_counts: BTreeMap<String, u64> = node_ranges
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().sum()))
+        .collect();
+    let edge_counts: BTreeMap<EdgeType, u64> = edge_ranges
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().sum()))
+        .collect();
+    let per_part = |p: usize| -> (BTreeMap<String, u64>, BTreeMap<EdgeType, u64>) {
+        (
+            node_ranges.iter().map(|(k, v)| (k.clone(), v[p])).collect(),
+            edge_ranges.iter().map(|(k, v)| (k.clone(), v[p])).collect(),
+        )
+    };
+    let (nodes, edges) = (0..num_parts as usize).map(per_part).unzip();
+    let layout = PartLayout { nodes, edges };
     for et in edge_counts.keys() {
         for nt in [&et.src, &et.dst] {
             if !node_counts.contains_key(nt) {
@@ -169,10 +217,26 @@ pub(crate) fn parse_part_config(path: &Path, text: &str) -> Result<PartConfig, S
             })
         })
         .collect::<Result<_, StorageError>>()?;
+    let node_mapping = match root.get(NODE_MAPPING_KEY) {
+        None if num_parts > 1 => {
+            return Err(StorageError::MissingKey {
+                path: path.to_path_buf(),
+                key: NODE_MAPPING_KEY.into(),
+            });
+        }
+        None => None,
+        Some(v) => Some(
+            dir.join(
+                v.as_str()
+                    .ok_or_else(|| j.bad(NODE_MAPPING_KEY, "a relative file path", short(v)))?,
+            ),
+        ),
+    };
     Ok(PartConfig {
         node_counts,
-        edge_counts,
+        layout,
         parts,
+        node_mapping,
     })
 }
 
@@ -203,7 +267,7 @@ fn check_version(j: &JsonFile<'_>, root: &Map<String, Value>) -> Result<(), Stor
 }
 
 /// Reads `map_key` (`{type: [[start, end), ...]}`) and checks that its types are exactly those
-/// of `ids_key` (`{type: id}`); returns each type's total count.
+/// of `ids_key` (`{type: id}`); returns each type's count in every part.
 fn range_counts<K: Ord>(
     j: &JsonFile<'_>,
     root: &Map<String, Value>,
@@ -211,7 +275,7 @@ fn range_counts<K: Ord>(
     ids_key: &str,
     num_parts: u64,
     parse_name: impl Fn(&str) -> Result<K, crate::error::GraphError>,
-) -> Result<BTreeMap<K, u64>, StorageError> {
+) -> Result<BTreeMap<K, Vec<u64>>, StorageError> {
     let ranges = j.as_object(j.get(root, map_key, map_key)?, map_key)?;
     let ids = j.as_object(j.get(root, ids_key, ids_key)?, ids_key)?;
     let mut counts = BTreeMap::new();
@@ -234,13 +298,13 @@ fn range_counts<K: Ord>(
                     short(list),
                 )
             })?;
-        let mut total = 0u64;
+        let mut lengths = Vec::with_capacity(pairs.len());
         for pair in pairs {
             let se: Option<Vec<u64>> = pair
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_u64).collect());
             match se.as_deref() {
-                Some([s, e]) if s <= e => total += e - s,
+                Some([s, e]) if s <= e => lengths.push(e - s),
                 _ => {
                     return Err(j.bad(
                         &dotted,
@@ -250,7 +314,7 @@ fn range_counts<K: Ord>(
                 }
             }
         }
-        counts.insert(key, total);
+        counts.insert(key, lengths);
     }
     if let Some(extra) = ranges.keys().find(|k| !ids.contains_key(*k)) {
         return Err(j.bad(

@@ -10,8 +10,9 @@ mod write;
 
 pub use dgl::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
 pub use format::GS_FORMAT_VERSION;
+pub use raw_id_map::write_raw_id_mapping;
 pub use read::load;
-pub use write::write_partitioned;
+pub use write::{write_partitioned, write_partitions};
 
 #[cfg(test)]
 mod tests;

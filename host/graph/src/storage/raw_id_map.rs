@@ -11,7 +11,9 @@ use parquet::file::reader::FileReader;
 use parquet::file::serialized_reader::SerializedFileReader;
 
 use super::dgl::DglError;
-use crate::raw_ids::RawIds;
+use crate::error::StorageError;
+use crate::raw_ids::{RawId, RawIds};
+use crate::types::NodeId;
 
 /// The folder GraphStorm writes raw-id mappings to, beside the part-config.
 pub(crate) const RAW_ID_DIR: &str = "raw_id_mappings";
@@ -260,6 +262,115 @@ fn read_column(col: ColumnReader, rows: usize, max_def: i16) -> Result<RawColumn
                 .collect::<Result<_, _>>()?,
         ),
         _ => return Err("has a type other than int64, int32 or string".to_string()),
+    })
+}
+
+/// Writes `ids` (indexed by node id) as `dir/part-00000.parquet`, ... with columns `orig`
+/// (utf8 or int64) and `new` (int64 node id), as GraphStorm's gconstruct writes
+/// `raw_id_mappings/<ntype>/`: files split at about 1 GiB of table data, row groups of 2^20.
+pub fn write_raw_id_mapping(dir: &Path, ids: &RawIds) -> Result<Vec<PathBuf>, StorageError> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let n = ids.len();
+    let bytes: usize = ids
+        .iter()
+        .map(|r| match r {
+            RawId::Int(_) => 16,
+            RawId::Str(s) => s.len() + 12,
+        })
+        .sum();
+    let rows_per_file = ((1usize << 30) / (bytes / n.max(1)).max(1)).max(1);
+    let mut files = Vec::new();
+    let mut start = 0;
+    // An empty type still gets one (empty) file, as pyarrow writes.
+    loop {
+        let end = (start + rows_per_file).min(n);
+        let path = dir.join(format!("part-{:05}.parquet", files.len()));
+        write_part(&path, ids, start..end)?;
+        files.push(path);
+        start = end;
+        if start >= n {
+            return Ok(files);
+        }
+    }
+}
+
+fn write_part(path: &Path, ids: &RawIds, rows: std::ops::Range<usize>) -> Result<(), StorageError> {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+
+    let perr = |e: parquet::errors::ParquetError| StorageError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let orig_type = if ids.is_int() {
+        "optional int64 orig;"
+    } else {
+        "optional binary orig (STRING);"
+    };
+    let schema = parquet::schema::parser::parse_message_type(&format!(
+        "message schema {{ {orig_type} optional int64 new; }}"
+    ))
+    .map_err(perr)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let file = File::create(path).map_err(|source| StorageError::Io {
+        action: "create",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer =
+        SerializedFileWriter::new(file, Arc::new(schema), Arc::new(props)).map_err(perr)?;
+    const GROUP: usize = 1 << 20;
+    for s in rows.clone().step_by(GROUP) {
+        let e = (s + GROUP).min(rows.end);
+        let present = vec![1_i16; e - s];
+        let new: Vec<i64> = (s as i64..e as i64).collect();
+        let mut group = writer.next_row_group().map_err(perr)?;
+        let mut col = group.next_column().map_err(perr)?.expect("two columns");
+        let raw = new.iter().map(|&i| ids.get(i as NodeId).expect("in range"));
+        if ids.is_int() {
+            let v: Vec<i64> = raw
+                .map(|r| match r {
+                    RawId::Int(i) => i,
+                    RawId::Str(_) => unreachable!(),
+                })
+                .collect();
+            col.typed::<Int64Type>()
+                .write_batch(&v, Some(&present), None)
+        } else {
+            let v: Vec<ByteArray> = raw
+                .map(|r| ByteArray::from(r.to_string().into_bytes()))
+                .collect();
+            col.typed::<ByteArrayType>()
+                .write_batch(&v, Some(&present), None)
+        }
+        .map_err(perr)?;
+        col.close().map_err(perr)?;
+        let mut col = group.next_column().map_err(perr)?.expect("two columns");
+        col.typed::<Int64Type>()
+            .write_batch(&new, Some(&present), None)
+            .map_err(perr)?;
+        col.close().map_err(perr)?;
+        group.close().map_err(perr)?;
+    }
+    let file = writer.into_inner().map_err(perr)?;
+    file.sync_all().map_err(|source| StorageError::Io {
+        action: "sync",
+        path: path.to_path_buf(),
+        source,
     })
 }
 

@@ -1,22 +1,29 @@
-//! `load`: a gs partition back into a `HeteroGraph`, with data arrays memory-mapped.
+//! `load`: a gs partition back into a `HeteroGraph`; one part's arrays stay memory-mapped.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use safetensors::Dtype;
 
 use super::format::{INDICES_SUFFIX, INDPTR_SUFFIX, PartFiles, parse_part_config};
 use super::tensors::MappedFile;
+use crate::array::Array;
+use crate::buffer::Buffer;
 use crate::error::StorageError;
 use crate::graph::HeteroGraph;
-use crate::types::EdgeType;
+use crate::raw_ids::RawIds;
+use crate::types::{EdgeType, NodeId};
 
 /// Loads the partition described by the part-config JSON at `part_config`: gs's own format or
 /// a GraphStorm/DGL partition (see [`crate::load_dgl`], which also returns per-part facts).
 ///
-/// In gs's format, structure and data arrays view the mapped safetensors files (no copy)
-/// whenever the data is aligned, which it always is in files gs writes; only one-part
-/// partitions exist in it yet. In both formats, `raw_id_mappings/` beside the JSON, when
-/// present, gives the node types their raw ids ([`HeteroGraph::raw_ids`]).
+/// In gs's one-part format, structure and data arrays view the mapped safetensors files (no
+/// copy) whenever the data is aligned, which it always is in files gs writes. A graph in
+/// several parts is assembled into one graph in memory (its arrays are concatenated), with the
+/// partitioned ids. In both formats, `raw_id_mappings/` beside the JSON, when present, gives the
+/// node types their raw ids ([`HeteroGraph::raw_ids`]); in several parts, composed with
+/// `node_mapping.safetensors`, and without raw-id files the input graph's ids become the raw
+/// ids.
 pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
     let text = std::fs::read_to_string(part_config).map_err(|source| StorageError::Io {
         action: "read",
@@ -30,42 +37,229 @@ pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
     let config = parse_part_config(part_config, &text)?;
     let mut graph = HeteroGraph::new();
     for (nt, &n) in &config.node_counts {
-        graph
-            .add_node_type(nt, n)
-            .map_err(|source| StorageError::Graph {
-                path: part_config.to_path_buf(),
-                source,
-            })?;
+        graph.add_node_type(nt, n).map_err(graph_err(part_config))?;
     }
-    let PartFiles {
-        graph: graph_file,
-        node_data,
-        edge_data,
-    } = &config.parts[0];
-    load_structure(&mut graph, graph_file, &config.edge_counts)?;
-    load_node_data(&mut graph, node_data)?;
-    load_edge_data(&mut graph, edge_data)?;
-    // gs's per-type ids are gconstruct's ids, so the mappings apply directly.
-    for (nt, ids) in super::raw_id_map::read_beside(part_config, &config.node_counts)? {
+    let parts = config
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(p, files)| PartData::read(files, &config.layout.nodes[p], &config.layout.edges[p]))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let [part] = &parts[..] {
+        part.insert_into(&mut graph)?;
+    } else {
+        concat_parts(&mut graph, &parts)?;
+    }
+    // gs's per-type ids are gconstruct's ids, or map to them through the node mapping.
+    let mut raw = super::raw_id_map::read_beside(part_config, &config.node_counts)?;
+    if let Some(path) = &config.node_mapping {
+        for (nt, ids) in read_node_mapping(path, &config.node_counts)? {
+            let composed = match raw.get(&nt) {
+                Some(r) => {
+                    let ids: Vec<NodeId> = ids.iter().map(|&i| i as NodeId).collect();
+                    r.gather(&ids)
+                        .expect("the mapping was checked to be a permutation")
+                }
+                None => RawIds::from_ints(ids),
+            };
+            raw.insert(nt, composed);
+        }
+    }
+    for (nt, ids) in raw {
         graph
             .set_raw_ids(&nt, ids)
-            .map_err(|source| StorageError::Graph {
-                path: part_config.to_path_buf(),
-                source,
-            })?;
+            .map_err(graph_err(part_config))?;
     }
     Ok(graph)
 }
 
-fn load_structure(
-    graph: &mut HeteroGraph,
+fn graph_err(path: &Path) -> impl FnOnce(crate::GraphError) -> StorageError {
+    let path = path.to_path_buf();
+    move |source| StorageError::Graph { path, source }
+}
+
+/// `indptr` and `indices` of one edge type's CSC.
+type CscBuffers = (Buffer<u64>, Buffer<u64>);
+
+/// The mapped arrays of one part, checked against the part-config's counts for that part.
+struct PartData {
+    files: PartFiles,
+    csc: BTreeMap<EdgeType, CscBuffers>,
+    node_data: BTreeMap<String, BTreeMap<String, Array>>,
+    edge_data: BTreeMap<EdgeType, BTreeMap<String, Array>>,
+}
+
+impl PartData {
+    fn read(
+        files: &PartFiles,
+        nodes: &BTreeMap<String, u64>,
+        edges: &BTreeMap<EdgeType, u64>,
+    ) -> Result<Self, StorageError> {
+        let csc = read_structure(&files.graph, nodes, edges)?;
+        let node_data = read_data(&files.node_data, "ntype/name", |name| {
+            Ok(nodes.get(name).map(|&n| (name.to_string(), n)))
+        })?;
+        let edge_data = read_data(&files.edge_data, "src:rel:dst/name", |name| {
+            let et: EdgeType = name.parse().map_err(|e: crate::GraphError| e.to_string())?;
+            Ok(edges.get(&et).map(|&n| (et, n)))
+        })?;
+        Ok(PartData {
+            files: files.clone(),
+            csc,
+            node_data,
+            edge_data,
+        })
+    }
+
+    /// Puts a lone part's arrays into `graph` as they are (mapped, no copy).
+    fn insert_into(&self, graph: &mut HeteroGraph) -> Result<(), StorageError> {
+        for (et, (indptr, indices)) in &self.csc {
+            graph
+                .insert_csc(et, indptr.clone(), indices.clone())
+                .map_err(graph_err(&self.files.graph))?;
+        }
+        for (nt, arrays) in &self.node_data {
+            for (name, a) in arrays {
+                graph
+                    .set_node_data(nt, name, a.clone())
+                    .map_err(graph_err(&self.files.node_data))?;
+            }
+        }
+        for (et, arrays) in &self.edge_data {
+            for (name, a) in arrays {
+                graph
+                    .set_edge_data(et, name, a.clone())
+                    .map_err(graph_err(&self.files.edge_data))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Assembles several parts into `graph`: CSC slices and data rows concatenated in part order,
+/// which is the partitioned id order.
+fn concat_parts(graph: &mut HeteroGraph, parts: &[PartData]) -> Result<(), StorageError> {
+    let first = &parts[0];
+    for et in first.csc.keys() {
+        let mut indptr = vec![0u64];
+        let mut indices = Vec::new();
+        for part in parts {
+            let (ptr, idx) = &part.csc[et];
+            let base = indices.len() as u64;
+            indptr.extend(ptr.as_slice()[1..].iter().map(|&x| base + x));
+            indices.extend_from_slice(idx.as_slice());
+        }
+        graph
+            .add_csc(et, indptr, indices)
+            .map_err(graph_err(&first.files.graph))?;
+    }
+    for (nt, arrays) in &first.node_data {
+        for name in arrays.keys() {
+            let joined = concat_array(
+                parts,
+                |p| &p.files.node_data,
+                format!("{nt}/{name}"),
+                |p| p.node_data.get(nt)?.get(name),
+            )?;
+            graph
+                .set_node_data(nt, name, joined)
+                .map_err(graph_err(&first.files.node_data))?;
+        }
+    }
+    for (et, arrays) in &first.edge_data {
+        for name in arrays.keys() {
+            let joined = concat_array(
+                parts,
+                |p| &p.files.edge_data,
+                format!("{et}/{name}"),
+                |p| p.edge_data.get(et)?.get(name),
+            )?;
+            graph
+                .set_edge_data(et, name, joined)
+                .map_err(graph_err(&first.files.edge_data))?;
+        }
+    }
+    Ok(())
+}
+
+/// One data array of every part, stacked; `key` names it and `file` the file it is read from.
+fn concat_array<'p>(
+    parts: &'p [PartData],
+    file: impl Fn(&'p PartData) -> &'p PathBuf,
+    key: String,
+    get: impl Fn(&'p PartData) -> Option<&'p Array>,
+) -> Result<Array, StorageError> {
+    let mismatch = |part: &'p PartData| StorageError::BadTensor {
+        path: file(part).clone(),
+        key: key.clone(),
+        problem: "is missing here or differs in dtype or width from part 0's array".into(),
+        hint: "every part must hold the same arrays; partition the graph again with gs".into(),
+    };
+    let arrays = parts
+        .iter()
+        .map(|p| get(p).ok_or_else(|| mismatch(p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Array::concat_rows(&arrays).ok_or_else(|| mismatch(&parts[1]))
+}
+
+/// Reads `node_mapping.safetensors`: per node type, a permutation of `0..count`.
+fn read_node_mapping(
     path: &Path,
-    edge_counts: &std::collections::BTreeMap<EdgeType, u64>,
-) -> Result<(), StorageError> {
+    counts: &BTreeMap<String, u64>,
+) -> Result<BTreeMap<String, Vec<i64>>, StorageError> {
+    let file = MappedFile::open(path)?;
+    let hint = "the node mapping must hold, per node type, each id 0..n once as I64; partition the graph again with gs";
+    let mut out = BTreeMap::new();
+    for (nt, &n) in counts {
+        let meta = file
+            .tensors
+            .get(nt)
+            .ok_or_else(|| StorageError::MissingTensor {
+                path: path.to_path_buf(),
+                key: nt.clone(),
+            })?;
+        if meta.dtype != Dtype::I64 || meta.shape != [n as usize] {
+            return Err(file.bad(
+                nt,
+                format!(
+                    "has dtype {:?} and shape {:?}, not I64 [{n}]",
+                    meta.dtype, meta.shape
+                ),
+                hint,
+            ));
+        }
+        let ids = file.buffer::<i64>(meta).as_slice().to_vec();
+        let mut seen = vec![false; n as usize];
+        for (i, &id) in ids.iter().enumerate() {
+            match usize::try_from(id).ok().filter(|&v| v < seen.len()) {
+                Some(v) if !seen[v] => seen[v] = true,
+                _ => {
+                    return Err(file.bad(
+                        nt,
+                        format!("entry {i} is {id}, out of range or repeated"),
+                        hint,
+                    ));
+                }
+            }
+        }
+        out.insert(nt.clone(), ids);
+    }
+    Ok(out)
+}
+
+/// One part's CSC buffers per edge type: `indptr` over the part's destination nodes, `indices`
+/// over its edges.
+fn read_structure(
+    path: &Path,
+    nodes: &BTreeMap<String, u64>,
+    edges: &BTreeMap<EdgeType, u64>,
+) -> Result<BTreeMap<EdgeType, CscBuffers>, StorageError> {
+    const REWRITE: &str = "the partition is inconsistent; write it again with gs";
     let file = MappedFile::open(path)?;
     let mut expected = std::collections::BTreeSet::new();
-    for (et, &num_edges) in edge_counts {
-        let mut take = |suffix: &str, len: Option<u64>| {
+    let mut out = BTreeMap::new();
+    for (et, &num_edges) in edges {
+        let mut take = |suffix: &str, len: u64, what: &str| {
             let key = format!("{et}/{suffix}");
             let meta = file
                 .tensors
@@ -81,84 +275,84 @@ fn load_structure(
                     "CSC arrays must be 1-D U64 or I64",
                 ));
             }
-            if let Some(n) = len.filter(|&n| n != meta.shape[0] as u64) {
+            if len != meta.shape[0] as u64 {
                 return Err(file.bad(
                     &key,
                     format!(
-                        "has {} entries but the part-config's edge_map gives {n} edges",
+                        "has {} entries but the part-config gives {len} ({what})",
                         meta.shape[0]
                     ),
-                    "the partition is inconsistent; write it again with gs",
+                    REWRITE,
                 ));
             }
-            let buffer = file.buffer::<u64>(meta);
             expected.insert(key);
-            Ok(buffer)
+            Ok(file.buffer::<u64>(meta))
         };
-        let indptr = take(INDPTR_SUFFIX, None)?;
-        let indices = take(INDICES_SUFFIX, Some(num_edges))?;
-        graph
-            .insert_csc(et, indptr, indices)
-            .map_err(|source| StorageError::Graph {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let num_dst = nodes.get(&et.dst).copied().unwrap_or(0);
+        let indptr = take(
+            INDPTR_SUFFIX,
+            num_dst + 1,
+            "the part's destination nodes + 1",
+        )?;
+        let indices = take(INDICES_SUFFIX, num_edges, "the part's edges in edge_map")?;
+        let ptr = indptr.as_slice();
+        if ptr.first() != Some(&0) || ptr.last() != Some(&num_edges) {
+            return Err(file.bad(
+                &format!("{et}/{INDPTR_SUFFIX}"),
+                format!(
+                    "runs from {:?} to {:?}, not from 0 to {num_edges}",
+                    ptr.first(),
+                    ptr.last()
+                ),
+                REWRITE,
+            ));
+        }
+        out.insert(et.clone(), (indptr, indices));
     }
     if let Some(extra) = file.tensors.keys().find(|k| !expected.contains(*k)) {
         return Err(file.bad(
             extra,
             "is not a CSC array of an edge type the part-config lists".to_string(),
-            "the partition is inconsistent; write it again with gs",
+            REWRITE,
         ));
     }
-    Ok(())
+    Ok(out)
 }
 
-fn load_node_data(graph: &mut HeteroGraph, path: &Path) -> Result<(), StorageError> {
+/// The data arrays of one part's node or edge data file, keyed `<type>/<name>`. `owner` parses
+/// a type name into the map key and the part's row count for it (`None`: unknown type).
+fn read_data<K: Ord>(
+    path: &Path,
+    form: &str,
+    owner: impl Fn(&str) -> Result<Option<(K, u64)>, String>,
+) -> Result<BTreeMap<K, BTreeMap<String, Array>>, StorageError> {
+    const REWRITE: &str = "the partition is inconsistent; write it again with gs";
     let file = MappedFile::open(path)?;
+    let mut out: BTreeMap<K, BTreeMap<String, Array>> = BTreeMap::new();
     for (key, meta) in &file.tensors {
-        let (nt, name) = split_key(&file, key, "ntype/name")?;
-        if graph.num_nodes(nt).is_none() {
+        let (owner_name, name) = split_key(&file, key, form)?;
+        let (owner_key, rows) = owner(owner_name)
+            .map_err(|e| file.bad(key, e, &format!("name data `{form}`")))?
+            .ok_or_else(|| {
+                file.bad(
+                    key,
+                    format!("belongs to `{owner_name}`, which the part-config does not list"),
+                    REWRITE,
+                )
+            })?;
+        let array = file.array(key, meta)?;
+        if array.num_rows() as u64 != rows {
             return Err(file.bad(
                 key,
-                format!("belongs to node type `{nt}`, which the part-config does not list"),
-                "the partition is inconsistent; write it again with gs",
+                format!("has {} rows but the part holds {rows}", array.num_rows()),
+                REWRITE,
             ));
         }
-        let array = file.array(key, meta)?;
-        graph
-            .set_node_data(nt, name, array)
-            .map_err(|source| StorageError::Graph {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        out.entry(owner_key)
+            .or_default()
+            .insert(name.to_string(), array);
     }
-    Ok(())
-}
-
-fn load_edge_data(graph: &mut HeteroGraph, path: &Path) -> Result<(), StorageError> {
-    let file = MappedFile::open(path)?;
-    for (key, meta) in &file.tensors {
-        let (et, name) = split_key(&file, key, "src:rel:dst/name")?;
-        let et: EdgeType = et.parse().map_err(|e: crate::GraphError| {
-            file.bad(key, e.to_string(), "name edge data `src:rel:dst/name`")
-        })?;
-        if graph.num_edges(&et).is_none() {
-            return Err(file.bad(
-                key,
-                format!("belongs to edge type `{et}`, which the part-config does not list"),
-                "the partition is inconsistent; write it again with gs",
-            ));
-        }
-        let array = file.array(key, meta)?;
-        graph
-            .set_edge_data(&et, name, array)
-            .map_err(|source| StorageError::Graph {
-                path: path.to_path_buf(),
-                source,
-            })?;
-    }
-    Ok(())
+    Ok(out)
 }
 
 fn split_key<'k>(

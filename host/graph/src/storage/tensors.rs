@@ -116,16 +116,25 @@ pub(crate) struct RawTensor<'a> {
 }
 
 impl<'a> RawTensor<'a> {
+    /// All of `a`, borrowed.
+    #[cfg(test)]
     pub(crate) fn from_array(a: &'a Array) -> Self {
+        Self::rows_of(a, 0..a.num_rows())
+    }
+
+    /// Rows `rows` of `a`, borrowed.
+    pub(crate) fn rows_of(a: &'a Array, rows: std::ops::Range<usize>) -> Self {
         let dtype = match a.dtype() {
             DType::F32 => Dtype::F32,
             DType::I64 => Dtype::I64,
             DType::U8 => Dtype::U8,
         };
+        let mut shape = a.shape().to_vec();
+        shape[0] = rows.len();
         RawTensor {
             dtype,
-            shape: a.shape().to_vec(),
-            bytes: a.as_bytes(),
+            shape,
+            bytes: a.row_bytes(rows),
         }
     }
 }

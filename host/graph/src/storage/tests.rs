@@ -154,7 +154,7 @@ fn config_errors_name_file_and_key() {
     });
     let e = load_err(&json);
     assert!(
-        e.contains("not supported yet") && e.contains("num_parts = 2"),
+        e.contains("node_map.author") && e.contains("list of 2 [start, end] ranges"),
         "{e}"
     );
 
@@ -229,7 +229,7 @@ fn array_file_errors_name_file_and_tensor() {
     );
     let e = load_err(&json);
     assert!(
-        e.contains("node_data.safetensors") && e.contains("`feat`") && e.contains("3 rows"),
+        e.contains("node_data.safetensors") && e.contains("`paper/feat`") && e.contains("3 rows"),
         "{e}"
     );
 
@@ -283,4 +283,175 @@ fn raw_u64(bytes: &[u8], n: usize) -> tensors::RawTensor<'_> {
 
 fn write_tensors(path: &Path, t: Vec<(String, tensors::RawTensor<'_>)>) {
     tensors::write_file(path, t).unwrap();
+}
+
+/// Every node data row and every edge (with its data rows), keyed by raw id where the graph has
+/// raw ids and by id otherwise: equal for two numberings of the same graph.
+fn by_node_key(g: &HeteroGraph) -> [Vec<(String, Vec<u8>)>; 2] {
+    let key = |nt: &str, id: u64| match g.raw_id(nt, id) {
+        Some(raw) => raw.to_string(),
+        None => id.to_string(),
+    };
+    let row = |a: &Array, i: usize| a.row_bytes(i..i + 1).to_vec();
+    let mut nodes = Vec::new();
+    for nt in g.node_types() {
+        for (name, a) in g.node_data_all(nt) {
+            for i in 0..a.num_rows() {
+                nodes.push((format!("{nt}/{name}/{}", key(nt, i as u64)), row(a, i)));
+            }
+        }
+    }
+    let mut edges = Vec::new();
+    for et in g.edge_types() {
+        let csc = g.csc(et).unwrap();
+        for d in 0..csc.num_dst() {
+            let (ids, sources) = csc.in_edges(d);
+            for (e, &s) in ids.zip(sources) {
+                let data: Vec<u8> = g
+                    .edge_data_all(et)
+                    .flat_map(|(_, a)| row(a, e as usize))
+                    .collect();
+                let k = format!("{et}/{}->{}", key(&et.src, s), key(&et.dst, d));
+                edges.push((k, data));
+            }
+        }
+    }
+    nodes.sort();
+    edges.sort();
+    [nodes, edges]
+}
+
+#[test]
+fn several_parts_round_trip_by_raw_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut g = small_demo();
+    let authors = g.num_nodes("author").unwrap();
+    g.set_raw_ids(
+        "author",
+        crate::RawIds::from_strings((0..authors).map(|i| format!("a{i}"))),
+    )
+    .unwrap();
+    let parts = g
+        .node_types()
+        .map(|nt| {
+            let n = g.num_nodes(nt).unwrap();
+            (nt.to_string(), (0..n).map(|i| (i * 7 % 3) as u32).collect())
+        })
+        .collect();
+    let assignment = crate::PartAssignment::new(&g, 3, parts).unwrap();
+    let json = write_partitions(&g, &assignment, &tmp.path().join("out"), "demo", "test").unwrap();
+
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(config["num_parts"], 3);
+    assert_eq!(config["part_method"], "test");
+    assert_eq!(config["node_map"]["paper"].as_array().unwrap().len(), 3);
+    // Part 1 holds exactly its papers' rows.
+    let part1 =
+        tensors::MappedFile::open(&tmp.path().join("out/part1/node_data.safetensors")).unwrap();
+    let papers1 = assignment.part_sizes("paper")[1] as usize;
+    assert_eq!(part1.tensors["paper/feat"].shape[0], papers1);
+
+    let loaded = load(&json).unwrap();
+    assert_eq!(loaded.total_edges(), g.total_edges());
+    // Same graph up to renumbering: the same rows and edges under the same raw ids; papers had
+    // no raw ids, so the partitioned graph gives them their input ids.
+    assert!(loaded.raw_ids("paper").unwrap().is_int());
+    assert_eq!(by_node_key(&loaded), by_node_key(&g));
+    // Part 0's papers come first.
+    let first_paper = loaded.raw_id("paper", 0).unwrap().to_string();
+    assert_eq!(first_paper, "0");
+
+    // Written again as one part, the raw ids travel in raw_id_mappings/.
+    let again = write_partitioned(&loaded, &tmp.path().join("one"), "demo").unwrap();
+    let reloaded = load(&again).unwrap();
+    assert!(
+        tmp.path()
+            .join("one/raw_id_mappings/author/part-00000.parquet")
+            .is_file()
+    );
+    assert_eq!(by_node_key(&reloaded), by_node_key(&g));
+    assert!(reloaded.node_data("paper", "feat").unwrap().is_mapped());
+}
+
+#[test]
+fn several_parts_errors_name_the_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let g = small_demo();
+    let parts = g
+        .node_types()
+        .map(|nt| {
+            (
+                nt.to_string(),
+                (0..g.num_nodes(nt).unwrap())
+                    .map(|i| (i % 2) as u32)
+                    .collect(),
+            )
+        })
+        .collect();
+    let assignment = crate::PartAssignment::new(&g, 2, parts).unwrap();
+    let json =
+        write_partitions(&g, &assignment, &tmp.path().join("out"), "demo", "random").unwrap();
+    let mapping = tmp.path().join("out/node_mapping.safetensors");
+    std::fs::remove_file(&mapping).unwrap();
+    let e = load_err(&json);
+    assert!(e.contains("node_mapping.safetensors"), "{e}");
+
+    let mut ids: Vec<i64> = (0..g.num_nodes("author").unwrap() as i64).collect();
+    ids[3] = 0;
+    let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
+    let papers: Vec<u8> = (0..g.num_nodes("paper").unwrap() as i64)
+        .flat_map(|i| i.to_le_bytes())
+        .collect();
+    write_tensors(
+        &mapping,
+        vec![
+            (
+                "author".into(),
+                tensors::RawTensor {
+                    dtype: safetensors::Dtype::I64,
+                    shape: vec![ids.len()],
+                    bytes: &bytes,
+                },
+            ),
+            (
+                "paper".into(),
+                tensors::RawTensor {
+                    dtype: safetensors::Dtype::I64,
+                    shape: vec![papers.len() / 8],
+                    bytes: &papers,
+                },
+            ),
+        ],
+    );
+    let e = load_err(&json);
+    assert!(e.contains("`author`") && e.contains("entry 3 is 0"), "{e}");
+
+    edit_json(&json, |m| {
+        m.remove("gs_node_mapping");
+    });
+    let e = load_err(&json);
+    assert!(e.contains("gs_node_mapping"), "{e}");
+}
+
+/// Counts are u64 end to end: a part-config for more than 2^32 edges of one type parses.
+#[test]
+fn counts_beyond_32_bits_parse() {
+    let big: u64 = 6_000_000_000;
+    let text = serde_json::json!({
+        "graph_name": "huge", "gs_format_version": 1,
+        "num_nodes": big, "num_edges": 2 * big,
+        "part_method": "random", "num_parts": 2, "halo_hops": 1,
+        "node_map": {"n": [[0, big / 2], [big / 2, big]]},
+        "edge_map": {"n:r:n": [[0, big], [big, 2 * big]]},
+        "ntypes": {"n": 0}, "etypes": {"n:r:n": 0},
+        "gs_node_mapping": "node_mapping.safetensors",
+        "part-0": {"gs_graph": "a", "gs_node_data": "b", "gs_edge_data": "c"},
+        "part-1": {"gs_graph": "a", "gs_node_data": "b", "gs_edge_data": "c"},
+    })
+    .to_string();
+    let config = format::parse_part_config(Path::new("huge.json"), &text).unwrap();
+    assert_eq!(config.node_counts["n"], big);
+    let et: EdgeType = "n:r:n".parse().unwrap();
+    assert_eq!(config.layout.edges[1][&et], big);
+    assert!(big > u64::from(u32::MAX));
 }
