@@ -19,10 +19,10 @@ pub(crate) struct GconstructArgs {
     /// The graph name: letters, digits, `_` and `-`.
     #[arg(long)]
     graph_name: String,
-    /// Number of partitions; only 1 is supported for now.
+    /// Number of partitions (parts are renumbered as DGL does; see `gs partition`).
     #[arg(long, default_value_t = 1)]
     num_parts: usize,
-    /// Partition method: metis or random (no effect with one partition).
+    /// Partition method: metis (balanced on training nodes) or random; no effect with one part.
     #[arg(long, default_value = "metis", value_parser = ["metis", "random"])]
     part_method: String,
     /// Add a `<rel>-rev` edge type for every edge type.

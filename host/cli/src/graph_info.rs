@@ -14,6 +14,12 @@ pub(crate) enum GraphCommand {
     },
 }
 
+/// How the graph is split, in either format.
+enum Parts {
+    Dgl(Vec<gs_graph::DglPartitionInfo>),
+    Gs(gs_graph::GsPartsSummary),
+}
+
 pub(crate) fn run(what: GraphCommand) -> anyhow::Result<()> {
     let GraphCommand::Info { part_config } = what;
     let cannot = || format!("cannot load `{}`", part_config.display());
@@ -26,9 +32,13 @@ pub(crate) fn run(what: GraphCommand) -> anyhow::Result<()> {
         });
     let (graph, parts) = if is_dgl {
         let dgl = gs_graph::load_dgl(&part_config).with_context(cannot)?;
-        (dgl.graph, Some(dgl.parts))
+        (dgl.graph, Parts::Dgl(dgl.parts))
     } else {
-        (gs_graph::load(&part_config).with_context(cannot)?, None)
+        let summary = gs_graph::inspect_gs_partitions(&part_config).with_context(cannot)?;
+        (
+            gs_graph::load(&part_config).with_context(cannot)?,
+            Parts::Gs(summary),
+        )
     };
     println!(
         "graph `{}`: {} nodes, {} edges",
@@ -37,7 +47,7 @@ pub(crate) fn run(what: GraphCommand) -> anyhow::Result<()> {
         graph.total_edges()
     );
     match &parts {
-        Some(parts) => {
+        Parts::Dgl(parts) => {
             println!("format: GraphStorm/DGL partition, {} parts", parts.len());
             for p in parts {
                 println!(
@@ -50,7 +60,26 @@ pub(crate) fn run(what: GraphCommand) -> anyhow::Result<()> {
                 );
             }
         }
-        None => println!("format: gs partition, 1 part"),
+        Parts::Gs(summary) => {
+            let n = summary.nodes.len();
+            let plural = if n == 1 { "" } else { "s" };
+            println!(
+                "format: gs partition, {n} part{plural} (part_method: {})",
+                summary.part_method
+            );
+            if n > 1 {
+                for (p, (nodes, edges)) in summary.nodes.iter().zip(&summary.edges).enumerate() {
+                    let by_type: Vec<String> =
+                        nodes.iter().map(|(nt, c)| format!("{nt} {c}")).collect();
+                    println!(
+                        "  part {p}: {} nodes ({}), {} edges",
+                        nodes.values().sum::<u64>(),
+                        by_type.join(", "),
+                        edges.values().sum::<u64>()
+                    );
+                }
+            }
+        }
     }
     println!("node types:");
     for ntype in graph.node_types() {

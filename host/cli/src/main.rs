@@ -11,6 +11,7 @@ mod gconstruct;
 mod generate;
 mod graph_info;
 mod launch;
+mod partition;
 mod paths;
 mod plugin_cmd;
 mod predictions;
@@ -61,6 +62,8 @@ enum Command {
     /// Build a graph from CSV/Parquet tables and a GraphStorm gconstruct JSON config
     /// (GraphStorm's `graphstorm.gconstruct.construct_graph`).
     Gconstruct(gconstruct::GconstructArgs),
+    /// Split a constructed graph into parts: random, or METIS balanced on training nodes.
+    Partition(partition::PartitionArgs),
     /// Generate a dataset in gs's partition format.
     Generate {
         #[command(subcommand)]
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         }
         Command::NodeRegression { args } => launch::run(&args, Some(TaskType::NodeRegression)),
         Command::Gconstruct(args) => gconstruct::run(&args),
+        Command::Partition(args) => partition::run(&args),
         Command::Generate { what } => generate::run(what),
         Command::Graph { what } => graph_info::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),

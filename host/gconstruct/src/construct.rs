@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gs_graph::{Array, EdgeType, HeteroGraph};
+pub use gs_partition::PartMethod;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 use serde_json::Value;
@@ -26,39 +26,6 @@ pub const TRANSFORM_CONF_FILE: &str = "data_transform_new.json";
 const HOMO_NTYPE: &str = "_N";
 const HOMO_ETYPE: &str = "_E";
 
-/// `--part-method`. Accepted for GraphStorm compatibility; with one partition it has no effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PartMethod {
-    /// METIS (GraphStorm's default).
-    #[default]
-    Metis,
-    /// Random assignment.
-    Random,
-}
-
-impl FromStr for PartMethod {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "metis" => Ok(PartMethod::Metis),
-            "random" => Ok(PartMethod::Random),
-            other => Err(format!(
-                "unknown partition method `{other}`: use metis or random"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for PartMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PartMethod::Metis => "metis",
-            PartMethod::Random => "random",
-        })
-    }
-}
-
 /// The options of `gs gconstruct`, mirroring GraphStorm's `construct_graph` CLI.
 #[derive(Debug, Clone)]
 pub struct ConstructOptions {
@@ -69,9 +36,10 @@ pub struct ConstructOptions {
     /// `--graph-name`: Python identifier rules, except that `-` is allowed and leading digits
     /// are OK (GraphStorm's `check_graph_name`).
     pub graph_name: String,
-    /// `--num-parts` (default 1). Only 1 is supported for now.
+    /// `--num-parts` (default 1): more than one splits the graph with `part_method`.
     pub num_parts: usize,
-    /// `--part-method` (default metis).
+    /// `--part-method` (default metis; no effect with one part). METIS balances the training
+    /// masks of the config's labels across parts.
     pub part_method: PartMethod,
     /// `--add-reverse-edges`: adds `(dst, <rel>-rev, src)` for every edge type (without edge
     /// features or masks, as GraphStorm); for a homogeneous graph the reversed edges join the
@@ -150,6 +118,8 @@ pub struct ConstructReport {
     pub is_homogeneous: bool,
     /// Non-fatal remarks (ignored options, GraphStorm quirks).
     pub warnings: Vec<String>,
+    /// Parts, balance and edge cut when the graph was split (`--num-parts` > 1).
+    pub partition: Option<gs_partition::PartitionReport>,
 }
 
 impl fmt::Display for ConstructReport {
@@ -211,6 +181,9 @@ impl fmt::Display for ConstructReport {
             )?;
         }
         writeln!(f, "  split seed: {}", self.seed)?;
+        if let Some(p) = &self.partition {
+            writeln!(f, "  {p}")?;
+        }
         writeln!(f, "  transforms: {}", self.transform_conf.display())?;
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
@@ -542,16 +515,14 @@ fn insert_data(
 /// `options.output_dir` (see the crate docs for the layout).
 pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, GconstructError> {
     check_graph_name(&options.graph_name)?;
-    if options.num_parts != 1 {
-        return Err(GconstructError::Unsupported {
-            what: format!(
-                "--num-parts {} (partitioning is not supported yet)",
-                options.num_parts
-            ),
+    let num_parts = u32::try_from(options.num_parts)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| GconstructError::Unsupported {
+            what: format!("--num-parts {}", options.num_parts),
             at: "--num-parts".into(),
-            hint: "build one partition with --num-parts 1".into(),
-        });
-    }
+            hint: "give a number of parts from 1 up".into(),
+        })?;
     let conf_path = &options.conf_file;
     let text = std::fs::read_to_string(conf_path).map_err(|e| GconstructError::ConfigRead {
         path: conf_path.clone(),
@@ -1086,7 +1057,21 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
         name.to_string_lossy(),
         std::process::id()
     )));
-    gs_graph::write_partitioned(&graph, &staging.0, &options.graph_name)?;
+    let partition = if num_parts > 1 {
+        let partition = gs_partition::PartitionOptions {
+            num_parts,
+            method: options.part_method,
+            seed,
+            balance_masks: splits.iter().map(|s| s.masks[0].clone()).collect(),
+        };
+        let mut report =
+            gs_partition::partition_graph(&graph, &partition, &staging.0, &options.graph_name)?;
+        report.part_config = out.join(format!("{}.json", options.graph_name));
+        Some(report)
+    } else {
+        gs_graph::write_partitioned(&graph, &staging.0, &options.graph_name)?;
+        None
+    };
     for (nt, map) in &id_maps {
         map.save(&staging.0.join("raw_id_mappings").join(nt))?;
     }
@@ -1149,6 +1134,7 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
         seed,
         is_homogeneous,
         warnings,
+        partition,
     })
 }
 

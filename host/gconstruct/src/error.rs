@@ -133,6 +133,9 @@ pub enum GconstructError {
     /// Writing the partition failed.
     #[error(transparent)]
     Storage(#[from] gs_graph::StorageError),
+    /// Partitioning failed.
+    #[error(transparent)]
+    Partition(#[from] gs_partition::PartitionError),
     /// Writing an output file failed.
     #[error("cannot {action} `{path}`: {reason}\nhint: {hint}")]
     Write {

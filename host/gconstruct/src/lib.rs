@@ -4,11 +4,13 @@
 //! node and edge tables (CSV or Parquet), mapping raw node ids to dense per-type ids, the
 //! feature transforms (`no-op`, `max_min_norm`, `standard`, `rank_gauss`, `to_categorical`,
 //! `bucket_numerical`), labels and train/val/test masks, and writing the result: gs's partition
-//! format (through [`gs_graph::write_partitioned`]), `data_transform_new.json` with the fitted
-//! transform parameters, and `raw_id_mappings/<ntype>/part-00000.parquet`. [`apply_transforms`]
+//! format (one part through [`gs_graph::write_partitioned`]; with `--num-parts N`, split by
+//! gs-partition's random or METIS assignment, METIS balancing the labels' training masks),
+//! `data_transform_new.json` with the fitted transform parameters, and
+//! `raw_id_mappings/<ntype>/part-00000.parquet` (raw id to gconstruct id, as GraphStorm). [`apply_transforms`]
 //! re-applies the fitted transforms to raw values (for inference on new data).
 //!
-//! It depends on gs-graph, parquet and csv only: no tch, no wasmtime.
+//! It depends on gs-graph, gs-partition, parquet and csv only: no tch, no wasmtime.
 //!
 //! # Behaviour, matched to GraphStorm 0.5 (`python/graphstorm/gconstruct/`)
 //!

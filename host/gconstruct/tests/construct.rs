@@ -864,8 +864,8 @@ fn unreadable_parquet_is_named() {
 
 #[test]
 fn unsupported_features_are_refused_clearly() {
-    let e = fails(NODES, EDGES, json!({}), |o| o.num_parts = 2);
-    assert!(e.contains("partitioning is not supported yet"), "{e}");
+    let e = fails(NODES, EDGES, json!({}), |o| o.num_parts = 0);
+    assert!(e.contains("--num-parts 0"), "{e}");
     let e = fails(NODES, EDGES, json!({"format": {"name": "hdf5"}}), |_| {});
     assert!(e.contains("HDF5") && e.contains("not supported"), "{e}");
     let e = fails(

@@ -36,19 +36,34 @@ fn read_csv_pairs(path: &std::path::Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn dgl_tiny_rebuilds_like_graphstorm() {
+    rebuild_and_compare(1);
+}
+
+/// As the fixture was made (its README): `--num-parts 2 --part-method random`. The partitioned
+/// graph loads with the same nodes, features and edges under the same raw ids.
+#[test]
+fn dgl_tiny_rebuilds_in_two_parts_as_the_fixture_was_made() {
+    rebuild_and_compare(2);
+}
+
+fn rebuild_and_compare(num_parts: usize) {
     let fx = fixture();
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(fx.join("expected.json")).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("tiny");
     let mut o = ConstructOptions::new(fx.join("input/gconstruct.json"), &out, "tiny");
-    // As the fixture was made (its README): --num-parts 2 --part-method random --add-reverse-edges;
-    // gs builds one part, which does not change the graph.
+    // As the fixture was made (its README): --part-method random --add-reverse-edges.
     o.add_reverse_edges = true;
     o.part_method = "random".parse().unwrap();
+    o.num_parts = num_parts;
     o.seed = Some(0);
     let report = construct(&o).unwrap();
     let g = gs_graph::load(&report.part_config).unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report.part_config).unwrap()).unwrap();
+    assert_eq!(config["num_parts"], num_parts);
+    assert_eq!(report.partition.is_some(), num_parts > 1);
 
     // Node counts and raw ids.
     let mut raw: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -58,8 +73,18 @@ fn dgl_tiny_rebuilds_like_graphstorm() {
             info["count"].as_u64(),
             "node count of {nt}"
         );
-        let (ids, is_int) = read_raw_ids(&out, nt);
+        let (file_ids, is_int) = read_raw_ids(&out, nt);
         assert!(!is_int);
+        // The loaded graph's raw ids, by (possibly partitioned) node id.
+        let ids: Vec<String> = g
+            .raw_ids(nt)
+            .unwrap()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        if num_parts == 1 {
+            assert_eq!(ids, file_ids, "one part keeps gconstruct's ids");
+        }
         let mut a: Vec<&String> = ids.iter().collect();
         a.sort();
         let mut b: Vec<&str> = info["raw_ids_in_order"]

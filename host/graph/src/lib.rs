@@ -62,6 +62,7 @@ pub use sampling::{
 };
 pub use storage::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
 pub use storage::{
-    GS_FORMAT_VERSION, load, write_partitioned, write_partitions, write_raw_id_mapping,
+    GS_FORMAT_VERSION, GsPartsSummary, inspect_gs_partitions, load, write_partitioned,
+    write_partitions, write_raw_id_mapping,
 };
 pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};

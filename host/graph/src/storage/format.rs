@@ -66,6 +66,7 @@ pub(crate) struct PartFiles {
 pub(crate) struct PartConfig {
     pub(crate) node_counts: BTreeMap<String, u64>,
     pub(crate) layout: PartLayout,
+    pub(crate) part_method: String,
     pub(crate) parts: Vec<PartFiles>,
     /// The file mapping partitioned ids back to the input graph's (`gs_node_mapping`), for
     /// graphs partitioned into several parts.
@@ -232,9 +233,15 @@ pub(crate) fn parse_part_config(path: &Path, text: &str) -> Result<PartConfig, S
             ),
         ),
     };
+    let part_method = root
+        .get("part_method")
+        .and_then(Value::as_str)
+        .unwrap_or("none")
+        .to_string();
     Ok(PartConfig {
         node_counts,
         layout,
+        part_method,
         parts,
         node_mapping,
     })

@@ -11,7 +11,7 @@ mod write;
 pub use dgl::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
 pub use format::GS_FORMAT_VERSION;
 pub use raw_id_map::write_raw_id_mapping;
-pub use read::load;
+pub use read::{GsPartsSummary, inspect_gs_partitions, load};
 pub use write::{write_partitioned, write_partitions};
 
 #[cfg(test)]

@@ -73,6 +73,32 @@ pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
     Ok(graph)
 }
 
+/// What each part of a gs partition holds, from its part-config alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GsPartsSummary {
+    /// `part_method` as recorded (`none` for one part written directly).
+    pub part_method: String,
+    /// Per part: nodes of each type the part owns.
+    pub nodes: Vec<BTreeMap<String, u64>>,
+    /// Per part: edges of each type the part holds (the in-edges of its nodes).
+    pub edges: Vec<BTreeMap<EdgeType, u64>>,
+}
+
+/// Reads a gs part-config and says how the graph is split, without opening the part files.
+pub fn inspect_gs_partitions(part_config: &Path) -> Result<GsPartsSummary, StorageError> {
+    let text = std::fs::read_to_string(part_config).map_err(|source| StorageError::Io {
+        action: "read",
+        path: part_config.to_path_buf(),
+        source,
+    })?;
+    let config = parse_part_config(part_config, &text)?;
+    Ok(GsPartsSummary {
+        part_method: config.part_method,
+        nodes: config.layout.nodes,
+        edges: config.layout.edges,
+    })
+}
+
 fn graph_err(path: &Path) -> impl FnOnce(crate::GraphError) -> StorageError {
     let path = path.to_path_buf();
     move |source| StorageError::Graph { path, source }
