@@ -281,7 +281,7 @@ fn read_structure(
     edges: &BTreeMap<EdgeType, u64>,
 ) -> Result<BTreeMap<EdgeType, CscBuffers>, StorageError> {
     const REWRITE: &str = "the partition is inconsistent; write it again with gs";
-    let file = MappedFile::open(path)?;
+    let file = MappedFile::open_populated(path)?;
     let mut expected = std::collections::BTreeSet::new();
     let mut out = BTreeMap::new();
     for (et, &num_edges) in edges {

@@ -30,8 +30,19 @@ pub(crate) struct MappedFile {
 }
 
 impl MappedFile {
-    /// Maps `path` and parses its header.
+    /// Maps `path` and parses its header; pages are read in as they are touched.
     pub(crate) fn open(path: &Path) -> Result<Self, StorageError> {
+        Self::open_with(path, false)
+    }
+
+    /// Maps `path` with every page mapped up front (one `MAP_POPULATE` call instead of a page
+    /// fault per 4 KiB), for files that are read whole right away, such as the graph structure
+    /// that loading validates.
+    pub(crate) fn open_populated(path: &Path) -> Result<Self, StorageError> {
+        Self::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, populate: bool) -> Result<Self, StorageError> {
         let io = |action| {
             move |source| StorageError::Io {
                 action,
@@ -42,7 +53,11 @@ impl MappedFile {
         let file = File::open(path).map_err(io("open"))?;
         // SAFETY: gs's partition files are written once into a fresh directory and never
         // modified in place; see `buffer.rs`.
-        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(io("map"))?);
+        let mut options = memmap2::MmapOptions::new();
+        if populate {
+            options.populate();
+        }
+        let map = Arc::new(unsafe { options.map(&file) }.map_err(io("map"))?);
         let st = SafeTensors::deserialize(&map).map_err(|e| StorageError::Safetensors {
             path: path.to_path_buf(),
             reason: e.to_string(),
