@@ -336,3 +336,9 @@ pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs `gs` with a command line written as one string, split at whitespace (for arguments
+/// without spaces): `run_gs_line(dir, &format!("partition --num-parts {n}"))`.
+pub fn run_gs_line(dir: &std::path::Path, line: &str) -> GsRun {
+    run_gs(dir, &line.split_whitespace().collect::<Vec<_>>())
+}

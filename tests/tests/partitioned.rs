@@ -6,23 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use gs_tests::run_gs as gs;
-
-fn launch_args<'a>(part_config: &'a str, yaml: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "launch",
-        "--num-trainers",
-        "1",
-        "--part-config",
-        part_config,
-        "--cf",
-        yaml,
-        "--plugin",
-        "sage",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
+use gs_tests::run_gs_line as gs;
 
 /// Predictions written under `dir`, by node id as written.
 fn predictions(dir: &Path) -> BTreeMap<String, Vec<f32>> {
@@ -36,29 +20,12 @@ fn metis_parts_train_and_predict_like_the_whole_graph() {
     let dir = tmp.path();
     let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
     let yaml = yaml.to_str().unwrap();
-    gs(
-        dir,
-        &["generate", "demo", "--output-dir", "data", "--seed", "3"],
-    )
-    .ok();
+    gs(dir, "generate demo --output-dir data --seed 3").ok();
 
-    let run = gs(
-        dir,
-        &[
-            "partition",
-            "--part-config",
-            "data/demo.json",
-            "--num-parts",
-            "2",
-            "--part-method",
-            "metis",
-            "--output-dir",
-            "parts",
-        ],
-    )
-    .ok();
+    let split = "partition --part-config data/demo.json --num-parts 2 --part-method metis";
+    let run = gs(dir, &format!("{split} --output-dir parts")).ok();
     assert!(run.stdout.contains("2 parts by metis"), "{}", run.stdout);
-    let info = gs(dir, &["graph", "info", "--part-config", "parts/demo.json"]).ok();
+    let info = gs(dir, "graph info --part-config parts/demo.json").ok();
     assert!(
         info.stdout.contains("2 parts (part_method: metis)") && info.stdout.contains("part 1:"),
         "{}",
@@ -66,20 +33,14 @@ fn metis_parts_train_and_predict_like_the_whole_graph() {
     );
 
     // Train on the parts.
-    let train = launch_args(
-        "parts/demo.json",
-        yaml,
-        &[
-            "--save-model-path",
-            "model",
-            "--num-epochs",
-            "6",
-            "--",
-            "--aggregator",
-            "mean",
-        ],
-    );
-    let run = gs(dir, &train).ok();
+    let run = gs(
+        dir,
+        &format!(
+            "launch --num-trainers 1 --part-config parts/demo.json --cf {yaml} --plugin sage \
+             --save-model-path model --num-epochs 6 -- --aggregator mean"
+        ),
+    )
+    .ok();
     assert!(run.stdout.contains("best epoch"), "{}", run.stdout);
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("model/training_summary.json")).unwrap(),
@@ -93,25 +54,15 @@ fn metis_parts_train_and_predict_like_the_whole_graph() {
 
     // Infer with that checkpoint on the parts and on the whole graph, every neighbour used.
     let restore = format!("model/{}/", summary["best_checkpoint"].as_str().unwrap());
-    for (part_config, out) in [
-        ("parts/demo.json", "pred-parts"),
-        ("data/demo.json", "pred-whole"),
-    ] {
-        let args = [
-            "launch",
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            part_config,
-            "--restore-model-path",
-            &restore,
-            "--eval-fanout",
-            "-1,-1",
-            "--save-prediction-path",
-            out,
-        ];
-        gs(dir, &args).ok();
+    for (part_config, out) in [("parts", "pred-parts"), ("data", "pred-whole")] {
+        gs(
+            dir,
+            &format!(
+                "launch --inference --num-trainers 1 --part-config {part_config}/demo.json \
+                 --restore-model-path {restore} --eval-fanout -1,-1 --save-prediction-path {out}"
+            ),
+        )
+        .ok();
     }
     let parts = predictions(&dir.join("pred-parts"));
     let whole = predictions(&dir.join("pred-whole"));
@@ -138,48 +89,22 @@ fn partition_refuses_bad_requests_clearly() {
     let dir = tmp.path();
     gs(
         dir,
-        &[
-            "generate",
-            "demo",
-            "--output-dir",
-            "data",
-            "--num-papers",
-            "300",
-            "--num-authors",
-            "100",
-        ],
+        "generate demo --output-dir data --num-papers 300 --num-authors 100",
     )
     .ok();
-    let base = [
-        "partition",
-        "--part-config",
-        "data/demo.json",
-        "--output-dir",
-        "out",
-    ];
-    let with = |extra: &[&'static str]| [&base[..], extra].concat();
-    gs(dir, &with(&["--num-parts", "0"])).fails_with(1, &["--num-parts is 0"]);
+    let base = "partition --part-config data/demo.json --output-dir out";
+    gs(dir, &format!("{base} --num-parts 0")).fails_with(1, &["--num-parts is 0"]);
+    gs(dir, &format!("{base} --num-parts 2 --part-method spectral"))
+        .fails_with(2, &["spectral", "metis", "random"]);
     gs(
         dir,
-        &with(&["--num-parts", "2", "--part-method", "spectral"]),
-    )
-    .fails_with(2, &["spectral", "metis", "random"]);
-    gs(
-        dir,
-        &[
-            "partition",
-            "--part-config",
-            "nope.json",
-            "--num-parts",
-            "2",
-            "--output-dir",
-            "o",
-        ],
+        "partition --part-config nope.json --num-parts 2 --output-dir o",
     )
     .fails_with(1, &["nope.json"]);
+    // An output folder with data in it is left alone.
     std::fs::create_dir_all(dir.join("out")).unwrap();
     std::fs::write(dir.join("out/keep.txt"), "data").unwrap();
-    gs(dir, &with(&["--num-parts", "2"])).fails_with(1, &["out"]);
+    gs(dir, &format!("{base} --num-parts 2")).fails_with(1, &["out", "not empty"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("out/keep.txt")).unwrap(),
         "data"
