@@ -48,8 +48,12 @@ fn with_feature(base: &HeteroGraph, dim: usize) -> HeteroGraph {
     let mut g = base.clone();
     let n = g.num_nodes(SYNTHETIC_NTYPE).unwrap() as usize;
     let data: Vec<f32> = (0..n * dim).map(|i| (i % 1000) as f32 * 1e-3).collect();
-    g.set_node_data(SYNTHETIC_NTYPE, "feat", Array::from_f32(data, &[n, dim]).unwrap())
-        .unwrap();
+    g.set_node_data(
+        SYNTHETIC_NTYPE,
+        "feat",
+        Array::from_f32(data, &[n, dim]).unwrap(),
+    )
+    .unwrap();
     g
 }
 
@@ -61,11 +65,17 @@ fn main() {
         }
         return;
     }
-    let (nodes, edges) = if quick { (100_000, 1_000_000) } else { (1_000_000, 10_000_000) };
+    let (nodes, edges) = if quick {
+        (100_000, 1_000_000)
+    } else {
+        (1_000_000, 10_000_000)
+    };
     let reps = 5;
     let base = gs_graph::generate_synthetic(&SyntheticParams::uniform(nodes, edges, 7)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    println!("graph: uniform, {nodes} nodes, {edges} edges; median of {reps} loads, page cache warm");
+    println!(
+        "graph: uniform, {nodes} nodes, {edges} edges; median of {reps} loads, page cache warm"
+    );
     println!(
         "{:>8} {:>12} {:>12} {:>14} {:>12}",
         "feat dim", "files MB", "load ms", "fs::read ms", "read/load"
@@ -95,7 +105,10 @@ fn main() {
     }
     let mut loads = Vec::new();
     for (i, dim) in dims.iter().enumerate() {
-        let (load, read) = (median(load_samples[i].clone()), median(read_samples[i].clone()));
+        let (load, read) = (
+            median(load_samples[i].clone()),
+            median(read_samples[i].clone()),
+        );
         println!(
             "{dim:>8} {:>12.0} {:>12.2} {:>14.1} {:>12.1}",
             read_all(&written[i].0) as f64 / 1e6,
