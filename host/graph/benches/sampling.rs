@@ -99,7 +99,9 @@ type Samples = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 struct Row {
     graph: &'static str,
     fanout: &'static str,
+    /// Pool width, and whether batches were sampled two at a time.
     threads: usize,
+    batch_parallel: bool,
     seeds_per_s: f64,
     edges_per_s: f64,
     edges_per_cpu_s: f64,
@@ -127,23 +129,33 @@ fn bench_sampling(
                 }
             });
         }
-        let mut per: Vec<Samples> = pools
+        // Every pool samples batch after batch (each batch spread over the pool); the widest
+        // pool also samples its batches concurrently, as several prefetch workers would.
+        let widest = pools.len() - 1;
+        let modes: Vec<(usize, bool)> = (0..pools.len())
+            .map(|k| (k, false))
+            .chain((pools[widest].0 > 1).then_some((widest, true)))
+            .collect();
+        let mut per: Vec<Samples> = modes
             .iter()
             .map(|_| (vec![], vec![], vec![], vec![]))
             .collect();
         for rep in 0..reps {
-            for (k, (_, p)) in pools.iter().enumerate() {
+            for (k, &(pool_index, batch_parallel)) in modes.iter().enumerate() {
+                let p = &pools[pool_index].1;
                 let cpu0 = cpu_seconds();
+                let sample = |(i, s): (usize, &Vec<NodeId>)| {
+                    let seed = (rep * 1000 + i) as u64;
+                    let mb = sample_blocks(g, SYNTHETIC_NTYPE, s, &fanouts, seed).unwrap();
+                    black_box(mb.num_edges())
+                };
                 let (edges, secs) = p.install(|| {
                     let t = Instant::now();
-                    let mut edges = 0usize;
-                    for (i, s) in seeds.iter().enumerate() {
-                        let mb =
-                            sample_blocks(g, SYNTHETIC_NTYPE, s, &fanouts, (rep * 1000 + i) as u64)
-                                .unwrap();
-                        edges += mb.num_edges();
-                        black_box(&mb);
-                    }
+                    let edges: usize = if batch_parallel {
+                        seeds.par_iter().enumerate().map(sample).sum()
+                    } else {
+                        seeds.iter().enumerate().map(sample).sum()
+                    };
                     (edges, t.elapsed().as_secs_f64())
                 });
                 let cpu = cpu_seconds() - cpu0;
@@ -157,11 +169,12 @@ fn bench_sampling(
                 per[k].3.push(cpu);
             }
         }
-        for ((threads, _), (s, e, b, c)) in pools.iter().zip(per) {
+        for (&(pool_index, batch_parallel), (s, e, b, c)) in modes.iter().zip(per) {
             rows.push(Row {
                 graph: name,
                 fanout: label,
-                threads: *threads,
+                threads: pools[pool_index].0,
+                batch_parallel,
                 seeds_per_s: median(s),
                 edges_per_s: median(e),
                 // Totals over all repetitions: CPU time is counted in 10 ms ticks.
@@ -264,7 +277,11 @@ fn main() {
             "| {} | {} | {} | {:.0} k | {:.1} M | {:.1} M | {:.1} M | {:.2} | {} |",
             r.graph,
             r.fanout,
-            r.threads,
+            if r.batch_parallel {
+                format!("{}, batches in parallel", r.threads)
+            } else {
+                r.threads.to_string()
+            },
             r.seeds_per_s / 1e3,
             r.edges_per_s / 1e6,
             r.edges_per_cpu_s / 1e6,
