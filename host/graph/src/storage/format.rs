@@ -74,7 +74,7 @@ pub(crate) struct PartConfig {
 }
 
 /// The JSON for `graph` split as `layout` says (one part: [`PartLayout::single`]), with part
-/// `p`'s files under `part{p}/`.
+/// `p`'s files under `part{p}/`, naming the id mapping files when `with_mappings`.
 ///
 /// Homogeneous id ranges follow DGL: part 0's nodes of each type in type-id order, then part
 /// 1's, ...; so `node_map[ntype][p]` is part `p`'s range for `ntype`.
@@ -83,6 +83,7 @@ pub(crate) fn part_config_json(
     graph_name: &str,
     layout: &PartLayout,
     part_method: &str,
+    with_mappings: bool,
 ) -> Value {
     fn ranges<K: Ord + ToString>(per_part: &[BTreeMap<K, u64>]) -> Map<String, Value> {
         let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -131,7 +132,7 @@ pub(crate) fn part_config_json(
             }),
         );
     }
-    if layout.num_parts() > 1 {
+    if with_mappings {
         obj.insert(NODE_MAPPING_KEY.into(), json!(NODE_MAPPING_FILE));
         obj.insert(EDGE_MAPPING_KEY.into(), json!(EDGE_MAPPING_FILE));
     }

@@ -53,7 +53,14 @@ pub fn write_partitioned(
 ) -> Result<PathBuf, StorageError> {
     write_atomically(dir, graph_name, |tmp| {
         write_raw_ids(graph, tmp)?;
-        write_into(graph, &PartLayout::single(graph), tmp, graph_name, "none")
+        write_into(
+            graph,
+            &PartLayout::single(graph),
+            tmp,
+            graph_name,
+            "none",
+            false,
+        )
     })
 }
 
@@ -90,32 +97,29 @@ pub fn write_partitions(
             tmp,
             graph_name,
             part_method,
+            true,
         )?;
-        let as_tensor = |ids: &[i64]| {
-            let bytes = Buffer::Owned(ids.to_vec());
-            (ids.len(), bytes)
-        };
-        let nodes: Vec<(String, (usize, Buffer<i64>))> = shuffled
-            .node_mapping
-            .iter()
-            .map(|(nt, ids)| (nt.clone(), as_tensor(ids)))
-            .collect();
-        let edges: Vec<(String, (usize, Buffer<i64>))> = shuffled
-            .edge_mapping
-            .iter()
-            .map(|(et, ids)| (et.to_string(), as_tensor(ids)))
-            .collect();
-        for (file, list) in [(NODE_MAPPING_FILE, &nodes), (EDGE_MAPPING_FILE, &edges)] {
-            let tensors = list
-                .iter()
-                .map(|(name, (len, bytes))| {
-                    (name.clone(), raw_tensor(Dtype::I64, *len, bytes.as_bytes()))
-                })
-                .collect();
-            write_file(&tmp.join(file), tensors)?;
-        }
+        write_mapping(&tmp.join(NODE_MAPPING_FILE), &shuffled.node_mapping)?;
+        write_mapping(&tmp.join(EDGE_MAPPING_FILE), &shuffled.edge_mapping)?;
         Ok(())
     })
+}
+
+/// One I64 tensor per type, named by the type: the input graph's id of every new id.
+fn write_mapping<K: ToString>(
+    path: &Path,
+    mapping: &std::collections::BTreeMap<K, Vec<i64>>,
+) -> Result<(), StorageError> {
+    let bytes: Vec<Vec<u8>> = mapping
+        .values()
+        .map(|ids| ids.iter().flat_map(|i| i.to_le_bytes()).collect())
+        .collect();
+    let tensors = mapping
+        .iter()
+        .zip(&bytes)
+        .map(|((key, ids), b)| (key.to_string(), raw_tensor(Dtype::I64, ids.len(), b)))
+        .collect();
+    write_file(path, tensors)
 }
 
 fn raw_tensor(dtype: Dtype, len: usize, bytes: &[u8]) -> RawTensor<'_> {
@@ -193,13 +197,14 @@ fn write_atomically(
 }
 
 /// Writes the part files of `graph` (already renumbered so that parts are contiguous) and the
-/// part-config into `tmp`.
+/// part-config into `tmp`; `with_mappings` names the id mapping files in the part-config.
 fn write_into(
     graph: &HeteroGraph,
     layout: &PartLayout,
     tmp: &Path,
     graph_name: &str,
     part_method: &str,
+    with_mappings: bool,
 ) -> Result<(), StorageError> {
     for p in 0..layout.num_parts() {
         let part = tmp.join(format!("part{p}"));
@@ -264,7 +269,7 @@ fn write_into(
     }
 
     let json_path = tmp.join(format!("{graph_name}.json"));
-    let json = part_config_json(graph, graph_name, layout, part_method);
+    let json = part_config_json(graph, graph_name, layout, part_method, with_mappings);
     let text = serde_json::to_string_pretty(&json).expect("a JSON value always serialises");
     let io = |source| StorageError::Io {
         action: "write",
