@@ -56,11 +56,14 @@
 
 mod apply;
 mod construct;
+mod csv_input;
 mod error;
+mod fast_hash;
 mod idmap;
 mod input;
 mod labels;
 mod ordered;
+mod parquet_input;
 mod transform;
 
 pub use apply::{TransformTarget, apply_transforms, read_transform_conf};
