@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::GconstructError;
 use crate::csv_input::read_csv;
 use crate::parquet_input::read_parquet;
@@ -55,20 +57,25 @@ impl RawColumn {
     fn append(self, other: RawColumn) -> RawColumn {
         use RawColumn::*;
         match (self, other) {
+            // Exact reservations: a block's columns are as long as all its files together.
             (Int(mut a), Int(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 Int(a)
             }
             (Float(mut a), Float(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 Float(a)
             }
             (Int(a), Float(b)) => Float(a.into_iter().map(|x| x as f64).chain(b).collect()),
             (Float(mut a), Int(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b.into_iter().map(|x| x as f64));
                 Float(a)
             }
             (List(mut a), List(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 List(a)
             }
@@ -290,18 +297,21 @@ fn wildcard(pattern: &str, name: &str) -> bool {
 }
 
 /// Reads the columns `needed` of every file into one table. `needed` maps a column to the config
-/// place that needs it (for errors). Empty files are skipped, as GraphStorm does.
+/// place that needs it (for errors). Empty files are skipped, as GraphStorm does. Files are read
+/// in parallel; the error reported is that of the first failing file in `files` order.
 pub(crate) fn read_table(
     files: &[PathBuf],
     format: &Format,
     needed: &BTreeMap<String, String>,
 ) -> Result<Table, GconstructError> {
+    let read = |path: &PathBuf| match format {
+        Format::Csv { delimiter } => read_csv(path, *delimiter, needed),
+        Format::Parquet => read_parquet(path, needed),
+    };
+    let parts: Vec<_> = files.par_iter().map(read).collect();
     let mut table = Table::default();
-    for path in files {
-        let (cols, rows) = match format {
-            Format::Csv { delimiter } => read_csv(path, *delimiter, needed)?,
-            Format::Parquet => read_parquet(path, needed)?,
-        };
+    for (path, part) in files.iter().zip(parts) {
+        let (cols, rows) = part?;
         if rows == 0 {
             continue;
         }

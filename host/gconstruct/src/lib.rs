@@ -61,6 +61,7 @@ mod error;
 mod fast_hash;
 mod idmap;
 mod input;
+mod int_index;
 mod labels;
 mod ordered;
 mod parquet_input;
