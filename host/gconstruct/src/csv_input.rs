@@ -83,11 +83,21 @@ impl ColumnBuilder {
         )
     }
 
+    /// The typed column, its spare capacity returned (the vectors grew by doubling).
     fn finish(self) -> RawColumn {
         match self {
-            ColumnBuilder::Int(v) => RawColumn::Int(v),
-            ColumnBuilder::Float(v) => RawColumn::Float(v),
-            ColumnBuilder::Text { cells, .. } => RawColumn::Str(cells),
+            ColumnBuilder::Int(mut v) => {
+                v.shrink_to_fit();
+                RawColumn::Int(v)
+            }
+            ColumnBuilder::Float(mut v) => {
+                v.shrink_to_fit();
+                RawColumn::Float(v)
+            }
+            ColumnBuilder::Text { mut cells, .. } => {
+                cells.shrink_to_fit();
+                RawColumn::Str(cells)
+            }
         }
     }
 }
