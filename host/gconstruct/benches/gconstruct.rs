@@ -3,16 +3,16 @@
 //! `cargo bench -p gs-gconstruct --bench gconstruct` (set `GS_BENCH_QUICK=1` for a small, fast
 //! run: 100k nodes / 1M edges instead of 1M nodes / 10M edges).
 //!
-//! It writes, in a temporary folder, one synthetic GraphStorm gconstruct input twice: as Parquet
-//! (snappy, as pyarrow writes it: a `list<float>` feature column) and as CSV (16 feature columns
-//! joined by `feature_col`). Both hold one node type with non-contiguous integer ids (so an id
-//! map is built), a 16-float `no-op` feature and a classification label with `split_pct`, and
-//! one edge type whose edges (`src`, `dst`) are split over 4 files. For each format it then
-//! times, in this process:
+//! It writes, in a temporary folder, one synthetic GraphStorm gconstruct input three times: as
+//! Parquet (snappy, as pyarrow writes it: a `list<float>` feature column), as CSV (16 feature
+//! columns joined by `feature_col`), and as Parquet with text ids (`"n<id>"`). Each holds one
+//! node type with non-contiguous ids (so an id map is built), a 16-float `no-op` feature and a
+//! classification label with `split_pct`, and one edge type whose edges (`src`, `dst`) are
+//! split over 4 files. For each input it then times, in this process:
 //!
 //! - the baseline: a typed read of every column of every input file with the same crates
-//!   (parquet column readers into `Vec`s, csv `ByteRecord`s parsed into `Vec<i64>`/`Vec<f64>`),
-//!   and nothing else;
+//!   (parquet column readers into `Vec`s, text as `String`s; csv `ByteRecord`s parsed into
+//!   `Vec<i64>`/`Vec<f64>`), and nothing else;
 //! - `gs_gconstruct::construct` on the config, writing the graph to a fresh folder.
 //!
 //! Peak memory is measured in-process: a counting global allocator tracks live bytes, and the
@@ -29,7 +29,7 @@ use std::time::Instant;
 use gs_gconstruct::{ConstructOptions, construct};
 use parquet::basic::Compression;
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
-use parquet::data_type::{DataType, FloatType, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, FloatType, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::FileReader;
 use parquet::file::serialized_reader::SerializedFileReader;
@@ -133,6 +133,8 @@ const CLASSES: u64 = 10;
 struct Synthetic {
     nodes: usize,
     edges: usize,
+    /// Whether raw ids are written as text (`"n<id>"`) instead of integers.
+    text_ids: bool,
 }
 
 impl Synthetic {
@@ -182,23 +184,45 @@ fn write_i64(rg: &mut parquet::file::writer::SerializedRowGroupWriter<'_, File>,
     col.close().expect("close");
 }
 
+/// Writes raw ids: as int64, or as text `"n<id>"`.
+fn write_ids(
+    rg: &mut parquet::file::writer::SerializedRowGroupWriter<'_, File>,
+    v: &[i64],
+    text: bool,
+) {
+    if !text {
+        return write_i64(rg, v);
+    }
+    let b: Vec<ByteArray> = v
+        .iter()
+        .map(|x| ByteArray::from(format!("n{x}").as_str()))
+        .collect();
+    let mut col = rg.next_column().expect("column").expect("column");
+    col.typed::<ByteArrayType>()
+        .write_batch(&b, Some(&vec![1; v.len()]), None)
+        .expect("write");
+    col.close().expect("close");
+}
+
 /// Row group size, as pyarrow's default (1 Mi rows) would give for the edge files.
 const ROW_GROUP: usize = 1 << 20;
 
 fn write_parquet_input(g: &Synthetic, dir: &Path) {
     std::fs::create_dir_all(dir.join("nodes")).unwrap();
     std::fs::create_dir_all(dir.join("edges")).unwrap();
+    let id_type = if g.text_ids { "binary" } else { "int64" };
+    let annotation = if g.text_ids { "(UTF8)" } else { "" };
     let mut w = parquet_writer(
         &dir.join("nodes/part-00000.parquet"),
-        "message schema { optional int64 id; optional group feat (LIST) { repeated group list { optional float element; } } optional int64 label; }",
+        &format!(
+            "message schema {{ optional {id_type} id {annotation}; optional group feat (LIST) {{ repeated group list {{ optional float element; }} }} optional int64 label; }}"
+        ),
     );
     for start in (0..g.nodes).step_by(ROW_GROUP) {
         let rows = start..(start + ROW_GROUP).min(g.nodes);
         let mut rg = w.next_row_group().unwrap();
-        write_i64(
-            &mut rg,
-            &rows.clone().map(|i| g.raw_id(i)).collect::<Vec<_>>(),
-        );
+        let ids: Vec<i64> = rows.clone().map(|i| g.raw_id(i)).collect();
+        write_ids(&mut rg, &ids, g.text_ids);
         let flat: Vec<f32> = rows
             .clone()
             .flat_map(|i| (0..FEAT_DIM).map(move |d| (i, d)))
@@ -220,7 +244,9 @@ fn write_parquet_input(g: &Synthetic, dir: &Path) {
     for part in 0..EDGE_FILES {
         let mut w = parquet_writer(
             &dir.join(format!("edges/part-{part:05}.parquet")),
-            "message schema { optional int64 src; optional int64 dst; }",
+            &format!(
+                "message schema {{ optional {id_type} src {annotation}; optional {id_type} dst {annotation}; }}"
+            ),
         );
         let range = g.edge_range(part);
         for start in range.clone().step_by(ROW_GROUP) {
@@ -228,8 +254,8 @@ fn write_parquet_input(g: &Synthetic, dir: &Path) {
                 .map(|e| g.edge(e))
                 .unzip();
             let mut rg = w.next_row_group().unwrap();
-            write_i64(&mut rg, &src);
-            write_i64(&mut rg, &dst);
+            write_ids(&mut rg, &src, g.text_ids);
+            write_ids(&mut rg, &dst, g.text_ids);
             rg.close().unwrap();
         }
         w.close().unwrap();
@@ -337,8 +363,30 @@ fn baseline_parquet(files: &[PathBuf]) -> usize {
         keep.push(values);
         n
     }
+    fn drain_text(mut r: ColumnReaderImpl<ByteArrayType>, keep: &mut Vec<Vec<String>>) -> usize {
+        let (mut values, mut defs, mut reps) = (Vec::new(), Vec::new(), Vec::new());
+        let mut text = Vec::new();
+        loop {
+            values.clear();
+            let (records, _, _) = r
+                .read_records(1 << 16, Some(&mut defs), Some(&mut reps), &mut values)
+                .expect("read");
+            if records == 0 {
+                break;
+            }
+            text.extend(
+                values
+                    .iter()
+                    .map(|b: &ByteArray| b.as_utf8().unwrap().to_string()),
+            );
+        }
+        let n = text.len();
+        keep.push(text);
+        n
+    }
     let mut ints: Vec<Vec<i64>> = Vec::new();
     let mut floats: Vec<Vec<f32>> = Vec::new();
+    let mut texts: Vec<Vec<String>> = Vec::new();
     let mut n = 0;
     for f in files {
         let reader = SerializedFileReader::new(File::open(f).unwrap()).unwrap();
@@ -348,12 +396,13 @@ fn baseline_parquet(files: &[PathBuf]) -> usize {
                 n += match rg.get_column_reader(c).unwrap() {
                     ColumnReader::Int64ColumnReader(r) => drain(r, &mut ints),
                     ColumnReader::FloatColumnReader(r) => drain(r, &mut floats),
+                    ColumnReader::ByteArrayColumnReader(r) => drain_text(r, &mut texts),
                     _ => panic!("unexpected column type"),
                 };
             }
         }
     }
-    std::hint::black_box((&ints, &floats));
+    std::hint::black_box((&ints, &floats, &texts));
     n
 }
 
@@ -384,7 +433,7 @@ fn baseline_csv(files: &[PathBuf]) -> usize {
 }
 
 struct Row {
-    format: &'static str,
+    input: &'static str,
     what: &'static str,
     wall: f64,
     cpu: f64,
@@ -397,31 +446,35 @@ fn mib(b: usize) -> f64 {
 
 fn main() {
     let quick = std::env::var_os("GS_BENCH_QUICK").is_some();
-    let g = if quick {
-        Synthetic {
-            nodes: 100_000,
-            edges: 1_000_000,
-        }
+    let (nodes, edges) = if quick {
+        (100_000, 1_000_000)
     } else {
-        Synthetic {
-            nodes: 1_000_000,
-            edges: 10_000_000,
-        }
+        (1_000_000, 10_000_000)
     };
-    let rows_total = (g.nodes + g.edges) as f64;
+    let rows_total = (nodes + edges) as f64;
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "synthetic input: {} nodes ({FEAT_DIM}-float feature, {CLASSES}-class label), {} edges in {EDGE_FILES} files; {} logical CPUs",
-        g.nodes,
-        g.edges,
+        nodes,
+        edges,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("load average before: {}", load().trim());
     let mut rows = Vec::new();
     let mut sizes = Vec::new();
-    for format in ["parquet", "csv"] {
-        let dir = tmp.path().join(format);
+    let inputs = [
+        ("parquet", "parquet", false),
+        ("csv", "csv", false),
+        ("parquet, text ids", "parquet", true),
+    ];
+    for (input, format, text_ids) in inputs {
+        let g = Synthetic {
+            nodes,
+            edges,
+            text_ids,
+        };
+        let dir = tmp.path().join(format!("{format}-{text_ids}"));
         let t = Instant::now();
         if format == "csv" {
             write_csv_input(&g, &dir);
@@ -432,7 +485,7 @@ fn main() {
         let inputs = files_under(&dir, Some(if format == "csv" { "csv" } else { "parquet" }));
         let input_bytes = total_bytes(&inputs);
         println!(
-            "{format}: wrote {} files, {:.1} MiB, in {:.1} s",
+            "{input}: wrote {} files, {:.1} MiB, in {:.1} s",
             inputs.len(),
             mib(input_bytes as usize),
             t.elapsed().as_secs_f64()
@@ -447,28 +500,28 @@ fn main() {
         });
         std::hint::black_box(values);
         rows.push(Row {
-            format,
+            input,
             what: "baseline: typed read of every column",
             wall,
             cpu,
             peak,
         });
 
-        let out = tmp.path().join(format!("{format}-out"));
+        let out = tmp.path().join("out");
         let mut options = ConstructOptions::new(&conf, &out, "bench");
         options.seed = Some(1);
         let (report, wall, cpu, peak) = measure(|| construct(&options));
         let report = report.expect("construct");
-        assert_eq!(report.num_edges.values().sum::<u64>(), g.edges as u64);
+        assert_eq!(report.num_edges.values().sum::<u64>(), edges as u64);
         let output_bytes = total_bytes(&files_under(&out, None));
         rows.push(Row {
-            format,
+            input,
             what: "gs_gconstruct::construct",
             wall,
             cpu,
             peak,
         });
-        sizes.push((format, input_bytes, output_bytes));
+        sizes.push((input, input_bytes, output_bytes));
         std::fs::remove_dir_all(&out).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -479,29 +532,29 @@ fn main() {
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
-        let (_, input, output) = sizes.iter().find(|s| s.0 == r.format).unwrap();
+        let (_, input, output) = sizes.iter().find(|s| s.0 == r.input).unwrap();
         println!(
             "| {} | {} | {:.2} | {:.2} | {:.2} M | {:.2} M | {:.0} | {:.2} | {:.2} |",
-            r.format,
+            r.input,
             r.what,
             r.wall,
             r.cpu,
             rows_total / r.wall / 1e6,
-            g.edges as f64 / r.wall / 1e6,
+            edges as f64 / r.wall / 1e6,
             mib(r.peak),
             r.peak as f64 / *input as f64,
             r.peak as f64 / *output as f64,
         );
     }
     println!();
-    for (format, input, output) in &sizes {
+    for (name, input, output) in &sizes {
         let pick = |w: &str| {
             rows.iter()
-                .find(|r| r.format == *format && r.what.starts_with(w))
+                .find(|r| r.input == *name && r.what.starts_with(w))
         };
         let (b, c) = (pick("baseline").unwrap(), pick("gs_").unwrap());
         println!(
-            "{format}: input {:.1} MiB, output {:.1} MiB; construct / baseline: wall {:.2}x, peak memory {:.2}x",
+            "{name}: input {:.1} MiB, output {:.1} MiB; construct / baseline: wall {:.2}x, peak memory {:.2}x",
             mib(*input as usize),
             mib(*output as usize),
             c.wall / b.wall,
