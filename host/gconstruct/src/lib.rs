@@ -8,7 +8,7 @@
 //! transform parameters, and `raw_id_mappings/<ntype>/part-00000.parquet`. [`apply_transforms`]
 //! re-applies the fitted transforms to raw values (for inference on new data).
 //!
-//! It depends on gs-graph, parquet and csv only: no tch, no wasmtime.
+//! It depends on gs-graph, parquet, csv and rayon only: no tch, no wasmtime.
 //!
 //! # Behaviour, matched to GraphStorm 0.5 (`python/graphstorm/gconstruct/`)
 //!
