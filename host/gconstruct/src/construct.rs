@@ -1,7 +1,7 @@
 //! `construct`: the gconstruct pipeline (read tables, map ids, transform features, split labels,
 //! build the graph) and its outputs, written atomically.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::GconstructError;
 use crate::error::location;
-use crate::idmap::{IdMap, RawKey, column_keys};
+use crate::idmap::{IdColumnError, IdMap, MISSING, UniqueKeys, key_at};
 use crate::input::{Format, Table, read_table, resolve_files};
 use crate::labels::{LabelData, LabelSpec, compute_labels, parse_label, row_ids};
 use crate::transform::{FeatSpec, Mode, compute, parse_feature};
@@ -704,30 +704,24 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
         let map = match with_ids.first() {
             Some((block, Some(col))) => {
                 let t = &block.table;
-                let keys = column_keys(t.col(col)).map_err(|row| {
-                    t.bad_value(
+                IdMap::from_id_column(t.col(col), options.remap_node_id).map_err(|e| match e {
+                    IdColumnError::Null(row) => t.bad_value(
                         row,
                         col,
                         format!("node id of `{nt}` is null"),
                         "every node needs an id; drop or fill the row",
-                    )
-                })?;
-                let mut seen: HashMap<&RawKey, usize> = HashMap::with_capacity(keys.len());
-                for (r, k) in keys.iter().enumerate() {
-                    if let Some(&first) = seen.get(k) {
-                        let (path, row) = t.locate(r);
+                    ),
+                    IdColumnError::Duplicate { row, first, id } => {
+                        let (path, row) = t.locate(row);
                         let (first_path, first_row) = t.locate(first);
-                        return Err(GconstructError::DuplicateNodeId {
+                        GconstructError::DuplicateNodeId {
                             ntype: nt.clone(),
-                            id: k.to_string(),
+                            id: id.to_string(),
                             at: location(&path, row, col),
                             first_at: location(&first_path, first_row, col),
-                        });
+                        }
                     }
-                    seen.insert(k, r);
-                }
-                drop(seen);
-                IdMap::from_unique(keys, options.remap_node_id)
+                })?
             }
             _ => IdMap::Noop(blocks[0].0.table.rows),
         };
@@ -747,7 +741,7 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
         id_maps.insert(nt.clone(), map);
     }
     // Feature-less node types: sorted unique ids from the edge files (np.unique).
-    let mut featless: BTreeMap<String, BTreeSet<RawKey>> = BTreeMap::new();
+    let mut featless: BTreeMap<String, UniqueKeys> = BTreeMap::new();
     for ((block, id_cols), rel) in edge_blocks.iter().zip(&relations) {
         if id_cols.is_empty() {
             continue;
@@ -758,33 +752,22 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             }
             let t = &block.table;
             let col = &id_cols[k];
-            let keys = column_keys(t.col(col)).map_err(|row| {
-                t.bad_value(
-                    row,
-                    col,
-                    format!("node id of `{nt}` is null"),
-                    "every edge needs both endpoint ids",
-                )
-            })?;
-            featless.entry(nt.clone()).or_default().extend(keys);
+            featless
+                .entry(nt.clone())
+                .or_default()
+                .extend(t.col(col))
+                .map_err(|row| {
+                    t.bad_value(
+                        row,
+                        col,
+                        format!("node id of `{nt}` is null"),
+                        "every edge needs both endpoint ids",
+                    )
+                })?;
         }
     }
     for (nt, keys) in featless {
-        let mixed = keys.iter().any(|k| matches!(k, RawKey::Int(_)))
-            && keys.iter().any(|k| matches!(k, RawKey::Str(_)));
-        let keys: Vec<RawKey> = if mixed {
-            let s: BTreeSet<String> = keys
-                .into_iter()
-                .map(|k| match k {
-                    RawKey::Int(i) => i.to_string(),
-                    RawKey::Str(s) => s,
-                })
-                .collect();
-            s.into_iter().map(RawKey::Str).collect()
-        } else {
-            keys.into_iter().collect()
-        };
-        id_maps.insert(nt, IdMap::from_unique(keys, options.remap_node_id));
+        id_maps.insert(nt, keys.into_map(options.remap_node_id));
     }
 
     // Node data.
@@ -801,6 +784,8 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             let conf_features = nodes[block.index].get_mut("features");
             let data = block_data(block, conf_features, &id_cols, &mut rng, nt, &mut splits)?;
             insert_data(store, data, nt, &block.at, &label_names)?;
+            // The raw columns are no longer needed: free them before the edges are mapped.
+            block.table.columns.clear();
         }
     }
 
@@ -812,7 +797,8 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
     // Blocks with id columns first, so that feature-only blocks can be filtered like them.
     let mut order: Vec<usize> = (0..edge_blocks.len()).collect();
     order.sort_by_key(|&i| edge_blocks[i].1.is_empty());
-    let mut kept_rows: BTreeMap<[String; 3], (Vec<usize>, usize)> = BTreeMap::new();
+    // Per edge type: the rows kept (`None`: all) and the number of rows.
+    let mut kept_rows: BTreeMap<[String; 3], (Option<Vec<usize>>, usize)> = BTreeMap::new();
     for i in order {
         let rel = relations[i].clone();
         let etype_name = rel.join(":");
@@ -836,7 +822,7 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             &mut splits,
         )?;
         let t = &block.table;
-        let keep: Vec<usize> = if !id_cols.is_empty() {
+        if !id_cols.is_empty() {
             if edge_lists.contains_key(&rel) {
                 return Err(GconstructError::config(
                     &block.at,
@@ -846,43 +832,30 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
                     "list all files of an edge type in one block's `files`",
                 ));
             }
-            let mut src = Vec::with_capacity(t.rows);
-            let mut dst = Vec::with_capacity(t.rows);
-            let mut keep = Vec::with_capacity(t.rows);
-            let mut first_bad: Option<(usize, usize, RawKey)> = None;
-            let mut bad = 0;
-            let keys: Vec<Vec<RawKey>> = id_cols
-                .iter()
-                .map(|c| {
-                    column_keys(t.col(c)).map_err(|row| {
-                        t.bad_value(
-                            row,
-                            c,
-                            "the edge endpoint id is null",
-                            "every edge needs both endpoint ids",
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?;
             let (smap, dmap) = (&id_maps[&rel[0]], &id_maps[&rel[2]]);
-            for (r, (sk, dk)) in keys[0].iter().zip(&keys[1]).enumerate() {
-                match (smap.get(sk), dmap.get(dk)) {
-                    (Some(s), Some(d)) => {
-                        src.push(s);
-                        dst.push(d);
-                        keep.push(r);
-                    }
-                    (s, _) => {
-                        bad += 1;
-                        if first_bad.is_none() {
-                            let (k, key) = if s.is_some() { (1, dk) } else { (0, sk) };
-                            first_bad = Some((r, k, key.clone()));
-                        }
-                    }
+            let null_endpoint = |k: usize| {
+                let c = &id_cols[k];
+                move |row| {
+                    t.bad_value(
+                        row,
+                        c,
+                        "the edge endpoint id is null",
+                        "every edge needs both endpoint ids",
+                    )
                 }
-            }
-            if let Some((r, k, key)) = first_bad {
+            };
+            let mut src = smap
+                .map_column(t.col(&id_cols[0]))
+                .map_err(null_endpoint(0))?;
+            let mut dst = dmap
+                .map_column(t.col(&id_cols[1]))
+                .map_err(null_endpoint(1))?;
+            let is_bad = |r: usize| src[r] == MISSING || dst[r] == MISSING;
+            let bad = (0..t.rows).filter(|&r| is_bad(r)).count();
+            let keep = if let Some(r) = (0..t.rows).find(|&r| is_bad(r)) {
+                let k = if src[r] == MISSING { 0 } else { 1 };
                 if !options.skip_nonexist_edges {
+                    let key = key_at(t.col(&id_cols[k]), r).expect("not null");
                     let (path, row) = t.locate(r);
                     return Err(GconstructError::UnknownNode {
                         etype: etype_name,
@@ -896,13 +869,18 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
                 warnings.push(format!(
                     "skipped {bad} edges of `{etype_name}` whose endpoints do not exist"
                 ));
-            }
+                let keep: Vec<usize> = (0..t.rows).filter(|&r| !is_bad(r)).collect();
+                src = keep.iter().map(|&r| src[r]).collect();
+                dst = keep.iter().map(|&r| dst[r]).collect();
+                Some(keep)
+            } else {
+                None
+            };
             edge_lists.insert(rel.clone(), (src, dst, t.rows));
-            kept_rows.insert(rel.clone(), (keep.clone(), t.rows));
-            keep
+            kept_rows.insert(rel.clone(), (keep, t.rows));
         } else {
             match kept_rows.get(&rel) {
-                Some((keep, rows)) if *rows == t.rows => keep.clone(),
+                Some((_, rows)) if *rows == t.rows => {}
                 Some((_, rows)) => {
                     return Err(GconstructError::config(
                         &block.at,
@@ -921,13 +899,11 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
                     ));
                 }
             }
-        };
-        let filtered: Vec<(String, Data)> = if keep.len() == t.rows {
-            data
-        } else {
-            data.into_iter()
-                .map(|(n, d)| (n, d.select(&keep)))
-                .collect()
+        }
+        let keep = kept_rows[&rel].0.as_deref();
+        let filtered: Vec<(String, Data)> = match keep {
+            None => data,
+            Some(keep) => data.into_iter().map(|(n, d)| (n, d.select(keep))).collect(),
         };
         insert_data(
             edge_data.entry(rel.clone()).or_default(),
@@ -936,6 +912,8 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             &block.at,
             &label_names,
         )?;
+        // The raw columns are no longer needed.
+        block.table.columns.clear();
     }
     for rel in &relations {
         if !edge_lists.contains_key(rel) {
@@ -1004,10 +982,12 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             graph.set_node_data(&nt, &name, d.into_array(rows, None)?)?;
         }
     }
-    for (rel, (src, dst, _)) in &edge_lists {
+    // Each edge list is dropped once its CSC is built.
+    for (rel, (src, dst, _)) in std::mem::take(&mut edge_lists) {
         let et = EdgeType::new(&rel[0], &rel[1], &rel[2]);
-        let order = graph.add_edges(&et, src, dst)?;
-        if let Some(store) = edge_data.remove(rel) {
+        let order = graph.add_edges(&et, &src, &dst)?;
+        drop((src, dst));
+        if let Some(store) = edge_data.remove(&rel) {
             for (name, d) in store {
                 graph.set_edge_data(&et, &name, d.into_array(order.len(), Some(&order))?)?;
             }

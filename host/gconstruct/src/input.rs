@@ -1,15 +1,15 @@
-//! Input tables: file resolution (paths, lists, globs), CSV and Parquet reading into typed
-//! columns with pandas' type inference, and row provenance for error messages.
+//! Input tables: file resolution (paths, lists, globs), typed columns and their concatenation
+//! over a block's files, and row provenance for error messages. The readers of each format are
+//! in `csv_input` and `parquet_input`.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use parquet::file::reader::FileReader;
-use parquet::file::serialized_reader::SerializedFileReader;
-use parquet::record::Field;
+use rayon::prelude::*;
 
 use crate::GconstructError;
+use crate::csv_input::read_csv;
+use crate::parquet_input::read_parquet;
 
 /// One column of raw values, typed as pandas would type it.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,20 +57,25 @@ impl RawColumn {
     fn append(self, other: RawColumn) -> RawColumn {
         use RawColumn::*;
         match (self, other) {
+            // Exact reservations: a block's columns are as long as all its files together.
             (Int(mut a), Int(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 Int(a)
             }
             (Float(mut a), Float(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 Float(a)
             }
             (Int(a), Float(b)) => Float(a.into_iter().map(|x| x as f64).chain(b).collect()),
             (Float(mut a), Int(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b.into_iter().map(|x| x as f64));
                 Float(a)
             }
             (List(mut a), List(b)) => {
+                a.reserve_exact(b.len());
                 a.extend(b);
                 List(a)
             }
@@ -292,18 +297,21 @@ fn wildcard(pattern: &str, name: &str) -> bool {
 }
 
 /// Reads the columns `needed` of every file into one table. `needed` maps a column to the config
-/// place that needs it (for errors). Empty files are skipped, as GraphStorm does.
+/// place that needs it (for errors). Empty files are skipped, as GraphStorm does. Files are read
+/// in parallel; the error reported is that of the first failing file in `files` order.
 pub(crate) fn read_table(
     files: &[PathBuf],
     format: &Format,
     needed: &BTreeMap<String, String>,
 ) -> Result<Table, GconstructError> {
+    let read = |path: &PathBuf| match format {
+        Format::Csv { delimiter } => read_csv(path, *delimiter, needed),
+        Format::Parquet => read_parquet(path, needed),
+    };
+    let parts: Vec<_> = files.par_iter().map(read).collect();
     let mut table = Table::default();
-    for path in files {
-        let (cols, rows) = match format {
-            Format::Csv { delimiter } => read_csv(path, *delimiter, needed)?,
-            Format::Parquet => read_parquet(path, needed)?,
-        };
+    for (path, part) in files.iter().zip(parts) {
+        let (cols, rows) = part?;
         if rows == 0 {
             continue;
         }
@@ -320,268 +328,12 @@ pub(crate) fn read_table(
     Ok(table)
 }
 
-/// pandas' default `na_values`.
-const NA_VALUES: &[&str] = &[
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-];
-
-fn read_csv(
-    path: &Path,
-    delimiter: u8,
-    needed: &BTreeMap<String, String>,
-) -> Result<(Vec<(String, RawColumn)>, usize), GconstructError> {
-    let read_err = |e: &dyn std::fmt::Display| GconstructError::Read {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-        hint: "check that the file is CSV with a header row and the `separator` given in `format`"
-            .into(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(true)
-        .from_path(path)
-        .map_err(|e| read_err(&e))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| read_err(&e))?
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
-    let mut idx = Vec::new();
-    for (col, at) in needed {
-        match headers.iter().position(|h| h == col) {
-            Some(i) => idx.push((col.clone(), i)),
-            None => {
-                return Err(GconstructError::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: col.clone(),
-                    at: at.clone(),
-                    available: headers.join(", "),
-                });
-            }
-        }
-    }
-    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); idx.len()];
-    let mut rows = 0;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(read_err(&e)),
-        }
-        for (k, (_, i)) in idx.iter().enumerate() {
-            let v = record.get(*i).unwrap_or("");
-            cells[k].push(if NA_VALUES.contains(&v) {
-                None
-            } else {
-                Some(v.to_string())
-            });
-        }
-        rows += 1;
-    }
-    let cols = idx
-        .into_iter()
-        .zip(cells)
-        .map(|((name, _), c)| (name, infer(c)))
-        .collect();
-    Ok((cols, rows))
-}
-
-/// pandas' inference for one CSV column: int64 when every cell is an integer, float64 when every
-/// non-null cell is a number, else text.
-fn infer(cells: Vec<Option<String>>) -> RawColumn {
-    if cells.iter().all(|c| {
-        c.as_deref()
-            .is_some_and(|s| s.trim().parse::<i64>().is_ok())
-    }) {
-        return RawColumn::Int(
-            cells
-                .iter()
-                .map(|c| c.as_deref().unwrap().trim().parse().unwrap())
-                .collect(),
-        );
-    }
-    let floats: Option<Vec<f64>> = cells
-        .iter()
-        .map(|c| match c {
-            None => Some(f64::NAN),
-            Some(s) => s.trim().parse::<f64>().ok(),
-        })
-        .collect();
-    match floats {
-        Some(f) => RawColumn::Float(f),
-        None => RawColumn::Str(cells),
-    }
-}
-
-fn read_parquet(
-    path: &Path,
-    needed: &BTreeMap<String, String>,
-) -> Result<(Vec<(String, RawColumn)>, usize), GconstructError> {
-    let bad = |e: &dyn std::fmt::Display| GconstructError::Read {
-        path: path.to_path_buf(),
-        reason: format!("not a readable Parquet file: {e}"),
-        hint: "check that the file is Parquet (not truncated, not CSV) or set `format` to match it"
-            .into(),
-    };
-    let file = File::open(path).map_err(|e| bad(&e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| bad(&e))?;
-    let schema = reader
-        .metadata()
-        .file_metadata()
-        .schema_descr()
-        .root_schema()
-        .clone();
-    let fields = schema.get_fields();
-    let names: Vec<String> = fields.iter().map(|f| f.name().to_string()).collect();
-    let mut wanted = Vec::new();
-    for (col, at) in needed {
-        match fields.iter().find(|f| f.name() == col) {
-            Some(f) => wanted.push(f.clone()),
-            None => {
-                return Err(GconstructError::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: col.clone(),
-                    at: at.clone(),
-                    available: names.join(", "),
-                });
-            }
-        }
-    }
-    if needed.is_empty() {
-        let rows = reader.metadata().file_metadata().num_rows();
-        return Ok((Vec::new(), usize::try_from(rows).unwrap_or(0)));
-    }
-    let projection = parquet::schema::types::Type::group_type_builder(schema.name())
-        .with_fields(wanted)
-        .build()
-        .map_err(|e| bad(&e))?;
-    let mut values: BTreeMap<String, Vec<Field>> =
-        needed.keys().map(|k| (k.clone(), Vec::new())).collect();
-    let mut rows = 0;
-    let iter = reader.get_row_iter(Some(projection)).map_err(|e| bad(&e))?;
-    for row in iter {
-        let row = row.map_err(|e| bad(&e))?;
-        for (name, field) in row.get_column_iter() {
-            if let Some(v) = values.get_mut(name) {
-                v.push(field.clone());
-            }
-        }
-        rows += 1;
-    }
-    let mut cols = Vec::new();
-    for (name, fields) in values {
-        let col = parquet_column(&fields).map_err(|(row, what)| GconstructError::BadValue {
-            path: path.to_path_buf(),
-            row,
-            column: name.clone(),
-            reason: format!("unsupported Parquet value {what}"),
-            hint: "use integer, floating-point, string or list-of-number columns".into(),
-        })?;
-        cols.push((name, col));
-    }
-    Ok((cols, rows))
-}
-
-fn field_num(f: &Field) -> Option<Option<f64>> {
-    Some(match *f {
-        Field::Null => None,
-        Field::Bool(b) => Some(f64::from(u8::from(b))),
-        Field::Byte(v) => Some(f64::from(v)),
-        Field::Short(v) => Some(f64::from(v)),
-        Field::Int(v) => Some(f64::from(v)),
-        Field::Long(v) => Some(v as f64),
-        Field::UByte(v) => Some(f64::from(v)),
-        Field::UShort(v) => Some(f64::from(v)),
-        Field::UInt(v) => Some(f64::from(v)),
-        Field::ULong(v) => Some(v as f64),
-        Field::Float(v) => Some(f64::from(v)),
-        Field::Double(v) => Some(v),
-        _ => return None,
-    })
-}
-
-fn field_int(f: &Field) -> Option<i64> {
-    Some(match *f {
-        Field::Bool(b) => i64::from(b),
-        Field::Byte(v) => i64::from(v),
-        Field::Short(v) => i64::from(v),
-        Field::Int(v) => i64::from(v),
-        Field::Long(v) => v,
-        Field::UByte(v) => i64::from(v),
-        Field::UShort(v) => i64::from(v),
-        Field::UInt(v) => i64::from(v),
-        Field::ULong(v) => i64::try_from(v).ok()?,
-        _ => return None,
-    })
-}
-
-/// Types a Parquet column from its values: all integers -> Int, numbers (with nulls) -> Float,
-/// text -> Str, lists of numbers -> List.
-fn parquet_column(fields: &[Field]) -> Result<RawColumn, (usize, String)> {
-    let first = fields.iter().find(|f| !matches!(f, Field::Null));
-    match first {
-        Some(Field::Str(_)) | Some(Field::Bytes(_)) => fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match f {
-                Field::Null => Ok(None),
-                Field::Str(s) => Ok(Some(s.clone())),
-                Field::Bytes(b) => Ok(Some(String::from_utf8_lossy(b.data()).into_owned())),
-                other => field_num(other)
-                    .map(|v| v.and_then(py_float_str))
-                    .ok_or((i, other.to_string())),
-            })
-            .collect::<Result<_, _>>()
-            .map(RawColumn::Str),
-        Some(Field::ListInternal(_)) => fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match f {
-                Field::Null => Ok(None),
-                Field::ListInternal(list) => list
-                    .elements()
-                    .iter()
-                    .map(|e| field_num(e).flatten().ok_or((i, e.to_string())))
-                    .collect::<Result<Vec<f64>, _>>()
-                    .map(Some),
-                other => Err((i, other.to_string())),
-            })
-            .collect::<Result<_, _>>()
-            .map(RawColumn::List),
-        _ => {
-            if let Some(ints) = fields.iter().map(field_int).collect::<Option<Vec<i64>>>() {
-                return Ok(RawColumn::Int(ints));
-            }
-            fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    field_num(f)
-                        .map(|v| v.unwrap_or(f64::NAN))
-                        .ok_or((i, f.to_string()))
-                })
-                .collect::<Result<_, _>>()
-                .map(RawColumn::Float)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn csv_inference_follows_pandas() {
-        let s = |v: &[&str]| v.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>();
-        assert_eq!(infer(s(&["1", "2"])), RawColumn::Int(vec![1, 2]));
-        assert!(matches!(infer(s(&["1", "2.5"])), RawColumn::Float(_)));
-        let mut with_null = s(&["1"]);
-        with_null.push(None);
-        assert!(matches!(infer(with_null), RawColumn::Float(v) if v[1].is_nan()));
-        assert!(matches!(infer(s(&["a", "1"])), RawColumn::Str(_)));
+    fn wildcards_and_python_floats() {
         assert!(wildcard("part-*.csv", "part-001.csv"));
         assert!(!wildcard("part-*.csv", "part-001.parquet"));
         assert_eq!(py_float_str(2.0).unwrap(), "2.0");

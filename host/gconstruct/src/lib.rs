@@ -7,10 +7,10 @@
 //! format (one part through [`gs_graph::write_partitioned`]; with `--num-parts N`, split by
 //! gs-partition's random or METIS assignment, METIS balancing the labels' training masks),
 //! `data_transform_new.json` with the fitted transform parameters, and
-//! `raw_id_mappings/<ntype>/part-00000.parquet` (raw id to gconstruct id, as GraphStorm). [`apply_transforms`]
-//! re-applies the fitted transforms to raw values (for inference on new data).
+//! `raw_id_mappings/<ntype>/part-00000.parquet` (raw id to gconstruct id, as GraphStorm).
+//! [`apply_transforms`] re-applies the fitted transforms to raw values (for inference on new data).
 //!
-//! It depends on gs-graph, gs-partition, parquet and csv only: no tch, no wasmtime.
+//! It depends on gs-graph, gs-partition, parquet, csv and rayon only: no tch, no wasmtime.
 //!
 //! # Behaviour, matched to GraphStorm 0.5 (`python/graphstorm/gconstruct/`)
 //!
@@ -58,11 +58,15 @@
 
 mod apply;
 mod construct;
+mod csv_input;
 mod error;
+mod fast_hash;
 mod idmap;
 mod input;
+mod int_index;
 mod labels;
 mod ordered;
+mod parquet_input;
 mod transform;
 
 pub use apply::{TransformTarget, apply_transforms, read_transform_conf};

@@ -488,6 +488,130 @@ fn cast(vals: &[f64], out: Option<OutDtype>) -> Vec<f32> {
     }
 }
 
+/// A numeric column read in place: `width` values per row.
+enum NumericView<'a> {
+    Ints(&'a [i64]),
+    Floats(&'a [f64]),
+    /// Rows of one length (checked), none null.
+    Lists(&'a [Option<Vec<f64>>], usize),
+    /// Row-major values, `width` per row.
+    Flat(&'a [f64], usize),
+}
+
+impl<'a> NumericView<'a> {
+    /// The numeric view of a non-text column, with the row checks of [`numeric`].
+    fn of(table: &'a Table, col: &str, spec: &FeatSpec) -> Result<Self, GconstructError> {
+        Ok(match table.col(col) {
+            RawColumn::Int(v) => NumericView::Ints(v),
+            RawColumn::Float(v) => NumericView::Floats(v),
+            RawColumn::List(v) => {
+                let width = v.iter().flatten().next().map_or(0, Vec::len);
+                for (i, r) in v.iter().enumerate() {
+                    match r {
+                        Some(r) if r.len() == width => {}
+                        Some(r) => {
+                            return Err(table.bad_value(
+                                i,
+                                col,
+                                format!("feature `{}` has vectors of length {width} but this row has length {}", spec.name, r.len()),
+                                "every row of a vector feature must have the same length",
+                            ));
+                        }
+                        None => {
+                            return Err(table.bad_value(
+                                i,
+                                col,
+                                format!("feature `{}` is null", spec.name),
+                                "fill the missing vector",
+                            ));
+                        }
+                    }
+                }
+                NumericView::Lists(v, width)
+            }
+            RawColumn::Str(_) => unreachable!("text columns are refused before"),
+        })
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            NumericView::Ints(_) | NumericView::Floats(_) => 1,
+            NumericView::Lists(_, w) | NumericView::Flat(_, w) => *w,
+        }
+    }
+
+    /// Row `r`'s values, through `f`.
+    fn with_row<T>(&self, r: usize, f: impl FnOnce(&[f64]) -> T) -> T {
+        match self {
+            NumericView::Ints(v) => f(&[v[r] as f64]),
+            NumericView::Floats(v) => f(&v[r..r + 1]),
+            NumericView::Lists(v, _) => f(v[r].as_deref().unwrap_or(&[])),
+            NumericView::Flat(v, w) => f(&v[r * w..(r + 1) * w]),
+        }
+    }
+
+    /// [`validate`] on the values in place: the first NaN or Inf is an error.
+    fn validate(&self, table: &Table, col: &str, spec: &FeatSpec) -> Result<(), GconstructError> {
+        let rows = match self {
+            NumericView::Ints(_) => return Ok(()),
+            NumericView::Floats(v) => v.len(),
+            NumericView::Lists(v, _) => v.len(),
+            NumericView::Flat(v, w) => v.len() / (*w).max(1),
+        };
+        for r in 0..rows {
+            if let Some(x) = self.with_row(r, |row| row.iter().copied().find(|x| !x.is_finite())) {
+                return Err(table.bad_value(
+                    r,
+                    col,
+                    format!(
+                        "feature `{}` has NaN, Inf or a missing value ({x})",
+                        spec.name
+                    ),
+                    "fill or drop missing values before construction (GraphStorm refuses them too)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `rows x width` values (the first `truncate` of each row when that is fewer) as
+    /// float32, as [`cast`] makes them.
+    fn to_f32(
+        &self,
+        rows: usize,
+        truncate: Option<usize>,
+        out: Option<OutDtype>,
+    ) -> (Vec<f32>, usize) {
+        let width = match truncate {
+            Some(t) if t < self.width() => t,
+            _ => self.width(),
+        };
+        let mut values = Vec::with_capacity(rows * width);
+        for r in 0..rows {
+            self.with_row(r, |row| match out {
+                Some(OutDtype::F16) => values.extend(row[..width].iter().map(|&x| round_f16(x))),
+                _ => values.extend(row[..width].iter().map(|&x| x as f32)),
+            });
+        }
+        (values, width)
+    }
+}
+
+/// Column-stacks `blocks` (each `rows x width`, row-major) into one `rows x sum(width)` array.
+fn stack_columns(mut blocks: Vec<(Vec<f32>, usize)>, rows: usize) -> (Vec<f32>, usize) {
+    if blocks.len() == 1 {
+        return blocks.pop().expect("one block");
+    }
+    let total: usize = blocks.iter().map(|(_, w)| w).sum();
+    let mut out = Vec::with_capacity(rows * total);
+    for r in 0..rows {
+        for (block, w) in &blocks {
+            out.extend_from_slice(&block[r * w..(r + 1) * w]);
+        }
+    }
+    (out, total)
+}
+
 /// Appends `block` (`rows x w`) to the column-stacked `acc` (`rows x acc_w`).
 fn column_stack(acc: Vec<f32>, acc_w: usize, block: &[f32], w: usize, rows: usize) -> Vec<f32> {
     if acc_w == 0 {
@@ -544,9 +668,15 @@ pub(crate) fn compute(
             separator,
             truncate_dim,
         } => {
+            let mut blocks = Vec::with_capacity(spec_ro.cols.len());
             for col in &spec_ro.cols {
-                let (vals, width) = match separator {
-                    Some(sep) => split_vectors(table, col, &spec_ro, sep)?,
+                let block = match separator {
+                    Some(sep) => {
+                        let (vals, width) = split_vectors(table, col, &spec_ro, sep)?;
+                        validate(table, col, &spec_ro, &vals, width)?;
+                        let view = NumericView::Flat(&vals, width);
+                        view.to_f32(rows, *truncate_dim, out_dtype)
+                    }
                     None => {
                         if let RawColumn::Str(_) = table.col(col) {
                             return Err(table.bad_value(
@@ -556,25 +686,15 @@ pub(crate) fn compute(
                                 "for vectors stored as text use the no-op transform with a `separator`",
                             ));
                         }
-                        let (v, w, _) = numeric(table, col, &spec_ro)?;
-                        (v, w)
+                        // Straight from the raw column to float32: no float64 copy.
+                        let view = NumericView::of(table, col, &spec_ro)?;
+                        view.validate(table, col, &spec_ro)?;
+                        view.to_f32(rows, *truncate_dim, out_dtype)
                     }
                 };
-                validate(table, col, &spec_ro, &vals, width)?;
-                let (vals, width) = match *truncate_dim {
-                    Some(t) if t < width => {
-                        let mut out = Vec::with_capacity(rows * t);
-                        for r in 0..rows {
-                            out.extend_from_slice(&vals[r * width..r * width + t]);
-                        }
-                        (out, t)
-                    }
-                    _ => (vals, width),
-                };
-                let block = cast(&vals, out_dtype);
-                acc = column_stack(acc, acc_w, &block, width, rows);
-                acc_w += width;
+                blocks.push(block);
             }
+            (acc, acc_w) = stack_columns(blocks, rows);
         }
         Op::MaxMin {
             max_bound,
