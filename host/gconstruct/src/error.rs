@@ -133,9 +133,9 @@ pub enum GconstructError {
     /// Writing the partition failed.
     #[error(transparent)]
     Storage(#[from] gs_graph::StorageError),
-    /// Partitioning failed.
+    /// Partitioning failed (boxed: it is rare and large).
     #[error(transparent)]
-    Partition(#[from] gs_partition::PartitionError),
+    Partition(Box<gs_partition::PartitionError>),
     /// Writing an output file failed.
     #[error("cannot {action} `{path}`: {reason}\nhint: {hint}")]
     Write {
@@ -179,5 +179,11 @@ impl GconstructError {
             reason: e.to_string(),
             hint: "check that the output folder is writable and has free space".into(),
         }
+    }
+}
+
+impl From<gs_partition::PartitionError> for GconstructError {
+    fn from(e: gs_partition::PartitionError) -> Self {
+        GconstructError::Partition(Box::new(e))
     }
 }
