@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use crate::GconstructError;
 use crate::error::location;
+use crate::hard_negative::dst_hard_negatives;
 use crate::idmap::{IdColumnError, IdMap, MISSING, UniqueKeys, key_at};
 use crate::input::{Format, Table, read_table, resolve_files};
 use crate::labels::{LabelData, LabelSpec, compute_labels, parse_label, row_ids};
-use crate::transform::{FeatSpec, Mode, compute, parse_feature};
+use crate::transform::{FeatSpec, Mode, Op, compute, parse_feature};
 
 /// The file name GraphStorm gives the updated config (`GS_RUNTIME_GCONSTRUCT_FILENAME`).
 pub const TRANSFORM_CONF_FILE: &str = "data_transform_new.json";
@@ -205,6 +206,8 @@ struct Block {
 enum Data {
     F32(Vec<f32>, usize),
     I64(Vec<i64>),
+    /// Int64 rows of a width (hard negatives: `[edges, k]`).
+    I64Rows(Vec<i64>, usize),
     U8(Vec<u8>),
 }
 
@@ -218,6 +221,12 @@ impl Data {
                 *w,
             ),
             Data::I64(v) => Data::I64(keep.iter().map(|&r| v[r]).collect()),
+            Data::I64Rows(v, w) => Data::I64Rows(
+                keep.iter()
+                    .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
+                    .collect(),
+                *w,
+            ),
             Data::U8(v) => Data::U8(keep.iter().map(|&r| v[r]).collect()),
         }
     }
@@ -234,6 +243,10 @@ impl Data {
                 let c = if zeros { vec![0; v.len()] } else { v.clone() };
                 v.extend(c);
                 Data::I64(v)
+            }
+            Data::I64Rows(mut v, w) => {
+                v.extend(v.clone());
+                Data::I64Rows(v, w)
             }
             Data::U8(mut v) => {
                 let c = if zeros { vec![0; v.len()] } else { v.clone() };
@@ -267,6 +280,17 @@ impl Data {
                     v
                 };
                 Array::from_i64(data, &[idx.len()])?
+            }
+            Data::I64Rows(v, w) => {
+                let idx = pick(rows);
+                let data: Vec<i64> = if order.is_some() {
+                    idx.iter()
+                        .flat_map(|&r| v[r * w..(r + 1) * w].iter().copied())
+                        .collect()
+                } else {
+                    v
+                };
+                Array::from_i64(data, &[idx.len(), w])?
             }
             Data::U8(v) => {
                 let idx = pick(v.len());
@@ -435,7 +459,8 @@ fn load_block(
 }
 
 /// Computes a block's features (fitting their transforms) and labels, writing the fitted
-/// parameters and `feature_dim` into `conf_features`.
+/// parameters and `feature_dim` into `conf_features`. `dst_map` is the id map of an edge
+/// block's destination type (hard negatives name destination nodes); `None` for node blocks.
 fn block_data(
     block: &mut Block,
     conf_features: Option<&mut Value>,
@@ -443,11 +468,35 @@ fn block_data(
     rng: &mut Pcg64,
     owner: &str,
     splits: &mut Vec<SplitSizes>,
+    dst_map: Option<&IdMap>,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<(String, Data)>, GconstructError> {
     let mut out = Vec::new();
     let mut conf_features = conf_features;
     for (j, spec) in block.features.iter_mut().enumerate() {
-        let (feat, updates) = compute(spec, &block.table, Mode::Fit)?;
+        let (feat, updates) = if let Op::DstHardNegative { separator } = &spec.op {
+            let map = dst_map.ok_or_else(|| {
+                GconstructError::config(
+                    &spec.at,
+                    "edge_dst_hard_negative is a transform of edge features",
+                    "move it to an edge block's `features`",
+                )
+            })?;
+            let hn = dst_hard_negatives(block.table.col(&spec.cols[0]), separator.as_deref(), map);
+            if hn.unknown > 0 {
+                warnings.push(format!(
+                    "{}: {} hard-negative ids of `{owner}` name no destination node and were dropped (as GraphStorm does)",
+                    spec.at, hn.unknown
+                ));
+            }
+            if let Some(Value::Array(arr)) = conf_features.as_deref_mut() {
+                arr[j]["feature_dim"] = Value::from(vec![hn.width]);
+            }
+            out.push((spec.name.clone(), Data::I64Rows(hn.ids, hn.width)));
+            continue;
+        } else {
+            compute(spec, &block.table, Mode::Fit)?
+        };
         if let Some(Value::Array(arr)) = conf_features.as_deref_mut() {
             let entry = &mut arr[j];
             if let Some(Value::Object(t)) = entry.get_mut("transform") {
@@ -782,7 +831,16 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
                 .flat_map(|l| l.masks.iter().cloned().chain(l.col.clone()))
                 .collect();
             let conf_features = nodes[block.index].get_mut("features");
-            let data = block_data(block, conf_features, &id_cols, &mut rng, nt, &mut splits)?;
+            let data = block_data(
+                block,
+                conf_features,
+                &id_cols,
+                &mut rng,
+                nt,
+                &mut splits,
+                None,
+                &mut warnings,
+            )?;
             insert_data(store, data, nt, &block.at, &label_names)?;
             // The raw columns are no longer needed: free them before the edges are mapped.
             block.table.columns.clear();
@@ -820,6 +878,8 @@ pub fn construct(options: &ConstructOptions) -> Result<ConstructReport, Gconstru
             &mut rng,
             &etype_name,
             &mut splits,
+            Some(&id_maps[&rel[2]]),
+            &mut warnings,
         )?;
         let t = &block.table;
         if !id_cols.is_empty() {

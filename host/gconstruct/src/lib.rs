@@ -3,7 +3,7 @@
 //! It owns reading GraphStorm's gconstruct JSON config (`version: gconstruct-v0.1`) and its
 //! node and edge tables (CSV or Parquet), mapping raw node ids to dense per-type ids, the
 //! feature transforms (`no-op`, `max_min_norm`, `standard`, `rank_gauss`, `to_categorical`,
-//! `bucket_numerical`), labels and train/val/test masks, and writing the result: gs's partition
+//! `bucket_numerical`, and `edge_dst_hard_negative` for link prediction), labels and train/val/test masks, and writing the result: gs's partition
 //! format (one part through [`gs_graph::write_partitioned`]; with `--num-parts N`, split by
 //! gs-partition's random or METIS assignment, METIS balancing the labels' training masks),
 //! `data_transform_new.json` with the fitted transform parameters, and
@@ -45,14 +45,20 @@
 //!   (JSON lines or Parquet) matches raw ids; train wins over val over test.
 //! - **Edges** pointing to unknown nodes are an error naming the first one, unless
 //!   `--skip-nonexist-edges`. `--add-reverse-edges` adds `<rel>-rev` edge types without data.
+//!   `edge_dst_hard_negative` turns a column of raw destination ids (a list, or a string split
+//!   at `separator`) into an int64 `[edges, k]` feature of node ids padded with -1, `k` the
+//!   most ids an edge lists; unknown ids are dropped as GraphStorm drops them, with a warning.
+//! - **Parts**: `--num-parts N` > 1 splits the graph with gs-partition (METIS balanced on
+//!   node types and the labels' training masks, or random); parts are renumbered as DGL does
+//!   and `raw_id_mappings/` keeps mapping raw ids to gconstruct ids, as GraphStorm's.
 //! - **Outputs** are built in a hidden folder beside `--output-dir` and renamed into place
 //!   when complete. `data_transform_new.json` is the input config with `version:
 //!   gconstruct-runtime-v0.1`, the fitted `max_val`/`min_val`/`sum`/`mapping`, each feature's
 //!   `feature_dim`, `is_homogeneous` and `add_reverse_edges`, keeping the input's key order
 //!   (new keys last) and indented by four spaces, as GraphStorm's `json.dump`.
 //!
-//! Not supported: partitioning into several parts (`--num-parts` > 1), `tokenize_hf`,
-//! `bert_hf`, `tabular`, `edge_dst_hard_negative`, label statistics, GSProcessing configs.
+//! Not supported: `tokenize_hf`, `bert_hf`, `tabular`, label statistics, GSProcessing configs,
+//! `--output-format DGL` (gs writes its own format, which `gs` reads like DGL's).
 
 #![warn(missing_docs)]
 
@@ -61,6 +67,7 @@ mod construct;
 mod csv_input;
 mod error;
 mod fast_hash;
+mod hard_negative;
 mod idmap;
 mod input;
 mod int_index;

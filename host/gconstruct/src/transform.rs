@@ -48,6 +48,11 @@ pub(crate) enum Op {
         hi: f64,
         window: f64,
     },
+    /// `edge_dst_hard_negative`: raw destination ids to node ids (see `hard_negative`); computed
+    /// by the edge builder, which has the id maps.
+    DstHardNegative {
+        separator: Option<String>,
+    },
 }
 
 /// A parsed feature entry.
@@ -334,11 +339,16 @@ fn parse_op(t: &Value, at: &str, ncols: usize) -> Result<Op, GconstructError> {
             ));
         }
         "edge_dst_hard_negative" => {
-            return Err(unsupported(
-                "the `edge_dst_hard_negative` transform",
-                at,
-                "remove it from the config; hard negatives are not supported yet",
-            ));
+            if ncols > 1 {
+                return Err(GconstructError::config(
+                    format!("{at}.feature_col"),
+                    "edge_dst_hard_negative reads one column",
+                    "give one `feature_col` holding the hard-negative destination ids",
+                ));
+            }
+            Op::DstHardNegative {
+                separator: sep("separator")?,
+            }
         }
         "tabular" => {
             return Err(unsupported(
@@ -976,6 +986,13 @@ pub(crate) fn compute(
                 acc = column_stack(acc, acc_w, &block, *cnt, rows);
                 acc_w += *cnt;
             }
+        }
+        Op::DstHardNegative { .. } => {
+            return Err(GconstructError::Transform {
+                feature: spec_ro.name.clone(),
+                reason: "edge_dst_hard_negative maps raw ids to the graph's node ids, so it is computed when gs gconstruct builds edges, not re-applied to values".into(),
+                hint: "use it in an edge block's `features` of the gconstruct config".into(),
+            });
         }
     }
     Ok((

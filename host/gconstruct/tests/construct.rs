@@ -935,3 +935,126 @@ fn output_conf_file_and_existing_output_dir() {
     construct(&options(&conf, &empty, 1)).unwrap();
     assert!(empty.join("social.json").is_file());
 }
+
+// --- hard negatives ---------------------------------------------------------------------------
+
+/// Each edge's hard-negative row, as the raw ids of the destination nodes it names, by the
+/// edge's (raw source, raw destination).
+fn hard_negatives_by_edge(
+    g: &gs_graph::HeteroGraph,
+    et: &EdgeType,
+    field: &str,
+) -> BTreeMap<(String, String), Vec<String>> {
+    let a = g.edge_data(et, field).expect("hard-negative edge data");
+    assert_eq!(a.dtype(), gs_graph::DType::I64);
+    let (w, ids) = (a.row_width(), a.as_i64().unwrap());
+    let raw = |nt: &str, id: u64| g.raw_id(nt, id).unwrap().to_string();
+    edges(g, et)
+        .into_iter()
+        .enumerate()
+        .map(|(e, (s, d))| {
+            let row = ids[e * w..(e + 1) * w]
+                .iter()
+                .map(|&n| {
+                    if n < 0 {
+                        "-".to_string()
+                    } else {
+                        raw(&et.dst, n as u64)
+                    }
+                })
+                .collect();
+            ((raw(&et.src, s), raw(&et.dst, d)), row)
+        })
+        .collect()
+}
+
+#[test]
+fn hard_negatives_map_raw_destination_ids_from_csv_and_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("users.csv"), "id\nu0\nu1\nu2\nu3\n").unwrap();
+    std::fs::write(dir.join("items.csv"), "id\ni0\ni1\ni2\ni3\ni4\n").unwrap();
+    std::fs::write(
+        dir.join("buys.csv"),
+        "uid,iid,negs\nu0,i1,i3;i4\nu1,i2,i0\nu2,i0,\nu3,i4,i1;nope;i2\n",
+    )
+    .unwrap();
+    let node = |nt: &str, file: &str| json!({"node_type": nt, "format": {"name": "csv"}, "files": file, "node_id_col": "id"});
+    let conf = json!({"version": "gconstruct-v0.1",
+        "nodes": [node("user", "users.csv"), node("item", "items.csv")],
+        "edges": [{"relation": ["user", "buys", "item"], "format": {"name": "csv"},
+            "files": "buys.csv", "source_id_col": "uid", "dest_id_col": "iid",
+            "features": [{"feature_col": "negs", "feature_name": "hard_neg",
+                "transform": {"name": "edge_dst_hard_negative", "separator": ";"}}]}]});
+    let cpath = dir.join("c.json");
+    write_json(&cpath, &conf);
+    let report = construct(&options(&cpath, &dir.join("out"), 1)).unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 hard-negative ids")),
+        "{:?}",
+        report.warnings
+    );
+    let g = gs_graph::load(&report.part_config).unwrap();
+    let et: EdgeType = "user:buys:item".parse().unwrap();
+    let got = hard_negatives_by_edge(&g, &et, "hard_neg");
+    let want: BTreeMap<(String, String), Vec<String>> = [
+        (("u0", "i1"), ["i3", "i4", "-"]),
+        (("u1", "i2"), ["i0", "-", "-"]),
+        (("u2", "i0"), ["-", "-", "-"]),
+        (("u3", "i4"), ["i1", "i2", "-"]),
+    ]
+    .into_iter()
+    .map(|((s, d), row)| ((s.into(), d.into()), row.map(String::from).to_vec()))
+    .collect();
+    assert_eq!(got, want);
+    let t = read_transform_conf(&report.transform_conf).unwrap();
+    assert_eq!(t["edges"][0]["features"][0]["feature_dim"], json!([3]));
+
+    // Parquet: integer item ids (not 0..n, so mapped) and hard negatives as number lists; 99
+    // names no item.
+    write_parquet(
+        &dir.join("items.parquet"),
+        &[("id", PCol::I64(vec![10, 20, 30]))],
+    );
+    write_parquet(
+        &dir.join("buys.parquet"),
+        &[
+            ("uid", PCol::Str(vec!["u0", "u1", "u2"])),
+            ("iid", PCol::I64(vec![10, 20, 30])),
+            (
+                "negs",
+                PCol::ListF32(vec![vec![20.0, 30.0], vec![10.0], vec![99.0]]),
+            ),
+        ],
+    );
+    let conf = json!({"version": "gconstruct-v0.1",
+        "nodes": [node("user", "users.csv"),
+            {"node_type": "item", "format": {"name": "parquet"}, "files": "items.parquet", "node_id_col": "id"}],
+        "edges": [{"relation": ["user", "buys", "item"], "format": {"name": "parquet"},
+            "files": "buys.parquet", "source_id_col": "uid", "dest_id_col": "iid",
+            "features": [{"feature_col": "negs", "transform": {"name": "edge_dst_hard_negative"}}]}]});
+    write_json(&cpath, &conf);
+    let report = construct(&options(&cpath, &dir.join("out-parquet"), 1)).unwrap();
+    let g = gs_graph::load(&report.part_config).unwrap();
+    let got = hard_negatives_by_edge(&g, &et, "negs");
+    assert_eq!(got[&("u0".into(), "10".into())], ["20", "30"]);
+    assert_eq!(got[&("u1".into(), "20".into())], ["10", "-"]);
+    assert_eq!(got[&("u2".into(), "30".into())], ["-", "-"]);
+}
+
+#[test]
+fn hard_negatives_on_nodes_are_refused() {
+    let e = fails(
+        NODES,
+        EDGES,
+        json!({"features": [{"feature_col": "f", "transform": {"name": "edge_dst_hard_negative"}}]}),
+        |_| {},
+    );
+    assert!(
+        e.contains("edge_dst_hard_negative") && e.contains("edge block"),
+        "{e}"
+    );
+}
