@@ -74,6 +74,7 @@ mod int_index;
 mod labels;
 mod ordered;
 mod parquet_input;
+mod parquet_rows;
 mod transform;
 
 pub use apply::{TransformTarget, apply_transforms, read_transform_conf};
