@@ -405,3 +405,45 @@ fn adversarial_plugins_are_stopped_with_their_name_and_export() {
     launch(dir, &["--plugin", &panic])
         .fails_with(1, &["failed in `forward`", "deliberate panic in forward"]);
 }
+
+/// `--num-samplers 3` prepares three batches at once; batches come out in the same order, so
+/// training is the same run as with one.
+#[test]
+fn several_sampler_workers_train_the_same_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::copy(demo_yaml(), dir.join("nc.yaml")).unwrap();
+    gs_tests::run_gs_line(
+        dir,
+        "generate demo --output-dir data --num-papers 1500 --num-authors 600",
+    )
+    .ok();
+    let mut runs = Vec::new();
+    for samplers in [1, 3] {
+        let save = format!("model-{samplers}");
+        gs_tests::run_gs_line(
+            dir,
+            &format!(
+                "launch --num-trainers 1 --part-config data/demo.json --cf nc.yaml --plugin sage \
+                 --num-epochs 2 --batch-size 64 --num-samplers {samplers} --save-model-path {save}"
+            ),
+        )
+        .ok();
+        // Everything but the wall times.
+        let epochs: Vec<_> = summary(&dir.join(&save))["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["train_loss"].clone(),
+                    e["val_score"].clone(),
+                    e["test_score"].clone(),
+                )
+            })
+            .collect();
+        runs.push(epochs);
+    }
+    assert_eq!(runs[0].len(), 2);
+    assert_eq!(runs[0], runs[1], "per-epoch losses and scores");
+}

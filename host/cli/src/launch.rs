@@ -104,7 +104,8 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
     let part_config = &resolved.launch.part_config;
     let graph = gs_graph::load(part_config)
         .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
-    let task = NodeTask::new(Arc::new(graph), resolved.train.clone(), device)?;
+    let mut task = NodeTask::new(Arc::new(graph), resolved.train.clone(), device)?;
+    task.set_sampler_workers(resolved.launch.num_samplers);
     let engine = PluginEngine::new(crate::paths::component_cache())?;
     Ok(Setup {
         task,

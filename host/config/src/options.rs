@@ -270,7 +270,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("ip_config", Sec::Launch, K::Str, D::None, Nys("multi-machine training is not supported yet"), "file with one IP per line, for a cluster"),
     o("num_trainers", Sec::Launch, K::Int, D::None, Sup, "trainer processes per machine (required; gs supports 1)"),
     o("num_servers", Sec::Launch, K::Int, D::Int(1), Ign("gs reads the graph in-process; there are no graph-server processes"), "graph-server processes per machine"),
-    o("num_samplers", Sec::Launch, K::Int, D::Int(0), Sup, "sampler threads (0: gs picks, about one per core)"),
+    o("num_samplers", Sec::Launch, K::Int, D::Int(0), Sup, "batches sampled at once ahead of the model (0 or 1: one; each batch also uses every core)"),
     o("num_server_threads", Sec::Launch, K::Int, D::None, Ign("gs has no graph-server processes"), "OMP threads per graph server"),
     o("num_omp_threads", Sec::Launch, K::Int, D::None, Sup, "threads for tensor operations (default: gs picks)"),
     o("ssh_port", Sec::Launch, K::Int, D::Int(22), Ign(ONE_MACHINE), "ssh port for remote machines"),

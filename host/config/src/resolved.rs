@@ -61,7 +61,7 @@ pub struct LaunchOptions {
     pub part_config: PathBuf,
     /// `--num-trainers`: always 1 (more is rejected with [`ConfigError::ScaleOutNotSupported`](crate::ConfigError::ScaleOutNotSupported)).
     pub num_trainers: u32,
-    /// `--num-samplers`: sampler threads; 0 lets gs pick.
+    /// `--num-samplers`: batches sampled at once ahead of the model; 0 and 1 mean one.
     pub num_samplers: u32,
     /// `--num-omp-threads`: threads for tensor operations; `None` lets gs pick.
     pub num_omp_threads: Option<u32>,

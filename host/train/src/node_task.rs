@@ -48,6 +48,8 @@ pub struct NodeTask {
     device: Device,
     metrics: Vec<Metric>,
     label_kind: LabelKind,
+    /// Batches prepared at once ahead of the model (`--num-samplers`, at least 1).
+    sampler_workers: usize,
 }
 
 impl NodeTask {
@@ -117,7 +119,16 @@ impl NodeTask {
             device,
             metrics,
             label_kind,
+            sampler_workers: 1,
         })
+    }
+
+    /// Prepares `n` batches at once ahead of the model (GraphStorm's `--num-samplers`; 0 and 1
+    /// both mean one). Each batch is also spread over the rayon pool; more workers help when
+    /// one batch's sampling does not use every core. Batches come out in the same order, and
+    /// so the same, whatever `n`.
+    pub fn set_sampler_workers(&mut self, n: u32) {
+        self.sampler_workers = (n as usize).max(1);
     }
 
     pub fn config(&self) -> &TrainConfig {
@@ -318,7 +329,7 @@ impl NodeTask {
         self.assembler(with_labels).assemble(&batch)
     }
 
-    /// Batches of `ids`, sampled and assembled ahead on the prefetch thread.
+    /// Batches of `ids`, sampled and assembled ahead on the prefetch threads.
     fn batches(
         &self,
         ids: Vec<NodeId>,
@@ -333,10 +344,13 @@ impl NodeTask {
         let graph = self.graph.clone();
         let target = self.config.target_ntype.clone();
         let assembler = self.assembler(with_labels);
-        let prefetcher = Prefetcher::new(batches.epoch(epoch), PREFETCH_CAPACITY, move |b| {
-            let sampled = sampler.sample(&graph, &target, &b.seeds, b.rng_seed)?;
-            assembler.assemble(&sampled)
-        });
+        let workers = self.sampler_workers;
+        let capacity = PREFETCH_CAPACITY.max(2 * workers);
+        let prefetcher =
+            Prefetcher::with_workers(batches.epoch(epoch), capacity, workers, move |b| {
+                let sampled = sampler.sample(&graph, &target, &b.seeds, b.rng_seed)?;
+                assembler.assemble(&sampled)
+            });
         Ok((count, prefetcher))
     }
 
