@@ -290,13 +290,13 @@ pub fn layer_norm(
         ));
     };
     for (what, t) in [("weight", weight), ("bias", bias)] {
-        if let Some(t) = t {
-            if t.size() != [last] {
-                return Err(TensorError::new(
-                    "layer-norm",
-                    format!("{what} must have shape [{last}], got {:?}", t.size()),
-                ));
-            }
+        if let Some(t) = t
+            && t.size() != [last]
+        {
+            return Err(TensorError::new(
+                "layer-norm",
+                format!("{what} must have shape [{last}], got {:?}", t.size()),
+            ));
         }
     }
     torch(

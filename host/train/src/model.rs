@@ -109,11 +109,11 @@ impl TaskModel {
     /// The training loss: the plugin's if it provides one, else the host's for the task.
     pub fn loss(&mut self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor, TrainError> {
         if self.plugin_loss != Some(false) {
-            if let Encoder::Plugin(p) = &mut self.encoder {
-                if let Some(loss) = p.loss(outputs, labels)? {
-                    self.plugin_loss = Some(true);
-                    return Ok(loss);
-                }
+            if let Encoder::Plugin(p) = &mut self.encoder
+                && let Some(loss) = p.loss(outputs, labels)?
+            {
+                self.plugin_loss = Some(true);
+                return Ok(loss);
             }
             self.plugin_loss = Some(false);
         }

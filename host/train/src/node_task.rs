@@ -604,7 +604,8 @@ impl NodeTask {
                 .fold(Tensor::zeros([], (Kind::Float, self.device)), |acc, t| {
                     acc + t
                 });
-            loss = loss + l2 * c.alpha_l2norm;
+            // A new tensor, not `+=`: tch's `+=` adds in place into the autograd graph.
+            loss = &loss + l2 * c.alpha_l2norm;
         }
         adam.zero_grad();
         loss.f_backward()
