@@ -409,33 +409,49 @@ fn numeric(
             (out, 1, false)
         }
         RawColumn::List(v) => {
-            let width = v.iter().flatten().next().map_or(0, Vec::len);
+            let width = list_width(table, col, spec, v)?;
             let mut out = Vec::with_capacity(v.len() * width);
-            for (i, r) in v.iter().enumerate() {
-                match r {
-                    Some(r) if r.len() == width => out.extend_from_slice(r),
-                    Some(r) => {
-                        return Err(table.bad_value(
-                            i,
-                            col,
-                            format!("feature `{}` has vectors of length {width} but this row has length {}", spec.name, r.len()),
-                            "every row of a vector feature must have the same length",
-                        ));
-                    }
-                    None => {
-                        return Err(table.bad_value(
-                            i,
-                            col,
-                            format!("feature `{}` is null", spec.name),
-                            "fill the missing vector",
-                        ));
-                    }
-                }
-            }
+            out.extend(v.iter().flatten().flatten());
             (out, width, false)
         }
     };
     Ok((vals, width, integral))
+}
+
+/// The common length of a vector column's rows, refusing null rows and rows of another length.
+fn list_width(
+    table: &Table,
+    col: &str,
+    spec: &FeatSpec,
+    rows: &[Option<Vec<f64>>],
+) -> Result<usize, GconstructError> {
+    let width = rows.iter().flatten().next().map_or(0, Vec::len);
+    for (i, r) in rows.iter().enumerate() {
+        match r {
+            Some(r) if r.len() == width => {}
+            Some(r) => {
+                return Err(table.bad_value(
+                    i,
+                    col,
+                    format!(
+                        "feature `{}` has vectors of length {width} but this row has length {}",
+                        spec.name,
+                        r.len()
+                    ),
+                    "every row of a vector feature must have the same length",
+                ));
+            }
+            None => {
+                return Err(table.bad_value(
+                    i,
+                    col,
+                    format!("feature `{}` is null", spec.name),
+                    "fill the missing vector",
+                ));
+            }
+        }
+    }
+    Ok(width)
 }
 
 /// GraphStorm's `validate_numerical_feats`: no NaN or Inf.
@@ -514,31 +530,7 @@ impl<'a> NumericView<'a> {
         Ok(match table.col(col) {
             RawColumn::Int(v) => NumericView::Ints(v),
             RawColumn::Float(v) => NumericView::Floats(v),
-            RawColumn::List(v) => {
-                let width = v.iter().flatten().next().map_or(0, Vec::len);
-                for (i, r) in v.iter().enumerate() {
-                    match r {
-                        Some(r) if r.len() == width => {}
-                        Some(r) => {
-                            return Err(table.bad_value(
-                                i,
-                                col,
-                                format!("feature `{}` has vectors of length {width} but this row has length {}", spec.name, r.len()),
-                                "every row of a vector feature must have the same length",
-                            ));
-                        }
-                        None => {
-                            return Err(table.bad_value(
-                                i,
-                                col,
-                                format!("feature `{}` is null", spec.name),
-                                "fill the missing vector",
-                            ));
-                        }
-                    }
-                }
-                NumericView::Lists(v, width)
-            }
+            RawColumn::List(v) => NumericView::Lists(v, list_width(table, col, spec, v)?),
             RawColumn::Str(_) => unreachable!("text columns are refused before"),
         })
     }
