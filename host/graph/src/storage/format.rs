@@ -19,6 +19,10 @@
 //! type (types laid out in type-id order), so a type's count is the sum of its range lengths.
 //! Paths are relative to the JSON's folder. gs never writes DGL's `part_graph`/`node_feats`
 //! keys, which promise DGL's `.dgl` files.
+//!
+//! A graph in several parts has `part-0` … `part-{N-1}`, ranges laid out part by part as DGL
+//! lays them (part 0's types, then part 1's, ...), and `gs_node_mapping` / `gs_edge_mapping`
+//! naming the safetensors files that map the renumbered ids back to the input graph's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
