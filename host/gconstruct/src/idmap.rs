@@ -1,16 +1,9 @@
 //! Raw node id -> dense per-type id, as GraphStorm's `IdMap` / `NoopMap`, and the
 //! `raw_id_mappings/<ntype>/part-NNNNN.parquet` files.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use parquet::basic::Compression;
-use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::parser::parse_message_type;
-
+use gs_graph::RawIds;
 use rayon::prelude::*;
 
 use crate::GconstructError;
@@ -288,87 +281,14 @@ impl IdMap {
     }
 
     /// Writes `dir/part-NNNNN.parquet` files with columns `orig` (utf8 or int64) and `new`
-    /// (int64), split at about 1 GiB of table data as GraphStorm's `IdMap.save`. A `Noop` map
-    /// writes nothing, as in GraphStorm.
+    /// (int64), split at about 1 GiB of table data as GraphStorm's `IdMap.save`, through
+    /// [`gs_graph::write_raw_id_mapping`]. A `Noop` map writes nothing, as in GraphStorm.
     pub(crate) fn save(&self, dir: &Path) -> Result<Vec<PathBuf>, GconstructError> {
-        let (n, bytes) = match self {
+        let raw = match self {
             IdMap::Noop(_) => return Ok(Vec::new()),
-            IdMap::Int { ids, .. } => (ids.len(), ids.len() * 16),
-            IdMap::Str { ids, .. } => (ids.len(), ids.iter().map(|s| s.len() + 12).sum()),
+            IdMap::Int { ids, .. } => RawIds::from_ints(ids.clone()),
+            IdMap::Str { ids, .. } => RawIds::from_strings(ids),
         };
-        std::fs::create_dir_all(dir).map_err(|e| GconstructError::write("create", dir, e))?;
-        const GIB: usize = 1 << 30;
-        let per_row = (bytes / n.max(1)).max(1);
-        let rows_per_file = (GIB / per_row).max(1);
-        let mut files = Vec::new();
-        let mut start = 0;
-        let mut idx = 0;
-        // An empty map still gets one (empty) file, as pyarrow writes.
-        loop {
-            let end = (start + rows_per_file).min(n);
-            let path = dir.join(format!("part-{idx:05}.parquet"));
-            self.write_part(&path, start..end)?;
-            files.push(path);
-            start = end;
-            idx += 1;
-            if start >= n {
-                break;
-            }
-        }
-        Ok(files)
-    }
-
-    fn write_part(&self, path: &Path, rows: std::ops::Range<usize>) -> Result<(), GconstructError> {
-        let perr = |e: parquet::errors::ParquetError| GconstructError::write("write", path, e);
-        let orig_type = match self {
-            IdMap::Str { .. } => "optional binary orig (STRING);",
-            _ => "optional int64 orig;",
-        };
-        let schema = parse_message_type(&format!(
-            "message schema {{ {orig_type} optional int64 new; }}"
-        ))
-        .map_err(perr)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        let file = File::create(path).map_err(|e| GconstructError::write("create", path, e))?;
-        let mut writer =
-            SerializedFileWriter::new(file, Arc::new(schema), Arc::new(props)).map_err(perr)?;
-        const GROUP: usize = 1 << 20;
-        let mut s = rows.start;
-        while s < rows.end {
-            let e = (s + GROUP).min(rows.end);
-            let present = vec![1_i16; e - s];
-            let mut rg = writer.next_row_group().map_err(perr)?;
-            let mut col = rg.next_column().map_err(perr)?.expect("two columns");
-            match self {
-                IdMap::Str { ids, .. } => {
-                    let b: Vec<ByteArray> = ids[s..e]
-                        .iter()
-                        .map(|x| ByteArray::from(x.as_bytes().to_vec()))
-                        .collect();
-                    col.typed::<ByteArrayType>()
-                        .write_batch(&b, Some(&present), None)
-                }
-                IdMap::Int { ids, .. } => {
-                    col.typed::<Int64Type>()
-                        .write_batch(&ids[s..e], Some(&present), None)
-                }
-                IdMap::Noop(_) => unreachable!(),
-            }
-            .map_err(perr)?;
-            col.close().map_err(perr)?;
-            let mut col = rg.next_column().map_err(perr)?.expect("two columns");
-            let new: Vec<i64> = (s as i64..e as i64).collect();
-            col.typed::<Int64Type>()
-                .write_batch(&new, Some(&present), None)
-                .map_err(perr)?;
-            col.close().map_err(perr)?;
-            rg.close().map_err(perr)?;
-            s = e;
-        }
-        let file = writer.into_inner().map_err(perr)?;
-        file.sync_all()
-            .map_err(|e| GconstructError::write("fsync", path, e))
+        Ok(gs_graph::write_raw_id_mapping(dir, &raw)?)
     }
 }
