@@ -1022,37 +1022,29 @@ fn mmap_probe() -> Value {
 
 /// CPU time of the whole process (all threads) so far, in seconds; NaN where unknown.
 fn process_cpu_seconds() -> f64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
-    {
-        const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
-        let mut ts = glibc::Timespec::default();
-        // SAFETY: `ts` is a valid, writable timespec.
-        if unsafe { glibc::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-        f64::NAN
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
-    {
-        f64::NAN
-    }
+    clock_seconds(2) // CLOCK_PROCESS_CPUTIME_ID
 }
 
 /// CPU time of the calling thread so far, in seconds; NaN where unknown. libtorch work that
 /// its worker threads do for this thread is not included.
 fn thread_cpu_seconds() -> f64 {
+    clock_seconds(3) // CLOCK_THREAD_CPUTIME_ID
+}
+
+/// `clock_gettime(clock)` in seconds; NaN where unknown.
+fn clock_seconds(clock: c_int) -> f64 {
     #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
     {
-        const CLOCK_THREAD_CPUTIME_ID: c_int = 3;
         let mut ts = glibc::Timespec::default();
         // SAFETY: `ts` is a valid, writable timespec.
-        if unsafe { glibc::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+        if unsafe { glibc::clock_gettime(clock, &mut ts) } == 0 {
             return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
         }
         f64::NAN
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
     {
+        let _ = clock;
         f64::NAN
     }
 }

@@ -82,6 +82,24 @@ enum Shape {
 }
 
 impl NegativeSampler {
+    /// Every sampler, in GraphStorm's documentation order.
+    const ALL: [NegativeSampler; 11] = {
+        use NegativeSampler::*;
+        [
+            Uniform,
+            Joint,
+            InbatchJoint,
+            LocalUniform,
+            LocalJoint,
+            AllEtypeUniform,
+            AllEtypeJoint,
+            FastUniform,
+            FastJoint,
+            FastLocalUniform,
+            FastLocalJoint,
+        ]
+    };
+
     fn shape(self) -> Shape {
         use NegativeSampler::*;
         match self {
@@ -130,26 +148,13 @@ impl FromStr for NegativeSampler {
     type Err = EdgeSamplingError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        use NegativeSampler::*;
-        [
-            Uniform,
-            Joint,
-            InbatchJoint,
-            LocalUniform,
-            LocalJoint,
-            AllEtypeUniform,
-            AllEtypeJoint,
-            FastUniform,
-            FastJoint,
-            FastLocalUniform,
-            FastLocalJoint,
-        ]
-        .into_iter()
-        .find(|x| x.name() == s.trim())
-        .ok_or_else(|| EdgeSamplingError::UnknownSampler {
-            name: s.to_string(),
-            known: SAMPLER_NAMES,
-        })
+        NegativeSampler::ALL
+            .into_iter()
+            .find(|x| x.name() == s.trim())
+            .ok_or_else(|| EdgeSamplingError::UnknownSampler {
+                name: s.to_string(),
+                known: SAMPLER_NAMES,
+            })
     }
 }
 

@@ -194,6 +194,12 @@ fn negative_samplers_shapes() {
     let rates = et("user:rates:item");
     let targets: BTreeMap<EdgeType, Vec<EdgeId>> = [(rates.clone(), vec![1, 4, 9, 33, 70])].into();
     let (b, k) = (5usize, 4usize);
+    let names: Vec<&str> = NegativeSampler::ALL.iter().map(|s| s.name()).collect();
+    assert_eq!(
+        names.join(", "),
+        SAMPLER_NAMES,
+        "the error's list names every sampler"
+    );
     for name in SAMPLER_NAMES.split(", ") {
         let s: NegativeSampler = name.parse().unwrap();
         assert_eq!(s.name(), name);
