@@ -45,7 +45,8 @@ pub fn load(part_config: &Path) -> Result<HeteroGraph, StorageError> {
         .enumerate()
         .map(|(p, files)| PartData::read(files, &config.layout.nodes[p], &config.layout.edges[p]))
         .collect::<Result<Vec<_>, _>>()?;
-    if let [part] = &parts[..] {
+    if parts.len() == 1 {
+        let part = parts.into_iter().next().expect("one part");
         part.insert_into(&mut graph)?;
     } else {
         concat_parts(&mut graph, &parts)?;
@@ -137,24 +138,24 @@ impl PartData {
         })
     }
 
-    /// Puts a lone part's arrays into `graph` as they are (mapped, no copy).
-    fn insert_into(&self, graph: &mut HeteroGraph) -> Result<(), StorageError> {
-        for (et, (indptr, indices)) in &self.csc {
+    /// Moves a lone part's arrays into `graph` as they are (mapped, no copy).
+    fn insert_into(self, graph: &mut HeteroGraph) -> Result<(), StorageError> {
+        for (et, (indptr, indices)) in self.csc {
             graph
-                .insert_csc(et, indptr.clone(), indices.clone())
+                .insert_csc(&et, indptr, indices)
                 .map_err(graph_err(&self.files.graph))?;
         }
-        for (nt, arrays) in &self.node_data {
+        for (nt, arrays) in self.node_data {
             for (name, a) in arrays {
                 graph
-                    .set_node_data(nt, name, a.clone())
+                    .set_node_data(&nt, &name, a)
                     .map_err(graph_err(&self.files.node_data))?;
             }
         }
-        for (et, arrays) in &self.edge_data {
+        for (et, arrays) in self.edge_data {
             for (name, a) in arrays {
                 graph
-                    .set_edge_data(et, name, a.clone())
+                    .set_edge_data(&et, &name, a)
                     .map_err(graph_err(&self.files.edge_data))?;
             }
         }
