@@ -1,15 +1,15 @@
 //! The real `gs` binary trains and infers on a partition written by GraphStorm/DGL
-//! (`shared/fixtures/dgl-tiny`), and its predictions carry the raw node ids, as GraphStorm's
+//! (`tests/fixtures/dgl-tiny`), and its predictions carry the raw node ids, as GraphStorm's
 //! `remap_result` writes them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn fixture() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/dgl-tiny");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dgl-tiny");
     assert!(
         dir.is_dir(),
-        "the dgl-tiny fixture is missing at `{}` (shared/ sits beside the checkout)",
+        "the dgl-tiny fixture is missing at `{}` (tests/fixtures/dgl-tiny in the repository)",
         dir.display()
     );
     dir

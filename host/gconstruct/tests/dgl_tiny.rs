@@ -1,4 +1,4 @@
-//! Rebuilds `shared/fixtures/dgl-tiny` from its `input/` (GraphStorm's own gconstruct config
+//! Rebuilds `tests/fixtures/dgl-tiny` from its `input/` (GraphStorm's own gconstruct config
 //! and CSVs) and compares with what the real GraphStorm/DGL produced: node counts, edges by raw
 //! id, deterministic features by raw id (`expected.json`), and `data_transform_new.json`.
 //! Splits are random in GraphStorm, so only their sizes are compared.
@@ -14,10 +14,10 @@ use gs_graph::EdgeType;
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/dgl-tiny");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/dgl-tiny");
     assert!(
         dir.join("input/gconstruct.json").is_file() && dir.join("expected.json").is_file(),
-        "fixture missing: {} (expected shared/fixtures/dgl-tiny beside the repository, with input/ and expected.json)",
+        "fixture missing: {} (expected tests/fixtures/dgl-tiny in the repository, with input/ and expected.json)",
         dir.display()
     );
     dir

@@ -1,4 +1,4 @@
-//! Tests on `shared/fixtures/dgl-tiny`: a graph partitioned into two parts by the real
+//! Tests on `tests/fixtures/dgl-tiny` (a copy of the project's shared fixture): a graph partitioned into two parts by the real
 //! GraphStorm 0.5.1 / DGL 2.1.0, with DGL's own read-back in `expected.json`.
 
 use std::path::{Path, PathBuf};
@@ -8,12 +8,12 @@ use serde_json::Value;
 use super::torch_pt::read_int_tensor_dict;
 use crate::{Array, EdgeType, HeteroGraph, inspect_dgl_partitions, load, load_dgl};
 
-/// The fixture folder, which sits beside the repository checkout (also in CI).
+/// The fixture folder, committed under the repository's `tests/fixtures/`.
 fn fixture() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/dgl-tiny");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/dgl-tiny");
     assert!(
         dir.join("expected.json").is_file(),
-        "the dgl-tiny fixture is missing at `{}`; it must sit in shared/fixtures/ beside the repository checkout",
+        "the dgl-tiny fixture is missing at `{}` (tests/fixtures/dgl-tiny in the repository)",
         dir.display()
     );
     dir
