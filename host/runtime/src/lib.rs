@@ -22,10 +22,11 @@ mod host_log;
 mod host_tensors;
 mod instance;
 mod limits;
-
+mod private_fs;
 mod state;
 
 pub use batch::{BatchData, BlockData, LayerData};
+pub use cache::CacheLocation;
 pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION};
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
