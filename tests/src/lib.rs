@@ -18,6 +18,10 @@ use gs_tensor::{Device, Kind, ParamStore, Tensor};
 /// The components `build.rs` builds, by package name, with the path it exported for each.
 const PLUGINS: &[(&str, &str)] = &[
     (
+        "test-autograd-hog",
+        env!("GS_TEST_PLUGIN_TEST_AUTOGRAD_HOG"),
+    ),
+    (
         "test-giant-tensor",
         env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),
     ),
@@ -29,8 +33,17 @@ const PLUGINS: &[(&str, &str)] = &[
         "test-infinite-loop",
         env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP"),
     ),
+    ("test-huge-op", env!("GS_TEST_PLUGIN_TEST_HUGE_OP")),
     ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
     ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
+    (
+        "test-slow-describe",
+        env!("GS_TEST_PLUGIN_TEST_SLOW_DESCRIBE"),
+    ),
+    (
+        "test-stack-overflow",
+        env!("GS_TEST_PLUGIN_TEST_STACK_OVERFLOW"),
+    ),
     ("test-trap", env!("GS_TEST_PLUGIN_TEST_TRAP")),
     (
         "test-wrong-version",

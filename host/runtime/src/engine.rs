@@ -16,8 +16,9 @@ use crate::cache::{CacheLocation, ComponentCache};
 use crate::component::{Plugin, inspect};
 use crate::state::HostState;
 
-/// How often the engine's epoch advances; export deadlines are counted in these ticks.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the engine's epoch advances; at every tick a running export's deadline is
+/// compared with the clock, so a call is stopped at most about one tick after its deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Compiles, caches and links plugins. One per process is enough.
 pub struct PluginEngine {
