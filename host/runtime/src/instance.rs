@@ -1,9 +1,9 @@
 //! A running plugin instance and its exports, each call under deadline and limits.
 
-use gs_tensor::{ParamStore, Tensor};
 use std::time::Instant;
-use wasmtime::component::Resource;
 
+use gs_tensor::{ParamStore, Tensor};
+use wasmtime::component::Resource;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::batch::{BatchData, BatchRes};
