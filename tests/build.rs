@@ -6,11 +6,15 @@ use std::path::Path;
 
 /// Guest packages the tests load, by package name. `gs_tests::plugin_path` reads the same list.
 const PACKAGES: &[&str] = &[
+    "test-autograd-hog",
     "test-giant-tensor",
     "test-handle-flood",
+    "test-huge-op",
     "test-infinite-loop",
     "test-memory-bomb",
     "test-panic",
+    "test-slow-describe",
+    "test-stack-overflow",
     "test-trap",
     "test-wrong-version",
     "sage",

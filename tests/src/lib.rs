@@ -10,13 +10,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use gs_runtime::{
-    BatchData, BlockData, EdgeTypeName, GraphSchema, LayerData, ModelConfig, NodeTypeSchema,
-    PluginEngine, PluginError, PluginInstance, PluginLimits, Task,
+    BatchData, BlockData, CacheLocation, EdgeTypeName, GraphSchema, LayerData, ModelConfig,
+    NodeTypeSchema, PluginEngine, PluginError, PluginInstance, PluginLimits, Task,
 };
 use gs_tensor::{Device, Kind, ParamStore, Tensor};
 
 /// The components `build.rs` builds, by package name, with the path it exported for each.
 const PLUGINS: &[(&str, &str)] = &[
+    (
+        "test-autograd-hog",
+        env!("GS_TEST_PLUGIN_TEST_AUTOGRAD_HOG"),
+    ),
     (
         "test-giant-tensor",
         env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),
@@ -29,8 +33,17 @@ const PLUGINS: &[(&str, &str)] = &[
         "test-infinite-loop",
         env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP"),
     ),
+    ("test-huge-op", env!("GS_TEST_PLUGIN_TEST_HUGE_OP")),
     ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
     ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
+    (
+        "test-slow-describe",
+        env!("GS_TEST_PLUGIN_TEST_SLOW_DESCRIBE"),
+    ),
+    (
+        "test-stack-overflow",
+        env!("GS_TEST_PLUGIN_TEST_STACK_OVERFLOW"),
+    ),
     ("test-trap", env!("GS_TEST_PLUGIN_TEST_TRAP")),
     (
         "test-wrong-version",
@@ -203,16 +216,26 @@ pub fn params() -> ParamStore {
     ParamStore::new(42, Device::Cpu)
 }
 
-/// A plugin engine whose compiled-component cache lives in a fresh temporary folder, removed
-/// when the returned guard is dropped (keep it alive as long as the engine).
+/// A plugin engine whose compiled-component cache (and its key, beside the cache folder)
+/// lives in a fresh temporary folder, removed when the returned guard is dropped (keep it
+/// alive as long as the engine).
 pub fn temp_engine() -> (PluginEngine, tempfile::TempDir) {
     let cache = tempfile::Builder::new()
         .prefix("gs-tests-cache-")
         .tempdir()
         .expect("cannot create a temporary cache folder");
-    let engine = PluginEngine::new(Some(cache.path().to_path_buf()))
+    let engine = PluginEngine::new(Some(cache_location(cache.path())))
         .expect("cannot create the plugin engine");
     (engine, cache)
+}
+
+/// A compiled-component cache under `root`: entries in `root/components`, the key in
+/// `root/data/component-cache.key` (outside the entries' folder, as the CLI keeps it).
+pub fn cache_location(root: &std::path::Path) -> CacheLocation {
+    CacheLocation {
+        dir: root.join("components"),
+        key_file: root.join("data").join("component-cache.key"),
+    }
 }
 
 /// Load the component `name` (see [`plugin_path`]) in `engine` and instantiate it with
@@ -322,12 +345,13 @@ impl GsRun {
     }
 }
 
-/// Run the real `gs` binary in `dir` with its own compiled-plugin cache.
+/// Run the real `gs` binary in `dir` with its own compiled-plugin cache and cache key.
 pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
     let out = std::process::Command::new(gs_binary())
         .args(args)
         .current_dir(dir)
         .env("GS_CACHE_DIR", dir.join(".gs-cache"))
+        .env("GS_DATA_DIR", dir.join(".gs-data"))
         .output()
         .expect("gs runs");
     GsRun {

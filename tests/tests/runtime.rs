@@ -9,8 +9,8 @@ use gs_runtime::{
 };
 use gs_tensor::Tensor;
 use gs_tests::{
-    FEATURE_DIM, HIDDEN, NUM_CLASSES, NUM_TARGETS, component_from_wat, instantiate, params,
-    plugin_path, temp_engine, tiny_batch, tiny_config, tiny_schema,
+    FEATURE_DIM, HIDDEN, NUM_CLASSES, NUM_TARGETS, cache_location, component_from_wat, instantiate,
+    params, plugin_path, temp_engine, tiny_batch, tiny_config, tiny_schema,
 };
 
 fn sage(engine: &PluginEngine) -> PluginInstance {
@@ -386,35 +386,65 @@ fn cache_entries(dir: &Path) -> Vec<PathBuf> {
     entries
 }
 
-/// Load `sage` through a new engine with the cache `dir`, and run it.
-fn load_and_run_sage(dir: &Path) {
-    let engine = PluginEngine::new(Some(dir.to_path_buf())).unwrap();
+/// Load `sage` through a new engine with the cache under `root` (as a new process would),
+/// check that what runs is sage, and run a forward pass.
+fn load_and_run_sage(root: &Path) {
+    let engine = PluginEngine::new(Some(cache_location(root))).unwrap();
     let mut sage = initialised_sage(&engine);
+    assert_eq!(sage.info().name, "sage", "what runs must be sage");
     paper_output(&sage.forward(&tiny_batch(), Mode::Eval).unwrap());
+}
+
+/// The SHA-256 of a test component, as the runtime computes it.
+fn digest_of(plugin: &str) -> String {
+    instantiate(&temp_engine().0, plugin, PluginLimits::default())
+        .unwrap()
+        .component()
+        .digest
+        .clone()
+}
+
+/// The cache entry of `plugin` among `entries` (its name starts with the component's digest).
+fn entry_of(entries: &[PathBuf], plugin: &str) -> PathBuf {
+    let digest = digest_of(plugin);
+    entries
+        .iter()
+        .find(|e| {
+            e.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&digest)
+        })
+        .unwrap_or_else(|| panic!("no entry of {plugin} ({digest}) in {entries:?}"))
+        .clone()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 #[test]
 fn compiled_components_are_cached_and_reused() {
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().join("plugins");
-    load_and_run_sage(&dir);
+    let root = cache.path().join("plugins");
+    let dir = cache_location(&root).dir;
+    load_and_run_sage(&root);
     let entries = cache_entries(&dir);
     assert_eq!(entries.len(), 1, "one compiled component: {entries:?}");
     let entry = &entries[0];
-    let digest = instantiate(&temp_engine().0, "sage", PluginLimits::default())
-        .unwrap()
-        .component()
-        .digest
-        .clone();
-    let file_name = entry.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(
-        file_name.starts_with(&digest),
-        "the entry {file_name} is keyed by the component's digest {digest}"
-    );
+    assert_eq!(entry, &entry_of(&entries, "sage"), "keyed by sage's digest");
     let before = std::fs::metadata(entry).unwrap();
 
     // A second engine (as a second process would) loads the entry instead of compiling again.
-    load_and_run_sage(&dir);
+    load_and_run_sage(&root);
     assert_eq!(cache_entries(&dir), entries);
     let after = std::fs::metadata(entry).unwrap();
     assert_eq!(
@@ -429,11 +459,56 @@ fn compiled_components_are_cached_and_reused() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn the_cache_folder_is_private_and_its_key_lives_outside_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().join("fresh");
+    let location = cache_location(&root);
+    let engine = PluginEngine::new(Some(location.clone())).unwrap();
+    assert_eq!(engine.cache_dir(), Some(location.dir.as_path()));
+    assert_eq!(
+        mode(&location.dir),
+        0o700,
+        "the cache folder is created 0700"
+    );
+    assert_eq!(mode(&location.key_file), 0o600, "the key is created 0600");
+    assert_eq!(std::fs::metadata(&location.key_file).unwrap().len(), 32);
+    assert!(!location.key_file.starts_with(&location.dir));
+    let key = std::fs::read(&location.key_file).unwrap();
+    initialised_sage(&engine);
+    for entry in cache_entries(&location.dir) {
+        assert_eq!(mode(&entry), 0o600, "{entry:?}");
+    }
+    drop(engine);
+    load_and_run_sage(&root);
+    assert_eq!(
+        std::fs::read(&location.key_file).unwrap(),
+        key,
+        "the key is kept"
+    );
+
+    // Another key (another machine's cache, restored here): the entries are not trusted.
+    let entry = cache_entries(&location.dir).remove(0);
+    let before = std::fs::read(&entry).unwrap();
+    std::fs::remove_file(&location.key_file).unwrap();
+    load_and_run_sage(&root);
+    assert_ne!(std::fs::read(&location.key_file).unwrap(), key);
+    let after = std::fs::read(&entry).unwrap();
+    assert_ne!(after, before, "rewritten under the new key");
+    assert_eq!(
+        after[32..],
+        before[32..],
+        "the same native code, compiled again"
+    );
+}
+
 #[test]
 fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
     let cache = tempfile::tempdir().unwrap();
-    let dir = cache.path().to_path_buf();
-    load_and_run_sage(&dir);
+    let root = cache.path().to_path_buf();
+    let dir = cache_location(&root).dir;
+    load_and_run_sage(&root);
     let entries = cache_entries(&dir);
     assert_eq!(entries.len(), 1);
     let entry = &entries[0];
@@ -441,13 +516,15 @@ fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
 
     let garbage = b"this is not native code written by gs".repeat(64);
     let truncated = good[..good.len() / 2].to_vec();
+    let short_mac = good[..20].to_vec();
     for (what, corrupted) in [
         ("garbage", garbage),
         ("truncated", truncated),
+        ("shorter than a MAC", short_mac),
         ("empty", Vec::new()),
     ] {
         std::fs::write(entry, &corrupted).unwrap();
-        load_and_run_sage(&dir);
+        load_and_run_sage(&root);
         assert_eq!(cache_entries(&dir), entries, "{what}");
         let rewritten = std::fs::read(entry).unwrap();
         assert_ne!(rewritten, corrupted, "the {what} entry was replaced");
@@ -457,4 +534,107 @@ fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
             "the {what} entry was replaced by a full compile"
         );
     }
+}
+
+/// A real, well-formed compiled entry of another component (`test-trap`) copied over sage's
+/// entry — with its MAC, under sage's MAC, or bare — is compiled again, never run: what runs
+/// under sage's key is sage. (Without the MAC, the cache deserialized trap's native code and
+/// `describe` answered `test-trap`.)
+#[test]
+fn another_components_entry_planted_under_a_plugin_key_is_not_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().to_path_buf();
+    let location = cache_location(&root);
+    {
+        let engine = PluginEngine::new(Some(location.clone())).unwrap();
+        initialised_sage(&engine);
+        instantiate(&engine, "trap", PluginLimits::default()).expect("trap instantiates");
+    }
+    let entries = cache_entries(&location.dir);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let sage_entry = entry_of(&entries, "sage");
+    let trap_entry = entry_of(&entries, "trap");
+    let sage_bytes = std::fs::read(&sage_entry).unwrap();
+    let trap_bytes = std::fs::read(&trap_entry).unwrap();
+    assert_ne!(sage_bytes.len(), trap_bytes.len());
+
+    let under_sages_mac = [&sage_bytes[..32], &trap_bytes[32..]].concat();
+    for (what, planted) in [
+        ("trap's entry with its MAC", trap_bytes.clone()),
+        ("trap's native code under sage's MAC", under_sages_mac),
+        (
+            "trap's native code without a MAC",
+            trap_bytes[32..].to_vec(),
+        ),
+    ] {
+        std::fs::write(&sage_entry, &planted).unwrap();
+        load_and_run_sage(&root);
+        let rewritten = std::fs::read(&sage_entry).unwrap();
+        assert_ne!(rewritten, planted, "{what}: the entry was compiled again");
+        assert_eq!(rewritten.len(), sage_bytes.len(), "{what}");
+        assert_eq!(
+            rewritten[32..],
+            sage_bytes[32..],
+            "{what}: sage's code again"
+        );
+    }
+    assert_eq!(std::fs::read(&trap_entry).unwrap(), trap_bytes);
+}
+
+/// A cache folder other users can write (or that someone else owns) is not used at all: no
+/// entry is read from it or written to it, and `gs` warns once, naming the folder and the fix.
+#[cfg(unix)]
+#[test]
+fn a_cache_folder_other_users_can_write_is_not_used() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().to_path_buf();
+    let location = cache_location(&root);
+    load_and_run_sage(&root);
+    let entry = cache_entries(&location.dir).remove(0);
+    let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    for shared in [0o777, 0o770, 0o722] {
+        chmod(&location.dir, shared);
+        let engine = PluginEngine::new(Some(location.clone())).unwrap();
+        assert_eq!(engine.cache_dir(), None, "mode {shared:o}");
+        let mut sage = initialised_sage(&engine);
+        paper_output(&sage.forward(&tiny_batch(), Mode::Eval).unwrap());
+        instantiate(&engine, "trap", PluginLimits::default()).expect("trap instantiates");
+        assert_eq!(
+            cache_entries(&location.dir),
+            std::slice::from_ref(&entry),
+            "nothing is written to a shared cache (mode {shared:o})"
+        );
+        assert_eq!(
+            std::fs::metadata(&entry).unwrap().modified().unwrap(),
+            modified
+        );
+    }
+
+    // Someone else's folder, even a private one (only root can make one in a test).
+    let ours = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&root).unwrap().uid()
+    };
+    if ours == 0 {
+        chmod(&location.dir, 0o700);
+        std::os::unix::fs::chown(&location.dir, Some(65534), None).unwrap();
+        let engine = PluginEngine::new(Some(location.clone())).unwrap();
+        assert_eq!(engine.cache_dir(), None, "a folder owned by user 65534");
+        std::os::unix::fs::chown(&location.dir, Some(0), None).unwrap();
+    }
+
+    // The CLI's warning: once, with the folder and the fix; the command still works.
+    let run = tempfile::tempdir().unwrap();
+    let shared = run.path().join(".gs-cache/components");
+    std::fs::create_dir_all(&shared).unwrap();
+    chmod(&shared, 0o777);
+    let out = gs_tests::run_gs(run.path(), &["plugin", "inspect", "sage"]).ok();
+    assert!(out.stdout.contains("plugin:        sage"), "{}", out.stdout);
+    let fix = format!("chmod 700 {}", shared.display());
+    assert_eq!(out.stderr.matches(&fix).count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("can be written by other users (mode 0777)")
+    );
+    assert!(cache_entries(&shared).is_empty());
 }

@@ -1,6 +1,6 @@
 //! The wasmtime engine shared by every plugin of a process, and its epoch ticker.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -12,12 +12,13 @@ use wasmtime::{Config, Engine};
 
 use crate::PluginError;
 use crate::bindings::Model;
-use crate::cache::ComponentCache;
+use crate::cache::{CacheLocation, ComponentCache};
 use crate::component::{Plugin, inspect};
 use crate::state::HostState;
 
-/// How often the engine's epoch advances; export deadlines are counted in these ticks.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the engine's epoch advances; at every tick a running export's deadline is
+/// compared with the clock, so a call is stopped at most about one tick after its deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Compiles, caches and links plugins. One per process is enough.
 pub struct PluginEngine {
@@ -29,8 +30,11 @@ pub struct PluginEngine {
 }
 
 impl PluginEngine {
-    /// An engine whose compiled components are cached under `cache_dir` (none: no cache).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
+    /// An engine whose compiled components are cached at `cache` (none: no cache).
+    ///
+    /// A cache folder that other users can write, or whose key others can read, is not used:
+    /// the engine warns once (naming the folder and the fix) and compiles plugins in memory.
+    pub fn new(cache: Option<CacheLocation>) -> Result<Self, PluginError> {
         let fail = |message: String| PluginError::Load {
             plugin: "(engine)".into(),
             message,
@@ -58,10 +62,20 @@ impl PluginEngine {
         Ok(Self {
             engine,
             linker: Arc::new(linker),
-            cache: cache_dir.map(ComponentCache::new),
+            cache: cache.and_then(|location| {
+                ComponentCache::open(&location)
+                    .inspect_err(|refused| tracing::warn!("{refused}"))
+                    .ok()
+            }),
             stop,
             ticker: Some(ticker),
         })
+    }
+
+    /// The folder of the compiled-component cache this engine uses: none when it was given
+    /// none or refused the one it was given.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache.as_ref().map(ComponentCache::dir)
     }
 
     /// Load a component from a file.

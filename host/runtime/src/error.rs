@@ -78,6 +78,12 @@ pub enum PluginFailure {
         "it panicked: {0}\nhint: this is a bug in the plugin; report it to the plugin's author"
     )]
     Panic(String),
+    #[error(
+        "it overflowed its call stack and was stopped (recursion too deep?)\n\
+         hint: this is a bug in the plugin; make its recursion iterative or bounded, or report \
+         it to the plugin's author"
+    )]
+    StackOverflow,
     #[error("it trapped: {0}\nhint: this is a bug in the plugin; report it to the plugin's author")]
     Trap(String),
 }

@@ -1,11 +1,15 @@
 //! The `tensors` import: every operation of the WIT `tensor` resource, on host tensors.
 //!
-//! Each operation checks the handle and tensor-byte limits before it allocates, runs the
-//! shared [`gs_tensor::ops`] kernel, and on failure stops the guest with a message naming
-//! the operation and the shapes.
+//! Each operation computes the size of its output (or of its working memory, where that is
+//! larger) from the shapes of its arguments and checks it against the plugin's tensor budget
+//! before libtorch allocates anything, so one op whose output would take terabytes is refused
+//! by its size, not by the allocator. It then runs the shared [`gs_tensor::ops`] kernel, checks
+//! the handle limit, and on failure stops the guest with a message naming the operation and
+//! the shapes. Outputs made in training stay charged until the batch ends (see
+//! [`crate::PluginInstance::end_batch`]).
 
 use gs_tensor::ops::{self, Reduce as OpReduce};
-use gs_tensor::{Init as TensorInit, Kind, Tensor, TensorError};
+use gs_tensor::{Init as TensorInit, Kind, Tensor, TensorError, element_size};
 use wasmtime::component::Resource;
 
 use crate::bindings::tensors::{Host, HostTensor};
@@ -15,7 +19,8 @@ use crate::state::HostState;
 /// Most elements a plugin may pass in or read out as a plain list.
 const MAX_LIST_ELEMENTS: usize = 16 << 20;
 
-/// A host tensor behind a guest handle, with the bytes it is charged for.
+/// A host tensor behind a guest handle, with the bytes it is charged for and whether it is an
+/// op output made in training (charged until the batch ends, handle or not).
 #[allow(
     unreachable_pub,
     reason = "bindgen's `with` re-exports it from a public module"
@@ -23,6 +28,7 @@ const MAX_LIST_ELEMENTS: usize = 16 << 20;
 pub struct TensorRes {
     pub(crate) tensor: Tensor,
     pub(crate) bytes: usize,
+    pub(crate) in_graph: bool,
 }
 
 type Handle = Resource<TensorRes>;
@@ -62,6 +68,7 @@ fn init_of(init: Init) -> TensorInit {
     }
 }
 
+/// Elements of the broadcast of shapes `a` and `b` (as torch broadcasts them).
 fn broadcast_numel(a: &[i64], b: &[i64]) -> usize {
     let rank = a.len().max(b.len());
     (0..rank)
@@ -81,24 +88,83 @@ fn broadcast_numel(a: &[i64], b: &[i64]) -> usize {
         .fold(1usize, usize::saturating_mul)
 }
 
+/// Elements of `matmul(a, b)`: `[..batch, n, k] x [..batch, k, m]` gives the broadcast batch
+/// times `n * m`; a 1-D operand contributes no `n` (or `m`).
+fn matmul_numel(a: &[i64], b: &[i64]) -> usize {
+    let split = |s: &[i64], keep_last: bool| -> (Vec<i64>, i64) {
+        if s.len() < 2 {
+            return (Vec::new(), 1);
+        }
+        let edge = if keep_last {
+            s[s.len() - 1]
+        } else {
+            s[s.len() - 2]
+        };
+        (s[..s.len() - 2].to_vec(), edge)
+    };
+    let (batch_a, n) = split(a, false);
+    let (batch_b, m) = split(b, true);
+    broadcast_numel(&batch_a, &batch_b)
+        .saturating_mul(n.max(0) as usize)
+        .saturating_mul(m.max(0) as usize)
+}
+
+/// The size of `t` along `dim` (negative counts from the end), if `t` has that dimension.
+fn extent(t: &Tensor, dim: i64) -> Option<usize> {
+    let rank = t.dim() as i64;
+    let d = if dim < 0 { dim + rank } else { dim };
+    (0..rank)
+        .contains(&d)
+        .then(|| t.size()[d as usize].max(0) as usize)
+}
+
+/// Elements of `t` with dimension `dim` resized to `len` (all of `t` if `dim` is invalid:
+/// the op will refuse it).
+fn resized_numel(t: &Tensor, dim: i64, len: usize) -> usize {
+    match extent(t, dim) {
+        Some(0) => 0,
+        Some(e) => (t.numel() / e).saturating_mul(len),
+        None => t.numel(),
+    }
+}
+
+/// Bytes per element of an elementwise op's output: the input's, or f32's when the op
+/// promotes integers and booleans to floating point.
+fn elementwise_size(kind: Kind) -> usize {
+    element_size(kind).max(element_size(Kind::Float))
+}
+
 impl HostState {
     /// Push the result of an op, or stop the guest with the op's error.
     fn finish(&mut self, op: &'static str, result: Result<Tensor, TensorError>) -> Out {
         match result {
-            Ok(t) => self.push(op, t),
+            Ok(t) => self.push_output(op, t),
             Err(e) => Err(self.stop(e.to_string())),
         }
     }
 
-    /// A unary op whose output is no larger than its input.
+    /// An elementwise op: its output has the input's shape.
     fn unary(
         &mut self,
         op: &'static str,
         this: &Handle,
         f: impl FnOnce(&Tensor) -> Result<Tensor, TensorError>,
     ) -> Out {
+        self.shaped(op, this, Tensor::numel, f)
+    }
+
+    /// A one-tensor op whose output has `out_numel(input)` elements, checked against the
+    /// budget before the op runs.
+    fn shaped(
+        &mut self,
+        op: &'static str,
+        this: &Handle,
+        out_numel: impl FnOnce(&Tensor) -> usize,
+        f: impl FnOnce(&Tensor) -> Result<Tensor, TensorError>,
+    ) -> Out {
         let t = self.tensor(this)?.shallow_clone();
-        self.check_budget(op, t.numel(), t.kind())?;
+        let bytes = out_numel(&t).saturating_mul(elementwise_size(t.kind()));
+        self.check_budget_bytes(op, bytes)?;
         let result = f(&t);
         self.finish(op, result)
     }
@@ -113,7 +179,9 @@ impl HostState {
     ) -> Out {
         let a = self.tensor(this)?.shallow_clone();
         let b = self.tensor(other)?.shallow_clone();
-        self.check_budget(op, broadcast_numel(&a.size(), &b.size()), a.kind())?;
+        let size = elementwise_size(a.kind()).max(element_size(b.kind()));
+        let numel = broadcast_numel(&a.size(), &b.size());
+        self.check_budget_bytes(op, numel.saturating_mul(size))?;
         let result = f(&a, &b);
         self.finish(op, result)
     }
@@ -157,6 +225,7 @@ impl HostTensor for HostState {
     fn from_f32(&mut self, data: Vec<f32>, shape: Vec<i64>) -> Out {
         self.host_calls += 1;
         self.list_len_check("from-f32", data.len())?;
+        self.check_budget("from-f32", data.len(), Kind::Float)?;
         let result = ops::from_f32(&data, &shape, self.device);
         self.finish("from-f32", result)
     }
@@ -164,6 +233,7 @@ impl HostTensor for HostState {
     fn from_i64(&mut self, data: Vec<i64>, shape: Vec<i64>) -> Out {
         self.host_calls += 1;
         self.list_len_check("from-i64", data.len())?;
+        self.check_budget("from-i64", data.len(), Kind::Int64)?;
         let result = ops::from_i64(&data, &shape, self.device);
         self.finish("from-i64", result)
     }
@@ -190,9 +260,16 @@ impl HostTensor for HostState {
             .iter()
             .map(|h| Ok(self.tensor(h)?.shallow_clone()))
             .collect::<wasmtime::Result<_>>()?;
-        let numel = parts.iter().map(Tensor::numel).sum();
-        let kind = parts.first().map_or(Kind::Float, Tensor::kind);
-        self.check_budget("cat", numel, kind)?;
+        let numel = parts
+            .iter()
+            .map(Tensor::numel)
+            .fold(0usize, usize::saturating_add);
+        let size = parts
+            .iter()
+            .map(|t| element_size(t.kind()))
+            .max()
+            .unwrap_or(0);
+        self.check_budget_bytes("cat", numel.saturating_mul(size))?;
         let refs: Vec<&Tensor> = parts.iter().collect();
         let result = ops::cat(&refs, dim);
         self.finish("cat", result)
@@ -218,6 +295,7 @@ impl HostTensor for HostState {
         self.host_calls += 1;
         let t = self.tensor(&this)?.shallow_clone();
         self.list_len_check("to-f32-list", t.numel())?;
+        self.check_budget("to-f32-list", t.numel(), Kind::Float)?;
         let flat = t
             .detach()
             .to_kind(Kind::Float)
@@ -230,6 +308,7 @@ impl HostTensor for HostState {
         self.host_calls += 1;
         let t = self.tensor(&this)?.shallow_clone();
         self.list_len_check("to-i64-list", t.numel())?;
+        self.check_budget("to-i64-list", t.numel(), Kind::Int64)?;
         let flat = t
             .detach()
             .to_kind(Kind::Int64)
@@ -242,18 +321,9 @@ impl HostTensor for HostState {
         self.host_calls += 1;
         let a = self.tensor(&this)?.shallow_clone();
         let b = self.tensor(&other)?.shallow_clone();
-        let (sa, sb) = (a.size(), b.size());
-        let rows = if sa.len() >= 2 {
-            a.numel() / sa[sa.len() - 1].max(1) as usize
-        } else {
-            1
-        };
-        let cols = if sb.len() >= 2 {
-            b.numel() / sb[sb.len() - 2].max(1) as usize
-        } else {
-            1
-        };
-        self.check_budget("matmul", rows.saturating_mul(cols), a.kind())?;
+        let size = element_size(a.kind()).max(element_size(b.kind()));
+        let numel = matmul_numel(&a.size(), &b.size());
+        self.check_budget_bytes("matmul", numel.saturating_mul(size))?;
         let result = ops::matmul(&a, &b);
         self.finish("matmul", result)
     }
@@ -382,13 +452,7 @@ impl HostTensor for HostState {
         self.host_calls += 1;
         let a = self.tensor(&this)?.shallow_clone();
         let index = self.tensor(&index)?.shallow_clone();
-        let extent = a
-            .size()
-            .get(dim.rem_euclid(a.dim().max(1) as i64) as usize)
-            .copied()
-            .unwrap_or(1)
-            .max(1);
-        let numel = (a.numel() / extent as usize).saturating_mul(index.numel());
+        let numel = resized_numel(&a, dim, index.numel());
         self.check_budget("index-select", numel, a.kind())?;
         let result = ops::index_select(&a, dim, &index);
         self.finish("index-select", result)
@@ -414,8 +478,12 @@ impl HostTensor for HostState {
         self.host_calls += 1;
         let src = self.tensor(&this)?.shallow_clone();
         let index = self.tensor(&index)?.shallow_clone();
-        let rows = src.size().first().copied().unwrap_or(1).max(1) as usize;
-        let numel = (src.numel() / rows).saturating_mul(num_rows.max(0) as usize);
+        let num_rows_usize = num_rows.max(0) as usize;
+        let mut numel = resized_numel(&src, 0, num_rows_usize);
+        if reduce == Reduce::Mean {
+            // The in-degree of every row, beside the sums.
+            numel = numel.saturating_add(num_rows_usize);
+        }
         self.check_budget("scatter-reduce", numel, src.kind())?;
         let reduce = match reduce {
             Reduce::Sum => OpReduce::Sum,
@@ -429,14 +497,28 @@ impl HostTensor for HostState {
     fn segment_softmax(&mut self, this: Handle, index: Handle, num_groups: i64) -> Out {
         self.host_calls += 1;
         let index = self.tensor(&index)?.shallow_clone();
-        self.unary("segment-softmax", &this, |t| {
+        let groups = num_groups.max(0) as usize;
+        // Its working memory: per-group maxima and sums, and four input-sized tensors (the
+        // gathered maxima, the shifted exponentials, the gathered sums, the output).
+        let working = |t: &Tensor| {
+            resized_numel(t, 0, groups)
+                .saturating_mul(2)
+                .saturating_add(t.numel().saturating_mul(4))
+        };
+        self.shaped("segment-softmax", &this, working, |t| {
             ops::segment_softmax(t, &index, num_groups)
         })
     }
 
     fn narrow(&mut self, this: Handle, dim: i64, start: i64, len: i64) -> Out {
         self.host_calls += 1;
-        self.unary("narrow", &this, |t| ops::narrow(t, dim, start, len))
+        let len_usize = len.max(0) as usize;
+        self.shaped(
+            "narrow",
+            &this,
+            |t| resized_numel(t, dim, len_usize),
+            |t| ops::narrow(t, dim, start, len),
+        )
     }
 
     fn reshape(&mut self, this: Handle, shape: Vec<i64>) -> Out {
@@ -451,12 +533,22 @@ impl HostTensor for HostState {
 
     fn sum_dim(&mut self, this: Handle, dim: i64, keepdim: bool) -> Out {
         self.host_calls += 1;
-        self.unary("sum-dim", &this, |t| ops::sum_dim(t, dim, keepdim))
+        self.shaped(
+            "sum-dim",
+            &this,
+            |t| resized_numel(t, dim, 1),
+            |t| ops::sum_dim(t, dim, keepdim),
+        )
     }
 
     fn mean_dim(&mut self, this: Handle, dim: i64, keepdim: bool) -> Out {
         self.host_calls += 1;
-        self.unary("mean-dim", &this, |t| ops::mean_dim(t, dim, keepdim))
+        self.shaped(
+            "mean-dim",
+            &this,
+            |t| resized_numel(t, dim, 1),
+            |t| ops::mean_dim(t, dim, keepdim),
+        )
     }
 
     fn to_dtype(&mut self, this: Handle, dtype: Dtype) -> Out {
@@ -470,5 +562,33 @@ impl HostTensor for HostState {
     fn drop(&mut self, rep: Handle) -> wasmtime::Result<()> {
         self.host_calls += 1;
         self.take(rep).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{broadcast_numel, matmul_numel};
+
+    #[test]
+    fn output_sizes_follow_torch_broadcasting() {
+        assert_eq!(
+            broadcast_numel(&[1_000_000, 1], &[1, 1_000_000]),
+            1_000_000_000_000
+        );
+        assert_eq!(broadcast_numel(&[3, 4], &[4]), 12);
+        assert_eq!(
+            matmul_numel(&[1_000_000, 1], &[1, 1_000_000]),
+            1_000_000_000_000
+        );
+        assert_eq!(
+            matmul_numel(&[5, 2, 3], &[5, 3, 4]),
+            40,
+            "batched: not 5 * 2 * 5 * 4"
+        );
+        assert_eq!(matmul_numel(&[7, 1, 2, 3], &[5, 3, 4]), 7 * 5 * 2 * 4);
+        assert_eq!(matmul_numel(&[3], &[3, 4]), 4);
+        assert_eq!(matmul_numel(&[2, 3], &[3]), 2);
+        assert_eq!(matmul_numel(&[3], &[3]), 1);
+        assert_eq!(matmul_numel(&[i64::MAX, 1], &[1, i64::MAX]), usize::MAX);
     }
 }

@@ -1,16 +1,21 @@
 //! A running plugin instance and its exports, each call under deadline and limits.
 
+use std::time::Instant;
+
 use gs_tensor::{ParamStore, Tensor};
 use wasmtime::component::Resource;
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::batch::{BatchData, BatchRes};
 use crate::bindings::{Model, model_api, types};
 use crate::component::{ComponentInfo, Plugin};
-use crate::engine::EPOCH_TICK;
 use crate::error::{PluginError, PluginFailure};
 use crate::limits::PluginLimits;
 use crate::state::HostState;
+
+/// Handles a plugin may hold besides tensors (batches, blocks, WASI streams) before wasmtime's
+/// own cap on a store's handles stops it.
+const NON_TENSOR_HANDLES: usize = 10_000;
 
 /// Why the host calls `forward`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +136,26 @@ impl Plugin {
         let name = self.info.source.clone();
         let mut store = Store::new(&self.engine, HostState::new(name.clone(), limits, params));
         store.limiter(|state| &mut state.memory);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(&store.data().limits));
+        // wasmtime caps a store's live component handles (100,000 by default): keep its cap
+        // above ours, so the plugin meets `--plugin-max-tensors` and its message first.
+        store.set_max_component_handles(
+            store
+                .data()
+                .limits
+                .max_tensors
+                .saturating_add(NON_TENSOR_HANDLES),
+        );
+        // At every epoch tick, compare the clock with the call's deadline: the deadline is
+        // wall-clock time however late the ticker's sleeps wake up on a busy machine.
+        store.epoch_deadline_callback(|store| {
+            Ok(if Instant::now() >= store.data().call_deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(1)
+            })
+        });
+        store.data_mut().start_call_deadline();
+        store.set_epoch_deadline(1);
         let bindings = self
             .pre
             .instantiate(&mut store)
@@ -176,10 +199,6 @@ impl Plugin {
     }
 }
 
-fn deadline_ticks(limits: &PluginLimits) -> u64 {
-    (limits.call_timeout.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1
-}
-
 fn error_kind(error: &types::Error) -> (&'static str, String) {
     match error {
         types::Error::InvalidArgument(m) => ("invalid argument", m.clone()),
@@ -214,6 +233,25 @@ impl PluginInstance {
         self.store.data().live_tensors
     }
 
+    /// Bytes charged against the plugin's tensor budget right now: the tensors behind its
+    /// live handles, plus, during a training batch, every op output whose handle is gone
+    /// (autograd may keep it until the batch's backward).
+    pub fn tensor_bytes(&self) -> usize {
+        self.store.data().charged_bytes()
+    }
+
+    /// The training batch is done: call it after the batch's `backward` (and optimizer step).
+    ///
+    /// In [`Mode::Train`], the output of every tensor op the plugin runs counts against its
+    /// tensor budget (`--plugin-tensor-budget-mb`) until this call, whether or not the plugin
+    /// still holds its handle, because autograd keeps intermediates alive until the backward;
+    /// otherwise a plugin could build an unbounded graph by dropping handles. The next
+    /// training `forward` ends the previous batch too, so forgetting this call only charges
+    /// the last batch a little longer (its graph would then be counted during evaluation).
+    pub fn end_batch(&mut self) {
+        self.store.data_mut().end_batch();
+    }
+
     /// Guest→host calls this instance has made so far: every `gs:plugin` import (tensor ops,
     /// batch and block accessors, `param`, `log`) and every tensor, batch or block handle drop;
     /// WASI calls are not counted. For benchmarks (`gs bench plugin-boundary`).
@@ -234,9 +272,9 @@ impl PluginInstance {
                 export: earlier,
             });
         }
-        let ticks = deadline_ticks(&self.store.data().limits);
         {
             let state = self.store.data_mut();
+            state.start_call_deadline();
             state.host_error = None;
             state.last_panic = None;
             state.memory.refused = None;
@@ -244,7 +282,7 @@ impl PluginInstance {
                 state.training = training;
             }
         }
-        self.store.set_epoch_deadline(ticks);
+        self.store.set_epoch_deadline(1);
         match f(&self.bindings, &mut self.store) {
             Ok(value) => Ok(value),
             Err(error) => {
@@ -274,6 +312,9 @@ impl PluginInstance {
         }
         if let Some(panic) = &state.last_panic {
             return PluginFailure::Panic(panic.clone());
+        }
+        if error.downcast_ref::<Trap>() == Some(&Trap::StackOverflow) {
+            return PluginFailure::StackOverflow;
         }
         match error.downcast_ref::<Trap>() {
             Some(trap) => PluginFailure::Trap(
@@ -362,6 +403,9 @@ impl PluginInstance {
         batch: &BatchData,
         mode: Mode,
     ) -> Result<Vec<(String, Tensor)>, PluginError> {
+        if mode == Mode::Train {
+            self.end_batch();
+        }
         let handle = self.push_batch(batch)?;
         let borrowed = Resource::new_borrow(handle.rep());
         let result = self.call("forward", Some(mode == Mode::Train), |model, store| {
@@ -373,15 +417,7 @@ impl PluginInstance {
         let outputs = result?.map_err(|e| self.returned("forward", &e))?;
         let mut taken = Vec::with_capacity(outputs.len());
         for (node_type, tensor) in outputs {
-            let tensor = self
-                .store
-                .data_mut()
-                .take(tensor)
-                .map_err(|e| PluginError::Load {
-                    plugin: self.info.name.clone(),
-                    message: format!("`forward` returned an invalid tensor handle: {e}"),
-                })?;
-            taken.push((node_type, tensor));
+            taken.push((node_type, self.take_output("forward", tensor)?));
         }
         Ok(taken)
     }
@@ -400,11 +436,11 @@ impl PluginInstance {
             match res {
                 Ok(res) => pushed.push((node_type.clone(), res)),
                 Err(e) => {
+                    for (_, res) in pushed {
+                        let _ = self.store.data_mut().take(res);
+                    }
                     self.drop_batch(handle);
-                    return Err(PluginError::Load {
-                        plugin: self.info.name.clone(),
-                        message: e.to_string(),
-                    });
+                    return Err(self.host_failure("decode", e.to_string()));
                 }
             }
         }
@@ -441,16 +477,16 @@ impl PluginInstance {
         let (outputs, labels) = match (outputs, labels) {
             (Ok(o), Ok(l)) => (o, l),
             (o, l) => {
-                let message = [o.err(), l.err()]
+                let message = [o.as_ref().err(), l.as_ref().err()]
                     .into_iter()
                     .flatten()
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>()
                     .join("; ");
-                return Err(PluginError::Load {
-                    plugin: self.info.name.clone(),
-                    message,
-                });
+                for res in [o.ok(), l.ok()].into_iter().flatten() {
+                    let _ = self.store.data_mut().take(res);
+                }
+                return Err(self.host_failure("loss", message));
             }
         };
         let (bo, bl) = (
@@ -474,12 +510,25 @@ impl PluginInstance {
         export: &'static str,
         handle: Resource<crate::host_tensors::TensorRes>,
     ) -> Result<Tensor, PluginError> {
-        self.store
-            .data_mut()
-            .take(handle)
-            .map_err(|e| PluginError::Load {
-                plugin: self.info.name.clone(),
-                message: format!("`{export}` returned an invalid tensor handle: {e}"),
-            })
+        self.store.data_mut().take(handle).map_err(|e| {
+            self.host_failure(
+                export,
+                format!(
+                    "it returned an invalid tensor handle: {e}\n\
+                     hint: return a tensor the plugin owns (not a borrowed argument)"
+                ),
+            )
+        })
+    }
+
+    /// The host could not carry out its part of `export` (hand over an argument, take a
+    /// result) because of the plugin's limits or what the plugin returned.
+    fn host_failure(&self, export: &'static str, message: String) -> PluginError {
+        PluginError::Failed {
+            plugin: self.info.name.clone(),
+            version: self.info.version.clone(),
+            export,
+            failure: PluginFailure::Host(message),
+        }
     }
 }

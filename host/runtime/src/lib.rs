@@ -2,13 +2,25 @@
 //!
 //! It loads model plugins (WebAssembly components of the `gs:plugin` WIT package), checks
 //! the package version they were built against before running them, compiles them once
-//! into a cache keyed by content digest and engine compatibility, and runs their exports
-//! inside a sandbox: no filesystem, environment, network or sockets; guest memory capped;
-//! tensor handles and host tensor bytes budgeted and checked before allocating; a wall-clock
-//! deadline on every export call through epoch interruption. Tensors live on the host in
-//! the store's resource table; the plugin holds handles. Any failure of a plugin — a trap,
-//! a panic, a blown limit, an error it returns — becomes a [`PluginError`] naming the
-//! plugin and the export, and never takes the host down.
+//! into a cache keyed by content digest and engine compatibility (a private folder whose
+//! entries carry a keyed BLAKE3 MAC, so it never runs native code it did not write; see
+//! [`CacheLocation`]), and runs their exports inside a sandbox ([`PluginLimits`]):
+//!
+//! - no filesystem, environment, network or sockets (clocks and random numbers only);
+//! - guest linear memory capped (`--plugin-memory-mb`);
+//! - a wall-clock deadline on every export call — `describe`, `init`, `forward`, `decode`,
+//!   `loss` — through epoch interruption (`--plugin-call-timeout`);
+//! - tensor handles capped (`--plugin-max-tensors`), below wasmtime's own cap on handles;
+//! - host tensor bytes budgeted (`--plugin-tensor-budget-mb`): every tensor op computes the
+//!   size of its output from the shapes and is refused before libtorch allocates; in
+//!   training every op output stays charged until the batch's backward is done
+//!   ([`PluginInstance::end_batch`]), handle or not, because autograd keeps it alive;
+//! - a guest stack overflow, trap or panic stops the call.
+//!
+//! Tensors live on the host in the store's resource table; the plugin holds handles. Any
+//! failure of a plugin — a trap, a panic, a blown limit, an error it returns — becomes a
+//! [`PluginError`] naming the plugin and the export, with a hint, and never takes the host
+//! down; the failed instance refuses further calls.
 //!
 //! It knows nothing about tasks, training loops or graphs beyond the batch it hands over.
 
@@ -22,10 +34,11 @@ mod host_log;
 mod host_tensors;
 mod instance;
 mod limits;
-
+mod private_fs;
 mod state;
 
 pub use batch::{BatchData, BlockData, LayerData};
+pub use cache::CacheLocation;
 pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION};
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};

@@ -7,12 +7,16 @@ use std::time::Duration;
 pub struct PluginLimits {
     /// Guest linear memory, in bytes (`--plugin-memory-mb`, default 512 MiB).
     pub memory_bytes: usize,
-    /// Wall-clock deadline of every export call (`--plugin-call-timeout`, default 60 s).
+    /// Wall-clock deadline of every export call, `describe` and `init` included
+    /// (`--plugin-call-timeout`, default 60 s).
     pub call_timeout: Duration,
-    /// Tensor handles alive at once (`--plugin-max-tensors`, default 100,000).
+    /// Tensor handles alive at once (`--plugin-max-tensors`, default 100,000). wasmtime's own
+    /// cap on a store's handles is set above it.
     pub max_tensors: usize,
-    /// Bytes of host tensors the plugin's live handles may hold (`--plugin-tensor-budget-mb`,
-    /// default 4 GiB). Checked before allocating.
+    /// Bytes of host tensors charged to the plugin (`--plugin-tensor-budget-mb`, default
+    /// 4 GiB): those behind its live handles and, in training, every op output of the batch
+    /// until [`crate::PluginInstance::end_batch`]. Every op's output size is checked against
+    /// it before the op runs.
     pub tensor_bytes: usize,
 }
 

@@ -120,6 +120,14 @@ impl TaskModel {
         Ok(node_loss(self.task, outputs, labels)?)
     }
 
+    /// The training batch is done (call it after its backward): a plugin's intermediates stop
+    /// counting against its tensor budget ([`PluginInstance::end_batch`]).
+    pub fn end_batch(&mut self) {
+        if let Encoder::Plugin(p) = &mut self.encoder {
+            p.end_batch();
+        }
+    }
+
     /// Every trainable weight with its checkpoint name, encoder first.
     pub fn named_weights(&self) -> Vec<(String, Tensor)> {
         let mut out: Vec<(String, Tensor)> = self

@@ -614,6 +614,7 @@ impl NodeTask {
             adam.clip_grad_norm(max_norm);
         }
         adam.step()?;
+        model.end_batch();
         Ok(loss.double_value(&[]))
     }
 
