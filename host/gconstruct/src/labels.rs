@@ -459,15 +459,15 @@ pub(crate) fn compute_labels(
 /// A regression label stored as a list column with one element per row (GraphStorm's
 /// gconstruct stacks it into an `[n, 1]` label); a null row is an unlabeled row (NaN).
 fn one_element_lists(
-    rows: &[Option<Vec<f64>>],
+    rows: &crate::ListColumn,
     table: &Table,
     col: &str,
 ) -> Result<Vec<f32>, GconstructError> {
-    rows.iter()
+    rows.rows()
         .enumerate()
-        .map(|(r, row)| match row.as_deref() {
+        .map(|(r, row)| match row {
             None => Ok(f32::NAN),
-            Some([x]) => Ok(*x as f32),
+            Some(x) if x.len() == 1 => Ok(x.iter().next().unwrap_or(f64::NAN) as f32),
             Some(other) => Err(table.bad_value(
                 r,
                 col,
