@@ -99,7 +99,7 @@ impl ListColumn {
 
     /// A float32 column of `values.len() / width` rows of `width` values (row-major).
     pub(crate) fn from_matrix(values: Vec<f32>, width: usize) -> Self {
-        let rows = if width == 0 { 0 } else { values.len() / width };
+        let rows = values.len().checked_div(width).unwrap_or(0);
         ListColumn {
             values: Values::F32(values),
             offsets: (0..=rows).map(|r| r * width).collect(),
