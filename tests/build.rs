@@ -22,6 +22,8 @@ const PACKAGES: &[&str] = &[
 ];
 
 fn main() {
+    // The test binaries link libtorch: on a CUDA install, link `libtorch_cuda` too.
+    gs_torch_link::build::emit();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     println!("cargo:rerun-if-changed=build.rs");
     gs_wasm_build::rerun_if_guest_sources_change(&repo);
