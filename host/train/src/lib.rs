@@ -13,6 +13,8 @@ pub mod checkpoint;
 mod decoder;
 mod error;
 mod features;
+mod host_memory;
+mod labels;
 mod loss;
 mod metrics;
 mod model;
@@ -20,6 +22,7 @@ mod native_sage;
 mod node_task;
 mod optimizer;
 mod plugin_args;
+mod plugin_outputs;
 mod progress;
 mod summary;
 
