@@ -13,8 +13,8 @@ use crate::TrainError;
 /// gradient, and Adam's two moment estimates.
 const WEIGHT_COPIES: u128 = 4;
 /// Copies of a batch's `[batch, width]` outputs alive at once in a training step: the
-/// outputs, the loss's (log-)softmax, and the outputs' gradient.
-const OUTPUT_COPIES: u128 = 3;
+/// outputs, the loss's (log-)softmax, and the outputs' gradient. Evaluation keeps one.
+const TRAIN_OUTPUT_COPIES: u128 = 3;
 /// Bytes of one f32.
 const F32_BYTES: u128 = 4;
 const MIB: u128 = 1 << 20;
@@ -24,6 +24,7 @@ const MIB: u128 = 1 << 20;
 pub(crate) struct DecoderFootprint {
     pub(crate) in_dim: u64,
     pub(crate) out_dim: u64,
+    /// Nodes of the batch whose outputs take the most memory.
     pub(crate) batch: u64,
     /// Weights, gradient and Adam state.
     pub(crate) weight_bytes: u128,
@@ -32,15 +33,22 @@ pub(crate) struct DecoderFootprint {
 }
 
 impl DecoderFootprint {
-    /// The footprint of a `[in_dim, out_dim]` decoder for batches of at most `batch` nodes.
-    pub(crate) fn new(in_dim: u64, out_dim: u64, batch: u64) -> Self {
-        let (i, o, b) = (u128::from(in_dim), u128::from(out_dim), u128::from(batch));
+    /// The footprint of a `[in_dim, out_dim]` decoder for training batches of at most
+    /// `train_batch` nodes and evaluation batches of at most `eval_batch`.
+    pub(crate) fn new(in_dim: u64, out_dim: u64, train_batch: u64, eval_batch: u64) -> Self {
+        let (i, o) = (u128::from(in_dim), u128::from(out_dim));
+        let train_rows = u128::from(train_batch) * TRAIN_OUTPUT_COPIES;
+        let (batch, rows) = if train_rows >= u128::from(eval_batch) {
+            (train_batch, train_rows)
+        } else {
+            (eval_batch, u128::from(eval_batch))
+        };
         Self {
             in_dim,
             out_dim,
             batch,
             weight_bytes: (i * o + o) * F32_BYTES * WEIGHT_COPIES,
-            output_bytes: b * o * F32_BYTES * OUTPUT_COPIES,
+            output_bytes: rows * o * F32_BYTES,
         }
     }
 
@@ -72,11 +80,11 @@ impl DecoderFootprint {
 /// Refuse the host decoder of a task with `out_dim` outputs per node before it is created,
 /// when it would not fit the tensor budget.
 pub(crate) fn check_host_decoder(config: &TrainConfig, out_dim: i64) -> Result<(), TrainError> {
-    let batch = config.batch_size.max(config.eval_batch_size);
     let footprint = DecoderFootprint::new(
         u64::from(config.hidden_size),
         out_dim.max(0) as u64,
-        u64::from(batch),
+        u64::from(config.batch_size),
+        u64::from(config.eval_batch_size),
     );
     let what = match config.num_classes {
         Some(n) if !config.task_type.is_regression() => format!("`num_classes` {n}"),
@@ -107,11 +115,14 @@ mod tests {
 
     #[test]
     fn a_demo_sized_decoder_fits_and_four_billion_classes_do_not() {
-        let small = DecoderFootprint::new(64, 4, 1024);
+        let small = DecoderFootprint::new(64, 4, 1024, 1024);
         assert_eq!(small.weight_bytes, (64 * 4 + 4) * 4 * 4);
-        assert_eq!(small.output_bytes, 1024 * 4 * 4 * 3);
+        assert_eq!(small.output_bytes, 1024 * 3 * 4 * 4);
         small.check(1, "`num_classes` 4").unwrap();
-        let huge = DecoderFootprint::new(64, u64::from(u32::MAX), 256);
+        let evaluation_bound = DecoderFootprint::new(64, 4, 100, 10_000);
+        assert_eq!(evaluation_bound.batch, 10_000);
+        assert_eq!(evaluation_bound.output_bytes, 10_000 * 4 * 4);
+        let huge = DecoderFootprint::new(64, u64::from(u32::MAX), 256, 256);
         let message = huge
             .check(4096, "`num_classes` 4294967295")
             .unwrap_err()
@@ -133,7 +144,7 @@ mod tests {
 
     #[test]
     fn the_budget_is_the_limit() {
-        let f = DecoderFootprint::new(1024, 1024, 0);
+        let f = DecoderFootprint::new(1024, 1024, 0, 0);
         let mib = f.total_bytes().div_ceil(MIB) as u64;
         f.check(mib, "x").unwrap();
         assert!(f.check(mib - 1, "x").is_err());

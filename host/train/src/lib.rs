@@ -12,6 +12,7 @@ mod batching;
 pub mod checkpoint;
 mod decoder;
 mod error;
+mod feature_values;
 mod features;
 mod host_memory;
 mod labels;

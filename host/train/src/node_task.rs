@@ -89,6 +89,7 @@ impl NodeTask {
         }
         crate::labels::check_labels(&graph, &config, label)?;
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        crate::feature_values::check_finite(&graph, &features)?;
         let metrics = config
             .eval_metric
             .iter()

@@ -90,8 +90,8 @@ pub(crate) fn check_loss(
             plugin,
             "loss",
             format!(
-                "it returned a {} tensor of shape {shape:?} as the loss, expected one f32 value \
-                 (shape [] or [1])\nhint: {hint}",
+                "it returned a tensor of dtype {} and shape {shape:?} as the loss, expected one \
+                 f32 value (shape [] or [1])\nhint: {hint}",
                 kind_name(loss.kind())
             ),
         ));
@@ -135,7 +135,8 @@ fn check(
         plugin,
         export,
         format!(
-            "it returned {what} as a {} tensor of shape {shape:?}, expected f32 [{}]\nhint: {hint}",
+            "it returned {what} as a tensor of dtype {} and shape {shape:?}, expected f32 [{}]\n\
+             hint: {hint}",
             kind_name(tensor.kind()),
             expected.join(", ")
         ),
