@@ -279,3 +279,35 @@ fn well_formed_outputs_of_the_same_plugin_train() {
         assert!(run.stdout.contains("best epoch 0"), "{}", run.stdout);
     }
 }
+
+/// A host op that libtorch itself refuses (shapes that do not broadcast) is reported on one
+/// line, the first of torch's message; libtorch's C++ stack trace follows only with
+/// `--logging-level debug`.
+#[test]
+fn libtorch_errors_are_one_line_and_carry_the_cpp_trace_only_at_debug_level() {
+    let graph = small_graph();
+    let op = &["--bad", "forward-op"];
+    let case = bad_shapes("libtorch refuses an op", &[], op, &[]);
+    let run = launch(graph.path(), &case);
+    run.fails_with(
+        1,
+        &[
+            "failed in `forward`",
+            "tensor op `add`",
+            "must match the size",
+        ],
+    );
+    assert!(!run.stderr.contains("frame #"), "{}", run.stderr);
+    let debug = bad_shapes(
+        "the same at debug level",
+        &["--logging-level", "debug"],
+        op,
+        &[],
+    );
+    let run = launch(graph.path(), &debug);
+    run.fails_with(
+        1,
+        &["failed in `forward`", "must match the size", "frame #"],
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

@@ -13,6 +13,7 @@ const CASES: &[&str] = &[
     "forward-width",
     "forward-rows",
     "forward-dtype",
+    "forward-op",
     "decode-rows",
     "decode-width",
     "decode-rank",
@@ -44,7 +45,7 @@ impl Model for BadShapes {
             "bad",
             "none",
             "which output is malformed: none, forward-width, forward-rows, forward-dtype, \
-             decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
+             forward-op, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
              loss-constant",
         )
     }
@@ -78,6 +79,8 @@ impl Model for BadShapes {
                         Tensor::cat(&[&h, &column], 1)
                     }
                     "forward-rows" => Tensor::cat(&[&h, &h], 0),
+                    // Shapes libtorch refuses to broadcast: the host op fails inside libtorch.
+                    "forward-op" => h.add(&Tensor::ones(&[1, 3], Dtype::F32)),
                     _ => h.to_dtype(Dtype::I64),
                 };
                 (node_type, h)
