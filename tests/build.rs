@@ -7,6 +7,7 @@ use std::path::Path;
 /// Guest packages the tests load, by package name. `gs_tests::plugin_path` reads the same list.
 const PACKAGES: &[&str] = &[
     "test-autograd-hog",
+    "test-bad-shapes",
     "test-giant-tensor",
     "test-handle-flood",
     "test-huge-op",

@@ -12,7 +12,10 @@ mod batching;
 pub mod checkpoint;
 mod decoder;
 mod error;
+mod feature_values;
 mod features;
+mod host_memory;
+mod labels;
 mod loss;
 mod metrics;
 mod model;
@@ -20,6 +23,7 @@ mod native_sage;
 mod node_task;
 mod optimizer;
 mod plugin_args;
+mod plugin_outputs;
 mod progress;
 mod summary;
 

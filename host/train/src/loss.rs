@@ -9,7 +9,7 @@ pub(crate) fn node_loss(
     outputs: &Tensor,
     labels: &Tensor,
 ) -> Result<Tensor, TensorError> {
-    let torch = |e: tch::TchError| TensorError::new("loss", e.to_string());
+    let torch = |e: tch::TchError| TensorError::torch("loss", e);
     if task.is_regression() {
         let target = labels.to_kind(Kind::Float).reshape(outputs.size());
         outputs

@@ -7,6 +7,7 @@ use gs_tensor::{ParamStore, Tensor, TensorError};
 
 use crate::decoder::NodeDecoder;
 use crate::loss::node_loss;
+use crate::plugin_outputs::{ExpectedOutputs, check_loss};
 use crate::{NativeSage, TrainError};
 
 /// The encoder of a task model.
@@ -59,16 +60,24 @@ pub struct TaskModel {
     task: TaskType,
     /// Whether the plugin computes the loss itself (`None` until first asked).
     plugin_loss: Option<bool>,
+    /// Shapes a plugin's outputs must have.
+    expected: ExpectedOutputs,
 }
 
 impl TaskModel {
     /// A model whose outputs come from `encoder` and, when given, the host's decoder.
-    pub(crate) fn new(encoder: Encoder, decoder: Option<NodeDecoder>, task: TaskType) -> Self {
+    pub(crate) fn new(
+        encoder: Encoder,
+        decoder: Option<NodeDecoder>,
+        task: TaskType,
+        expected: ExpectedOutputs,
+    ) -> Self {
         Self {
             encoder,
             decoder,
             task,
             plugin_loss: None,
+            expected,
         }
     }
 
@@ -93,12 +102,21 @@ impl TaskModel {
                         "the model's `forward` returned embeddings for {got:?} but not for the target node type `{target}`"
                     )));
                 };
+                if let Encoder::Plugin(p) = &self.encoder {
+                    self.expected.check_embeddings(p, batch, h)?;
+                }
                 Ok(decoder.forward(h)?)
             }
             None => match &mut self.encoder {
-                Encoder::Plugin(p) => p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
-                    TrainError::Config("the plugin stopped decoding after it decoded before".into())
-                }),
+                Encoder::Plugin(p) => {
+                    let outputs = p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
+                        TrainError::Config(
+                            "the plugin stopped decoding after it decoded before".into(),
+                        )
+                    })?;
+                    self.expected.check_decoded(p, batch, &outputs)?;
+                    Ok(outputs)
+                }
                 Encoder::Native { .. } => {
                     unreachable!("native encoders always use the host decoder")
                 }
@@ -112,6 +130,7 @@ impl TaskModel {
             if let Encoder::Plugin(p) = &mut self.encoder
                 && let Some(loss) = p.loss(outputs, labels)?
             {
+                check_loss(p, outputs, &loss)?;
                 self.plugin_loss = Some(true);
                 return Ok(loss);
             }

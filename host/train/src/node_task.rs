@@ -87,7 +87,9 @@ impl NodeTask {
                 "`label_field` is `{label}`, but node type `{target}` has only {known:?}"
             )));
         }
+        crate::labels::check_labels(&graph, &config, label)?;
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        crate::feature_values::check_finite(&graph, &features)?;
         let metrics = config
             .eval_metric
             .iter()
@@ -182,6 +184,13 @@ impl NodeTask {
         }
     }
 
+    fn expected_outputs(&self) -> Result<crate::plugin_outputs::ExpectedOutputs, TrainError> {
+        Ok(crate::plugin_outputs::ExpectedOutputs {
+            hidden: i64::from(self.config.hidden_size),
+            width: self.output_dim()?,
+        })
+    }
+
     /// The model configuration handed to `init`.
     pub fn model_config(
         &self,
@@ -229,6 +238,7 @@ impl NodeTask {
         let decoder = if plugin_decodes {
             None
         } else {
+            crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
             Some(NodeDecoder::new(
                 i64::from(self.config.hidden_size),
                 self.output_dim()?,
@@ -240,6 +250,7 @@ impl NodeTask {
             Encoder::Plugin(Box::new(instance)),
             decoder,
             self.config.task_type,
+            self.expected_outputs()?,
         ))
     }
 
@@ -247,6 +258,7 @@ impl NodeTask {
     pub fn native_model(&self) -> Result<TaskModel, TrainError> {
         let mut params = ParamStore::new(self.config.seed, self.device);
         let model = NativeSage::new(&self.model_config(vec![])?, &self.schema(), &mut params)?;
+        crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
         let decoder = NodeDecoder::new(
             i64::from(self.config.hidden_size),
             self.output_dim()?,
@@ -257,6 +269,7 @@ impl NodeTask {
             Encoder::Native { model, params },
             Some(decoder),
             self.config.task_type,
+            self.expected_outputs()?,
         ))
     }
 
@@ -395,7 +408,7 @@ impl NodeTask {
     }
 
     fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
-        let convert = |e: tch::TchError| TrainError::Config(format!("cannot read outputs: {e}"));
+        let convert = |e| TrainError::Tensor(gs_tensor::TensorError::torch("read outputs", e));
         self.metrics
             .iter()
             .map(|&m| {
@@ -609,7 +622,7 @@ impl NodeTask {
         }
         adam.zero_grad();
         loss.f_backward()
-            .map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
+            .map_err(|e| TrainError::Tensor(gs_tensor::TensorError::torch("backward", e)))?;
         if let Some(max_norm) = c.max_grad_norm {
             adam.clip_grad_norm(max_norm);
         }
