@@ -10,7 +10,9 @@
 
 mod batching;
 pub mod checkpoint;
+mod checkpoint_writer;
 mod decoder;
+mod embeddings;
 mod error;
 mod features;
 mod loss;
@@ -21,6 +23,7 @@ mod node_task;
 mod optimizer;
 mod plugin_args;
 mod progress;
+mod save_folder;
 mod summary;
 
 pub use batching::{BatchAssembler, PreparedBatch};
@@ -33,4 +36,5 @@ pub use node_task::{InferenceOutput, NodeTask, RunOptions};
 pub use optimizer::{Adam, AdamConfig};
 pub use plugin_args::resolve_custom_args;
 pub use progress::{NoProgress, Progress};
-pub use summary::{EpochReport, SUMMARY_FILE, TrainingSummary};
+pub use save_folder::{check_save_folder, checkpoints_in};
+pub use summary::{EpochReport, IterationReport, SUMMARY_FILE, TrainingSummary};

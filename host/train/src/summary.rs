@@ -19,6 +19,20 @@ pub struct EpochReport {
     pub checkpoint: Option<String>,
 }
 
+/// An evaluation inside an epoch (`eval_frequency`), or the validation score of an
+/// iteration checkpoint (`save_model_frequency`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IterationReport {
+    pub epoch: usize,
+    /// The batch index inside the epoch (the `I` of `epoch-E-iter-I`).
+    pub iteration: usize,
+    /// Training steps since the start of training (GraphStorm's `total_steps`).
+    pub total_steps: u64,
+    pub val_score: Option<f64>,
+    /// The checkpoint saved at this iteration, when one is still on disk.
+    pub checkpoint: Option<String>,
+}
+
 /// The whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainingSummary {
@@ -30,6 +44,9 @@ pub struct TrainingSummary {
     /// Test score at the best epoch.
     pub test_score: Option<f64>,
     pub epochs: Vec<EpochReport>,
+    /// Evaluations and checkpoints inside epochs, in order.
+    #[serde(default)]
+    pub iterations: Vec<IterationReport>,
 }
 
 pub const SUMMARY_FILE: &str = "training_summary.json";
