@@ -13,6 +13,7 @@ use gs_train::{NoProgress, NodeTask, checkpoint};
 
 const HIDDEN: usize = 16;
 
+/// `gs launch`; training (not `--inference`) reads the demo config.
 fn launch(dir: &Path, extra: &[&str]) -> gs_tests::GsRun {
     let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
     let mut args = vec![
@@ -21,9 +22,10 @@ fn launch(dir: &Path, extra: &[&str]) -> gs_tests::GsRun {
         "1",
         "--part-config",
         "data/demo.json",
-        "--cf",
-        yaml.to_str().unwrap(),
     ];
+    if !extra.contains(&"--inference") {
+        args.extend_from_slice(&["--cf", yaml.to_str().unwrap()]);
+    }
     args.extend_from_slice(extra);
     gs(dir, &args)
 }
@@ -139,6 +141,13 @@ fn embeddings_are_written_in_graphstorm_layout_from_the_best_checkpoint_and_at_i
         ],
     )
     .ok();
+    assert!(
+        gs_output::read_node_predictions(&dir.join("emb"), "paper")
+            .unwrap()
+            .0
+            .is_empty(),
+        "inference does not inherit the training run's output folders"
+    );
     let (pred_nids, _) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     let (nids, rows) = gs_output::read_node_embeddings(&dir.join("emb-infer"), "paper").unwrap();
     assert_eq!(nids, pred_nids, "{}", run.stdout);

@@ -15,6 +15,17 @@ use gs_tensor::Tensor;
 use crate::checkpoint::{self, CHECKPOINT_VERSION, CheckpointMeta};
 use crate::{RunOptions, TrainError};
 
+/// Configuration keys of the training run's own input and output folders and saving.
+const RUN_PATHS: &[&str] = &[
+    "save_model_path",
+    "save_model_frequency",
+    "topk_model_to_save",
+    "save_embed_path",
+    "save_prediction_path",
+    "restore_model_path",
+    "restore_optimizer_path",
+];
+
 /// Where and what a training run saves.
 pub(crate) struct CheckpointWriter<'a> {
     options: &'a RunOptions,
@@ -33,6 +44,13 @@ impl<'a> CheckpointWriter<'a> {
         topk: Option<u32>,
         higher_is_better: bool,
     ) -> Self {
+        let mut config = config;
+        // Where the training run read and wrote is not part of the model: an inference run
+        // from this checkpoint must not inherit them (it would write into the training's
+        // embedding folder).
+        for key in RUN_PATHS {
+            config.remove(*key);
+        }
         Self {
             options,
             config,
