@@ -527,7 +527,8 @@ impl NodeTask {
                 steps += 1;
                 total_steps += 1;
                 progress.batch_done(value);
-                let every = |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps % n == 0);
+                let every =
+                    |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps.is_multiple_of(n));
                 let save_now = options.save_model_path.is_some()
                     && every(u64::try_from(c.save_model_frequency).ok());
                 let eval_now = !val_ids.is_empty() && (every(c.eval_frequency) || save_now);
