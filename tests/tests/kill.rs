@@ -103,6 +103,13 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL"); // `Child::kill` sends SIGKILL on Unix.
         child.wait().unwrap();
+        // Staging names left by a kill are removed by the next run: only this run's may remain.
+        let stale: Vec<String> = std::fs::read_dir(&model)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with('.') && !n.ends_with(&format!("-{}", child.id())))
+            .collect();
+        assert!(stale.is_empty(), "left by earlier runs: {stale:?}");
         let found = checkpoints_in(&model);
         if found != before {
             kills_while_saving += 1;

@@ -26,6 +26,7 @@ impl WarmStart {
         };
         if let Some(save) = &config.save_model_path {
             gs_train::check_save_folder(save, config.restore_model_path.as_deref())?;
+            gs_train::remove_stale_temporaries(save);
         }
         let optimizer = match &config.restore_optimizer_path {
             None => None,

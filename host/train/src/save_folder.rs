@@ -53,9 +53,61 @@ pub fn check_save_folder(save: &Path, restored_from: Option<&Path>) -> Result<()
     )))
 }
 
+/// Remove what killed runs left in `dir`: hidden staging names (`.epoch-3.tmp-PID`,
+/// `.epoch-3.deleted-PID`, `.training_summary.json.tmp-PID`) of processes that no longer run.
+/// Only Linux can tell whether a process runs (`/proc/PID`); elsewhere nothing is removed.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = staging_pid(&name) else {
+            continue;
+        };
+        if cfg!(target_os = "linux") && !Path::new(&format!("/proc/{pid}")).exists() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+/// The process id in a hidden staging name `.<name>.tmp-PID` or `.<name>.deleted-PID`.
+fn staging_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, pid) = rest
+        .rsplit_once(".tmp-")
+        .or_else(|| rest.rsplit_once(".deleted-"))?;
+    pid.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staging_names_of_dead_processes_are_removed() {
+        assert_eq!(staging_pid(".epoch-3.tmp-42"), Some(42));
+        assert_eq!(staging_pid(".epoch-3-iter-7.deleted-9"), Some(9));
+        assert_eq!(staging_pid("epoch-3"), None);
+        assert_eq!(staging_pid(".epoch-3.tmp-x"), None);
+        let root = tempfile::tempdir().unwrap();
+        let live = format!(".epoch-1.tmp-{}", std::process::id());
+        // Process ids never reach u32::MAX - 1 on Linux (the maximum is 2^22).
+        let dead = format!(".epoch-2.tmp-{}", u32::MAX - 1);
+        for name in [&live, &dead, &"epoch-0".to_string()] {
+            std::fs::create_dir(root.path().join(name)).unwrap();
+        }
+        remove_stale_temporaries(root.path());
+        assert!(root.path().join(&live).exists() && root.path().join("epoch-0").exists());
+        if cfg!(target_os = "linux") {
+            assert!(!root.path().join(&dead).exists());
+        }
+    }
 
     #[test]
     fn a_folder_with_checkpoints_is_refused_unless_the_run_continues_one_of_them() {
