@@ -243,7 +243,11 @@ fn the_runtime_yaml_comes_with_the_first_checkpoint_and_another_runs_folder_is_r
         .iter()
         .map(|e| e["epoch"].as_u64().unwrap())
         .collect();
-    assert_eq!(epochs, [2]);
+    assert_eq!(
+        epochs,
+        [0, 1, 2],
+        "the continued run's summary keeps epochs 0 and 1"
+    );
     assert!(
         std::fs::read_to_string(&runtime_yaml)
             .unwrap()

@@ -198,6 +198,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         beside_checkpoints: runtime_config_files(resolved),
         start_epoch,
         restore_optimizer: warm.optimizer,
+        continued_summary: warm.continued_summary,
     };
     let metric = setup.task.metrics()[0].to_string();
     let summary = setup

@@ -7,14 +7,21 @@
 use anyhow::{Context, bail};
 use gs_config::TrainConfig;
 use gs_tensor::Tensor;
-use gs_train::TaskModel;
 use gs_train::checkpoint::{self, LoadedCheckpoint};
+use gs_train::{TaskModel, TrainingSummary};
+
+fn same_dir(a: Option<&std::path::Path>, b: &std::path::Path) -> bool {
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    a.is_some_and(|a| canonical(a).is_some() && canonical(a) == canonical(b))
+}
 
 /// What a training run starts from.
 pub(crate) struct WarmStart {
     model: Option<LoadedCheckpoint>,
     /// Adam state from `--restore-optimizer-path`.
     pub(crate) optimizer: Option<Vec<(String, Tensor)>>,
+    /// The summary in `--save-model-path` when the run continues a checkpoint of that folder.
+    pub(crate) continued_summary: Option<TrainingSummary>,
 }
 
 impl WarmStart {
@@ -53,7 +60,15 @@ impl WarmStart {
                 }
             }
         };
-        Ok(Self { model, optimizer })
+        let continued_summary = match (&config.save_model_path, &model) {
+            (Some(save), Some(m)) if same_dir(m.dir.parent(), save) => TrainingSummary::load(save),
+            _ => None,
+        };
+        Ok(Self {
+            model,
+            optimizer,
+            continued_summary,
+        })
     }
 
     /// Overwrite `model`'s weights with the restored checkpoint's; returns the first epoch to

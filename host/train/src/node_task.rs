@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub start_epoch: usize,
     /// Adam state to continue from (`--restore-optimizer-path`).
     pub restore_optimizer: Option<Vec<(String, Tensor)>>,
+    /// The summary of the run this one continues in the same folder: its records before
+    /// `start_epoch` are kept.
+    pub continued_summary: Option<TrainingSummary>,
 }
 
 /// Predictions of an inference run.
@@ -485,14 +488,17 @@ impl NodeTask {
                 a < b
             }
         };
-        let mut summary = TrainingSummary {
-            eval_metric: c.eval_metric.clone(),
-            best_epoch: None,
-            best_checkpoint: None,
-            best_val_score: None,
-            test_score: None,
-            epochs: vec![],
-            iterations: vec![],
+        let mut summary = match &options.continued_summary {
+            Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
+            None => TrainingSummary {
+                eval_metric: c.eval_metric.clone(),
+                best_epoch: None,
+                best_checkpoint: None,
+                best_val_score: None,
+                test_score: None,
+                epochs: vec![],
+                iterations: vec![],
+            },
         };
         let mut writer = CheckpointWriter::new(
             options,
