@@ -92,15 +92,26 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
     // from run to run of the test.
     let mut state: u64 = 0x5eed;
     let mut kills_while_saving = 0;
-    for _ in 0..20 {
+    for round in 0..20 {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        let delay = startup.mul_f64(0.8) + Duration::from_millis((state >> 33) % 800);
+        let jitter = Duration::from_millis((state >> 33) % 800);
         let before = checkpoints_in(&model);
         let restore = newest(&model).map(|n| format!("model/{n}"));
         let mut child = spawn(restore.as_deref());
-        std::thread::sleep(delay);
+        let started = Instant::now();
+        // Odd rounds: a moment around the usual start-up. Even rounds: once this run has saved
+        // a checkpoint, so the kill lands among checkpoint writes whatever the machine's load.
+        if round % 2 == 1 {
+            std::thread::sleep(startup.mul_f64(0.8) + jitter);
+        } else {
+            while checkpoints_in(&model) == before && started.elapsed() < Duration::from_secs(120) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(jitter / 2);
+        }
+        let delay = started.elapsed();
         child.kill().expect("SIGKILL"); // `Child::kill` sends SIGKILL on Unix.
         child.wait().unwrap();
         // Staging names left by a kill are removed by the next run: only this run's may remain.
