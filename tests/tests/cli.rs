@@ -230,7 +230,8 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
         ],
     );
 
-    // A run whose plugin traps leaves the saved checkpoints as they were.
+    // A run whose plugin traps leaves the saved checkpoints as they were (it continues from the
+    // best checkpoint, so it may save into the same folder).
     let trap = gs_tests::plugin_path("test-trap");
     let yaml = demo_yaml();
     gs(
@@ -247,6 +248,8 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
             trap.to_str().unwrap(),
             "--save-model-path",
             "model",
+            "--restore-model-path",
+            &restore,
         ],
     )
     .fails_with(1, &["failed in `forward`", "trapped"]);

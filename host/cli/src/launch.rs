@@ -168,6 +168,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         })
     })?;
     let (source, bytes) = plugin_bytes(&plugin)?;
+    let warm = crate::warm_start::WarmStart::load(&resolved.train)?;
     let setup = setup(resolved)?;
     let instance = instantiate(&setup, resolved, &source, &bytes)?;
     let custom_args = resolve_custom_args(
@@ -178,6 +179,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     let identity = identity(&instance);
     let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
+    let start_epoch = warm.restore_weights(&mut model)?;
     let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();
     eprintln!(
         "training `{}` {} (sha256:{}…) on `{}`: {} weights, {} on {:?}",
@@ -194,10 +196,11 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         plugin: identity,
         plugin_bytes: bytes,
         custom_args,
+        beside_checkpoints: runtime_config_files(resolved),
+        start_epoch,
+        restore_optimizer: warm.optimizer,
+        continued_summary: warm.continued_summary,
     };
-    if let Some(dir) = &resolved.train.save_model_path {
-        save_runtime_config(dir, resolved)?;
-    }
     let metric = setup.task.metrics()[0].to_string();
     let summary = setup
         .task
@@ -222,35 +225,38 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
             dir.display()
         );
     }
+    if let Some(dir) = &resolved.train.save_embed_path {
+        let best = (resolved.train.save_model_path.as_ref())
+            .zip(summary.best_checkpoint.as_ref())
+            .map(|(save, best)| save.join(best));
+        crate::embeddings::after_training(dir, &setup.task, &mut model, best, &resolved.launch)?;
+    }
     Ok(())
 }
 
 /// As GraphStorm does beside saved models: the merged configuration in GraphStorm's YAML
 /// layout, and the graph's `data_transform_new.json` (which serving needs) when it has one.
-fn save_runtime_config(dir: &std::path::Path, resolved: &Resolved) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, dir.join(name)))
-            .with_context(|| format!("cannot write `{}`", dir.join(name).display()))
-    };
-    write(
-        gs_config::RUNTIME_CONFIG_FILE,
-        gs_config::graphstorm_yaml(&resolved.train).as_bytes(),
-    )?;
+/// Training writes them together with the first checkpoint.
+fn runtime_config_files(resolved: &Resolved) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![(
+        gs_config::RUNTIME_CONFIG_FILE.to_string(),
+        gs_config::graphstorm_yaml(&resolved.train).into_bytes(),
+    )];
     let transforms = resolved
         .launch
         .part_config
         .with_file_name("data_transform_new.json");
     if let Ok(bytes) = std::fs::read(&transforms) {
-        write("data_transform_new.json", &bytes)?;
+        files.push(("data_transform_new.json".to_string(), bytes));
     }
-    Ok(())
+    files
 }
 
 fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     let saved = &ckpt.meta.plugin;
+    // The bytes that are checked are the bytes that run: `--plugin`'s when given (checked
+    // against the checkpoint's record), else the checkpoint's copy (checked by `load`).
+    let mut run_bytes = None;
     if let Some(plugin) = &resolved.launch.plugin {
         let (source, bytes) = plugin_bytes(plugin)?;
         let digest = hex::encode(Sha256::digest(&bytes));
@@ -264,10 +270,28 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
                 saved.digest
             );
         }
+        run_bytes = Some((source, bytes));
+    }
+    if let (Some(embed), Some(pred)) = (
+        &resolved.train.save_embed_path,
+        &resolved.train.save_prediction_path,
+    ) && embed == pred
+    {
+        bail!(
+            "`save_embed_path` and `save_prediction_path` are the same folder `{}`; gs writes \
+             embeddings and predictions as two separate folders\nhint: pass --save-prediction-path \
+             with another folder",
+            embed.display()
+        );
     }
     let setup = setup(resolved)?;
-    let source = format!("{} (from {})", saved.name, ckpt.dir.display());
-    let instance = instantiate(&setup, resolved, &source, &ckpt.plugin_bytes)?;
+    let (source, bytes) = run_bytes.unwrap_or_else(|| {
+        (
+            format!("{} (from {})", saved.name, ckpt.dir.display()),
+            ckpt.plugin_bytes.clone(),
+        )
+    });
+    let instance = instantiate(&setup, resolved, &source, &bytes)?;
     let mut args: Vec<String> = ckpt
         .meta
         .custom_args
@@ -306,6 +330,9 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
             );
         }
         None => println!("no --save-prediction-path given: predictions not saved"),
+    }
+    if let Some(dir) = &resolved.train.save_embed_path {
+        crate::embeddings::of_nodes(dir, &setup.task, &mut model, &ids, &resolved.launch)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod bench;
 mod builtin;
+mod embeddings;
 mod gconstruct;
 mod generate;
 mod graph_info;
@@ -16,6 +17,7 @@ mod paths;
 mod plugin_cmd;
 mod predictions;
 mod progress;
+mod warm_start;
 
 use std::process::ExitCode;
 

@@ -17,29 +17,7 @@ pub(crate) fn write(
     output: &InferenceOutput,
     launch: &LaunchOptions,
 ) -> anyhow::Result<usize> {
-    let raw = graph.raw_ids(&output.node_type);
-    let (ints, strings): (Vec<i64>, Vec<String>) = match raw {
-        Some(raw) if !raw.is_int() => (
-            vec![],
-            output
-                .ids
-                .iter()
-                .map(|&id| raw.get_string(id).unwrap_or_else(|| id.to_string()))
-                .collect(),
-        ),
-        Some(raw) => (
-            output
-                .ids
-                .iter()
-                .map(|&id| match raw.get(id) {
-                    Some(RawId::Int(v)) => v,
-                    _ => id as i64,
-                })
-                .collect(),
-            vec![],
-        ),
-        None => (output.ids.iter().map(|&id| id as i64).collect(), vec![]),
-    };
+    let (ints, strings) = raw_ids(graph, &output.node_type, &output.ids);
     let ids = if strings.is_empty() {
         NodeIds::Int(&ints)
     } else {
@@ -63,4 +41,32 @@ pub(crate) fn write(
     )
     .with_context(|| format!("cannot write predictions to `{}`", dir.display()))?;
     Ok(files.len())
+}
+
+/// The raw ids of `ids` of `node_type` (GraphStorm's `remap_result`): integers, or strings when
+/// the graph's raw ids are strings (then the integer list is empty); the graph's own ids when
+/// it has no raw-id mapping.
+pub(crate) fn raw_ids(
+    graph: &HeteroGraph,
+    node_type: &str,
+    ids: &[u64],
+) -> (Vec<i64>, Vec<String>) {
+    match graph.raw_ids(node_type) {
+        Some(raw) if !raw.is_int() => (
+            vec![],
+            ids.iter()
+                .map(|&id| raw.get_string(id).unwrap_or_else(|| id.to_string()))
+                .collect(),
+        ),
+        Some(raw) => (
+            ids.iter()
+                .map(|&id| match raw.get(id) {
+                    Some(RawId::Int(v)) => v,
+                    _ => id as i64,
+                })
+                .collect(),
+            vec![],
+        ),
+        None => (ids.iter().map(|&id| id as i64).collect(), vec![]),
+    }
 }

@@ -325,7 +325,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     // ---- input ----
     o("restore_model_path", Sec::Input, K::Str, D::None, Sup, "directory of a saved model to load (required for --inference)"),
     o("restore_model_layers", Sec::Input, K::CommaList, D::None, Nys("gs restores all layers of a model"), "layers to restore: embed,gnn,decoder"),
-    o("restore_optimizer_path", Sec::Input, K::Str, D::None, Nys("restoring optimizer state is not supported yet"), "directory of a saved optimizer state"),
+    o("restore_optimizer_path", Sec::Input, K::Str, D::None, Sup, "checkpoint directory whose optimizer (Adam) state training continues from"),
     // ---- output ----
     o("save_model_path", Sec::Output, K::Str, D::None, Sup, "directory to save checkpoints in (`none`: do not save)"),
     o("save_model_frequency", Sec::Output, K::Int, D::Int(-1), Sup, "also save every N iterations (-1: at epoch ends only)"),

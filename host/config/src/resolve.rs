@@ -961,6 +961,7 @@ impl Builder<'_> {
             save_model_frequency,
             topk_model_to_save,
             restore_model_path,
+            restore_optimizer_path: self.path("restore_optimizer_path"),
             save_embed_path,
             save_prediction_path,
             seed: self.u64_d("seed", 0)?,

@@ -403,6 +403,8 @@ pub struct TrainConfig {
     pub topk_model_to_save: Option<u32>,
     /// Model to load (required for inference).
     pub restore_model_path: Option<PathBuf>,
+    /// Checkpoint whose optimizer state training continues from.
+    pub restore_optimizer_path: Option<PathBuf>,
     /// Embedding output directory.
     pub save_embed_path: Option<PathBuf>,
     /// Prediction output directory (defaults to `save_embed_path`).

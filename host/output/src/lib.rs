@@ -30,5 +30,5 @@ mod write;
 
 pub use error::OutputError;
 pub use input::{DEFAULT_CHUNK_SIZE, NodeIds, OutputFormat, OutputOptions, Values};
-pub use read::read_node_predictions;
+pub use read::{read_node_embeddings, read_node_predictions};
 pub use write::{write_node_embeddings, write_node_predictions};

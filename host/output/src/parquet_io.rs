@@ -28,7 +28,7 @@ use parquet::schema::parser::parse_message_type;
 
 use crate::OutputError;
 use crate::input::{NodeIds, Values};
-use crate::layout::{NID_COL, PRED_COL};
+use crate::layout::NID_COL;
 
 /// Writes rows `rows` of one node type to `path` as one row group and fsyncs it.
 pub(crate) fn write_chunk(
@@ -125,6 +125,7 @@ pub(crate) fn write_chunk(
 /// pyarrow writes (including an embedded arrow schema, two-level lists, doubles).
 pub(crate) fn read_file(
     path: &Path,
+    value_col: &str,
     nids: &mut Vec<String>,
     preds: &mut Vec<Vec<f32>>,
 ) -> Result<(), OutputError> {
@@ -145,7 +146,7 @@ pub(crate) fn read_file(
         .schema_descr()
         .root_schema()
         .get_fields();
-    for want in [NID_COL, PRED_COL] {
+    for want in [NID_COL, value_col] {
         if !fields.iter().any(|f| f.name() == want) {
             return Err(bad(format!("no `{want}` column")));
         }
@@ -160,7 +161,7 @@ pub(crate) fn read_file(
                         "row {i}: `nid` is {field}, expected a string or an integer"
                     ))
                 })?);
-            } else if name == PRED_COL {
+            } else if name == value_col {
                 pred = Some(pred_row(field).ok_or_else(|| {
                     bad(format!(
                         "row {i}: `pred` is {field}, expected a list of floats or an integer"

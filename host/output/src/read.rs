@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::layout::{EMB_COL, PRED_COL};
 use crate::{OutputError, csv_io, parquet_io};
 
 /// Reads every prediction file of one node type under `pred_dir/<ntype>/`, in (rank, chunk)
@@ -48,12 +49,48 @@ pub fn read_node_predictions(
     let mut preds = Vec::new();
     for (_, path) in &files {
         if path.extension().is_some_and(|e| e == "parquet") {
-            parquet_io::read_file(path, &mut nids, &mut preds)?;
+            parquet_io::read_file(path, PRED_COL, &mut nids, &mut preds)?;
         } else {
             csv_io::read_file(path, &mut nids, &mut preds)?;
         }
     }
     Ok((nids, preds))
+}
+
+/// Reads every parquet embedding file of one node type under `emb_dir/<ntype>/`
+/// (`embed-<rank>_<chunk>.parquet`, columns `emb` and `nid`), in (rank, chunk) order: the node
+/// ids as text and one embedding row per node.
+pub fn read_node_embeddings(
+    emb_dir: &Path,
+    ntype: &str,
+) -> Result<(Vec<String>, Vec<Vec<f32>>), OutputError> {
+    let dir = emb_dir.join(ntype);
+    let entries = fs::read_dir(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => OutputError::NotFound {
+            dir: dir.clone(),
+            ntype: ntype.to_owned(),
+        },
+        _ => OutputError::io(&dir, "list", e),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| OutputError::io(&dir, "list", e))?;
+        let name = entry.file_name();
+        let Some(key) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("embed-"))
+            .and_then(|n| chunk_key(&format!("predict-{n}"), "parquet"))
+        else {
+            continue;
+        };
+        files.push((key, entry.path()));
+    }
+    files.sort();
+    let (mut nids, mut rows) = (Vec::new(), Vec::new());
+    for (_, path) in &files {
+        parquet_io::read_file(path, EMB_COL, &mut nids, &mut rows)?;
+    }
+    Ok((nids, rows))
 }
 
 /// `(rank, chunk)` of `[pred.]predict-<rank>_<chunk>.<ext>`, sorted numerically because

@@ -54,6 +54,42 @@ pub fn read_named(path: &Path) -> Result<Vec<(String, Tensor)>, TensorError> {
     })
 }
 
+/// Read every tensor of safetensors bytes already in memory (`what` names them in errors).
+/// Checkpoints verify a file's digest and then parse the very bytes they hashed.
+pub fn read_named_bytes(bytes: &[u8], what: &str) -> Result<Vec<(String, Tensor)>, TensorError> {
+    use safetensors::Dtype;
+    let fail = |message: String| {
+        TensorError::new(
+            "load",
+            format!("cannot read `{what}`: {message}; hint: is it a checkpoint written by gs?"),
+        )
+    };
+    let parsed = safetensors::SafeTensors::deserialize(bytes).map_err(|e| fail(e.to_string()))?;
+    let mut out: Vec<(String, Tensor)> = Vec::new();
+    for (name, view) in parsed.tensors() {
+        let kind = match view.dtype() {
+            Dtype::BOOL => tch::Kind::Bool,
+            Dtype::U8 => tch::Kind::Uint8,
+            Dtype::I8 => tch::Kind::Int8,
+            Dtype::I16 => tch::Kind::Int16,
+            Dtype::I32 => tch::Kind::Int,
+            Dtype::I64 => tch::Kind::Int64,
+            Dtype::BF16 => tch::Kind::BFloat16,
+            Dtype::F16 => tch::Kind::Half,
+            Dtype::F32 => tch::Kind::Float,
+            Dtype::F64 => tch::Kind::Double,
+            other => return Err(fail(format!("tensor `{name}` has dtype {other:?}"))),
+        };
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        let tensor = Tensor::f_from_data_size(view.data(), &shape, kind)
+            .map_err(|e| fail(format!("tensor `{name}`: {e}")))?;
+        out.push((name, tensor));
+    }
+    // The same order as `read_named` (tch's reader keeps the file's order; the header is sorted).
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +105,9 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].0, "a");
         assert!(back[0].1.equal(&a));
+        let from_bytes = read_named_bytes(&std::fs::read(&path).unwrap(), "t").unwrap();
+        assert_eq!(from_bytes[0].0, "a");
+        assert!(from_bytes[0].1.equal(&a));
         assert!(
             std::fs::read_dir(&dir).unwrap().all(|e| !e
                 .unwrap()

@@ -21,7 +21,7 @@ pub use alloc::{AllocatorTuning, tune_allocator};
 pub use device::{DeviceChoice, choose_device};
 pub use error::{TensorError, show_cpp_traces, torch_message};
 pub use init::{Init, init_param};
-pub use io::{read_named, write_named_atomic};
+pub use io::{read_named, read_named_bytes, write_named_atomic};
 pub use params::ParamStore;
 pub use tch;
 pub use tch::{Device, Kind, Tensor};

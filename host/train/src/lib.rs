@@ -10,7 +10,9 @@
 
 mod batching;
 pub mod checkpoint;
+mod checkpoint_writer;
 mod decoder;
+mod embeddings;
 mod error;
 mod feature_values;
 mod features;
@@ -25,6 +27,7 @@ mod optimizer;
 mod plugin_args;
 mod plugin_outputs;
 mod progress;
+mod save_folder;
 mod summary;
 
 pub use batching::{BatchAssembler, PreparedBatch};
@@ -37,4 +40,5 @@ pub use node_task::{InferenceOutput, NodeTask, RunOptions};
 pub use optimizer::{Adam, AdamConfig};
 pub use plugin_args::resolve_custom_args;
 pub use progress::{NoProgress, Progress};
-pub use summary::{EpochReport, SUMMARY_FILE, TrainingSummary};
+pub use save_folder::{check_save_folder, checkpoints_in, remove_stale_temporaries};
+pub use summary::{EpochReport, IterationReport, SUMMARY_FILE, TrainingSummary};

@@ -90,6 +90,22 @@ impl TaskModel {
         self.decoder.is_some()
     }
 
+    /// The encoder's embeddings of the batch's target nodes (what `save_embed_path` holds).
+    pub fn target_embeddings(&mut self, batch: &BatchData) -> Result<Tensor, TrainError> {
+        let target = &batch.target_node_type;
+        let embeddings = self.encoder.forward(batch, Mode::Eval)?;
+        let got: Vec<String> = embeddings.iter().map(|(t, _)| t.clone()).collect();
+        embeddings
+            .into_iter()
+            .find(|(t, _)| t == target)
+            .map(|(_, h)| h)
+            .ok_or_else(|| {
+                TrainError::Config(format!(
+                    "the model's `forward` returned embeddings for {got:?} but not for the target node type `{target}`"
+                ))
+            })
+    }
+
     /// Task outputs (logits or values) for the batch's target nodes.
     pub fn outputs(&mut self, batch: &BatchData, mode: Mode) -> Result<Tensor, TrainError> {
         let embeddings = self.encoder.forward(batch, mode)?;

@@ -14,11 +14,12 @@ use gs_runtime::{
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
-use crate::checkpoint::{self, CHECKPOINT_VERSION, CheckpointMeta, PluginIdentity};
+use crate::checkpoint::PluginIdentity;
+use crate::checkpoint_writer::CheckpointWriter;
 use crate::decoder::NodeDecoder;
 use crate::{
-    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, Metric, NativeSage,
-    PreparedBatch, Progress, TaskModel, TrainError, TrainingSummary,
+    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, IterationReport, Metric,
+    NativeSage, PreparedBatch, Progress, TaskModel, TrainError, TrainingSummary,
 };
 
 /// What a checkpoint records besides the weights.
@@ -28,6 +29,16 @@ pub struct RunOptions {
     pub plugin: PluginIdentity,
     pub plugin_bytes: Vec<u8>,
     pub custom_args: Vec<(String, String)>,
+    /// Files written into `save_model_path` together with the first checkpoint (the merged
+    /// runtime YAML, `data_transform_new.json`), by file name.
+    pub beside_checkpoints: Vec<(String, Vec<u8>)>,
+    /// The first epoch to train: `N + 1` when warm-started from `epoch-N`, else 0.
+    pub start_epoch: usize,
+    /// Adam state to continue from (`--restore-optimizer-path`).
+    pub restore_optimizer: Option<Vec<(String, Tensor)>>,
+    /// The summary of the run this one continues in the same folder: its records before
+    /// `start_epoch` are kept.
+    pub continued_summary: Option<TrainingSummary>,
 }
 
 /// Predictions of an inference run.
@@ -133,6 +144,10 @@ impl NodeTask {
         self.sampler_workers = (n as usize).max(1);
     }
 
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }
@@ -169,7 +184,7 @@ impl NodeTask {
         }
     }
 
-    fn output_dim(&self) -> Result<i64, TrainError> {
+    pub(crate) fn output_dim(&self) -> Result<i64, TrainError> {
         match self.config.task_type {
             TaskType::NodeRegression => Ok(1),
             _ => match self.config.num_classes {
@@ -306,8 +321,13 @@ impl NodeTask {
         ))
     }
 
-    fn eval_sampler(&self) -> Result<Sampler, TrainError> {
+    pub(crate) fn eval_sampler(&self) -> Result<Sampler, TrainError> {
         let layers = self.config.num_layers as usize;
+        // `use_mini_batch_infer: false` is GraphStorm's full-graph inference: every layer
+        // sees all neighbours, whatever `eval_fanout` says.
+        if !self.config.use_mini_batch_infer {
+            return Ok(Sampler::full(layers));
+        }
         match self.config.eval_fanout.as_deref() {
             Some(text) if layers > 0 => Ok(Sampler::new(
                 parse_fanouts(text, layers).map_err(|e| TrainError::Config(e.to_string()))?,
@@ -343,7 +363,7 @@ impl NodeTask {
     }
 
     /// Batches of `ids`, sampled and assembled ahead on the prefetch threads.
-    fn batches(
+    pub(crate) fn batches(
         &self,
         ids: Vec<NodeId>,
         batch_size: u32,
@@ -470,6 +490,9 @@ impl NodeTask {
         };
         let names: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
         let mut adam = self.optimizer(model);
+        if let Some(state) = &options.restore_optimizer {
+            adam.load_state(&names, state)?;
+        }
         let primary = self.metrics[0];
         let better = |a: f64, b: f64| {
             if primary.higher_is_better() {
@@ -478,17 +501,29 @@ impl NodeTask {
                 a < b
             }
         };
-        let mut summary = TrainingSummary {
-            eval_metric: c.eval_metric.clone(),
-            best_epoch: None,
-            best_checkpoint: None,
-            best_val_score: None,
-            test_score: None,
-            epochs: vec![],
+        let mut summary = match &options.continued_summary {
+            Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
+            None => TrainingSummary {
+                eval_metric: c.eval_metric.clone(),
+                best_epoch: None,
+                best_checkpoint: None,
+                best_val_score: None,
+                test_score: None,
+                epochs: vec![],
+                iterations: vec![],
+            },
         };
-        let mut saved: Vec<(String, Option<f64>)> = Vec::new();
+        let mut writer = CheckpointWriter::new(
+            options,
+            c.to_map(),
+            c.topk_model_to_save,
+            primary.higher_is_better(),
+        );
         let num_epochs = c.num_epochs as usize;
-        for epoch in 0..num_epochs {
+        let steps_per_epoch = train_ids.len().div_ceil(c.batch_size.max(1) as usize) as u64;
+        // GraphStorm's `total_steps`, counted as if training had started at epoch 0.
+        let mut total_steps = options.start_epoch as u64 * steps_per_epoch;
+        for epoch in options.start_epoch..num_epochs {
             let started = Instant::now();
             let (count, batches) = self.batches(
                 train_ids.clone(),
@@ -500,7 +535,7 @@ impl NodeTask {
             )?;
             progress.epoch_start(epoch, num_epochs, count);
             let (mut loss_sum, mut steps) = (0.0, 0usize);
-            for batch in batches {
+            for (iteration, batch) in batches.enumerate() {
                 let value = self.train_step(model, &mut adam, batch?)?;
                 if !value.is_finite() {
                     return Err(TrainError::Config(format!(
@@ -509,7 +544,53 @@ impl NodeTask {
                 }
                 loss_sum += value;
                 steps += 1;
+                total_steps += 1;
                 progress.batch_done(value);
+                let every =
+                    |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps.is_multiple_of(n));
+                let save_now = options.save_model_path.is_some()
+                    && every(u64::try_from(c.save_model_frequency).ok());
+                let eval_now = !val_ids.is_empty() && (every(c.eval_frequency) || save_now);
+                if !eval_now && !save_now {
+                    continue;
+                }
+                let val = if eval_now {
+                    self.evaluate(model, &val_ids, "val", progress)?
+                } else {
+                    vec![]
+                };
+                let val_score = val.first().map(|&(_, s)| s);
+                let checkpoint = if save_now {
+                    let metrics = val.iter().map(|(m, s)| (format!("val_{m}"), *s)).collect();
+                    writer.save(
+                        format!("epoch-{epoch}-iter-{iteration}"),
+                        epoch,
+                        metrics,
+                        val_score,
+                        &model.named_weights(),
+                        &adam.state(&names),
+                    )?
+                } else {
+                    None
+                };
+                if checkpoint.is_some()
+                    && summary
+                        .best_val_score
+                        .is_none_or(|best| val_score.is_some_and(|v| better(v, best)))
+                {
+                    summary.best_epoch = Some(epoch);
+                    summary.best_checkpoint = checkpoint.clone();
+                    summary.best_val_score = val_score;
+                    // Iteration checkpoints are scored on the validation set only.
+                    summary.test_score = None;
+                }
+                summary.iterations.push(IterationReport {
+                    epoch,
+                    iteration,
+                    total_steps,
+                    val_score,
+                    checkpoint,
+                });
             }
             let val = if val_ids.is_empty() {
                 vec![]
@@ -523,36 +604,21 @@ impl NodeTask {
             };
             let val_score = val.first().map(|&(_, s)| s);
             let test_score = test.first().map(|&(_, s)| s);
-            let checkpoint = match &options.save_model_path {
-                Some(dir) => {
-                    let name = format!("epoch-{epoch}");
-                    let mut metrics = std::collections::BTreeMap::new();
-                    for (m, s) in &val {
-                        metrics.insert(format!("val_{m}"), *s);
-                    }
-                    for (m, s) in &test {
-                        metrics.insert(format!("test_{m}"), *s);
-                    }
-                    let meta = CheckpointMeta {
-                        gs_checkpoint_version: CHECKPOINT_VERSION,
-                        epoch,
-                        plugin: options.plugin.clone(),
-                        config: c.to_map(),
-                        custom_args: options.custom_args.clone(),
-                        metrics,
-                    };
-                    checkpoint::save(
-                        &dir.join(&name),
-                        &meta,
-                        &model.named_weights(),
-                        &adam.state(&names),
-                        &options.plugin_bytes,
-                    )?;
-                    saved.push((name.clone(), val_score));
-                    Some(name)
-                }
-                None => None,
-            };
+            let mut metrics = std::collections::BTreeMap::new();
+            for (m, s) in &val {
+                metrics.insert(format!("val_{m}"), *s);
+            }
+            for (m, s) in &test {
+                metrics.insert(format!("test_{m}"), *s);
+            }
+            let checkpoint = writer.save(
+                format!("epoch-{epoch}"),
+                epoch,
+                metrics,
+                val_score,
+                &model.named_weights(),
+                &adam.state(&names),
+            )?;
             let improved = match (val_score, summary.best_val_score) {
                 (Some(v), Some(best)) => better(v, best),
                 (Some(_), None) => true,
@@ -579,9 +645,6 @@ impl NodeTask {
             progress.epoch_end(&report);
             summary.epochs.push(report);
             if let Some(dir) = &options.save_model_path {
-                if let Some(k) = c.topk_model_to_save {
-                    prune_checkpoints(dir, &mut saved, k as usize, primary.higher_is_better())?;
-                }
                 summary.save(dir)?;
             }
             if c.use_early_stop && self.should_stop(&summary, primary.higher_is_better()) {
@@ -693,6 +756,17 @@ impl NodeTask {
         }
     }
 
+    /// The encoder's embeddings of `ids` (target nodes), in the order returned, under `no_grad`,
+    /// sampled with `eval_fanout` as inference is.
+    pub fn embeddings(
+        &self,
+        model: &mut TaskModel,
+        ids: &[NodeId],
+        progress: &mut dyn Progress,
+    ) -> Result<(Vec<NodeId>, Tensor), TrainError> {
+        crate::embeddings::node_embeddings(self, model, ids, progress)
+    }
+
     /// Outputs for `ids` (the test nodes, or every target node), scored when they have labels.
     pub fn infer(
         &self,
@@ -718,36 +792,4 @@ impl NodeTask {
             scores,
         })
     }
-}
-
-/// Keep the `k` best checkpoints by validation score; delete the others.
-fn prune_checkpoints(
-    dir: &std::path::Path,
-    saved: &mut Vec<(String, Option<f64>)>,
-    k: usize,
-    higher_is_better: bool,
-) -> Result<(), TrainError> {
-    if saved.len() <= k {
-        return Ok(());
-    }
-    let mut ranked = saved.clone();
-    ranked.sort_by(|a, b| {
-        let (a, b) = (a.1.unwrap_or(f64::NAN), b.1.unwrap_or(f64::NAN));
-        let order = a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
-        if higher_is_better {
-            order.reverse()
-        } else {
-            order
-        }
-    });
-    for (name, _) in &ranked[k..] {
-        let path = dir.join(name);
-        std::fs::remove_dir_all(&path).map_err(|e| TrainError::Output {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    }
-    ranked.truncate(k);
-    saved.retain(|s| ranked.contains(s));
-    Ok(())
 }

@@ -19,6 +19,20 @@ pub struct EpochReport {
     pub checkpoint: Option<String>,
 }
 
+/// An evaluation inside an epoch (`eval_frequency`), or the validation score of an
+/// iteration checkpoint (`save_model_frequency`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IterationReport {
+    pub epoch: usize,
+    /// The batch index inside the epoch (the `I` of `epoch-E-iter-I`).
+    pub iteration: usize,
+    /// Training steps since the start of training (GraphStorm's `total_steps`).
+    pub total_steps: u64,
+    pub val_score: Option<f64>,
+    /// The checkpoint saved at this iteration, when one is still on disk.
+    pub checkpoint: Option<String>,
+}
+
 /// The whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainingSummary {
@@ -30,11 +44,48 @@ pub struct TrainingSummary {
     /// Test score at the best epoch.
     pub test_score: Option<f64>,
     pub epochs: Vec<EpochReport>,
+    /// Evaluations and checkpoints inside epochs, in order.
+    #[serde(default)]
+    pub iterations: Vec<IterationReport>,
 }
 
 pub const SUMMARY_FILE: &str = "training_summary.json";
 
 impl TrainingSummary {
+    /// Read `dir/training_summary.json`, if there is a readable one.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(SUMMARY_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The records of the epochs before `start_epoch` (a run continued from `epoch-N` keeps
+    /// what epochs 0..=N recorded), with the best checkpoint chosen again among them.
+    pub(crate) fn before_epoch(
+        mut self,
+        start_epoch: usize,
+        better: impl Fn(f64, f64) -> bool,
+    ) -> Self {
+        self.epochs.retain(|e| e.epoch < start_epoch);
+        self.iterations.retain(|i| i.epoch < start_epoch);
+        self.best_epoch = None;
+        self.best_checkpoint = None;
+        self.best_val_score = None;
+        self.test_score = None;
+        for e in &self.epochs {
+            let improved = match (e.val_score, self.best_val_score) {
+                (Some(v), Some(best)) => better(v, best),
+                _ => true,
+            };
+            if improved {
+                self.best_epoch = Some(e.epoch);
+                self.best_checkpoint = e.checkpoint.clone();
+                self.best_val_score = e.val_score;
+                self.test_score = e.test_score;
+            }
+        }
+        self
+    }
+
     /// Write `dir/training_summary.json` atomically.
     pub fn save(&self, dir: &Path) -> Result<(), TrainError> {
         let path = dir.join(SUMMARY_FILE);
