@@ -29,7 +29,8 @@ mod yaml;
 pub use error::ConfigError;
 pub use export::{RUNTIME_CONFIG_FILE, graphstorm_yaml};
 pub use options::{
-    DefaultValue, OptionSpec, Section, Support, ValueKind, help_text, known_options,
+    BY_CHECKPOINT_TASK, DefaultValue, OptionSpec, Section, Support, ValueKind, help_text,
+    known_options,
 };
 pub use resolve::{Input, parse, resolve};
 pub use resolved::{
