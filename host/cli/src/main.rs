@@ -11,6 +11,7 @@ mod gconstruct;
 mod generate;
 mod graph_info;
 mod launch;
+mod logging;
 mod partition;
 mod paths;
 mod plugin_cmd;
@@ -86,16 +87,6 @@ enum Command {
     },
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn main() -> ExitCode {
     // libtorch's large intermediates make default glibc malloc page-fault bound; see gs-tensor.
     // GS_MALLOC=default leaves glibc's defaults (`gs bench plugin-boundary` runs itself so to compare).
@@ -103,7 +94,7 @@ fn main() -> ExitCode {
         gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
     }
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     let result = match cli.command {
         Command::Launch { args } => launch::run(&args, None),
         Command::NodeClassification { args } => {
