@@ -508,6 +508,24 @@ fn num_omp_threads_sets_the_tensor_threads() {
 }
 
 #[test]
+fn device_picks_where_tensors_live() {
+    let tmp = small_graph();
+    let dir = tmp.path();
+    let cpu = launch(dir, &[]).ok();
+    assert!(cpu.stderr.contains("on Cpu"), "{}", cpu.stderr);
+    assert!(!cpu.stderr.contains("CUDA device(s)"), "{}", cpu.stderr);
+    // A GPU when libtorch sees one; else the run says so and falls back to the CPU.
+    let cuda = launch(dir, &["--device", "cuda:0"]).ok();
+    assert!(
+        cuda.stderr.contains("on Cuda(0)")
+            || (cuda.stderr.contains("device `cuda:0` asked for")
+                && cuda.stderr.contains("on Cpu")),
+        "{}",
+        cuda.stderr
+    );
+}
+
+#[test]
 fn no_validation_skips_the_validation_scores() {
     let tmp = small_graph();
     let dir = tmp.path();

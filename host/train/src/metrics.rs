@@ -106,7 +106,7 @@ impl Metric {
 /// positive and a negative label are left out; with none left the score is NaN.
 pub fn roc_auc_macro(scores: &[f32], labels: &[f32], width: usize) -> f64 {
     assert_eq!(scores.len(), labels.len());
-    let rows = if width == 0 { 0 } else { scores.len() / width };
+    let rows = scores.len().checked_div(width).unwrap_or(0);
     let (mut sum, mut columns) = (0.0, 0usize);
     for c in 0..width {
         let mut column: Vec<(f32, bool)> = (0..rows)
