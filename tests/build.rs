@@ -7,6 +7,7 @@ use std::path::Path;
 /// Guest packages the tests load, by package name. `gs_tests::plugin_path` reads the same list.
 const PACKAGES: &[&str] = &[
     "test-autograd-hog",
+    "test-bad-shapes",
     "test-giant-tensor",
     "test-handle-flood",
     "test-huge-op",
@@ -22,6 +23,8 @@ const PACKAGES: &[&str] = &[
 ];
 
 fn main() {
+    // The test binaries link libtorch: on a CUDA install, link `libtorch_cuda` too.
+    gs_torch_link::build::emit();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     println!("cargo:rerun-if-changed=build.rs");
     gs_wasm_build::rerun_if_guest_sources_change(&repo);

@@ -21,6 +21,7 @@ const PLUGINS: &[(&str, &str)] = &[
         "test-autograd-hog",
         env!("GS_TEST_PLUGIN_TEST_AUTOGRAD_HOG"),
     ),
+    ("test-bad-shapes", env!("GS_TEST_PLUGIN_TEST_BAD_SHAPES")),
     (
         "test-giant-tensor",
         env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),

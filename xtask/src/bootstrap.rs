@@ -123,6 +123,33 @@ pub(crate) fn run() -> Result<Bootstrapped> {
     Ok(Bootstrapped { variant })
 }
 
+/// Makes sure the wasm32-wasip2 target and the `variant` install of libtorch are in place, without
+/// touching the `.libtorch` link, and returns the install's `torch` folder (what `LIBTORCH` names).
+/// For commands that build against a variant other than the linked one (`check-cuda`).
+pub(crate) fn ensure_variant(variant: Variant) -> Result<PathBuf> {
+    let root = std::path::absolute(cache_root(
+        env_nonempty("GS_CACHE_DIR"),
+        env_nonempty("XDG_CACHE_HOME"),
+        env_nonempty("HOME"),
+    )?)?;
+    let dir = install_dir(&root, variant);
+    let steps = [
+        ("wasm32-wasip2".to_string(), ensure_wasm_target()?),
+        (
+            format!("libtorch ({})", variant.name()),
+            ensure_libtorch(&dir, variant)?,
+        ),
+    ];
+    for (name, outcome) in steps {
+        let (verb, detail) = match outcome {
+            Outcome::Present(d) => ("ok", d),
+            Outcome::Changed(d) => ("done", d),
+        };
+        println!("bootstrap: {name:<18} {verb:<4} {detail}");
+    }
+    Ok(dir.join("torch"))
+}
+
 // ---------------------------------------------------------------------------------------------
 // wasm32-wasip2
 

@@ -11,7 +11,9 @@
 //! small reader in [`json`]. It holds no project logic: the demo only drives the `gs` binary.
 
 mod bootstrap;
+mod check_cuda;
 mod demo;
+mod install;
 mod json;
 mod test;
 mod util;
@@ -43,6 +45,18 @@ Commands:
                    ARGS go to cargo verbatim, e.g. `cargo xtask test -- --nocapture`.
                    This is the project's test command; .ci/run calls it.
 
+  install [--prefix P] [--binary PATH]
+                   Bootstrap, `cargo build --release --package gs`, then install it as P/bin/gs
+                   (P defaults to $HOME/.local) with P/lib/gs/libtorch linked to the cached
+                   libtorch that `.libtorch` names; gs finds it through its rpath
+                   $ORIGIN/../lib/gs/libtorch/lib. `--binary` installs that binary instead of
+                   building. Checks that the installed gs runs from outside the repository.
+
+  check-cuda       Build every binary and test against the CUDA libtorch (installed into the
+                   cache if missing, several GB; no GPU needed) in <target>/check-cuda, and check
+                   with `readelf -d` that each one that links libtorch lists libtorch_cuda.so as
+                   NEEDED, then run that build's `gs --version`. Leaves `.libtorch` alone.
+
   help             Print this text.
 
 Environment:
@@ -65,6 +79,8 @@ fn main() -> ExitCode {
             .map(|_| ExitCode::SUCCESS),
         Some("demo") => demo::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("test") => test::run(&rest),
+        Some("install") => install::run(&rest).map(|()| ExitCode::SUCCESS),
+        Some("check-cuda") => check_cuda::run(&rest),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -98,6 +98,7 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
     for warning in &resolved.warnings {
         tracing::warn!("{warning}");
     }
+    gs_tensor::show_cpp_traces(resolved.launch.logging_level == "debug");
     let device = device(&resolved.launch)?;
     seed_and_threads(
         resolved.train.seed,

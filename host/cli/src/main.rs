@@ -88,12 +88,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     // libtorch's large intermediates make default glibc malloc page-fault bound; see gs-tensor.
     // GS_MALLOC=default leaves glibc's defaults (`gs bench plugin-boundary` runs itself so to compare).
-    if std::env::var_os("GS_MALLOC").is_none_or(|v| v != "default") {
+    // gconstruct runs no libtorch, and the tuning (freed memory kept, big buffers from the heap)
+    // would keep its transient buffers resident (BENCHMARKS.md, gconstruct peak RSS).
+    let tune = !matches!(cli.command, Command::Gconstruct(_));
+    if tune && std::env::var_os("GS_MALLOC").is_none_or(|v| v != "default") {
         gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
     }
-    let cli = Cli::parse();
     logging::init();
     let result = match cli.command {
         Command::Launch { args } => launch::run(&args, None),

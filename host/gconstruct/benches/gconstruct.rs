@@ -1,7 +1,11 @@
 //! `gs gconstruct` throughput and peak memory, side by side with a plain read of the same files.
 //!
 //! `cargo bench -p gs-gconstruct --bench gconstruct` (set `GS_BENCH_QUICK=1` for a small, fast
-//! run: 100k nodes / 1M edges instead of 1M nodes / 10M edges).
+//! run: 100k nodes / 1M edges instead of 1M nodes / 10M edges). `GS_BENCH_FEAT_DIM=100` sets
+//! the feature width (default 16), and `GS_BENCH_INPUTS=parquet` picks the inputs to run
+//! (comma-separated, from `parquet`, `csv`, `parquet-text-ids`; default all three).
+//! `GS_BENCH_WRITE_INPUT=<folder>` only writes the inputs and their configs there (for timing
+//! the `gs gconstruct` binary on the same files) and exits.
 //!
 //! It writes, in a temporary folder, one synthetic GraphStorm gconstruct input three times: as
 //! Parquet (snappy, as pyarrow writes it: a `list<float>` feature column), as CSV (16 feature
@@ -15,8 +19,12 @@
 //!   `Vec<i64>`/`Vec<f64>`), and nothing else;
 //! - `gs_gconstruct::construct` on the config, writing the graph to a fresh folder.
 //!
-//! Peak memory is measured in-process: a counting global allocator tracks live bytes, and the
-//! peak is reset before each run (the figure is the peak above what was live at the start).
+//! Peak memory is measured in-process, two ways: a counting global allocator tracks live bytes
+//! (the figure is the peak above what was live at the start), and the kernel's peak resident
+//! set size of the whole process (`VmHWM` in `/proc/self/status`, reset before each run by
+//! writing `5` to `/proc/self/clear_refs`), which also counts what the allocator does not see:
+//! memory freed to malloc but not returned to the system, and allocations outside Rust's
+//! allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs::File;
@@ -94,17 +102,56 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-/// Peak live bytes above the live bytes at the start, over one call of `f`.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, f64, f64, usize) {
+/// What one measured call cost.
+struct Cost {
+    wall: f64,
+    cpu: f64,
+    /// Peak live bytes of the counting allocator above those live at the start.
+    peak: usize,
+    /// The process's peak resident set (VmHWM) during the call, and its RSS at the start.
+    peak_rss: usize,
+    start_rss: usize,
+}
+
+/// Runs `f` once and measures it.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
     let start = LIVE.load(Ordering::Relaxed);
     PEAK.store(start, Ordering::Relaxed);
+    reset_peak_rss();
+    let start_rss = status_bytes("VmRSS:");
     let cpu = cpu_seconds();
     let t = Instant::now();
     let out = f();
     let wall = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(start);
-    (out, wall, cpu, peak)
+    let cost = Cost {
+        wall,
+        cpu,
+        peak,
+        peak_rss: status_bytes("VmHWM:"),
+        start_rss,
+    };
+    (out, cost)
+}
+
+/// Resets the kernel's peak-RSS mark (`VmHWM`) to the current RSS (Linux 4.0+).
+fn reset_peak_rss() {
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        eprintln!(
+            "cannot reset the peak RSS (/proc/self/clear_refs: {e}); VmHWM is the process's peak so far"
+        );
+    }
+}
+
+/// A `kB` line of `/proc/self/status` (`VmHWM:`, `VmRSS:`) in bytes; 0 when unavailable.
+fn status_bytes(key: &str) -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// CPU seconds this process has used (all threads; `/proc/self/stat`, 100 ticks a second).
@@ -125,6 +172,7 @@ fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Default feature width (`GS_BENCH_FEAT_DIM` overrides it).
 const FEAT_DIM: usize = 16;
 const EDGE_FILES: usize = 4;
 const CLASSES: u64 = 10;
@@ -133,6 +181,8 @@ const CLASSES: u64 = 10;
 struct Synthetic {
     nodes: usize,
     edges: usize,
+    /// Floats per node feature.
+    feat_dim: usize,
     /// Whether raw ids are written as text (`"n<id>"`) instead of integers.
     text_ids: bool,
 }
@@ -145,7 +195,7 @@ impl Synthetic {
     }
 
     fn feat(&self, i: usize, d: usize) -> f32 {
-        (splitmix((i * FEAT_DIM + d) as u64) % 10_000) as f32 / 1000.0
+        (splitmix((i * self.feat_dim + d) as u64) % 10_000) as f32 / 1000.0
     }
 
     fn label(&self, i: usize) -> i64 {
@@ -225,12 +275,12 @@ fn write_parquet_input(g: &Synthetic, dir: &Path) {
         write_ids(&mut rg, &ids, g.text_ids);
         let flat: Vec<f32> = rows
             .clone()
-            .flat_map(|i| (0..FEAT_DIM).map(move |d| (i, d)))
+            .flat_map(|i| (0..g.feat_dim).map(move |d| (i, d)))
             .map(|(i, d)| g.feat(i, d))
             .collect();
         let def = vec![3_i16; flat.len()];
         let rep: Vec<i16> = (0..flat.len())
-            .map(|k| i16::from(k % FEAT_DIM != 0))
+            .map(|k| i16::from(k % g.feat_dim != 0))
             .collect();
         let mut col = rg.next_column().unwrap().unwrap();
         col.typed::<FloatType>()
@@ -266,11 +316,11 @@ fn write_csv_input(g: &Synthetic, dir: &Path) {
     std::fs::create_dir_all(dir.join("nodes")).unwrap();
     std::fs::create_dir_all(dir.join("edges")).unwrap();
     let mut w = BufWriter::new(File::create(dir.join("nodes/part-00000.csv")).unwrap());
-    let feat_cols: Vec<String> = (0..FEAT_DIM).map(|d| format!("f{d}")).collect();
+    let feat_cols: Vec<String> = (0..g.feat_dim).map(|d| format!("f{d}")).collect();
     writeln!(w, "id,{},label", feat_cols.join(",")).unwrap();
     for i in 0..g.nodes {
         write!(w, "{}", g.raw_id(i)).unwrap();
-        for d in 0..FEAT_DIM {
+        for d in 0..g.feat_dim {
             write!(w, ",{}", g.feat(i, d)).unwrap();
         }
         writeln!(w, ",{}", g.label(i)).unwrap();
@@ -290,10 +340,10 @@ fn write_csv_input(g: &Synthetic, dir: &Path) {
 
 /// The gconstruct config of the input in `dir` (absolute paths, so that the working directory
 /// does not matter).
-fn write_config(dir: &Path, format: &str) -> PathBuf {
+fn write_config(dir: &Path, format: &str, feat_dim: usize) -> PathBuf {
     let ext = if format == "csv" { "csv" } else { "parquet" };
     let feature_col = if format == "csv" {
-        serde_json::Value::from((0..FEAT_DIM).map(|d| format!("f{d}")).collect::<Vec<_>>())
+        serde_json::Value::from((0..feat_dim).map(|d| format!("f{d}")).collect::<Vec<_>>())
     } else {
         serde_json::Value::from("feat")
     };
@@ -435,9 +485,7 @@ fn baseline_csv(files: &[PathBuf]) -> usize {
 struct Row {
     input: &'static str,
     what: &'static str,
-    wall: f64,
-    cpu: f64,
-    peak: usize,
+    cost: Cost,
 }
 
 fn mib(b: usize) -> f64 {
@@ -451,11 +499,38 @@ fn main() {
     } else {
         (1_000_000, 10_000_000)
     };
+    let feat_dim = std::env::var("GS_BENCH_FEAT_DIM").map_or(FEAT_DIM, |v| {
+        v.parse()
+            .ok()
+            .filter(|&d| d > 0)
+            .unwrap_or_else(|| panic!("GS_BENCH_FEAT_DIM={v}: give a positive integer"))
+    });
+    let all_inputs = [
+        ("parquet", "parquet", false),
+        ("csv", "csv", false),
+        ("parquet-text-ids", "parquet", true),
+    ];
+    let picked = std::env::var("GS_BENCH_INPUTS").unwrap_or_default();
+    let picked: Vec<&str> = picked.split(',').filter(|x| !x.is_empty()).collect();
+    if let Some(bad) = picked
+        .iter()
+        .find(|p| !all_inputs.iter().any(|i| i.0 == **p))
+    {
+        panic!("GS_BENCH_INPUTS: unknown input `{bad}`; pick from parquet, csv, parquet-text-ids");
+    }
+    let inputs: Vec<_> = all_inputs
+        .into_iter()
+        .filter(|i| picked.is_empty() || picked.contains(&i.0))
+        .collect();
+    let write_only = std::env::var_os("GS_BENCH_WRITE_INPUT").map(PathBuf::from);
     let rows_total = (nodes + edges) as f64;
     let tmp = tempfile::tempdir().expect("a temporary folder");
+    let root = write_only
+        .clone()
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "synthetic input: {} nodes ({FEAT_DIM}-float feature, {CLASSES}-class label), {} edges in {EDGE_FILES} files; {} logical CPUs",
+        "synthetic input: {} nodes ({feat_dim}-float feature, {CLASSES}-class label), {} edges in {EDGE_FILES} files; {} logical CPUs",
         nodes,
         edges,
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -463,25 +538,21 @@ fn main() {
     println!("load average before: {}", load().trim());
     let mut rows = Vec::new();
     let mut sizes = Vec::new();
-    let inputs = [
-        ("parquet", "parquet", false),
-        ("csv", "csv", false),
-        ("parquet, text ids", "parquet", true),
-    ];
     for (input, format, text_ids) in inputs {
         let g = Synthetic {
             nodes,
             edges,
+            feat_dim,
             text_ids,
         };
-        let dir = tmp.path().join(format!("{format}-{text_ids}"));
+        let dir = root.join(input);
         let t = Instant::now();
         if format == "csv" {
             write_csv_input(&g, &dir);
         } else {
             write_parquet_input(&g, &dir);
         }
-        let conf = write_config(&dir, format);
+        let conf = write_config(&dir, format, feat_dim);
         let inputs = files_under(&dir, Some(if format == "csv" { "csv" } else { "parquet" }));
         let input_bytes = total_bytes(&inputs);
         println!(
@@ -490,8 +561,12 @@ fn main() {
             mib(input_bytes as usize),
             t.elapsed().as_secs_f64()
         );
+        if write_only.is_some() {
+            println!("  config: {}", conf.display());
+            continue;
+        }
 
-        let (values, wall, cpu, peak) = measure(|| {
+        let (values, cost) = measure(|| {
             if format == "csv" {
                 baseline_csv(&inputs)
             } else {
@@ -502,48 +577,50 @@ fn main() {
         rows.push(Row {
             input,
             what: "baseline: typed read of every column",
-            wall,
-            cpu,
-            peak,
+            cost,
         });
 
         let out = tmp.path().join("out");
         let mut options = ConstructOptions::new(&conf, &out, "bench");
         options.seed = Some(1);
-        let (report, wall, cpu, peak) = measure(|| construct(&options));
+        let (report, cost) = measure(|| construct(&options));
         let report = report.expect("construct");
         assert_eq!(report.num_edges.values().sum::<u64>(), edges as u64);
         let output_bytes = total_bytes(&files_under(&out, None));
         rows.push(Row {
             input,
             what: "gs_gconstruct::construct",
-            wall,
-            cpu,
-            peak,
+            cost,
         });
         sizes.push((input, input_bytes, output_bytes));
         std::fs::remove_dir_all(&out).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
+    if write_only.is_some() {
+        return;
+    }
     println!("load average after: {}", load().trim());
 
     println!(
-        "\n| input | run | wall s | CPU s | rows/s | edges/s | peak MiB | peak / input | peak / output |"
+        "\n| input | run | wall s | CPU s | rows/s | edges/s | peak MiB (allocator) | peak RSS MiB (VmHWM) | RSS at start MiB | peak / input | peak / output |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         let (_, input, output) = sizes.iter().find(|s| s.0 == r.input).unwrap();
+        let c = &r.cost;
         println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} M | {:.2} M | {:.0} | {:.2} | {:.2} |",
+            "| {} | {} | {:.2} | {:.2} | {:.2} M | {:.2} M | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} |",
             r.input,
             r.what,
-            r.wall,
-            r.cpu,
-            rows_total / r.wall / 1e6,
-            edges as f64 / r.wall / 1e6,
-            mib(r.peak),
-            r.peak as f64 / *input as f64,
-            r.peak as f64 / *output as f64,
+            c.wall,
+            c.cpu,
+            rows_total / c.wall / 1e6,
+            edges as f64 / c.wall / 1e6,
+            mib(c.peak),
+            mib(c.peak_rss),
+            mib(c.start_rss),
+            c.peak as f64 / *input as f64,
+            c.peak as f64 / *output as f64,
         );
     }
     println!();
@@ -552,7 +629,7 @@ fn main() {
             rows.iter()
                 .find(|r| r.input == *name && r.what.starts_with(w))
         };
-        let (b, c) = (pick("baseline").unwrap(), pick("gs_").unwrap());
+        let (b, c) = (&pick("baseline").unwrap().cost, &pick("gs_").unwrap().cost);
         println!(
             "{name}: input {:.1} MiB, output {:.1} MiB; construct / baseline: wall {:.2}x, peak memory {:.2}x",
             mib(*input as usize),

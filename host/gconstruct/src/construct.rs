@@ -18,7 +18,7 @@ use crate::hard_negative::dst_hard_negatives;
 use crate::idmap::{IdColumnError, IdMap, MISSING, UniqueKeys, key_at};
 use crate::input::{Format, Table, read_table, resolve_files};
 use crate::labels::{LabelData, LabelSpec, compute_labels, parse_label, row_ids};
-use crate::transform::{FeatSpec, Mode, Op, compute, parse_feature};
+use crate::transform::{FeatSpec, Mode, Op, compute, parse_feature, take_noop_matrix};
 
 /// The file name GraphStorm gives the updated config (`GS_RUNTIME_GCONSTRUCT_FILENAME`).
 pub const TRANSFORM_CONF_FILE: &str = "data_transform_new.json";
@@ -473,6 +473,19 @@ fn block_data(
 ) -> Result<Vec<(String, Data)>, GconstructError> {
     let mut out = Vec::new();
     let mut conf_features = conf_features;
+    // How many of the block's features, labels and id columns read each column: a column read
+    // by one feature only may be moved into it.
+    let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
+    let cols = block.features.iter().flat_map(|f| f.cols.iter());
+    let label_cols = block.labels.iter().filter_map(|l| l.col.as_ref());
+    for c in cols.chain(label_cols).chain(id_cols) {
+        *readers.entry(c.as_str()).or_default() += 1;
+    }
+    let movable: Vec<bool> = block
+        .features
+        .iter()
+        .map(|f| f.cols.iter().all(|c| readers[c.as_str()] == 1))
+        .collect();
     for (j, spec) in block.features.iter_mut().enumerate() {
         let (feat, updates) = if let Op::DstHardNegative { separator } = &spec.op {
             let map = dst_map.ok_or_else(|| {
@@ -494,6 +507,11 @@ fn block_data(
             }
             out.push((spec.name.clone(), Data::I64Rows(hn.ids, hn.width)));
             continue;
+        } else if let Some(feat) = movable[j]
+            .then(|| take_noop_matrix(spec, &mut block.table))
+            .flatten()
+        {
+            (feat, serde_json::Map::new())
         } else {
             compute(spec, &block.table, Mode::Fit)?
         };

@@ -59,8 +59,8 @@ pub(crate) fn dst_hard_negatives(
             })
             .collect(),
         RawColumn::List(v) => v
-            .iter()
-            .map(|cell| cell.iter().flatten().map(|&x| float(x)).collect())
+            .rows()
+            .map(|cell| cell.iter().flat_map(|r| r.iter()).map(float).collect())
             .collect(),
     };
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -108,7 +108,11 @@ mod tests {
         let map = IdMap::from_unique_ints(vec![10, 20, 30], false);
         let hn = dst_hard_negatives(&RawColumn::Int(vec![30, 10]), None, &map);
         assert_eq!((hn.width, hn.ids), (1, vec![2, 0]));
-        let lists = RawColumn::List(vec![Some(vec![20.0, 10.0]), None, Some(vec![99.0])]);
+        let lists = RawColumn::List(crate::ListColumn::from_rows(vec![
+            Some(vec![20.0, 10.0]),
+            None,
+            Some(vec![99.0]),
+        ]));
         let hn = dst_hard_negatives(&lists, None, &map);
         assert_eq!(
             (hn.width, hn.ids, hn.unknown),

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::GconstructError;
 use crate::csv_input::read_csv;
+use crate::list_column::ListColumn;
 use crate::parquet_input::read_parquet;
 
 /// One column of raw values, typed as pandas would type it.
@@ -20,8 +21,8 @@ pub enum RawColumn {
     Float(Vec<f64>),
     /// Text; `None` is a null.
     Str(Vec<Option<String>>),
-    /// Numeric vectors (a Parquet list column); `None` is a null row.
-    List(Vec<Option<Vec<f64>>>),
+    /// Numeric vectors (a Parquet list column), stored flat; a row may be null.
+    List(ListColumn),
 }
 
 impl RawColumn {
@@ -48,7 +49,7 @@ impl RawColumn {
             RawColumn::Int(v) => RawColumn::Int(pick(v, keep)),
             RawColumn::Float(v) => RawColumn::Float(pick(v, keep)),
             RawColumn::Str(v) => RawColumn::Str(pick(v, keep)),
-            RawColumn::List(v) => RawColumn::List(pick(v, keep)),
+            RawColumn::List(v) => RawColumn::List(v.select(keep)),
         }
     }
 
@@ -74,11 +75,7 @@ impl RawColumn {
                 a.extend(b.into_iter().map(|x| x as f64));
                 Float(a)
             }
-            (List(mut a), List(b)) => {
-                a.reserve_exact(b.len());
-                a.extend(b);
-                List(a)
-            }
+            (List(a), List(b)) => List(a.append(b)),
             (a, b) => {
                 let mut s = a.into_strings();
                 s.extend(b.into_strings());
@@ -94,7 +91,7 @@ impl RawColumn {
             RawColumn::Float(v) => v.into_iter().map(py_float_str).collect(),
             RawColumn::Str(v) => v,
             RawColumn::List(v) => v
-                .into_iter()
+                .rows()
                 .map(|r| {
                     r.map(|r| {
                         let items: Vec<String> = r.iter().map(|x| format!("{x:?}")).collect();

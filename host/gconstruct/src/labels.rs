@@ -394,6 +394,7 @@ pub(crate) fn compute_labels(
                 let labels: Vec<f32> = match c {
                     RawColumn::Int(v) => v.iter().map(|&x| x as f32).collect(),
                     RawColumn::Float(v) => v.iter().map(|&x| x as f32).collect(),
+                    RawColumn::List(v) => one_element_lists(v, table, col)?,
                     other => {
                         return Err(table.bad_value(
                             0,
@@ -453,6 +454,31 @@ pub(crate) fn compute_labels(
         }
     }
     Ok(out)
+}
+
+/// A regression label stored as a list column with one element per row (GraphStorm's
+/// gconstruct stacks it into an `[n, 1]` label); a null row is an unlabeled row (NaN).
+fn one_element_lists(
+    rows: &crate::ListColumn,
+    table: &Table,
+    col: &str,
+) -> Result<Vec<f32>, GconstructError> {
+    rows.rows()
+        .enumerate()
+        .map(|(r, row)| match row {
+            None => Ok(f32::NAN),
+            Some(x) if x.len() == 1 => Ok(x.iter().next().unwrap_or(f64::NAN) as f32),
+            Some(other) => Err(table.bad_value(
+                r,
+                col,
+                format!(
+                    "a regression label stored as a list must have one element per row, this row has {}",
+                    other.len()
+                ),
+                "store one number per row (a float column, or a list column of length 1)",
+            )),
+        })
+        .collect()
 }
 
 /// The raw id text of each row of `table`'s id columns (`src\0dst` for two columns).

@@ -72,6 +72,7 @@ mod idmap;
 mod input;
 mod int_index;
 mod labels;
+mod list_column;
 mod ordered;
 mod parquet_input;
 mod parquet_rows;
@@ -83,4 +84,5 @@ pub use construct::{
 };
 pub use error::GconstructError;
 pub use input::RawColumn;
+pub use list_column::{ListColumn, ListRow};
 pub use transform::Feature;

@@ -16,6 +16,7 @@ use parquet::schema::types::{SchemaDescriptor, Type};
 
 use crate::GconstructError;
 use crate::input::RawColumn;
+use crate::list_column::ListColumn;
 use crate::parquet_rows::{RowsError, read_rows};
 
 /// Records decoded per column-reader call.
@@ -235,8 +236,8 @@ enum Values {
     Unsigned(Vec<u64>, Vec<bool>),
     Floats(Vec<f64>, Vec<bool>),
     Text(Vec<Option<String>>),
-    /// Rows of numbers (`None`: a null list), or the first row with a null element.
-    Lists(Result<Vec<Option<Vec<f64>>>, usize>),
+    /// Rows of numbers, or the first row with a null element.
+    Lists(Result<ListColumn, usize>),
 }
 
 impl Values {
@@ -279,8 +280,13 @@ impl Values {
             Values::Lists(Err(row)) => return Err((row, "null".to_string())),
             Values::Lists(Ok(v)) => {
                 let rows = v.len();
-                let any = v.iter().any(Option::is_some);
-                nan_or(if any { v } else { Vec::new() }, rows, RawColumn::List)
+                if rows == 0 {
+                    RawColumn::Int(Vec::new())
+                } else if v.first_null().is_some() && v.rows().all(|r| r.is_none()) {
+                    RawColumn::Float(vec![f64::NAN; rows])
+                } else {
+                    RawColumn::List(v)
+                }
             }
         })
     }
@@ -293,7 +299,7 @@ fn read_column(
     plan: &ColumnPlan,
     rows: usize,
 ) -> Option<Values> {
-    let mut sink = Sink::new(plan, rows);
+    let mut sink = Sink::new(plan, rows, leaf_values(reader, plan.leaf));
     for g in 0..reader.num_row_groups() {
         let group = reader.get_row_group(g).ok()?;
         let ok = match group.get_column_reader(plan.leaf).ok()? {
@@ -333,6 +339,17 @@ fn read_column(
         }
     }
     sink.finish(rows)
+}
+
+/// The number of values (nulls included) of leaf `leaf` over every row group, from the
+/// metadata; 0 when unknown.
+fn leaf_values(reader: &SerializedFileReader<File>, leaf: usize) -> usize {
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| usize::try_from(g.column(leaf).num_values()).unwrap_or(0))
+        .sum()
 }
 
 /// Decodes one column chunk batch by batch into `f(values, defs, reps)`; false on an error
@@ -392,9 +409,15 @@ struct Sink {
 }
 
 impl Sink {
-    fn new(plan: &ColumnPlan, rows: usize) -> Sink {
+    /// A sink for `rows` rows; `leaf_values` (the leaf's value count, nulls included) sizes a
+    /// list column's buffer exactly.
+    fn new(plan: &ColumnPlan, rows: usize, leaf_values: usize) -> Sink {
         let values = match (plan.list, plan.kind) {
-            (Some(_), _) => Values::Lists(Ok(Vec::with_capacity(rows))),
+            (Some(_), kind) => Values::Lists(Ok(ListColumn::with_capacity(
+                matches!(kind, LeafKind::Float),
+                rows,
+                leaf_values,
+            ))),
             (None, LeafKind::Text { .. }) => Values::Text(Vec::with_capacity(rows)),
             (None, LeafKind::Int64 { unsigned: true }) => {
                 Values::Unsigned(Vec::with_capacity(rows), Vec::with_capacity(rows))
@@ -426,7 +449,11 @@ impl Sink {
                 for (k, &d) in defs.iter().enumerate() {
                     let rep = reps.get(k).copied().unwrap_or(0);
                     if rep == 0 {
-                        rows.push((d >= list_def).then(Vec::new));
+                        if d >= list_def {
+                            rows.start_row();
+                        } else {
+                            rows.push_null();
+                        }
                     }
                     if d < slot_def {
                         continue;
@@ -443,10 +470,10 @@ impl Sink {
                         Num::Unsigned(u) => u as f64,
                         Num::Float(f) => f,
                     };
-                    match rows.last_mut() {
-                        Some(Some(row)) => row.push(x),
-                        _ => return false,
+                    if rows.is_empty() || rows.row(rows.len() - 1).is_none() {
+                        return false;
                     }
+                    rows.push_value(x);
                 }
                 true
             }

@@ -129,7 +129,7 @@ fn parquet_column(fields: &[Field]) -> Result<RawColumn, (usize, String)> {
                 other => Err((i, other.to_string())),
             })
             .collect::<Result<_, _>>()
-            .map(RawColumn::List),
+            .map(|rows| RawColumn::List(crate::ListColumn::from_rows(rows))),
         _ => {
             if let Some(ints) = fields.iter().map(field_int).collect::<Option<Vec<i64>>>() {
                 return Ok(RawColumn::Int(ints));

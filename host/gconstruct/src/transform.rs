@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::GconstructError;
 use crate::input::{RawColumn, Table, py_float_str};
+use crate::list_column::{ListColumn, ListRow};
 
 /// `out_dtype` of a feature. gs stores every feature as float32; `float16` values are rounded to
 /// half precision first, `float64` ones are stored as float32.
@@ -411,7 +412,9 @@ fn numeric(
         RawColumn::List(v) => {
             let width = list_width(table, col, spec, v)?;
             let mut out = Vec::with_capacity(v.len() * width);
-            out.extend(v.iter().flatten().flatten());
+            for row in v.rows().flatten() {
+                out.extend(row.iter());
+            }
             (out, width, false)
         }
     };
@@ -423,35 +426,29 @@ fn list_width(
     table: &Table,
     col: &str,
     spec: &FeatSpec,
-    rows: &[Option<Vec<f64>>],
+    rows: &ListColumn,
 ) -> Result<usize, GconstructError> {
-    let width = rows.iter().flatten().next().map_or(0, Vec::len);
-    for (i, r) in rows.iter().enumerate() {
-        match r {
-            Some(r) if r.len() == width => {}
-            Some(r) => {
-                return Err(table.bad_value(
-                    i,
-                    col,
-                    format!(
-                        "feature `{}` has vectors of length {width} but this row has length {}",
-                        spec.name,
-                        r.len()
-                    ),
-                    "every row of a vector feature must have the same length",
-                ));
-            }
-            None => {
-                return Err(table.bad_value(
-                    i,
-                    col,
-                    format!("feature `{}` is null", spec.name),
-                    "fill the missing vector",
-                ));
-            }
-        }
+    let width = rows.width();
+    let null = rows.first_null();
+    match (width, null) {
+        (Err((i, len, width)), null) if null.is_none_or(|n| n > i) => Err(table.bad_value(
+            i,
+            col,
+            format!(
+                "feature `{}` has vectors of length {width} but this row has length {len}",
+                spec.name
+            ),
+            "every row of a vector feature must have the same length",
+        )),
+        (_, Some(i)) => Err(table.bad_value(
+            i,
+            col,
+            format!("feature `{}` is null", spec.name),
+            "fill the missing vector",
+        )),
+        (Ok(width), None) => Ok(width),
+        (Err(_), None) => unreachable!("handled above"),
     }
-    Ok(width)
 }
 
 /// GraphStorm's `validate_numerical_feats`: no NaN or Inf.
@@ -519,7 +516,7 @@ enum NumericView<'a> {
     Ints(&'a [i64]),
     Floats(&'a [f64]),
     /// Rows of one length (checked), none null.
-    Lists(&'a [Option<Vec<f64>>], usize),
+    Lists(&'a ListColumn, usize),
     /// Row-major values, `width` per row.
     Flat(&'a [f64], usize),
 }
@@ -542,12 +539,19 @@ impl<'a> NumericView<'a> {
         }
     }
 
-    /// Row `r`'s values, through `f`.
-    fn with_row<T>(&self, r: usize, f: impl FnOnce(&[f64]) -> T) -> T {
+    /// Row `r`'s values, through `f` (`scratch` holds a float32 list row widened).
+    fn with_row<T>(&self, r: usize, scratch: &mut Vec<f64>, f: impl FnOnce(&[f64]) -> T) -> T {
         match self {
             NumericView::Ints(v) => f(&[v[r] as f64]),
             NumericView::Floats(v) => f(&v[r..r + 1]),
-            NumericView::Lists(v, _) => f(v[r].as_deref().unwrap_or(&[])),
+            NumericView::Lists(v, _) => match v.row(r) {
+                Some(ListRow::F64(row)) => f(row),
+                Some(row) => {
+                    row.to_f64(scratch);
+                    f(scratch)
+                }
+                None => f(&[]),
+            },
             NumericView::Flat(v, w) => f(&v[r * w..(r + 1) * w]),
         }
     }
@@ -560,8 +564,11 @@ impl<'a> NumericView<'a> {
             NumericView::Lists(v, _) => v.len(),
             NumericView::Flat(v, w) => v.len() / (*w).max(1),
         };
+        let mut scratch = Vec::new();
         for r in 0..rows {
-            if let Some(x) = self.with_row(r, |row| row.iter().copied().find(|x| !x.is_finite())) {
+            if let Some(x) = self.with_row(r, &mut scratch, |row| {
+                row.iter().copied().find(|x| !x.is_finite())
+            }) {
                 return Err(table.bad_value(
                     r,
                     col,
@@ -589,8 +596,9 @@ impl<'a> NumericView<'a> {
             _ => self.width(),
         };
         let mut values = Vec::with_capacity(rows * width);
+        let mut scratch = Vec::new();
         for r in 0..rows {
-            self.with_row(r, |row| match out {
+            self.with_row(r, &mut scratch, |row| match out {
                 Some(OutDtype::F16) => values.extend(row[..width].iter().map(|&x| round_f16(x))),
                 _ => values.extend(row[..width].iter().map(|&x| x as f32)),
             });
@@ -641,6 +649,47 @@ fn broadcast(
             reason: format!("`{what}` has {n} values but the feature has {width} per row"),
             hint: format!("give one value or {width} values"),
         }),
+    }
+}
+
+/// A `no-op` feature of one float32 list column whose rows all have one length, built by
+/// taking the column's buffer out of `table` instead of copying it: the values are the ones
+/// [`compute`] would make (float32 stays float32), without a second copy of a feature that may
+/// be most of the input. `None` (and `table` unchanged) when the feature is any other case,
+/// or has a value [`compute`] refuses; the caller then runs [`compute`]. The caller must not
+/// need the column afterwards.
+pub(crate) fn take_noop_matrix(spec: &FeatSpec, table: &mut Table) -> Option<Feature> {
+    let Op::Noop {
+        separator: None,
+        truncate_dim,
+    } = &spec.op
+    else {
+        return None;
+    };
+    let [col] = &spec.cols[..] else {
+        return None;
+    };
+    let RawColumn::List(list) = table.columns.get(col)? else {
+        return None;
+    };
+    let width = list.width().ok()?;
+    if matches!(spec.out_dtype, Some(OutDtype::F16)) || truncate_dim.is_some_and(|t| t < width) {
+        return None;
+    }
+    let Some(RawColumn::List(list)) = table.columns.remove(col) else {
+        unreachable!("checked above");
+    };
+    match list.into_matrix() {
+        Ok((values, dim)) if values.iter().all(|x| x.is_finite()) => Some(Feature { values, dim }),
+        Ok((values, dim)) => {
+            let list = ListColumn::from_matrix(values, dim);
+            table.columns.insert(col.clone(), RawColumn::List(list));
+            None
+        }
+        Err(list) => {
+            table.columns.insert(col.clone(), RawColumn::List(list));
+            None
+        }
     }
 }
 

@@ -27,6 +27,32 @@ impl HeteroGraph {
         ))
     }
 
+    /// Gathers rows `ids` of numeric node data `name` of `ntype` cast to float32, whatever
+    /// dtype it is stored in: GraphStorm casts every input feature to float32 before the model
+    /// sees it, and its gconstruct stores categorical features and masks as `uint8`. Integers
+    /// round to the nearest float32, as `torch.Tensor.float()` does. Returns the values and the
+    /// row width (`d`, or 1 for a 1-D array).
+    pub fn gather_as_f32(
+        &self,
+        ntype: &str,
+        name: &str,
+        ids: &[NodeId],
+    ) -> Result<(Vec<f32>, usize), GraphError> {
+        let a = self.node_array(ntype, name)?;
+        check_ids(ids, a.num_rows() as u64, ntype, || {
+            format!("gathering `{name}`")
+        })?;
+        let width = a.row_width();
+        let values = match a.dtype() {
+            DType::F32 => gather_rows(a.as_f32().unwrap_or_default(), width, ids),
+            DType::I64 => {
+                gather_rows_cast(a.as_i64().unwrap_or_default(), width, ids, |v| v as f32)
+            }
+            DType::U8 => gather_rows_cast(a.as_u8().unwrap_or_default(), width, ids, f32::from),
+        };
+        Ok((values, width))
+    }
+
     /// Gathers rows `ids` of int64 node data (e.g. labels). Returns values and row width.
     pub fn gather_i64(
         &self,
@@ -115,6 +141,32 @@ fn gather_rows<T: Element>(data: &[T], width: usize, ids: &[NodeId]) -> Vec<T> {
     out
 }
 
+/// Copies rows `ids` (already range-checked) of a row-major `data` with `width` columns,
+/// converting each element with `cast`.
+fn gather_rows_cast<T: Element>(
+    data: &[T],
+    width: usize,
+    ids: &[NodeId],
+    cast: impl Fn(T) -> f32 + Sync,
+) -> Vec<f32> {
+    if width == 0 {
+        return Vec::new();
+    }
+    let mut out = vec![0f32; ids.len() * width];
+    let copy = |(row, &id): (&mut [f32], &NodeId)| {
+        let start = id as usize * width;
+        for (o, &v) in row.iter_mut().zip(&data[start..start + width]) {
+            *o = cast(v);
+        }
+    };
+    if out.len() >= PARALLEL_MIN_ELEMS {
+        out.par_chunks_mut(width).zip(ids.par_iter()).for_each(copy);
+    } else {
+        out.chunks_mut(width).zip(ids.iter()).for_each(copy);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +205,62 @@ mod tests {
         );
         assert_eq!(g.gather_u8("n", "train_mask", &[1]).unwrap(), (vec![0], 1));
         assert_eq!(g.mask_ids("n", "train_mask").unwrap(), vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn every_numeric_dtype_is_gathered_as_float32() {
+        let mut g = graph();
+        g.set_node_data(
+            "n",
+            "venue",
+            Array::from_u8(vec![0, 1, 255, 0, 7, 0, 0, 1], &[4, 2]).unwrap(),
+        )
+        .unwrap();
+        g.set_node_data(
+            "n",
+            "big",
+            Array::from_i64(vec![-3, 1 << 40, 0, (1 << 24) + 1], &[4]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            g.gather_as_f32("n", "venue", &[1, 3, 2]).unwrap(),
+            (vec![255., 0., 0., 1., 7., 0.], 2)
+        );
+        assert_eq!(
+            g.gather_as_f32("n", "big", &[0, 1, 3]).unwrap(),
+            (vec![-3., (1u64 << 40) as f32, 16_777_216.], 1)
+        );
+        assert_eq!(
+            g.gather_as_f32("n", "feat", &[2]).unwrap(),
+            g.gather_f32("n", "feat", &[2]).unwrap()
+        );
+        assert_eq!(
+            g.gather_as_f32("n", "label", &[0, 3]).unwrap(),
+            (vec![3., 0.], 1)
+        );
+        let e = g.gather_as_f32("n", "venue", &[4]).unwrap_err().to_string();
+        assert!(e.contains("node id 4"), "{e}");
+    }
+
+    #[test]
+    fn large_casting_gathers_run_in_parallel_and_match() {
+        let mut g = HeteroGraph::new();
+        let n = 40_000usize;
+        g.add_node_type("n", n as u64).unwrap();
+        let bytes: Vec<u8> = (0..n * 3).map(|v| (v % 251) as u8).collect();
+        g.set_node_data("n", "cat", Array::from_u8(bytes.clone(), &[n, 3]).unwrap())
+            .unwrap();
+        let ids: Vec<u64> = (0..n as u64).rev().collect();
+        let (out, w) = g.gather_as_f32("n", "cat", &ids).unwrap();
+        assert_eq!((out.len(), w), (n * 3, 3));
+        for (row, &id) in out.chunks(3).zip(&ids) {
+            let id = id as usize;
+            let want: Vec<f32> = bytes[id * 3..id * 3 + 3]
+                .iter()
+                .map(|&b| f32::from(b))
+                .collect();
+            assert_eq!(row, &want[..]);
+        }
     }
 
     #[test]

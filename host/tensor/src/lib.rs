@@ -19,7 +19,7 @@ mod params;
 
 pub use alloc::{AllocatorTuning, tune_allocator};
 pub use device::{DeviceChoice, choose_device};
-pub use error::TensorError;
+pub use error::{TensorError, show_cpp_traces, torch_message};
 pub use init::{Init, init_param};
 pub use io::{read_named, write_named_atomic};
 pub use params::ParamStore;

@@ -140,14 +140,8 @@ impl BatchAssembler {
         }
         let mut parts = Vec::with_capacity(names.len());
         for name in names {
-            let array = self.graph.node_array(ntype, name)?;
-            if array.dtype() != DType::F32 {
-                return Err(TrainError::Config(format!(
-                    "feature `{name}` of node type `{ntype}` is {}, but input features must be float32",
-                    array.dtype()
-                )));
-            }
-            let (values, width) = self.graph.gather_f32(ntype, name, ids)?;
+            // GraphStorm casts every input feature to float32 (uint8 categoricals included).
+            let (values, width) = self.graph.gather_as_f32(ntype, name, ids)?;
             parts.push(Tensor::from_slice(&values).reshape([ids.len() as i64, width as i64]));
         }
         Ok(Some(if parts.len() == 1 {

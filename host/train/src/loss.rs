@@ -151,7 +151,7 @@ impl NodeLoss {
 
     /// The mean loss of `outputs` against `labels`.
     pub(crate) fn compute(&self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor, TensorError> {
-        let torch = |e: tch::TchError| TensorError::new("loss", e.to_string());
+        let torch = |e: tch::TchError| TensorError::torch("loss", e);
         let device = outputs.device();
         let weights = |w: &Option<Vec<f64>>| w.as_deref().map(|w| weight_tensor(w, device));
         if outputs.size().first() != labels.size().first() {

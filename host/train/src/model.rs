@@ -6,6 +6,7 @@ use gs_tensor::{ParamStore, Tensor, TensorError};
 
 use crate::decoder::NodeDecoder;
 use crate::loss::NodeLoss;
+use crate::plugin_outputs::{ExpectedOutputs, check_loss};
 use crate::{NativeSage, TrainError};
 
 /// The encoder of a task model.
@@ -58,16 +59,24 @@ pub struct TaskModel {
     loss: NodeLoss,
     /// Whether the plugin computes the loss itself (`None` until first asked).
     plugin_loss: Option<bool>,
+    /// Shapes a plugin's outputs must have.
+    expected: ExpectedOutputs,
 }
 
 impl TaskModel {
     /// A model whose outputs come from `encoder` and, when given, the host's decoder.
-    pub(crate) fn new(encoder: Encoder, decoder: Option<NodeDecoder>, loss: NodeLoss) -> Self {
+    pub(crate) fn new(
+        encoder: Encoder,
+        decoder: Option<NodeDecoder>,
+        loss: NodeLoss,
+        expected: ExpectedOutputs,
+    ) -> Self {
         Self {
             encoder,
             decoder,
             loss,
             plugin_loss: None,
+            expected,
         }
     }
 
@@ -92,12 +101,21 @@ impl TaskModel {
                         "the model's `forward` returned embeddings for {got:?} but not for the target node type `{target}`"
                     )));
                 };
+                if let Encoder::Plugin(p) = &self.encoder {
+                    self.expected.check_embeddings(p, batch, h)?;
+                }
                 Ok(decoder.forward(h)?)
             }
             None => match &mut self.encoder {
-                Encoder::Plugin(p) => p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
-                    TrainError::Config("the plugin stopped decoding after it decoded before".into())
-                }),
+                Encoder::Plugin(p) => {
+                    let outputs = p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
+                        TrainError::Config(
+                            "the plugin stopped decoding after it decoded before".into(),
+                        )
+                    })?;
+                    self.expected.check_decoded(p, batch, &outputs)?;
+                    Ok(outputs)
+                }
                 Encoder::Native { .. } => {
                     unreachable!("native encoders always use the host decoder")
                 }
@@ -111,6 +129,7 @@ impl TaskModel {
             if let Encoder::Plugin(p) = &mut self.encoder
                 && let Some(loss) = p.loss(outputs, labels)?
             {
+                check_loss(p, outputs, &loss)?;
                 self.plugin_loss = Some(true);
                 return Ok(loss);
             }

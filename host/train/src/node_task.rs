@@ -92,7 +92,9 @@ impl NodeTask {
                 "`label_field` is `{label}`, but node type `{target}` has only {known:?}"
             )));
         }
+        crate::labels::check_labels(&graph, &config, label)?;
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        crate::feature_values::check_finite(&graph, &features)?;
         let metrics = config
             .eval_metric
             .iter()
@@ -121,9 +123,6 @@ impl NodeTask {
             )));
         }
         let loss = NodeLoss::from_config(&config)?;
-        if classification && let Some(array) = graph.node_data(target, label) {
-            check_label_columns(label, array.row_width(), &config, &loss)?;
-        }
         let label_kind = if loss.multi_hot_labels() {
             LabelKind::MultiHot
         } else if classification {
@@ -204,6 +203,13 @@ impl NodeTask {
         }
     }
 
+    fn expected_outputs(&self) -> Result<crate::plugin_outputs::ExpectedOutputs, TrainError> {
+        Ok(crate::plugin_outputs::ExpectedOutputs {
+            hidden: i64::from(self.config.hidden_size),
+            width: self.output_dim()?,
+        })
+    }
+
     /// The model configuration handed to `init`.
     pub fn model_config(
         &self,
@@ -251,6 +257,7 @@ impl NodeTask {
         let decoder = if plugin_decodes {
             None
         } else {
+            crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
             Some(NodeDecoder::new(
                 i64::from(self.config.hidden_size),
                 self.output_dim()?,
@@ -263,6 +270,7 @@ impl NodeTask {
             Encoder::Plugin(Box::new(instance)),
             decoder,
             self.loss.clone(),
+            self.expected_outputs()?,
         ))
     }
 
@@ -270,6 +278,7 @@ impl NodeTask {
     pub fn native_model(&self) -> Result<TaskModel, TrainError> {
         let mut params = ParamStore::new(self.config.seed, self.device);
         let model = NativeSage::new(&self.model_config(vec![])?, &self.schema(), &mut params)?;
+        crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
         let decoder = NodeDecoder::new(
             i64::from(self.config.hidden_size),
             self.output_dim()?,
@@ -281,6 +290,7 @@ impl NodeTask {
             Encoder::Native { model, params },
             Some(decoder),
             self.loss.clone(),
+            self.expected_outputs()?,
         ))
     }
 
@@ -419,7 +429,7 @@ impl NodeTask {
     }
 
     fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
-        let convert = |e: tch::TchError| TrainError::Config(format!("cannot read outputs: {e}"));
+        let convert = |e| TrainError::Tensor(gs_tensor::TensorError::torch("read outputs", e));
         self.metrics
             .iter()
             .map(|&m| {
@@ -642,7 +652,7 @@ impl NodeTask {
         }
         adam.zero_grad();
         loss.f_backward()
-            .map_err(|e| TrainError::Config(format!("backward failed: {e}")))?;
+            .map_err(|e| TrainError::Tensor(gs_tensor::TensorError::torch("backward", e)))?;
         if let Some(max_norm) = c.max_grad_norm {
             adam.clip_grad_norm(max_norm, c.grad_norm_type);
         }
@@ -725,29 +735,6 @@ impl NodeTask {
             scores,
         })
     }
-}
-
-/// A multilabel label field has one 0/1 column per class; any other has one column.
-fn check_label_columns(
-    label: &str,
-    width: usize,
-    config: &TrainConfig,
-    loss: &NodeLoss,
-) -> Result<(), TrainError> {
-    let classes = config.num_classes.unwrap_or(0) as usize;
-    if loss.multi_hot_labels() && width != classes {
-        return Err(TrainError::Config(format!(
-            "`label_field` `{label}` has {width} column(s), but `multilabel` needs one 0/1 column per \
-             class ({classes}); hint: store multi-hot labels, or set --num-classes {width}"
-        )));
-    }
-    if !loss.multi_hot_labels() && width != 1 {
-        return Err(TrainError::Config(format!(
-            "`label_field` `{label}` has {width} columns, but single-label classification needs one \
-             class id per node; hint: for multi-hot labels set --multilabel true"
-        )));
-    }
-    Ok(())
 }
 
 /// Keep the `k` best checkpoints by validation score; delete the others.
