@@ -243,6 +243,12 @@ fn focal_loss_and_its_gamma_and_alpha_change_the_first_loss() {
         first_loss(&format!("{binary} --class-loss-func focal --alpha 0.9")),
         "alpha",
     );
+    // As in GraphStorm, `num_classes: 1` also means the binary focal loss.
+    let one_class = first_loss(&format!(
+        "{} --class-loss-func focal",
+        binary.replace("--num-classes 2", "--num-classes 1")
+    ));
+    assert!((one_class - focal).abs() < 1e-9, "{one_class} vs {focal}");
     // Focal loss is binary: one logit per node, and more than 2 classes are refused.
     let task = task(&format!("{binary} --class-loss-func focal")).unwrap();
     let mut model = task.native_model().unwrap();

@@ -30,7 +30,9 @@ impl Expected {
             TaskType::NodeRegression => Expected::Values,
             _ if config.multilabel => Expected::MultiHot(config.num_classes),
             // Focal loss is binary; GraphStorm also accepts `num_classes: 1` for it.
-            _ if config.class_loss_func == "focal" => Expected::Classes(Some(2)),
+            _ if config.class_loss_func == "focal" && config.num_classes == Some(1) => {
+                Expected::Classes(Some(2))
+            }
             _ => Expected::Classes(config.num_classes),
         }
     }
