@@ -93,6 +93,8 @@ struct Setup {
 }
 
 fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
+    let launch = &resolved.launch;
+    crate::logging::configure(&launch.logging_level, launch.logging_file.as_deref())?;
     for warning in &resolved.warnings {
         tracing::warn!("{warning}");
     }
@@ -182,7 +184,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
     let start_epoch = warm.restore_weights(&mut model)?;
     let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();
     eprintln!(
-        "training `{}` {} (sha256:{}…) on `{}`: {} weights, {} on {:?}",
+        "training `{}` {} (sha256:{}…) on `{}`: {} weights, {} on {:?}, {} tensor threads",
         identity.name,
         identity.version,
         &identity.digest[..12],
@@ -190,6 +192,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         weights,
         resolved.train.task_type.name(),
         setup.device,
+        gs_tensor::tch::get_num_threads(),
     );
     let options = RunOptions {
         save_model_path: resolved.train.save_model_path.clone(),
@@ -202,9 +205,11 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         continued_summary: warm.continued_summary,
     };
     let metric = setup.task.metrics()[0].to_string();
-    let summary = setup
-        .task
-        .train(&mut model, &options, &mut Bars::new(&metric))?;
+    let summary = setup.task.train(
+        &mut model,
+        &options,
+        &mut Bars::new(&metric).with_report_frequency(resolved.train.log_report_frequency),
+    )?;
     let score = |s: Option<f64>| s.map_or_else(|| "n/a".to_string(), |s| format!("{s:.4}"));
     match summary.best_epoch {
         Some(epoch) => println!(

@@ -12,6 +12,7 @@ mod gconstruct;
 mod generate;
 mod graph_info;
 mod launch;
+mod logging;
 mod partition;
 mod paths;
 mod plugin_cmd;
@@ -88,16 +89,6 @@ enum Command {
     },
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // libtorch's large intermediates make default glibc malloc page-fault bound; see gs-tensor.
@@ -108,7 +99,7 @@ fn main() -> ExitCode {
     if tune && std::env::var_os("GS_MALLOC").is_none_or(|v| v != "default") {
         gs_tensor::tune_allocator(gs_tensor::AllocatorTuning::Throughput);
     }
-    init_logging();
+    logging::init();
     let result = match cli.command {
         Command::Launch { args } => launch::run(&args, None),
         Command::NodeClassification { args } => {

@@ -9,7 +9,7 @@
 //! - Any other bare word is an error.
 
 use crate::error::ConfigError;
-use crate::options::{self, OptionSpec, Support, ValueKind};
+use crate::options::{self, OptionSpec, ValueKind};
 use crate::suggest;
 use crate::value::{self, CliRaw, Entry, Origin};
 
@@ -118,7 +118,7 @@ fn typo_warning(flag: &str) -> Option<String> {
     let key = flag.trim_start_matches('-').replace('-', "_");
     let candidates = options::OPTIONS
         .iter()
-        .filter(|s| s.section != options::Section::Legacy && s.support == Support::Supported)
+        .filter(|s| s.section != options::Section::Legacy && s.support.is_supported())
         .map(|s| s.key);
     let near = suggest::closest(&key, candidates)?;
     Some(format!(

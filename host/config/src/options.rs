@@ -3,7 +3,8 @@
 //! GraphStorm's own example YAML files still carry.
 //!
 //! Adding an option is one line here; `Supported` options must also have a field in
-//! `LaunchOptions` or `TrainConfig` (a unit test checks both directions).
+//! `LaunchOptions` or `TrainConfig` (a unit test checks it), and name the test that shows the
+//! option acts (`tests/tests/options_table.rs` checks that the test exists).
 
 use std::fmt::Write as _;
 
@@ -133,13 +134,22 @@ impl ValueKind {
 /// What gs does with an option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
-    /// Resolved into [`LaunchOptions`](crate::LaunchOptions) or [`TrainConfig`](crate::TrainConfig).
-    Supported,
+    /// Resolved into [`LaunchOptions`](crate::LaunchOptions) or [`TrainConfig`](crate::TrainConfig)
+    /// and acted on. The text names the test that runs with the default and a non-default
+    /// value and asserts a difference, as `path/from/repo/root.rs::test_fn`.
+    Supported(&'static str),
     /// Accepted so GraphStorm command lines and YAML files keep working; setting it to a
     /// non-default value adds a warning with this reason.
     Ignored(&'static str),
     /// Recognised, but setting it to a non-default value is an error with this reason.
     NotYetSupported(&'static str),
+}
+
+impl Support {
+    /// Whether gs acts on the option.
+    pub fn is_supported(self) -> bool {
+        matches!(self, Support::Supported(_))
+    }
 }
 
 /// Built-in default of an option.
@@ -216,6 +226,8 @@ impl OptionSpec {
         match (self.default, value) {
             (_, Value::Null) => false,
             (DefaultValue::None, Value::Bool(b)) => *b,
+            // An empty list is what a saved config holds for an unset list.
+            (DefaultValue::None, Value::Array(items)) => !items.is_empty(),
             (DefaultValue::None | DefaultValue::Derived(_), _) => true,
             (DefaultValue::Bool(d), Value::Bool(b)) => d != *b,
             (DefaultValue::Int(d), v) => v.as_i64() != Some(d),
@@ -256,6 +268,11 @@ const ONE_MACHINE: &str = "gs runs a single trainer process on one machine";
 const NO_MTL: &str = "multi-task learning is not supported yet";
 const NO_DISTILL: &str = "distillation is not supported yet";
 const NO_HARD_NEG: &str = "hard negatives are not supported yet";
+const NO_EDGE_TASKS: &str =
+    "gs runs node tasks only so far (edge classification and regression are not supported yet)";
+const NO_LP: &str = "gs runs node tasks only so far (link prediction is not supported yet)";
+const NO_MODEL_READS: &str =
+    "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
 
 /// The name of the CLI-only option that points at the YAML file (`--cf`).
 pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
@@ -264,139 +281,139 @@ pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
 #[rustfmt::skip]
 pub(crate) static OPTIONS: &[OptionSpec] = &[
     // ---- launch (graphstorm.run.launch) ----
-    o(YAML_CONFIG_FILE, Sec::Launch, K::Str, D::None, Sup, "GraphStorm YAML config file; command-line flags override it"),
-    o("workspace", Sec::Launch, K::Str, D::Derived("current directory"), Sup, "working directory; relative paths (--cf, --part-config, save/restore paths, a plugin path) resolve against it"),
-    o("part_config", Sec::Launch, K::Str, D::None, Sup, "partition config JSON of the graph (required)"),
+    o(YAML_CONFIG_FILE, Sec::Launch, K::Str, D::None, Sup("host/config/src/tests.rs::cli_beats_yaml_beats_checkpoint_beats_defaults"), "GraphStorm YAML config file; command-line flags override it"),
+    o("workspace", Sec::Launch, K::Str, D::Derived("current directory"), Sup("host/config/src/tests.rs::plugin_device_and_workspace"), "working directory; relative paths (--cf, --part-config, save/restore paths, a plugin path) resolve against it"),
+    o("part_config", Sec::Launch, K::Str, D::None, Sup("tests/tests/cli.rs::bad_input_ends_with_a_clear_message"), "partition config JSON of the graph (required)"),
     o("ip_config", Sec::Launch, K::Str, D::None, Nys("multi-machine training is not supported yet"), "file with one IP per line, for a cluster"),
-    o("num_trainers", Sec::Launch, K::Int, D::None, Sup, "trainer processes per machine (required; gs supports 1)"),
+    o("num_trainers", Sec::Launch, K::Int, D::None, Sup("host/config/src/tests.rs::scale_out_is_refused_with_a_distinct_error"), "trainer processes per machine (required; gs supports 1)"),
     o("num_servers", Sec::Launch, K::Int, D::Int(1), Ign("gs reads the graph in-process; there are no graph-server processes"), "graph-server processes per machine"),
-    o("num_samplers", Sec::Launch, K::Int, D::Int(0), Sup, "batches sampled at once ahead of the model (0 or 1: one; each batch also uses every core)"),
+    o("num_samplers", Sec::Launch, K::Int, D::Int(0), Sup("tests/tests/cli.rs::several_sampler_workers_train_the_same_model"), "batches sampled at once ahead of the model (0 or 1: one; each batch also uses every core)"),
     o("num_server_threads", Sec::Launch, K::Int, D::None, Ign("gs has no graph-server processes"), "OMP threads per graph server"),
-    o("num_omp_threads", Sec::Launch, K::Int, D::None, Sup, "threads for tensor operations (default: gs picks)"),
+    o("num_omp_threads", Sec::Launch, K::Int, D::None, Sup("tests/tests/options_run.rs::num_omp_threads_sets_the_tensor_threads"), "threads for tensor operations (default: gs picks)"),
     o("ssh_port", Sec::Launch, K::Int, D::Int(22), Ign(ONE_MACHINE), "ssh port for remote machines"),
     o("ssh_username", Sec::Launch, K::Str, D::Str(""), Ign(ONE_MACHINE), "ssh user for remote machines"),
     o("graph_format", Sec::Launch, K::Str, D::Str("csc"), Ign("gs builds the CSC/CSR views it needs"), "graph formats to load (csr,csc,coo)"),
     o("extra_envs", Sec::Launch, K::StrList, D::None, Ign("gs runs one local process; set the variables in your shell"), "K=V pairs exported on remote machines"),
-    o("inference", Sec::Launch, K::Bool, D::Bool(false), Sup, "run inference with a trained model instead of training"),
+    o("inference", Sec::Launch, K::Bool, D::Bool(false), Sup("tests/tests/cli.rs::trains_beats_chance_and_features_only_and_inference_matches_a_reload"), "run inference with a trained model instead of training"),
     o("lm_encoder_only", Sec::Launch, K::Bool, D::Bool(false), Nys(NO_LM), "use a language model and a decoder only (no GNN)"),
-    o("do_nid_remap", Sec::Launch, K::Bool, D::Bool(true), Sup, "map node ids in outputs back to the raw ids"),
-    o("output_chunk_size", Sec::Launch, K::Int, D::Int(100_000), Sup, "rows per remapped output file"),
-    o("preserve_input", Sec::Launch, K::Bool, D::Bool(false), Sup, "keep the un-remapped output files after remapping"),
+    o("do_nid_remap", Sec::Launch, K::Bool, D::Bool(true), Nys("gs always writes outputs with the raw node ids; leave do_nid_remap at true"), "map node ids in outputs back to the raw ids"),
+    o("output_chunk_size", Sec::Launch, K::Int, D::Int(100_000), Sup("tests/tests/options_run.rs::output_chunk_size_splits_the_prediction_files"), "rows per remapped output file"),
+    o("preserve_input", Sec::Launch, K::Bool, D::Bool(false), Nys("gs writes only the remapped outputs; there are no un-remapped files to keep"), "keep the un-remapped output files after remapping"),
     o("with_shared_fs", Sec::Launch, K::Bool, D::Bool(true), Ign(ONE_MACHINE), "whether machines share a file system"),
     o("verbose", Sec::Launch, K::Bool, D::Bool(false), Ign("deprecated in GraphStorm; use --logging-level debug"), "print more information"),
-    o("logging_level", Sec::Launch, K::Str, D::Str("info"), Sup, "log level: debug, info, warning or error"),
-    o("logging_file", Sec::Launch, K::Str, D::None, Sup, "also write the log to this file"),
+    o("logging_level", Sec::Launch, K::Str, D::Str("info"), Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "log level: debug, info, warning or error"),
+    o("logging_file", Sec::Launch, K::Str, D::None, Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "also write the log to this file"),
     o("local_rank", Sec::Launch, K::Int, D::Int(0), Ign("set by torch.distributed; gs runs one trainer"), "local rank of the trainer"),
     // ---- gs's own ----
-    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup, "model plugin: a built-in name (sage, gat, rgcn, ...) or a path to a .wasm component"),
-    o("task_type", Sec::Gs, K::Str, D::Derived("the YAML task section"), Sup, "node_classification, node_regression, edge_classification, edge_regression or link_prediction"),
-    o("device", Sec::Gs, K::Str, D::Str("cpu"), Sup, "cpu, cuda or cuda:N"),
-    o("seed", Sec::Gs, K::Int, D::Int(42), Sup, "seed for sampling, initialisation and dropout"),
-    o("plugin_memory_mb", Sec::Gs, K::Int, D::Int(512), Sup, "plugin sandbox: guest memory cap in MiB"),
-    o("plugin_call_timeout", Sec::Gs, K::Int, D::Int(60), Sup, "plugin sandbox: seconds one export call may run"),
-    o("plugin_max_tensors", Sec::Gs, K::Int, D::Int(100_000), Sup, "plugin sandbox: live tensor handles a plugin may hold"),
-    o("plugin_tensor_budget_mb", Sec::Gs, K::Int, D::Int(4096), Sup, "plugin sandbox: host tensor memory a plugin may hold, in MiB"),
+    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, gat, rgcn, ...) or a path to a .wasm component"),
+    o("task_type", Sec::Gs, K::Str, D::Derived("the YAML task section"), Sup("host/config/src/tests.rs::a_subcommand_task_is_only_a_fallback"), "node_classification, node_regression, edge_classification, edge_regression or link_prediction"),
+    o("device", Sec::Gs, K::Str, D::Str("cpu"), Sup("tests/tests/options_run.rs::device_picks_where_tensors_live"), "cpu, cuda or cuda:N"),
+    o("seed", Sec::Gs, K::Int, D::Int(42), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "seed for sampling, initialisation and dropout"),
+    o("plugin_memory_mb", Sec::Gs, K::Int, D::Int(512), Sup("tests/tests/adversarial.rs::plugin_memory_mb_limits_guest_memory"), "plugin sandbox: guest memory cap in MiB"),
+    o("plugin_call_timeout", Sec::Gs, K::Int, D::Int(60), Sup("tests/tests/adversarial.rs::plugin_call_timeout_limits_every_export"), "plugin sandbox: seconds one export call may run"),
+    o("plugin_max_tensors", Sec::Gs, K::Int, D::Int(100_000), Sup("tests/tests/adversarial.rs::plugin_max_tensors_limits_handles"), "plugin sandbox: live tensor handles a plugin may hold"),
+    o("plugin_tensor_budget_mb", Sec::Gs, K::Int, D::Int(4096), Sup("tests/tests/adversarial.rs::plugin_tensor_budget_mb_limits_host_memory"), "plugin sandbox: host tensor memory a plugin may hold, in MiB"),
     // ---- basic ----
     o("backend", Sec::Basic, K::Str, D::Str("gloo"), Ign("gs runs one process; there is no torch.distributed backend"), "torch.distributed backend (gloo or nccl)"),
     o("use_graphbolt", Sec::Basic, K::Bool, D::Bool(false), Ign("gs uses its own graph storage"), "use DGL GraphBolt"),
     o("use_wholegraph_embed", Sec::Basic, K::Bool, D::None, Ign("gs keeps embeddings in its own storage"), "use NVIDIA WholeGraph for embeddings"),
     o("save_perf_results_path", Sec::Basic, K::Str, D::None, Nys("performance result files are not written yet"), "folder for performance results of evaluation"),
     o("profile_path", Sec::Basic, K::Str, D::None, Ign("GraphStorm's profiler output is not produced"), "folder for profiling results"),
-    o("log_report_frequency", Sec::Basic, K::Int, D::Int(1000), Sup, "log training progress every N iterations"),
+    o("log_report_frequency", Sec::Basic, K::Int, D::Int(1000), Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "log training progress every N iterations"),
     o("task_tracker", Sec::Basic, K::Str, D::Str("sagemaker_task_tracker"), Ign("gs reports metrics in its log"), "sagemaker_task_tracker or tensorboard_task_tracker[:DIR]"),
     // ---- gnn ----
-    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup, "encoder (rgcn, rgat, hgt, sage, gat, ...); used as the built-in plugin when --plugin is not given"),
-    o("input_activate", Sec::Gnn, K::Str, D::None, Sup, "activation in the input layer: none or relu"),
-    o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup, "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
-    o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Sup, "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
-    o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Sup, "how edge features join messages: concat, add, sub, mul or div"),
-    o("fanout", Sec::Gnn, K::Str, D::None, Sup, "neighbours sampled per layer: `10,10` or `src/rel/dst:10@src/rel2/dst:5,...` (-1: all)"),
-    o("eval_fanout", Sec::Gnn, K::Str, D::Derived("-1 (all neighbours) per layer"), Sup, "fanout during evaluation and inference, same forms as --fanout"),
-    o("hidden_size", Sec::Gnn, K::Int, D::None, Sup, "width of hidden layers (required)"),
-    o("num_layers", Sec::Gnn, K::Int, D::Int(0), Sup, "number of GNN layers (0: no message passing)"),
-    o("num_ffn_layers_in_input", Sec::Gnn, K::Int, D::Int(0), Sup, "extra feed-forward layers in the input layer"),
-    o("num_ffn_layers_in_gnn", Sec::Gnn, K::Int, D::Int(0), Sup, "extra feed-forward layers after each GNN layer"),
-    o("num_ffn_layers_in_decoder", Sec::Gnn, K::Int, D::Int(0), Sup, "extra feed-forward layers in the decoder"),
-    o("use_mini_batch_infer", Sec::Gnn, K::Bool, D::Bool(true), Sup, "mini-batch (true) or layer-wise full-graph (false) inference"),
-    o("use_node_embeddings", Sec::Gnn, K::Bool, D::Bool(false), Sup, "add a learnable embedding per node to its features"),
+    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder (rgcn, rgat, hgt, sage, gat, ...); used as the built-in plugin when --plugin is not given"),
+    o("input_activate", Sec::Gnn, K::Str, D::None, Nys(NO_MODEL_READS), "activation in the input layer: none or relu"),
+    o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
+    o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Nys("edge features are not passed to models yet"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
+    o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Nys("edge features are not passed to models yet"), "how edge features join messages: concat, add, sub, mul or div"),
+    o("fanout", Sec::Gnn, K::Str, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "neighbours sampled per layer: `10,10` or `src/rel/dst:10@src/rel2/dst:5,...` (-1: all)"),
+    o("eval_fanout", Sec::Gnn, K::Str, D::Derived("-1 (all neighbours) per layer"), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "fanout during evaluation and inference, same forms as --fanout"),
+    o("hidden_size", Sec::Gnn, K::Int, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "width of hidden layers (required)"),
+    o("num_layers", Sec::Gnn, K::Int, D::Int(0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "number of GNN layers (0: no message passing)"),
+    o("num_ffn_layers_in_input", Sec::Gnn, K::Int, D::Int(0), Nys(NO_MODEL_READS), "extra feed-forward layers in the input layer"),
+    o("num_ffn_layers_in_gnn", Sec::Gnn, K::Int, D::Int(0), Nys(NO_MODEL_READS), "extra feed-forward layers after each GNN layer"),
+    o("num_ffn_layers_in_decoder", Sec::Gnn, K::Int, D::Int(0), Nys("the host decoder is one linear layer"), "extra feed-forward layers in the decoder"),
+    o("use_mini_batch_infer", Sec::Gnn, K::Bool, D::Bool(true), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "mini-batch (true) or layer-wise full-graph (false) inference"),
+    o("use_node_embeddings", Sec::Gnn, K::Bool, D::Bool(false), Nys("learnable node embeddings are not supported yet"), "add a learnable embedding per node to its features"),
     o("construct_feat_ntype", Sec::Gnn, K::StrList, D::None, Nys("feature construction for featureless node types is not supported yet"), "node types whose features are built from neighbours"),
     o("construct_feat_encoder", Sec::Gnn, K::Str, D::Str("rgcn"), Ign("it only applies with --construct-feat-ntype, which gs does not support yet"), "encoder that constructs features"),
     o("construct_feat_fanout", Sec::Gnn, K::Int, D::Int(5), Ign("it only applies with --construct-feat-ntype, which gs does not support yet"), "fanout used to construct features"),
     // ---- input ----
-    o("restore_model_path", Sec::Input, K::Str, D::None, Sup, "directory of a saved model to load (required for --inference)"),
+    o("restore_model_path", Sec::Input, K::Str, D::None, Sup("tests/tests/checkpoints.rs::a_restored_run_continues_exactly_where_the_uninterrupted_run_went"), "directory of a saved model to load (required for --inference)"),
     o("restore_model_layers", Sec::Input, K::CommaList, D::None, Nys("gs restores all layers of a model"), "layers to restore: embed,gnn,decoder"),
-    o("restore_optimizer_path", Sec::Input, K::Str, D::None, Sup, "checkpoint directory whose optimizer (Adam) state training continues from"),
+    o("restore_optimizer_path", Sec::Input, K::Str, D::None, Sup("tests/tests/checkpoints.rs::a_restored_run_continues_exactly_where_the_uninterrupted_run_went"), "checkpoint directory whose optimizer (Adam) state training continues from"),
     // ---- output ----
-    o("save_model_path", Sec::Output, K::Str, D::None, Sup, "directory to save checkpoints in (`none`: do not save)"),
-    o("save_model_frequency", Sec::Output, K::Int, D::Int(-1), Sup, "also save every N iterations (-1: at epoch ends only)"),
-    o("topk_model_to_save", Sec::Output, K::Int, D::Derived("keep all"), Sup, "keep only the K best checkpoints by validation score"),
-    o("save_embed_path", Sec::Output, K::Str, D::None, Sup, "directory to save node embeddings in (`none`: do not save)"),
+    o("save_model_path", Sec::Output, K::Str, D::None, Sup("tests/tests/checkpoints.rs::the_runtime_yaml_comes_with_the_first_checkpoint_and_another_runs_folder_is_refused"), "directory to save checkpoints in (`none`: do not save)"),
+    o("save_model_frequency", Sec::Output, K::Int, D::Int(-1), Sup("tests/tests/checkpoints.rs::save_model_frequency_eval_frequency_and_topk_model_to_save_act"), "also save every N iterations (-1: at epoch ends only)"),
+    o("topk_model_to_save", Sec::Output, K::Int, D::Derived("keep all"), Sup("tests/tests/checkpoints.rs::save_model_frequency_eval_frequency_and_topk_model_to_save_act"), "keep only the K best checkpoints by validation score"),
+    o("save_embed_path", Sec::Output, K::Str, D::None, Sup("tests/tests/embeddings.rs::embeddings_are_written_in_graphstorm_layout_from_the_best_checkpoint_and_at_inference"), "directory to save node embeddings in (`none`: do not save)"),
     o("save_embed_format", Sec::Output, K::Str, D::Str("pytorch"), Nys("embeddings are written in gs's own format"), "pytorch or hdf5"),
-    o("save_prediction_path", Sec::Output, K::Str, D::Derived("save_embed_path"), Sup, "directory to save predictions in (`none`: do not save)"),
-    o("infer_all_target_nodes", Sec::Output, K::Bool, D::Bool(false), Sup, "at inference, predict every node of the target type (needs --no-validation true)"),
+    o("save_prediction_path", Sec::Output, K::Str, D::Derived("save_embed_path"), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "directory to save predictions in (`none`: do not save)"),
+    o("infer_all_target_nodes", Sec::Output, K::Bool, D::Bool(false), Sup("tests/tests/options_run.rs::infer_all_target_nodes_predicts_every_target_node"), "at inference, predict every node of the target type (needs --no-validation true)"),
     // ---- hyperparam ----
-    o("lr", Sec::Hyperparam, K::Float, D::None, Sup, "learning rate (required, > 0)"),
-    o("num_epochs", Sec::Hyperparam, K::Int, D::Int(0), Sup, "training epochs (0: evaluate/infer only)"),
-    o("batch_size", Sec::Hyperparam, K::Int, D::None, Sup, "mini-batch size per trainer (required)"),
-    o("eval_batch_size", Sec::Hyperparam, K::Int, D::Int(10_000), Sup, "mini-batch size for evaluation and inference"),
-    o("dropout", Sec::Hyperparam, K::Float, D::Float(0.0), Sup, "dropout rate in [0, 1)"),
-    o("decoder_bias", Sec::Hyperparam, K::Bool, D::Bool(true), Sup, "whether decoders have a bias"),
-    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Sup, "normalisation in GNN layers: batch or layer"),
-    o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Sup, "learning rate of learnable node embeddings"),
-    o("wd_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup, "weight decay of the Adam optimiser"),
-    o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup, "coefficient of an explicit L2 term in the loss"),
-    o("max_grad_norm", Sec::Hyperparam, K::Float, D::None, Sup, "clip gradients to this norm"),
-    o("grad_norm_type", Sec::Hyperparam, K::Float, D::Float(2.0), Sup, "p of the p-norm used to clip gradients"),
-    o("use_self_loop", Sec::Hyperparam, K::Bool, D::Bool(true), Sup, "add self-loops in RGCN/RGAT layers"),
+    o("lr", Sec::Hyperparam, K::Float, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "learning rate (required, > 0)"),
+    o("num_epochs", Sec::Hyperparam, K::Int, D::Int(0), Sup("tests/tests/cli.rs::trains_beats_chance_and_features_only_and_inference_matches_a_reload"), "training epochs (0: evaluate/infer only)"),
+    o("batch_size", Sec::Hyperparam, K::Int, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "mini-batch size per trainer (required)"),
+    o("eval_batch_size", Sec::Hyperparam, K::Int, D::Int(10_000), Sup("tests/tests/options_run.rs::eval_batch_size_sets_the_evaluation_batches"), "mini-batch size for evaluation and inference"),
+    o("dropout", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "dropout rate in [0, 1)"),
+    o("decoder_bias", Sec::Hyperparam, K::Bool, D::Bool(true), Sup("tests/tests/options_run.rs::decoder_bias_false_leaves_the_decoder_without_a_bias"), "whether decoders have a bias"),
+    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Nys(NO_MODEL_READS), "normalisation in GNN layers: batch or layer"),
+    o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Nys("learnable node embeddings (the only sparse weights) are not supported yet"), "learning rate of learnable node embeddings"),
+    o("wd_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "weight decay of the Adam optimiser"),
+    o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "coefficient of an explicit L2 term in the loss"),
+    o("max_grad_norm", Sec::Hyperparam, K::Float, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "clip gradients to this norm"),
+    o("grad_norm_type", Sec::Hyperparam, K::Str, D::Float(2.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "p of the p-norm used to clip gradients (a number > 0, or inf)"),
+    o("use_self_loop", Sec::Hyperparam, K::Bool, D::Bool(true), Nys(NO_MODEL_READS), "add self-loops in RGCN/RGAT layers"),
     // ---- evaluation / early stop ----
-    o("eval_frequency", Sec::Eval, K::Int, D::Derived("at epoch ends only"), Sup, "also evaluate every N iterations"),
-    o("no_validation", Sec::Eval, K::Bool, D::Bool(false), Sup, "skip validation"),
-    o("eval_metric", Sec::Eval, K::StrList, D::Derived("accuracy (classification), rmse (regression), mrr (link prediction)"), Sup, "metrics to report; the first selects models and drives early stop"),
-    o("report_eval_per_type", Sec::Eval, K::Bool, D::Bool(false), Sup, "report metrics per node or edge type"),
-    o("use_early_stop", Sec::Eval, K::Bool, D::Bool(false), Sup, "stop when the validation score stops improving"),
-    o("early_stop_burnin_rounds", Sec::Eval, K::Int, D::Int(0), Sup, "evaluations before early stop may trigger"),
-    o("early_stop_rounds", Sec::Eval, K::Int, D::Int(3), Sup, "evaluations compared by the early-stop rule"),
-    o("early_stop_strategy", Sec::Eval, K::Str, D::Str("average_increase"), Sup, "average_increase (worse than the mean of the last K) or consecutive_increase (worse than each)"),
+    o("eval_frequency", Sec::Eval, K::Int, D::Derived("at epoch ends only"), Sup("tests/tests/checkpoints.rs::save_model_frequency_eval_frequency_and_topk_model_to_save_act"), "also evaluate every N iterations"),
+    o("no_validation", Sec::Eval, K::Bool, D::Bool(false), Sup("tests/tests/options_run.rs::no_validation_skips_the_validation_scores"), "skip validation"),
+    o("eval_metric", Sec::Eval, K::StrList, D::Derived("accuracy (classification), rmse (regression), mrr (link prediction)"), Sup("tests/tests/options_run.rs::eval_metric_picks_the_reported_scores"), "metrics to report; the first selects models and drives early stop"),
+    o("report_eval_per_type", Sec::Eval, K::Bool, D::Bool(false), Ign("GraphStorm reads it only for link prediction; node tasks report one score"), "report metrics per node or edge type"),
+    o("use_early_stop", Sec::Eval, K::Bool, D::Bool(false), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "stop when the validation score stops improving"),
+    o("early_stop_burnin_rounds", Sec::Eval, K::Int, D::Int(0), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "evaluations before early stop may trigger"),
+    o("early_stop_rounds", Sec::Eval, K::Int, D::Int(3), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "evaluations compared by the early-stop rule"),
+    o("early_stop_strategy", Sec::Eval, K::Str, D::Str("average_increase"), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "average_increase (worse than the mean of the last K) or consecutive_increase (worse than each)"),
     // ---- rgcn / rgat ----
-    o("num_bases", Sec::Rgcn, K::Int, D::Int(-1), Sup, "RGCN basis decomposition (-1: none)"),
-    o("num_heads", Sec::Rgat, K::Int, D::Int(4), Sup, "attention heads"),
+    o("num_bases", Sec::Rgcn, K::Int, D::Int(-1), Nys(NO_MODEL_READS), "RGCN basis decomposition (-1: none)"),
+    o("num_heads", Sec::Rgat, K::Int, D::Int(4), Nys(NO_MODEL_READS), "attention heads"),
     // ---- node tasks ----
-    o("target_ntype", Sec::NodeTask, K::Str, D::Str("_N"), Sup, "node type to predict"),
-    o("label_field", Sec::NodeTask, K::Str, D::None, Sup, "feature holding the labels (required except for link prediction)"),
-    o("num_classes", Sec::NodeTask, K::Int, D::None, Sup, "number of classes (required for classification)"),
-    o("multilabel", Sec::NodeTask, K::Bool, D::Bool(false), Sup, "multi-label classification (BCE per class)"),
-    o("multilabel_weights", Sec::NodeTask, K::FloatList, D::None, Sup, "positive weight per class for multi-label BCE"),
-    o("imbalance_class_weights", Sec::NodeTask, K::FloatList, D::None, Sup, "weight per class for the cross-entropy loss"),
-    o("return_proba", Sec::NodeTask, K::Bool, D::Bool(true), Sup, "write class probabilities (true) or the argmax (false)"),
-    o("class_loss_func", Sec::NodeTask, K::Str, D::Str("cross_entropy"), Sup, "classification loss: cross_entropy or focal"),
-    o("regression_loss_func", Sec::NodeTask, K::Str, D::Str("mse"), Sup, "regression loss: mse or shrinkage"),
-    o("gamma", Sec::NodeTask, K::Float, D::Derived("per use: focal 2.0, shrinkage 0.2, KGE decoders 12.0"), Sup, "gamma of the focal/shrinkage losses and KGE decoders"),
-    o("alpha", Sec::NodeTask, K::Float, D::Derived("per use: focal 0.25, shrinkage 10.0"), Sup, "alpha of the focal/shrinkage losses"),
+    o("target_ntype", Sec::NodeTask, K::Str, D::Str("_N"), Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "node type to predict"),
+    o("label_field", Sec::NodeTask, K::Str, D::None, Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "feature holding the labels (required except for link prediction)"),
+    o("num_classes", Sec::NodeTask, K::Int, D::None, Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "number of classes (required for classification)"),
+    o("multilabel", Sec::NodeTask, K::Bool, D::Bool(false), Sup("tests/tests/options_run.rs::multilabel_and_its_weights_change_the_first_loss"), "multi-label classification (BCE per class)"),
+    o("multilabel_weights", Sec::NodeTask, K::FloatList, D::None, Sup("tests/tests/options_run.rs::multilabel_and_its_weights_change_the_first_loss"), "positive weight per class for multi-label BCE"),
+    o("imbalance_class_weights", Sec::NodeTask, K::FloatList, D::None, Sup("tests/tests/options_run.rs::imbalance_class_weights_change_the_first_loss"), "weight per class for the cross-entropy loss"),
+    o("return_proba", Sec::NodeTask, K::Bool, D::Bool(true), Sup("tests/tests/options_run.rs::return_proba_writes_probabilities_or_classes"), "write class probabilities (true) or the argmax (false)"),
+    o("class_loss_func", Sec::NodeTask, K::Str, D::Str("cross_entropy"), Sup("tests/tests/options_run.rs::focal_loss_and_its_gamma_and_alpha_change_the_first_loss"), "classification loss: cross_entropy or focal"),
+    o("regression_loss_func", Sec::NodeTask, K::Str, D::Str("mse"), Sup("tests/tests/options_run.rs::shrinkage_loss_and_its_gamma_and_alpha_change_the_first_loss"), "regression loss: mse or shrinkage"),
+    o("gamma", Sec::NodeTask, K::Float, D::Derived("per use: focal 2.0, shrinkage 0.2, KGE decoders 12.0"), Sup("tests/tests/options_run.rs::focal_loss_and_its_gamma_and_alpha_change_the_first_loss"), "gamma of the focal/shrinkage losses and KGE decoders"),
+    o("alpha", Sec::NodeTask, K::Float, D::Derived("per use: focal 0.25, shrinkage 10.0"), Sup("tests/tests/options_run.rs::focal_loss_and_its_gamma_and_alpha_change_the_first_loss"), "alpha of the focal/shrinkage losses"),
     o("use_pseudolabel", Sec::NodeTask, K::Bool, D::Bool(false), Nys("GLEM is not supported yet"), "GLEM pseudo-labels"),
     o("eval_target_ntype", Sec::NodeTask, K::Str, D::None, Nys("a separate evaluation node type is not supported yet"), "node type to evaluate on"),
     // ---- edge tasks ----
-    o("target_etype", Sec::EdgeTask, K::StrList, D::Derived("_N,_E,_N for edge tasks"), Sup, "edge type to predict, as `src,rel,dst` (one)"),
-    o("reverse_edge_types_map", Sec::EdgeTask, K::StrList, D::None, Sup, "reverse edge types: `head,rel,rev_rel,tail ...`"),
-    o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Sup, "drop the target edge type and its reverse from message passing"),
-    o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Sup, "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
-    o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Sup, "bases of DenseBiDecoder"),
+    o("target_etype", Sec::EdgeTask, K::StrList, D::Derived("_N,_E,_N for edge tasks"), Nys(NO_EDGE_TASKS), "edge type to predict, as `src,rel,dst` (one)"),
+    o("reverse_edge_types_map", Sec::EdgeTask, K::StrList, D::None, Nys(NO_EDGE_TASKS), "reverse edge types: `head,rel,rev_rel,tail ...`"),
+    o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Nys(NO_EDGE_TASKS), "drop the target edge type and its reverse from message passing"),
+    o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Nys(NO_EDGE_TASKS), "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
+    o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Nys(NO_EDGE_TASKS), "bases of DenseBiDecoder"),
     o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
     o("decoder_norm", Sec::EdgeTask, K::Str, D::None, Nys("decoder normalisation is not supported yet"), "normalisation in the decoder"),
     // ---- link prediction ----
-    o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup, "edge types to train on: `src,rel,dst ...`"),
-    o("eval_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup, "edge types to evaluate on"),
-    o("exclude_training_targets", Sec::LinkPrediction, K::Bool, D::Bool(true), Sup, "remove a batch's target edges (and reverses) from its sampled blocks"),
-    o("train_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("uniform"), Sup, "training negatives: uniform, joint, inbatch_joint, localuniform, ..."),
-    o("eval_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("joint"), Sup, "evaluation negatives: uniform or joint"),
-    o("num_negative_edges", Sec::LinkPrediction, K::Int, D::Int(16), Sup, "negatives per positive edge in training"),
-    o("num_negative_edges_eval", Sec::LinkPrediction, K::Int, D::Int(1000), Sup, "negatives per positive edge in evaluation"),
-    o("fixed_test_size", Sec::LinkPrediction, K::Int, D::None, Sup, "subsample validation/test edges to this many"),
-    o("lp_decoder_type", Sec::LinkPrediction, K::Str, D::Str("distmult"), Sup, "score function: dot_product, distmult, rotate, transe_l1 or transe_l2"),
-    o("lp_loss_func", Sec::LinkPrediction, K::Str, D::Str("cross_entropy"), Sup, "loss: cross_entropy, contrastive or bpr"),
-    o("contrastive_loss_temperature", Sec::LinkPrediction, K::Float, D::Float(1.0), Sup, "temperature of the contrastive loss"),
-    o("adversarial_temperature", Sec::LinkPrediction, K::Float, D::None, Sup, "turns cross-entropy into adversarial cross-entropy"),
-    o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Sup, "normalise embeddings before scoring: l2_norm"),
-    o("model_select_etype", Sec::LinkPrediction, K::Str, D::Str("ALL"), Sup, "edge type whose score selects models (ALL: the mean)"),
+    o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to train on: `src,rel,dst ...`"),
+    o("eval_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to evaluate on"),
+    o("exclude_training_targets", Sec::LinkPrediction, K::Bool, D::Bool(true), Nys(NO_LP), "remove a batch's target edges (and reverses) from its sampled blocks"),
+    o("train_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("uniform"), Nys(NO_LP), "training negatives: uniform, joint, inbatch_joint, localuniform, ..."),
+    o("eval_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("joint"), Nys(NO_LP), "evaluation negatives: uniform or joint"),
+    o("num_negative_edges", Sec::LinkPrediction, K::Int, D::Int(16), Nys(NO_LP), "negatives per positive edge in training"),
+    o("num_negative_edges_eval", Sec::LinkPrediction, K::Int, D::Int(1000), Nys(NO_LP), "negatives per positive edge in evaluation"),
+    o("fixed_test_size", Sec::LinkPrediction, K::Int, D::None, Nys(NO_LP), "subsample validation/test edges to this many"),
+    o("lp_decoder_type", Sec::LinkPrediction, K::Str, D::Str("distmult"), Nys(NO_LP), "score function: dot_product, distmult, rotate, transe_l1 or transe_l2"),
+    o("lp_loss_func", Sec::LinkPrediction, K::Str, D::Str("cross_entropy"), Nys(NO_LP), "loss: cross_entropy, contrastive or bpr"),
+    o("contrastive_loss_temperature", Sec::LinkPrediction, K::Float, D::Float(1.0), Nys(NO_LP), "temperature of the contrastive loss"),
+    o("adversarial_temperature", Sec::LinkPrediction, K::Float, D::None, Nys(NO_LP), "turns cross-entropy into adversarial cross-entropy"),
+    o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Nys(NO_LP), "normalise embeddings before scoring: l2_norm"),
+    o("model_select_etype", Sec::LinkPrediction, K::Str, D::Str("ALL"), Nys(NO_LP), "edge type whose score selects models (ALL: the mean)"),
     o("lp_edge_weight_for_loss", Sec::LinkPrediction, K::StrList, D::None, Nys("weighted link-prediction losses are not supported yet"), "edge feature weighting the loss"),
     o("train_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for training"),
     o("eval_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for evaluation"),
@@ -470,7 +487,7 @@ pub fn help_text() -> String {
     for section in Section::ORDER {
         let rows: Vec<&OptionSpec> = OPTIONS
             .iter()
-            .filter(|s| s.section == section && s.support == Support::Supported)
+            .filter(|s| s.section == section && s.support.is_supported())
             .collect();
         if rows.is_empty() {
             continue;

@@ -211,10 +211,7 @@ impl Input {
         let mut launch = launch;
 
         let mut sources = BTreeMap::new();
-        for spec in options::OPTIONS
-            .iter()
-            .filter(|s| s.support == Support::Supported)
-        {
+        for spec in options::OPTIONS.iter().filter(|s| s.support.is_supported()) {
             sources.insert(spec.key.to_string(), store.source(spec.key));
         }
         if launch.plugin.is_none()
@@ -325,7 +322,7 @@ impl Store {
             }
             let name = entry.origin.name(key);
             match spec.support {
-                Support::Supported => {}
+                Support::Supported(_) => {}
                 Support::Ignored(reason) if spec.section == Section::Legacy => {
                     warnings.push(format!("{name} is ignored: {reason}"));
                 }
@@ -476,6 +473,31 @@ impl Builder<'_> {
             ));
         }
         Ok(Some(f))
+    }
+
+    /// The p of a p-norm: a number > 0, or `inf` (default 2).
+    fn norm_type(&self, key: &str) -> Result<f64, ConfigError> {
+        let Some(v) = self.store.value(key) else {
+            return Ok(2.0);
+        };
+        let p = match &v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("inf") => Some(f64::INFINITY),
+            Value::String(s) => s.trim().parse::<f64>().ok().filter(|p| p.is_finite()),
+            _ => None,
+        };
+        match p {
+            Some(p) if p > 0.0 => Ok(p),
+            _ => Err(self.invalid(
+                key,
+                value::compact(&v),
+                "a number > 0, or inf",
+                format!(
+                    "e.g. `--{} 2` (Euclidean) or `inf` (the largest value)",
+                    key.replace('_', "-")
+                ),
+            )),
+        }
     }
 
     /// A string from a fixed set (`none` means unset when `optional`).
@@ -943,7 +965,7 @@ impl Builder<'_> {
             wd_l2norm: self.float("wd_l2norm", false)?.unwrap_or_default(),
             alpha_l2norm: self.float("alpha_l2norm", false)?.unwrap_or_default(),
             max_grad_norm: self.float("max_grad_norm", true)?,
-            grad_norm_type: self.float("grad_norm_type", true)?.unwrap_or(2.0),
+            grad_norm_type: self.norm_type("grad_norm_type")?,
             num_epochs: self.u32_d("num_epochs", 0)?,
             batch_size: batch_size.unwrap_or_default(),
             eval_batch_size: self.u32_d("eval_batch_size", 1)?,

@@ -365,7 +365,8 @@ pub struct TrainConfig {
     pub alpha_l2norm: f64,
     /// Gradient clipping norm.
     pub max_grad_norm: Option<f64>,
-    /// p of the clipping norm (default 2).
+    /// p of the clipping norm (default 2; infinite: the largest absolute value, saved as `inf`).
+    #[serde(serialize_with = "norm_type_out", deserialize_with = "norm_type_in")]
     pub grad_norm_type: f64,
     /// Epochs (default 0: evaluate/infer only).
     pub num_epochs: u32,
@@ -420,6 +421,27 @@ pub struct TrainConfig {
     pub plugin_max_tensors: u64,
     /// Host tensor memory a plugin may hold, MiB (default 4096).
     pub plugin_tensor_budget_mb: u64,
+}
+
+/// A p-norm's p as JSON: a number, or `"inf"` (JSON has no infinity).
+fn norm_type_out<S: Serializer>(p: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if p.is_infinite() {
+        s.serialize_str("inf")
+    } else {
+        s.serialize_f64(*p)
+    }
+}
+
+fn norm_type_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) if s.eq_ignore_ascii_case("inf") => Ok(f64::INFINITY),
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| serde::de::Error::custom("grad_norm_type is not a number")),
+        other => Err(serde::de::Error::custom(format!(
+            "grad_norm_type must be a number or \"inf\", got {other}"
+        ))),
+    }
 }
 
 impl TrainConfig {

@@ -51,6 +51,8 @@ impl PreparedBatch {
 pub enum LabelKind {
     Class,
     Value,
+    /// Multilabel classification: one 0/1 column per class.
+    MultiHot,
 }
 
 /// Turns sampled mini-batches into [`PreparedBatch`]es.
@@ -165,7 +167,9 @@ impl BatchAssembler {
         let rows = ids.len() as i64;
         Ok(match kind {
             LabelKind::Class => labels.to_kind(Kind::Int64).reshape([rows]),
-            LabelKind::Value => labels.to_kind(Kind::Float).reshape([rows, -1]),
+            LabelKind::Value | LabelKind::MultiHot => {
+                labels.to_kind(Kind::Float).reshape([rows, -1])
+            }
         })
     }
 }

@@ -4,17 +4,19 @@
 use gs_tensor::ops;
 use gs_tensor::{Device, Init, ParamStore, Tensor, TensorError};
 
-/// `x @ weight + bias`, weights `decoder.weight` `[in, out]` and `decoder.bias` `[out]`.
+/// `x @ weight + bias`, weights `decoder.weight` `[in, out]` and, unless `decoder_bias` is
+/// false, `decoder.bias` `[out]`.
 pub(crate) struct NodeDecoder {
     params: ParamStore,
     weight: Tensor,
-    bias: Tensor,
+    bias: Option<Tensor>,
 }
 
 impl NodeDecoder {
     pub(crate) fn new(
         in_dim: i64,
         out_dim: i64,
+        use_bias: bool,
         seed: u64,
         device: Device,
     ) -> Result<Self, TensorError> {
@@ -26,7 +28,11 @@ impl NodeDecoder {
                 gain: std::f64::consts::SQRT_2,
             },
         )?;
-        let bias = params.get_or_create("decoder.bias", &[out_dim], Init::Zeros)?;
+        let bias = if use_bias {
+            Some(params.get_or_create("decoder.bias", &[out_dim], Init::Zeros)?)
+        } else {
+            None
+        };
         Ok(Self {
             params,
             weight,
@@ -35,7 +41,11 @@ impl NodeDecoder {
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor, TensorError> {
-        ops::add(&ops::matmul(x, &self.weight)?, &self.bias)
+        let out = ops::matmul(x, &self.weight)?;
+        match &self.bias {
+            Some(bias) => ops::add(&out, bias),
+            None => Ok(out),
+        }
     }
 
     pub(crate) fn params(&self) -> &ParamStore {

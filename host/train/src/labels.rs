@@ -29,6 +29,10 @@ impl Expected {
         match config.task_type {
             TaskType::NodeRegression => Expected::Values,
             _ if config.multilabel => Expected::MultiHot(config.num_classes),
+            // Focal loss is binary; GraphStorm also accepts `num_classes: 1` for it.
+            _ if config.class_loss_func == "focal" && config.num_classes == Some(1) => {
+                Expected::Classes(Some(2))
+            }
             _ => Expected::Classes(config.num_classes),
         }
     }

@@ -101,6 +101,45 @@ impl Metric {
     }
 }
 
+/// Macro-averaged ROC AUC over the columns of `[n, width]` scores against 0/1 labels: what
+/// GraphStorm reports as `accuracy` for multilabel classification. Columns without both a
+/// positive and a negative label are left out; with none left the score is NaN.
+pub fn roc_auc_macro(scores: &[f32], labels: &[f32], width: usize) -> f64 {
+    assert_eq!(scores.len(), labels.len());
+    let rows = scores.len().checked_div(width).unwrap_or(0);
+    let (mut sum, mut columns) = (0.0, 0usize);
+    for c in 0..width {
+        let mut column: Vec<(f32, bool)> = (0..rows)
+            .map(|r| (scores[r * width + c], labels[r * width + c] > 0.5))
+            .collect();
+        column.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let positives = column.iter().filter(|(_, l)| *l).count() as f64;
+        let negatives = column.len() as f64 - positives;
+        if positives == 0.0 || negatives == 0.0 {
+            continue;
+        }
+        // Mann-Whitney U: the ranks of the positives, ties sharing their mean rank.
+        let mut rank_sum = 0.0;
+        let mut i = 0;
+        while i < column.len() {
+            let mut j = i;
+            while j < column.len() && column[j].0 == column[i].0 {
+                j += 1;
+            }
+            let mean_rank = (i + 1 + j) as f64 / 2.0;
+            rank_sum += mean_rank * column[i..j].iter().filter(|(_, l)| *l).count() as f64;
+            i = j;
+        }
+        sum += (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives);
+        columns += 1;
+    }
+    if columns == 0 {
+        f64::NAN
+    } else {
+        sum / columns as f64
+    }
+}
+
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -127,6 +166,21 @@ mod tests {
         );
         let f1 = Metric::F1Macro.classification(&predicted, &labels, 2);
         assert!((f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12, "{f1}");
+    }
+
+    #[test]
+    fn roc_auc_counts_ordered_pairs_and_halves_ties() {
+        // Column 0: positives 0.9 and 0.4, negatives 0.5 and 0.1 -> 3 of 4 pairs ordered.
+        // Column 1: one positive tied with one negative, above the other -> (1 + 0.5) / 2.
+        let scores = [0.9, 0.3, 0.5, 0.3, 0.4, 0.1, 0.1, 0.8];
+        let labels = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        let auc = roc_auc_macro(&scores, &labels, 2);
+        let col1 = {
+            // scores 0.3 (neg), 0.3 (pos), 0.1 (neg), 0.8 (neg): the positive beats 0.1 and ties 0.3.
+            (1.0 + 0.5) / 3.0
+        };
+        assert!((auc - (0.75 + col1) / 2.0).abs() < 1e-12, "{auc}");
+        assert!(roc_auc_macro(&[0.1, 0.2], &[1.0, 1.0], 1).is_nan());
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! A task model: an encoder (a plugin or the native oracle) plus, unless the plugin
 //! decodes itself, the host's built-in decoder and loss.
 
-use gs_config::TaskType;
 use gs_runtime::{BatchData, Mode, PluginInstance};
 use gs_tensor::{ParamStore, Tensor, TensorError};
 
 use crate::decoder::NodeDecoder;
-use crate::loss::node_loss;
+use crate::loss::NodeLoss;
 use crate::plugin_outputs::{ExpectedOutputs, check_loss};
 use crate::{NativeSage, TrainError};
 
@@ -57,7 +56,7 @@ const DECODER_PREFIX: &str = "decoder/";
 pub struct TaskModel {
     encoder: Encoder,
     decoder: Option<NodeDecoder>,
-    task: TaskType,
+    loss: NodeLoss,
     /// Whether the plugin computes the loss itself (`None` until first asked).
     plugin_loss: Option<bool>,
     /// Shapes a plugin's outputs must have.
@@ -69,13 +68,13 @@ impl TaskModel {
     pub(crate) fn new(
         encoder: Encoder,
         decoder: Option<NodeDecoder>,
-        task: TaskType,
+        loss: NodeLoss,
         expected: ExpectedOutputs,
     ) -> Self {
         Self {
             encoder,
             decoder,
-            task,
+            loss,
             plugin_loss: None,
             expected,
         }
@@ -152,7 +151,7 @@ impl TaskModel {
             }
             self.plugin_loss = Some(false);
         }
-        Ok(node_loss(self.task, outputs, labels)?)
+        Ok(self.loss.compute(outputs, labels)?)
     }
 
     /// The training batch is done (call it after its backward): a plugin's intermediates stop

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gs_config::{EarlyStopStrategy, TaskType, TrainConfig};
+use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
@@ -17,6 +17,10 @@ use crate::batching::LabelKind;
 use crate::checkpoint::PluginIdentity;
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::decoder::NodeDecoder;
+use crate::early_stop::EarlyStop;
+use crate::head::Head;
+use crate::loss::NodeLoss;
+use crate::metrics::roc_auc_macro;
 use crate::{
     Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, IterationReport, Metric,
     NativeSage, PreparedBatch, Progress, TaskModel, TrainError, TrainingSummary,
@@ -59,6 +63,7 @@ pub struct NodeTask {
     device: Device,
     metrics: Vec<Metric>,
     label_kind: LabelKind,
+    loss: NodeLoss,
     /// Batches prepared at once ahead of the model (`--num-samplers`, at least 1).
     sampler_workers: usize,
 }
@@ -120,7 +125,18 @@ impl NodeTask {
         if metrics.is_empty() {
             return Err(TrainError::Config("`eval_metric` is empty".into()));
         }
-        let label_kind = if classification {
+        if config.multilabel
+            && let Some(m) = metrics.iter().find(|m| **m != Metric::Accuracy)
+        {
+            return Err(TrainError::Config(format!(
+                "eval_metric `{m}` is not computed for multilabel classification; hint: use \
+                 --eval-metric accuracy (the macro ROC AUC, as GraphStorm reports it)"
+            )));
+        }
+        let loss = NodeLoss::from_config(&config)?;
+        let label_kind = if loss.multi_hot_labels() {
+            LabelKind::MultiHot
+        } else if classification {
             LabelKind::Class
         } else {
             LabelKind::Value
@@ -132,6 +148,7 @@ impl NodeTask {
             device,
             metrics,
             label_kind,
+            loss,
             sampler_workers: 1,
         })
     }
@@ -188,7 +205,9 @@ impl NodeTask {
         match self.config.task_type {
             TaskType::NodeRegression => Ok(1),
             _ => match self.config.num_classes {
-                Some(n) if n >= 2 => Ok(i64::from(n)),
+                Some(n) if n >= 2 || self.loss.output_width(2) == 1 => {
+                    Ok(self.loss.output_width(i64::from(n)))
+                }
                 Some(n) => Err(TrainError::Config(format!(
                     "`num_classes` must be at least 2, got {n}"
                 ))),
@@ -257,6 +276,7 @@ impl NodeTask {
             Some(NodeDecoder::new(
                 i64::from(self.config.hidden_size),
                 self.output_dim()?,
+                self.config.decoder_bias,
                 self.config.seed,
                 self.device,
             )?)
@@ -264,7 +284,7 @@ impl NodeTask {
         Ok(TaskModel::new(
             Encoder::Plugin(Box::new(instance)),
             decoder,
-            self.config.task_type,
+            self.loss.clone(),
             self.expected_outputs()?,
         ))
     }
@@ -277,13 +297,14 @@ impl NodeTask {
         let decoder = NodeDecoder::new(
             i64::from(self.config.hidden_size),
             self.output_dim()?,
+            self.config.decoder_bias,
             self.config.seed,
             self.device,
         )?;
         Ok(TaskModel::new(
             Encoder::Native { model, params },
             Some(decoder),
-            self.config.task_type,
+            self.loss.clone(),
             self.expected_outputs()?,
         ))
     }
@@ -432,12 +453,21 @@ impl NodeTask {
         self.metrics
             .iter()
             .map(|&m| {
-                let score = if m.is_classification() {
-                    let predicted =
-                        Vec::<i64>::try_from(outputs.argmax(1, false)).map_err(convert)?;
+                let head = self.loss.head();
+                let score = if m.is_classification() && head == Head::MultiLabel {
+                    // GraphStorm's multilabel `accuracy` is the macro ROC AUC.
+                    let probabilities = head.probabilities(outputs).flatten(0, -1);
+                    let scores = Vec::<f32>::try_from(probabilities).map_err(convert)?;
+                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
+                        .map_err(convert)?;
+                    roc_auc_macro(&scores, &truth, self.output_dim()? as usize)
+                } else if m.is_classification() {
+                    let predicted = Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1))
+                        .map_err(convert)?;
                     let truth =
                         Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
-                    m.classification(&predicted, &truth, self.output_dim()? as usize)
+                    let classes = self.config.num_classes.unwrap_or(2).max(2) as usize;
+                    m.classification(&predicted, &truth, classes)
                 } else {
                     let predicted =
                         Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
@@ -687,7 +717,7 @@ impl NodeTask {
         loss.f_backward()
             .map_err(|e| TrainError::Tensor(gs_tensor::TensorError::torch("backward", e)))?;
         if let Some(max_norm) = c.max_grad_norm {
-            adam.clip_grad_norm(max_norm);
+            adam.clip_grad_norm(max_norm, c.grad_norm_type);
         }
         adam.step()?;
         model.end_batch();
@@ -737,23 +767,9 @@ impl NodeTask {
     }
 
     fn should_stop(&self, summary: &TrainingSummary, higher_is_better: bool) -> bool {
-        let c = &self.config;
         let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
-        let k = c.early_stop_rounds as usize;
-        if scores.len() <= c.early_stop_burnin_rounds as usize + k || k == 0 {
-            return false;
-        }
-        let (current, previous) = (
-            scores[scores.len() - 1],
-            &scores[scores.len() - 1 - k..scores.len() - 1],
-        );
-        let worse = |a: f64, b: f64| if higher_is_better { a < b } else { a > b };
-        match c.early_stop_strategy {
-            EarlyStopStrategy::AverageIncrease => {
-                worse(current, previous.iter().sum::<f64>() / k as f64)
-            }
-            EarlyStopStrategy::ConsecutiveIncrease => previous.iter().all(|&p| worse(current, p)),
-        }
+        EarlyStop::from_config(&self.config)
+            .is_some_and(|rule| rule.should_stop(&scores, higher_is_better))
     }
 
     /// The encoder's embeddings of `ids` (target nodes), in the order returned, under `no_grad`,
@@ -779,12 +795,13 @@ impl NodeTask {
             Some(labels) => self.scores(&outputs, labels)?,
             None => vec![],
         };
-        let outputs =
-            if self.config.task_type == TaskType::NodeClassification && self.config.return_proba {
-                outputs.softmax(1, Kind::Float)
-            } else {
-                outputs
-            };
+        let outputs = match self.config.task_type {
+            TaskType::NodeClassification if self.config.return_proba => {
+                self.loss.head().probabilities(&outputs)
+            }
+            TaskType::NodeClassification => self.loss.head().classes(&outputs),
+            _ => outputs,
+        };
         Ok(InferenceOutput {
             node_type: self.config.target_ntype.clone(),
             ids: seen,

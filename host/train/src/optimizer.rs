@@ -26,6 +26,21 @@ impl AdamConfig {
     }
 }
 
+/// The `p`-norm of all `tensors` taken as one vector (`p` infinite: the largest absolute value).
+fn global_norm(tensors: &[Tensor], p: f64) -> f64 {
+    let values = tensors.iter().map(|g| g.to_kind(Kind::Double).abs());
+    if p.is_infinite() {
+        values
+            .map(|a| a.max().double_value(&[]))
+            .fold(0.0, f64::max)
+    } else {
+        values
+            .map(|a| a.pow_tensor_scalar(p).sum(Kind::Double).double_value(&[]))
+            .sum::<f64>()
+            .powf(1.0 / p)
+    }
+}
+
 /// Adam over a fixed list of weights (updated in place, so every handle sees new values).
 pub struct Adam {
     config: AdamConfig,
@@ -59,8 +74,10 @@ impl Adam {
         }
     }
 
-    /// Scale gradients so their global norm is at most `max_norm`; returns the norm before.
-    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+    /// Scale gradients so their global `norm_type`-norm (`f64::INFINITY`: the largest absolute
+    /// value) is at most `max_norm`, as `torch.nn.utils.clip_grad_norm_`; returns the norm
+    /// before clipping.
+    pub fn clip_grad_norm(&mut self, max_norm: f64, norm_type: f64) -> f64 {
         let _guard = tch::no_grad_guard();
         let grads: Vec<Tensor> = self
             .params
@@ -68,11 +85,7 @@ impl Adam {
             .map(Tensor::grad)
             .filter(Tensor::defined)
             .collect();
-        let total: f64 = grads
-            .iter()
-            .map(|g| g.pow_tensor_scalar(2).sum(Kind::Double).double_value(&[]))
-            .sum::<f64>()
-            .sqrt();
+        let total = global_norm(&grads, norm_type);
         if total > max_norm {
             let scale = max_norm / (total + 1e-6);
             for mut g in grads {
@@ -195,6 +208,37 @@ mod tests {
         }
         let end = Vec::<f32>::try_from(p.detach()).unwrap();
         assert!(end.iter().all(|v| v.abs() < 0.05), "{end:?}");
+    }
+
+    #[test]
+    fn clipping_uses_the_chosen_p_norm() {
+        let clip = |max_norm: f64, p: f64| {
+            let w = Tensor::from_slice(&[0.0f32, 0.0]).set_requires_grad(true);
+            let mut adam = Adam::new(vec![w.shallow_clone()], AdamConfig::new(0.1, 0.0));
+            // Gradient [3, -4]: 2-norm 5, 1-norm 7, inf-norm 4.
+            (&w * Tensor::from_slice(&[3.0f32, -4.0]))
+                .sum(Kind::Float)
+                .backward();
+            let before = adam.clip_grad_norm(max_norm, p);
+            (before, Vec::<f32>::try_from(w.grad()).unwrap())
+        };
+        let (norm, grad) = clip(1.0, 2.0);
+        assert!(
+            (norm - 5.0).abs() < 1e-9 && (grad[0] - 0.6).abs() < 1e-5,
+            "{norm} {grad:?}"
+        );
+        let (norm, grad) = clip(1.0, 1.0);
+        assert!(
+            (norm - 7.0).abs() < 1e-9 && (grad[0] - 3.0 / 7.0).abs() < 1e-5,
+            "{norm} {grad:?}"
+        );
+        let (norm, grad) = clip(1.0, f64::INFINITY);
+        assert!(
+            (norm - 4.0).abs() < 1e-9 && (grad[1] + 1.0).abs() < 1e-5,
+            "{norm} {grad:?}"
+        );
+        let (_, grad) = clip(10.0, 2.0);
+        assert_eq!(grad, [3.0, -4.0], "below the limit nothing changes");
     }
 
     #[test]
