@@ -156,8 +156,9 @@ fn embeddings_are_written_in_graphstorm_layout_from_the_best_checkpoint_and_at_i
     let (ids, values) = reference_embeddings(dir, &dir.join(&restore), &test_ids);
     assert_same(&nids, &rows, &ids, &values);
 
-    // Embeddings and predictions in one folder would overwrite each other: refused.
-    launch(
+    // Only `--save-embed-path`: predictions go there too (GraphStorm's default for
+    // `save_prediction_path`), side by side with the embeddings of the same nodes.
+    let run = launch(
         dir,
         &[
             "--inference",
@@ -167,5 +168,17 @@ fn embeddings_are_written_in_graphstorm_layout_from_the_best_checkpoint_and_at_i
             "both",
         ],
     )
-    .fails_with(1, &["save_embed_path", "save_prediction_path", "both"]);
+    .ok();
+    assert!(
+        run.stdout.contains("predictions and embeddings of"),
+        "{}",
+        run.stdout
+    );
+    let (both_pred_nids, _) = gs_output::read_node_predictions(&dir.join("both"), "paper").unwrap();
+    let (both_nids, both_rows) =
+        gs_output::read_node_embeddings(&dir.join("both"), "paper").unwrap();
+    assert_eq!(both_pred_nids, pred_nids);
+    assert_same(&both_nids, &both_rows, &ids, &values);
+    assert!(dir.join("both/emb_info.json").is_file());
+    assert!(dir.join("both/result_info.json").is_file());
 }

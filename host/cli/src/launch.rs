@@ -12,6 +12,7 @@ use gs_train::{NodeTask, RunOptions, resolve_custom_args};
 use sha2::{Digest, Sha256};
 
 use crate::builtin;
+use crate::predictions::NodeRows;
 use crate::progress::Bars;
 
 /// Run `gs launch` with GraphStorm's arguments.
@@ -277,18 +278,6 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
         }
         run_bytes = Some((source, bytes));
     }
-    if let (Some(embed), Some(pred)) = (
-        &resolved.train.save_embed_path,
-        &resolved.train.save_prediction_path,
-    ) && embed == pred
-    {
-        bail!(
-            "`save_embed_path` and `save_prediction_path` are the same folder `{}`; gs writes \
-             embeddings and predictions as two separate folders\nhint: pass --save-prediction-path \
-             with another folder",
-            embed.display()
-        );
-    }
     let setup = setup(resolved)?;
     let (source, bytes) = run_bytes.unwrap_or_else(|| {
         (
@@ -323,8 +312,32 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
             output.node_type
         );
     }
-    match &resolved.train.save_prediction_path {
-        Some(dir) => {
+    let (pred_dir, embed_dir) = (
+        &resolved.train.save_prediction_path,
+        &resolved.train.save_embed_path,
+    );
+    match (pred_dir, embed_dir) {
+        // GraphStorm's default: `save_prediction_path` falls back to `save_embed_path`, and
+        // both sets then share the folder.
+        (Some(pred), Some(embed)) if pred == embed => {
+            let predictions = NodeRows::of_predictions(setup.task.graph(), &output)?;
+            let embeddings = crate::embeddings::rows(&setup.task, &mut model, &ids)?;
+            let files = gs_output::write_node_predictions_and_embeddings(
+                pred,
+                &[predictions.entry()],
+                &[embeddings.entry()],
+                &crate::predictions::output_options(&resolved.launch),
+            )
+            .with_context(|| format!("cannot write predictions to `{}`", pred.display()))?;
+            println!(
+                "predictions and embeddings of {} nodes in `{}` ({} files)",
+                predictions.len(),
+                pred.display(),
+                files.len()
+            );
+            return Ok(());
+        }
+        (Some(dir), _) => {
             let files =
                 crate::predictions::write(dir, setup.task.graph(), &output, &resolved.launch)?;
             println!(
@@ -334,9 +347,9 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
                 files
             );
         }
-        None => println!("no --save-prediction-path given: predictions not saved"),
+        (None, _) => println!("no --save-prediction-path given: predictions not saved"),
     }
-    if let Some(dir) = &resolved.train.save_embed_path {
+    if let Some(dir) = embed_dir {
         crate::embeddings::of_nodes(dir, &setup.task, &mut model, &ids, &resolved.launch)?;
     }
     Ok(())

@@ -7,7 +7,8 @@
 //! files hold at most [`OutputOptions::chunk_size`] rows (default 100 000), in parquet
 //! (snappy, as pyarrow writes) or csv. Each call replaces its output directory atomically
 //! (staged in a hidden sibling, fsynced, renamed into place), so readers see the old set or
-//! the new one, never a mix.
+//! the new one, never a mix. When both go to one folder (GraphStorm's default, where
+//! `save_prediction_path` falls back to `save_embed_path`), they are written as one set.
 //!
 //! It takes ids that are already raw (remapped) and values already computed; it must not
 //! depend on tch, wasmtime or the graph and training crates, and it never touches anything
@@ -31,4 +32,6 @@ mod write;
 pub use error::OutputError;
 pub use input::{DEFAULT_CHUNK_SIZE, NodeIds, OutputFormat, OutputOptions, Values};
 pub use read::{read_node_embeddings, read_node_predictions};
-pub use write::{write_node_embeddings, write_node_predictions};
+pub use write::{
+    write_node_embeddings, write_node_predictions, write_node_predictions_and_embeddings,
+};

@@ -45,48 +45,90 @@ pub fn write_node_embeddings(
     write_set(Kind::Embeddings, emb_dir, per_type, opts)
 }
 
+/// Writes node predictions and node embeddings into one folder, replacing `dir` atomically as
+/// one set: GraphStorm's default when `save_prediction_path` is not given is the embedding
+/// folder, and its files then sit side by side:
+///
+/// ```text
+/// dir/
+///     emb_info.json, result_info.json
+///     <ntype>/
+///         embed-00000_00000.parquet
+///         pred.predict-00000_00000.parquet
+/// ```
+///
+/// Otherwise as [`write_node_predictions`] and [`write_node_embeddings`].
+pub fn write_node_predictions_and_embeddings(
+    dir: &Path,
+    predictions: &[(&str, NodeIds<'_>, Values<'_>)],
+    embeddings: &[(&str, NodeIds<'_>, Values<'_>)],
+    opts: &OutputOptions,
+) -> Result<Vec<PathBuf>, OutputError> {
+    write_sets(
+        dir,
+        &[
+            (Kind::Predictions, predictions),
+            (Kind::Embeddings, embeddings),
+        ],
+        opts,
+    )
+}
+
 fn write_set(
     kind: Kind,
     target: &Path,
     per_type: &[(&str, NodeIds<'_>, Values<'_>)],
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>, OutputError> {
-    validate(target, per_type, opts, kind == Kind::Predictions)?;
+    write_sets(target, &[(kind, per_type)], opts)
+}
+
+/// Stages every set into one staging directory and commits it as `target`.
+fn write_sets(
+    target: &Path,
+    sets: &[(Kind, &[(&str, NodeIds<'_>, Values<'_>)])],
+    opts: &OutputOptions,
+) -> Result<Vec<PathBuf>, OutputError> {
+    for (kind, per_type) in sets {
+        validate(target, per_type, opts, *kind == Kind::Predictions)?;
+    }
     let staging = Staging::create(target)?;
     let mut files = Vec::new();
-    let mut subdirs = Vec::new();
-    for (ntype, ids, values) in per_type {
-        let sub = staging.path().join(ntype);
-        fs::create_dir(&sub).map_err(|e| OutputError::io(&sub, "create directory", e))?;
-        let rows = values.rows();
-        for (chunk, start) in (0..rows).step_by(opts.chunk_size).enumerate() {
-            let end = (start + opts.chunk_size).min(rows);
-            let name = kind.chunk_file_name(chunk, opts.format);
-            let path = sub.join(&name);
-            match opts.format {
-                OutputFormat::Parquet => {
-                    parquet_io::write_chunk(&path, kind.value_col(), *ids, *values, start..end)?
-                }
-                OutputFormat::Csv { delimiter } => csv_io::write_chunk(
-                    &path,
-                    kind.value_col(),
-                    delimiter,
-                    *ids,
-                    *values,
-                    start..end,
-                )?,
+    let mut subdirs: Vec<PathBuf> = Vec::new();
+    for (kind, per_type) in sets {
+        for (ntype, ids, values) in per_type.iter() {
+            let sub = staging.path().join(ntype);
+            if !subdirs.contains(&sub) {
+                fs::create_dir(&sub).map_err(|e| OutputError::io(&sub, "create directory", e))?;
+                subdirs.push(sub.clone());
             }
-            files.push(target.join(ntype).join(name));
+            let rows = values.rows();
+            for (chunk, start) in (0..rows).step_by(opts.chunk_size).enumerate() {
+                let end = (start + opts.chunk_size).min(rows);
+                let name = kind.chunk_file_name(chunk, opts.format);
+                let path = sub.join(&name);
+                match opts.format {
+                    OutputFormat::Parquet => {
+                        parquet_io::write_chunk(&path, kind.value_col(), *ids, *values, start..end)?
+                    }
+                    OutputFormat::Csv { delimiter } => csv_io::write_chunk(
+                        &path,
+                        kind.value_col(),
+                        delimiter,
+                        *ids,
+                        *values,
+                        start..end,
+                    )?,
+                }
+                files.push(target.join(ntype).join(name));
+            }
         }
-        subdirs.push(sub);
+        let names: Vec<(&str, Values<'_>)> = per_type.iter().map(|(n, _, v)| (*n, *v)).collect();
+        let info = info_json(*kind, opts.format, &names);
+        let info_path = staging.path().join(kind.info_file());
+        write_synced(&info_path, &info_text(&info))?;
+        files.push(target.join(kind.info_file()));
     }
-
-    let names: Vec<(&str, Values<'_>)> = per_type.iter().map(|(n, _, v)| (*n, *v)).collect();
-    let info = info_json(kind, opts.format, &names);
-    let info_path = staging.path().join(kind.info_file());
-    write_synced(&info_path, &info_text(&info))?;
-    files.push(target.join(kind.info_file()));
-
     staging.commit(&subdirs)?;
     Ok(files)
 }

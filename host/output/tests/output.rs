@@ -4,8 +4,9 @@ use std::fs;
 use std::path::Path;
 
 use gs_output::{
-    NodeIds, OutputError, OutputFormat, OutputOptions, Values, read_node_predictions,
-    write_node_embeddings, write_node_predictions,
+    NodeIds, OutputError, OutputFormat, OutputOptions, Values, read_node_embeddings,
+    read_node_predictions, write_node_embeddings, write_node_predictions,
+    write_node_predictions_and_embeddings,
 };
 
 fn opts(chunk_size: usize) -> OutputOptions {
@@ -320,6 +321,68 @@ fn embeddings_layout() {
         matches!(err, OutputError::ClassIndexEmbedding { .. }),
         "{err}"
     );
+}
+
+#[test]
+fn predictions_and_embeddings_share_one_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let ids = strings(&["u0", "u1", "u2"]);
+    let pred = [0.25_f32, 0.75, 0.5];
+    let emb = [1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+    // An older set in the folder is replaced as a whole.
+    write_node_embeddings(
+        &out,
+        &[(
+            "old",
+            NodeIds::Raw(&ids),
+            Values::F32 {
+                data: &pred,
+                width: 1,
+            },
+        )],
+        &opts(10),
+    )
+    .unwrap();
+    let files = write_node_predictions_and_embeddings(
+        &out,
+        &[(
+            "user",
+            NodeIds::Raw(&ids),
+            Values::F32 {
+                data: &pred,
+                width: 1,
+            },
+        )],
+        &[(
+            "user",
+            NodeIds::Raw(&ids),
+            Values::F32 {
+                data: &emb,
+                width: 2,
+            },
+        )],
+        &opts(2),
+    )
+    .unwrap();
+    assert_eq!(listing(&out), ["emb_info.json", "result_info.json", "user"]);
+    assert_eq!(
+        listing(&out.join("user")),
+        [
+            "embed-00000_00000.parquet",
+            "embed-00000_00001.parquet",
+            "pred.predict-00000_00000.parquet",
+            "pred.predict-00000_00001.parquet",
+        ]
+    );
+    assert_eq!(files.len(), 6);
+    let (pred_ids, pred_rows) = read_node_predictions(&out, "user").unwrap();
+    let (emb_ids, emb_rows) = read_node_embeddings(&out, "user").unwrap();
+    assert_eq!(pred_ids, ids);
+    assert_eq!(emb_ids, ids);
+    assert_eq!(pred_rows, rows(&pred, 1));
+    assert_eq!(emb_rows, rows(&emb, 2));
+    assert_no_staging_left(tmp.path());
 }
 
 #[test]
