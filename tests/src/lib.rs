@@ -367,3 +367,19 @@ pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
 pub fn run_gs_line(dir: &std::path::Path, line: &str) -> GsRun {
     run_gs(dir, &line.split_whitespace().collect::<Vec<_>>())
 }
+
+/// The demo's node-classification config, `examples/demo/nc.yaml`.
+pub fn demo_yaml() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
+}
+
+/// A fresh folder holding a small demo graph (200 papers, 100 authors) as `data/demo.json`.
+pub fn small_demo_graph() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    run_gs_line(
+        tmp.path(),
+        "generate demo --output-dir data --num-papers 200 --num-authors 100",
+    )
+    .ok();
+    tmp
+}

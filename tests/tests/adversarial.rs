@@ -473,7 +473,7 @@ fn small_graph() -> tempfile::TempDir {
 /// `gs launch` training `plugin` (a test component) for one epoch on [`small_graph`] with the
 /// demo's configuration, extra `flags`, and `custom` arguments after `--`.
 fn train_plugin(dir: &Path, plugin: &str, flags: &[&str], custom: &[&str]) -> GsRun {
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     let plugin = plugin_path(plugin);
     let one_epoch = "launch --num-trainers 1 --part-config data/demo.json --num-epochs 1";
     let mut args: Vec<&str> = one_epoch.split_whitespace().collect();

@@ -191,7 +191,7 @@ fn small_graph() -> tempfile::TempDir {
 
 /// One epoch of `gs launch` with the demo's configuration (hidden size 64).
 fn launch(dir: &Path, case: &Case) -> GsRun {
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     let plugin = case.plugin.map_or_else(
         || "sage".to_string(),
         |p| plugin_path(p).display().to_string(),

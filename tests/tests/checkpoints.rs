@@ -3,35 +3,11 @@
 //! another run's folder refused), `--restore-model-path` / `--restore-optimizer-path` continue
 //! a run exactly, and `save_model_frequency`, `eval_frequency` and `topk_model_to_save` act.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use gs_tests::{GsRun, run_gs as gs};
+use gs_tests::{GsRun, demo_yaml, run_gs as gs, small_demo_graph};
 use gs_train::checkpoint;
 use sha2::{Digest, Sha256};
-
-fn demo_yaml() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
-}
-
-/// A small demo graph in a fresh folder.
-fn small_graph() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    gs(
-        tmp.path(),
-        &[
-            "generate",
-            "demo",
-            "--output-dir",
-            "data",
-            "--num-papers",
-            "200",
-            "--num-authors",
-            "100",
-        ],
-    )
-    .ok();
-    tmp
-}
 
 /// `gs launch` training with the demo config and the built-in `sage`, saving into `save`.
 fn train(dir: &Path, save: &str, extra: &[&str]) -> GsRun {
@@ -94,7 +70,7 @@ fn folders(dir: &Path) -> Vec<String> {
 
 #[test]
 fn tampered_plugin_weights_or_optimizer_are_refused_naming_the_file_and_both_digests() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     train(dir, "model", &["--num-epochs", "1"]).ok();
     let ckpt = dir.join("model/epoch-0");
@@ -173,7 +149,7 @@ fn tampered_plugin_weights_or_optimizer_are_refused_naming_the_file_and_both_dig
 
 #[test]
 fn the_runtime_yaml_comes_with_the_first_checkpoint_and_another_runs_folder_is_refused() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     // A run that fails before its first checkpoint leaves no configuration behind.
     let trap = gs_tests::plugin_path("test-trap");
@@ -272,7 +248,7 @@ fn epoch_losses(summary: &serde_json::Value) -> Vec<(u64, f64)> {
 
 #[test]
 fn a_restored_run_continues_exactly_where_the_uninterrupted_run_went() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let small_batches = ["--batch-size", "32"];
     let mut args = vec!["--num-epochs", "2"];
@@ -332,7 +308,7 @@ fn a_restored_run_continues_exactly_where_the_uninterrupted_run_went() {
 
 #[test]
 fn save_model_frequency_eval_frequency_and_topk_model_to_save_act() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let base = ["--num-epochs", "3", "--batch-size", "32"];
 

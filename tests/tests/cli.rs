@@ -2,18 +2,14 @@
 //! features-only model, checkpoints are self-contained, inference matches an in-process
 //! reload of the checkpoint, and bad input ends with a clear message and a non-zero exit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use gs_runtime::{PluginEngine, PluginLimits};
 use gs_tensor::{Device, ParamStore};
-use gs_tests::{GsRun as Run, run_gs as gs};
+use gs_tests::{GsRun as Run, demo_yaml, run_gs as gs, small_demo_graph};
 use gs_train::{NoProgress, NodeTask, checkpoint};
 use sha2::{Digest, Sha256};
-
-fn demo_yaml() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
-}
 
 fn summary(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("training_summary.json")).expect("summary written");
@@ -257,26 +253,6 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
     checkpoint::load(&ckpt_dir).expect("the best checkpoint survives");
 }
 
-/// A small graph and the demo config, for the error cases.
-fn small_setup() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    gs(
-        tmp.path(),
-        &[
-            "generate",
-            "demo",
-            "--output-dir",
-            "data",
-            "--num-papers",
-            "200",
-            "--num-authors",
-            "100",
-        ],
-    )
-    .ok();
-    tmp
-}
-
 fn launch(dir: &Path, extra: &[&str]) -> Run {
     let yaml = demo_yaml();
     let mut args = vec![
@@ -297,7 +273,7 @@ fn launch(dir: &Path, extra: &[&str]) -> Run {
 
 #[test]
 fn bad_input_ends_with_a_clear_message() {
-    let tmp = small_setup();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     launch(dir, &["--part-config", "missing.json", "--plugin", "sage"])
         .fails_with(1, &["missing.json"]);
@@ -385,7 +361,7 @@ fn bad_input_ends_with_a_clear_message() {
 
 #[test]
 fn adversarial_plugins_are_stopped_with_their_name_and_export() {
-    let tmp = small_setup();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let path = |name: &str| gs_tests::plugin_path(name).to_str().unwrap().to_string();
     let loop_plugin = path("test-infinite-loop");

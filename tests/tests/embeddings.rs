@@ -15,7 +15,7 @@ const HIDDEN: usize = 16;
 
 /// `gs launch`; training (not `--inference`) reads the demo config.
 fn launch(dir: &Path, extra: &[&str]) -> gs_tests::GsRun {
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     let mut args = vec![
         "launch",
         "--num-trainers",

@@ -46,7 +46,7 @@ fn eval_fanout_use_mini_batch_infer_and_save_prediction_path_act() {
         "generate demo --output-dir data --num-papers 300 --num-authors 150",
     )
     .ok();
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     gs(
         dir,
         &[

@@ -34,7 +34,7 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
         "generate demo --output-dir data --num-papers 200 --num-authors 100",
     )
     .ok();
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     let model = dir.join("model");
     let spawn = |restore: Option<&str>| {
         let mut cmd = Command::new(gs_tests::gs_binary());

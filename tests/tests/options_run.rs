@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use gs_graph::{Array, DemoParams, HeteroGraph, generate_demo};
 use gs_tensor::{Device, Kind};
-use gs_tests::{GsRun, run_gs};
+use gs_tests::{GsRun, run_gs, small_demo_graph};
 use gs_train::{NoProgress, NodeTask, Progress};
 
 const NUM_PAPERS: u64 = 300;
@@ -409,26 +409,6 @@ fn return_proba_writes_probabilities_or_classes() {
 
 // ---- options only the process sees: the real `gs` binary ----
 
-/// A small demo graph in gs's format under `dir/data`.
-fn small_graph() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    run_gs(
-        tmp.path(),
-        &[
-            "generate",
-            "demo",
-            "--output-dir",
-            "data",
-            "--num-papers",
-            "200",
-            "--num-authors",
-            "100",
-        ],
-    )
-    .ok();
-    tmp
-}
-
 /// `gs launch` with the demo's settings (1 epoch, a small model) plus `extra`.
 fn launch(dir: &Path, extra: &[&str]) -> GsRun {
     let mut args = vec![
@@ -468,7 +448,7 @@ fn launch(dir: &Path, extra: &[&str]) -> GsRun {
 
 #[test]
 fn logging_options_set_the_level_the_file_and_the_report_frequency() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let default = launch(dir, &[]).ok();
     assert!(
@@ -505,7 +485,7 @@ fn logging_options_set_the_level_the_file_and_the_report_frequency() {
 
 #[test]
 fn num_omp_threads_sets_the_tensor_threads() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let one = launch(dir, &["--num-omp-threads", "1"]).ok();
     assert!(one.stderr.contains("1 tensor threads"), "{}", one.stderr);
@@ -515,7 +495,7 @@ fn num_omp_threads_sets_the_tensor_threads() {
 
 #[test]
 fn device_picks_where_tensors_live() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let cpu = launch(dir, &[]).ok();
     assert!(cpu.stderr.contains("on Cpu"), "{}", cpu.stderr);
@@ -533,7 +513,7 @@ fn device_picks_where_tensors_live() {
 
 #[test]
 fn no_validation_skips_the_validation_scores() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     let default = launch(dir, &[]).ok();
     assert!(
@@ -551,7 +531,7 @@ fn no_validation_skips_the_validation_scores() {
 
 #[test]
 fn output_chunk_size_splits_the_prediction_files() {
-    let tmp = small_graph();
+    let tmp = small_demo_graph();
     let dir = tmp.path();
     launch(dir, &["--save-model-path", "model"]).ok();
     let files = |extra: &[&str], out: &str| -> String {

@@ -19,7 +19,7 @@ fn metis_parts_train_and_predict_like_the_whole_graph() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Beside the data, so that command lines hold no path with spaces.
-    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml");
+    let yaml = gs_tests::demo_yaml();
     std::fs::copy(yaml, dir.join("nc.yaml")).unwrap();
     gs(dir, "generate demo --output-dir data --seed 3").ok();
 

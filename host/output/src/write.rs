@@ -77,16 +77,19 @@ pub fn write_node_predictions_and_embeddings(
 fn write_set(
     kind: Kind,
     target: &Path,
-    per_type: &[(&str, NodeIds<'_>, Values<'_>)],
+    per_type: &[TypeRows<'_>],
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>, OutputError> {
     write_sets(target, &[(kind, per_type)], opts)
 }
 
+/// One node type's rows: its name, ids and values.
+type TypeRows<'a> = (&'a str, NodeIds<'a>, Values<'a>);
+
 /// Stages every set into one staging directory and commits it as `target`.
 fn write_sets(
     target: &Path,
-    sets: &[(Kind, &[(&str, NodeIds<'_>, Values<'_>)])],
+    sets: &[(Kind, &[TypeRows<'_>])],
     opts: &OutputOptions,
 ) -> Result<Vec<PathBuf>, OutputError> {
     for (kind, per_type) in sets {
