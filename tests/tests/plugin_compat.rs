@@ -52,5 +52,8 @@ fn a_component_built_for_0_1_0_is_inspected_and_trains_node_classification() {
     .unwrap();
     let test = summary["test_score"].as_f64().unwrap();
     // Four classes: a model that did not train scores about 0.25.
-    assert!(test > 0.6, "the 0.1.0 component trains: test accuracy {test}");
+    assert!(
+        test > 0.6,
+        "the 0.1.0 component trains: test accuracy {test}"
+    );
 }

@@ -5,7 +5,6 @@
 //! This crate owns only the process: argument parsing, logging, progress bars and exit
 //! codes. The logic lives in the library crates so tests can reach it.
 
-mod bench;
 mod builtin;
 mod embeddings;
 mod gconstruct;
@@ -85,7 +84,7 @@ enum Command {
     /// Benchmarks, each run side by side with its comparison (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
-        what: bench::BenchCommand,
+        what: gs_bench::BenchCommand,
     },
 }
 
@@ -111,7 +110,12 @@ fn main() -> ExitCode {
         Command::Generate { what } => generate::run(what),
         Command::Graph { what } => graph_info::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),
-        Command::Bench { what } => bench::run(what),
+        Command::Bench { what } => match builtin::builtin("sage") {
+            Some(sage) => gs_bench::run(what, sage),
+            None => Err(anyhow::anyhow!(
+                "the built-in `sage` plugin is missing from this build"
+            )),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

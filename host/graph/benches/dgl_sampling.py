@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """DGL's neighbour sampler on the same files `gs bench sampling` reads.
 
-The counterpart of `gs bench sampling` (host/cli/src/bench/sampling.rs), measured the same
+The counterpart of `gs bench sampling` (host/bench/src/sampling.rs), measured the same
 way: batches of `--batch-size` distinct random seeds, a multi-layer neighbour sample with
 `--fanout` (input-most layer first) compacted into blocks, one warm-up pass, then `--reps`
 timed passes over the same batches; medians. "Sampled edges" is the total edge count of the

@@ -13,10 +13,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 use gs_graph::{HeteroGraph, NodeId, parse_fanouts, sample_blocks};
 
-use super::{fmt_time, process_cpu_seconds, row, stats, table};
+use crate::alloc::process_cpu_seconds;
+use crate::report::{fmt_time, row, stats, table};
 
 #[derive(Args)]
-pub(crate) struct SamplingArgs {
+pub struct SamplingArgs {
     /// The graph: a part-config JSON of gs's format or of a GraphStorm/DGL partition.
     #[arg(long)]
     part_config: PathBuf,

@@ -1,101 +1,64 @@
-//! `gs bench plugin-boundary`: the WebAssembly plugin path against the native tch path, side
-//! by side in one run.
-//!
-//! Every comparison alternates the two paths repetition by repetition (which one goes first
-//! flips each time) and reports medians, p90 or spread, and ratios plugin/native — see
-//! `BENCHMARKS.md` for recorded figures. Four parts:
-//!
-//! 1. `call`: host→guest export calls that return at once (`loss`, which sage does not
-//!    implement, and `forward` on a batch with no layers, which sage rejects).
-//! 2. `tiny`/`big`: GraphSAGE forwards on an 8-seed and a 1,024-seed batch, plugin vs the
-//!    native oracle with identical weights; the plugin's host calls are counted, so the fixed
-//!    overhead per forward divides into a per-op cost.
-//! 3. `epoch`: training steps (sampling and prefetch, forward, loss, backward, Adam) through
-//!    [`NodeTask::loss_curve`].
-//! 4. `alloc`: glibc malloc settings. A process cannot undo `mallopt`, so this part re-runs
-//!    this binary as child processes (`GS_MALLOC=default` makes `main` skip its tuning), each
-//!    timing the big-batch forward under one setting and printing one JSON line.
-//!
-//! Parts 2 and 3 compare the plugin's outputs and loss curves with the native path's; the run
-//! fails (non-zero exit) unless every comparison is exactly equal, as `BENCHMARKS.md` claims.
-//! The hidden `--perturb-plugin` shifts one plugin weight to show the check failing.
-//!
-//! `gs bench sampling` ([`sampling`]) measures neighbour sampling on a graph from disk.
+//! `gs bench plugin-boundary`: parts 1–3 (export calls, tiny and big forwards, training
+//! epochs), the plugin against the native oracle with the same weights; part 4 is [`crate::alloc`].
 
-mod sampling;
-
-use std::ffi::c_int;
 use std::hint::black_box;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{DemoParams, HeteroGraph, generate_demo};
 use gs_runtime::{
     BatchData, Mode, Plugin, PluginEngine, PluginError, PluginInstance, PluginLimits,
 };
-use gs_tensor::{AllocatorTuning, Device, Kind, ParamStore, Tensor, tch, tune_allocator};
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 use gs_train::{Encoder, NodeTask, PreparedBatch, TaskModel};
-use serde_json::{Value, json};
 
-use crate::builtin;
+use crate::alloc::*;
+use crate::report::*;
 
-/// Prefix of the JSON line an allocator child prints on stdout.
-const CHILD_LINE: &str = "GS_BENCH_ALLOC ";
-
-#[derive(Subcommand)]
-pub(crate) enum BenchCommand {
-    /// The WebAssembly plugin boundary: the built-in `sage` plugin against the native
-    /// GraphSAGE oracle (same weights), alternating every repetition; plus glibc malloc
-    /// settings, measured in child processes.
-    PluginBoundary(PluginBoundary),
-    /// Neighbour-sampling throughput on a graph from disk (gs's format or a GraphStorm/DGL
-    /// partition), with 1 or more threads.
-    Sampling(sampling::SamplingArgs),
-}
+pub(crate) const CHILD_LINE: &str = "GS_BENCH_ALLOC ";
 
 #[derive(Args)]
-pub(crate) struct PluginBoundary {
+pub struct PluginBoundary {
     /// Repetitions: epochs per path, and rounds of allocator children (default 7; 2 with --quick).
     #[arg(long)]
-    reps: Option<usize>,
+    pub(crate) reps: Option<usize>,
     /// Training batches (of 1,024 seeds) per epoch (default 20; 2 with --quick).
     #[arg(long)]
-    batches: Option<usize>,
+    pub(crate) batches: Option<usize>,
     /// Papers in the in-memory demo graph; it has half as many authors, 128-dim features and
     /// average degree 10 (default 100000; 3000 with --quick).
     #[arg(long)]
-    papers: Option<u64>,
+    pub(crate) papers: Option<u64>,
     /// Tiny sizes and few repetitions: a smoke test that finishes in seconds.
     #[arg(long)]
-    quick: bool,
+    pub(crate) quick: bool,
     /// Run only these parts (comma-separated).
     #[arg(long, value_delimiter = ',')]
-    only: Vec<Part>,
+    pub(crate) only: Vec<Part>,
     /// Allocator settings the `alloc` part compares (comma-separated; `tuned` is the baseline).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "default,tuned,tuned-no-mmap,tuned-arena1,env-prototype"
     )]
-    alloc_variants: Vec<String>,
+    pub(crate) alloc_variants: Vec<String>,
     /// Seeds per batch in the `alloc` part's children (fanout 10,10).
     #[arg(long, default_value_t = 1024)]
-    alloc_batch_size: u32,
+    pub(crate) alloc_batch_size: u32,
     /// Internal: time the big-batch forward under one allocator setting and print JSON.
     #[arg(long, hide = true)]
-    alloc_child: Option<String>,
+    pub(crate) alloc_child: Option<String>,
     /// Testing: add 1e-3 to one plugin weight after both models are built, so outputs and loss
     /// curves differ and the run must fail.
     #[arg(long, hide = true)]
-    perturb_plugin: bool,
+    pub(crate) perturb_plugin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Part {
+pub(crate) enum Part {
     Call,
     Tiny,
     Big,
@@ -105,21 +68,21 @@ enum Part {
 
 /// Sizes of one run.
 #[derive(Debug, Clone)]
-struct Sizes {
-    papers: u64,
-    reps: usize,
-    batches: usize,
+pub(crate) struct Sizes {
+    pub(crate) papers: u64,
+    pub(crate) reps: usize,
+    pub(crate) batches: usize,
     /// Export-call samples per path, and calls per sample.
-    call_samples: usize,
-    calls_per_sample: usize,
+    pub(crate) call_samples: usize,
+    pub(crate) calls_per_sample: usize,
     /// Tiny forwards: alternating rounds, forwards per path per round.
-    tiny_rounds: usize,
-    tiny_per_round: usize,
+    pub(crate) tiny_rounds: usize,
+    pub(crate) tiny_per_round: usize,
     /// Big-batch forwards: alternating rounds (one forward and one fwd+bwd per path per round).
-    big_rounds: usize,
+    pub(crate) big_rounds: usize,
     /// Allocator children: forwards and fwd+bwd steps each child times.
-    child_fwd: usize,
-    child_bwd: usize,
+    pub(crate) child_fwd: usize,
+    pub(crate) child_bwd: usize,
 }
 
 impl Sizes {
@@ -160,112 +123,10 @@ impl Sizes {
     }
 }
 
-pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::PluginBoundary(args) => plugin_boundary(&args),
-        BenchCommand::Sampling(args) => sampling::run(&args),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Statistics and formatting
-
-/// Median, p90 (nearest rank), min and max of a sample.
-#[derive(Debug, Clone, Copy)]
-struct Stats {
-    median: f64,
-    p90: f64,
-    min: f64,
-    max: f64,
-    n: usize,
-}
-
-fn stats(xs: &[f64]) -> Stats {
-    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return Stats {
-            median: f64::NAN,
-            p90: f64::NAN,
-            min: f64::NAN,
-            max: f64::NAN,
-            n: 0,
-        };
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    let p90 = v[((n as f64 * 0.9).ceil() as usize).clamp(1, n) - 1];
-    Stats {
-        median,
-        p90,
-        min: v[0],
-        max: v[n - 1],
-        n,
-    }
-}
-
-/// Seconds in a readable unit.
-fn fmt_time(seconds: f64) -> String {
-    if !seconds.is_finite() {
-        return "n/a".into();
-    }
-    let abs = seconds.abs();
-    if abs >= 1.0 {
-        format!("{seconds:.3} s")
-    } else if abs >= 1e-3 {
-        format!("{:.2} ms", seconds * 1e3)
-    } else {
-        format!("{:.2} µs", seconds * 1e6)
-    }
-}
-
-/// `median (p90 p90)`.
-fn fmt_stats(s: &Stats) -> String {
-    format!("{} (p90 {})", fmt_time(s.median), fmt_time(s.p90))
-}
-
-/// `median (min–max)` of ratios.
-fn fmt_ratios(s: &Stats) -> String {
-    format!("{:.3} ({:.3}–{:.3})", s.median, s.min, s.max)
-}
-
-/// Which path runs first in repetition `rep`: the two alternate.
-fn order(rep: usize) -> [Path; 2] {
-    if rep.is_multiple_of(2) {
-        [Path::Plugin, Path::Native]
-    } else {
-        [Path::Native, Path::Plugin]
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    Plugin,
-    Native,
-}
-
-/// Prints a markdown table row by row, so partial results show while the run goes on.
-fn table(header: &[&str]) {
-    println!("| {} |", header.join(" | "));
-    println!("|{}", "---|".repeat(header.len()));
-}
-
-fn row(cells: &[String]) {
-    println!("| {} |", cells.join(" | "));
-}
-
-fn progress(message: &str) {
-    eprintln!("[bench] {message}");
-}
-
 // ---------------------------------------------------------------------------------------
 // Setup
 
-fn demo_params(papers: u64) -> DemoParams {
+pub(crate) fn demo_params(papers: u64) -> DemoParams {
     DemoParams {
         num_papers: papers,
         num_authors: (papers / 2).max(1),
@@ -276,7 +137,7 @@ fn demo_params(papers: u64) -> DemoParams {
 }
 
 /// A node-classification config over the demo graph, built the way `gs launch` builds it.
-fn config(batch_size: u32, fanout: &str) -> anyhow::Result<TrainConfig> {
+pub(crate) fn config(batch_size: u32, fanout: &str) -> anyhow::Result<TrainConfig> {
     let batch_size = batch_size.to_string();
     let args: Vec<String> = [
         "--part-config",
@@ -313,7 +174,7 @@ fn config(batch_size: u32, fanout: &str) -> anyhow::Result<TrainConfig> {
     Ok(resolved.train)
 }
 
-fn tiny_task(graph: &Arc<HeteroGraph>) -> anyhow::Result<NodeTask> {
+pub(crate) fn tiny_task(graph: &Arc<HeteroGraph>) -> anyhow::Result<NodeTask> {
     Ok(NodeTask::new(
         graph.clone(),
         config(8, "5,5")?,
@@ -321,7 +182,7 @@ fn tiny_task(graph: &Arc<HeteroGraph>) -> anyhow::Result<NodeTask> {
     )?)
 }
 
-fn big_task(graph: &Arc<HeteroGraph>, batch_size: u32) -> anyhow::Result<NodeTask> {
+pub(crate) fn big_task(graph: &Arc<HeteroGraph>, batch_size: u32) -> anyhow::Result<NodeTask> {
     Ok(NodeTask::new(
         graph.clone(),
         config(batch_size, "10,10")?,
@@ -329,12 +190,11 @@ fn big_task(graph: &Arc<HeteroGraph>, batch_size: u32) -> anyhow::Result<NodeTas
     )?)
 }
 
-fn load_sage(engine: &PluginEngine) -> anyhow::Result<Plugin> {
-    let bytes = builtin::builtin("sage").context("the built-in `sage` plugin is missing")?;
+pub(crate) fn load_sage(engine: &PluginEngine, bytes: &[u8]) -> anyhow::Result<Plugin> {
     Ok(engine.load_bytes("sage", bytes)?)
 }
 
-fn instance(plugin: &Plugin, task: &NodeTask) -> anyhow::Result<PluginInstance> {
+pub(crate) fn instance(plugin: &Plugin, task: &NodeTask) -> anyhow::Result<PluginInstance> {
     Ok(plugin.instantiate(
         PluginLimits::default(),
         ParamStore::new(task.config().seed, Device::Cpu),
@@ -342,30 +202,30 @@ fn instance(plugin: &Plugin, task: &NodeTask) -> anyhow::Result<PluginInstance> 
 }
 
 /// The plugin model and the native oracle, both with the host decoder and the same weights.
-fn models(plugin: &Plugin, task: &NodeTask) -> anyhow::Result<(TaskModel, TaskModel)> {
+pub(crate) fn models(plugin: &Plugin, task: &NodeTask) -> anyhow::Result<(TaskModel, TaskModel)> {
     let p = task.plugin_model(instance(plugin, task)?, vec![])?;
     let n = task.native_model()?;
     Ok((p, n))
 }
 
-fn host_calls(model: &TaskModel) -> u64 {
+pub(crate) fn host_calls(model: &TaskModel) -> u64 {
     match model.encoder() {
         Encoder::Plugin(p) => p.host_calls(),
         Encoder::Native { .. } => 0,
     }
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
 }
 
 /// Plugin against native: every comparison of outputs or loss curves is recorded, and the run
 /// fails unless all of them are exactly equal (`BENCHMARKS.md` claims bit-identical results).
-struct Agreement {
+pub(crate) struct Agreement {
     /// `--perturb-plugin`: shift one plugin weight, so the check can be seen to fail.
-    perturb_plugin: bool,
+    pub(crate) perturb_plugin: bool,
     /// What was compared, and the largest absolute difference found.
-    diffs: Vec<(String, f64)>,
+    pub(crate) diffs: Vec<(String, f64)>,
 }
 
 impl Agreement {
@@ -416,7 +276,7 @@ impl Agreement {
 }
 
 /// Shape summary of a prepared batch: input rows and edges per layer.
-fn describe_batch(batch: &PreparedBatch) -> String {
+pub(crate) fn describe_batch(batch: &PreparedBatch) -> String {
     let inputs: i64 = batch
         .data
         .input_features
@@ -445,7 +305,7 @@ fn describe_batch(batch: &PreparedBatch) -> String {
 
 /// The largest per-edge-type intermediate of a forward, in MiB: the `index_select` of one
 /// block's messages (edges × 128 features × 4 bytes), or the input features of one node type.
-fn largest_mib(batch: &PreparedBatch) -> u64 {
+pub(crate) fn largest_mib(batch: &PreparedBatch) -> u64 {
     let messages = batch
         .data
         .layers
@@ -460,7 +320,7 @@ fn largest_mib(batch: &PreparedBatch) -> u64 {
     (messages.chain(inputs).max().unwrap_or(0) >> 20) as u64
 }
 
-fn build_profile() -> &'static str {
+pub(crate) fn build_profile() -> &'static str {
     if cfg!(debug_assertions) {
         "dev profile (workspace opt-level 1, dependencies opt-level 2)"
     } else {
@@ -471,7 +331,8 @@ fn build_profile() -> &'static str {
 // ---------------------------------------------------------------------------------------
 // The run
 
-fn plugin_boundary(args: &PluginBoundary) -> anyhow::Result<()> {
+/// `gs bench plugin-boundary`; `sage` is the built-in `sage` component.
+pub(crate) fn run(args: &PluginBoundary, sage: &[u8]) -> anyhow::Result<()> {
     let sizes = Sizes::new(args);
     if let Some(variant) = &args.alloc_child {
         return alloc_child(variant, &sizes, args.alloc_batch_size);
@@ -542,7 +403,7 @@ fn plugin_boundary(args: &PluginBoundary) -> anyhow::Result<()> {
     };
     let engine = PluginEngine::new(None)?;
     let t = Instant::now();
-    let plugin = load_sage(&engine)?;
+    let plugin = load_sage(&engine, sage)?;
     let compile = t.elapsed().as_secs_f64();
     let tiny = tiny_task(&graph)?;
     let big = big_task(&graph, 1024)?;
@@ -587,7 +448,7 @@ fn plugin_boundary(args: &PluginBoundary) -> anyhow::Result<()> {
 /// A direct Rust call that does what the host does around the `loss` export besides the
 /// call itself: copy two tensor handles and drop them.
 #[inline(never)]
-fn native_returning_call(outputs: &Tensor, labels: &Tensor) -> Option<Tensor> {
+pub(crate) fn native_returning_call(outputs: &Tensor, labels: &Tensor) -> Option<Tensor> {
     let copies = (
         black_box(outputs.shallow_clone()),
         black_box(labels.shallow_clone()),
@@ -597,7 +458,7 @@ fn native_returning_call(outputs: &Tensor, labels: &Tensor) -> Option<Tensor> {
 }
 
 /// Part 1: host→guest export calls that return at once.
-fn bench_calls(
+pub(crate) fn bench_calls(
     plugin: &Plugin,
     task: &NodeTask,
     sizes: &Sizes,
@@ -742,7 +603,7 @@ fn bench_calls(
 
 /// Part 2: forwards, no_grad and fwd+bwd, plugin vs native. Returns the per-op overhead
 /// of the no_grad forward in seconds.
-fn bench_forward(
+pub(crate) fn bench_forward(
     plugin: &Plugin,
     task: &NodeTask,
     agreement: &mut Agreement,
@@ -886,7 +747,7 @@ fn bench_forward(
 }
 
 /// Part 3: "epochs" of real training steps.
-fn bench_epochs(
+pub(crate) fn bench_epochs(
     plugin: &Plugin,
     task: &NodeTask,
     agreement: &mut Agreement,
@@ -1005,561 +866,9 @@ fn bench_epochs(
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Part 4: glibc malloc, in child processes
-
-/// glibc's `mallopt` parameters (malloc.h).
-const M_TRIM_THRESHOLD: c_int = -1;
-const M_TOP_PAD: c_int = -2;
-const M_MMAP_THRESHOLD: c_int = -3;
-const M_MMAP_MAX: c_int = -4;
-const M_ARENA_MAX: c_int = -8;
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod glibc {
-    use std::ffi::{c_char, c_int, c_void};
-
-    /// glibc's `struct mallinfo2`.
-    #[repr(C)]
-    #[derive(Default)]
-    pub(super) struct MallInfo2 {
-        pub(super) arena: usize,
-        pub(super) ordblks: usize,
-        pub(super) smblks: usize,
-        pub(super) hblks: usize,
-        pub(super) hblkhd: usize,
-        pub(super) usmblks: usize,
-        pub(super) fsmblks: usize,
-        pub(super) uordblks: usize,
-        pub(super) fordblks: usize,
-        pub(super) keepcost: usize,
-    }
-
-    /// `struct timespec` on 64-bit Linux.
-    #[repr(C)]
-    #[derive(Default)]
-    pub(super) struct Timespec {
-        pub(super) tv_sec: i64,
-        pub(super) tv_nsec: i64,
-    }
-
-    unsafe extern "C" {
-        pub(super) fn clock_gettime(clock: c_int, tp: *mut Timespec) -> c_int;
-        pub(super) fn mallopt(param: c_int, value: c_int) -> c_int;
-        pub(super) fn mallinfo2() -> MallInfo2;
-        pub(super) fn malloc(size: usize) -> *mut c_void;
-        pub(super) fn free(ptr: *mut c_void);
-        pub(super) fn gnu_get_libc_version() -> *const c_char;
-    }
-}
-
-fn glibc_version() -> String {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: glibc returns a pointer to a static NUL-terminated string.
-        unsafe { std::ffi::CStr::from_ptr(glibc::gnu_get_libc_version()) }
-            .to_string_lossy()
-            .into_owned()
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        "(not glibc)".into()
-    }
-}
-
-/// One `mallopt` call and whether glibc accepted it.
-fn mallopt(name: &str, param: c_int, value: c_int) -> Value {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters.
-    let ok = unsafe { glibc::mallopt(param, value) } == 1;
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let ok = {
-        let _ = (param, value);
-        false
-    };
-    json!({ "param": name, "value": value, "ok": ok })
-}
-
-/// Which allocation sizes glibc serves with `mmap` right now. This changes glibc's dynamic
-/// mmap threshold when it is not pinned, so it runs after the timings.
-fn mmap_probe() -> Value {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let mut out = serde_json::Map::new();
-        for mib in [1usize, 8, 31, 48, 200] {
-            // SAFETY: plain malloc/free of an untouched block; mallinfo2 only reads statistics.
-            let mmapped = unsafe {
-                let before = glibc::mallinfo2().hblks;
-                let p = black_box(glibc::malloc(black_box(mib << 20)));
-                let after = glibc::mallinfo2().hblks;
-                glibc::free(black_box(p));
-                after > before
-            };
-            out.insert(format!("{mib}MiB"), json!(mmapped));
-        }
-        Value::Object(out)
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        Value::Null
-    }
-}
-
-/// CPU time of the whole process (all threads) so far, in seconds; NaN where unknown.
-fn process_cpu_seconds() -> f64 {
-    clock_seconds(2) // CLOCK_PROCESS_CPUTIME_ID
-}
-
-/// `clock_gettime(clock)` in seconds; NaN where unknown.
-fn clock_seconds(clock: c_int) -> f64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
-    {
-        let mut ts = glibc::Timespec::default();
-        // SAFETY: `ts` is a valid, writable timespec.
-        if unsafe { glibc::clock_gettime(clock, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-        f64::NAN
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
-    {
-        let _ = clock;
-        f64::NAN
-    }
-}
-
-/// The 1-minute load average, as a hint of other work on the machine.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "n/a".into())
-}
-
-/// System (kernel) CPU time of this process so far, in seconds (`/proc/self/stat`, field 15;
-/// 10 ms resolution); NaN where unknown. Page faults are spent here.
-fn system_seconds() -> f64 {
-    let read = || -> Option<f64> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let ticks: f64 = rest.split_whitespace().nth(12)?.parse().ok()?;
-        Some(ticks / CLOCK_TICKS_PER_SECOND)
-    };
-    read().unwrap_or(f64::NAN)
-}
-
-/// `sysconf(_SC_CLK_TCK)`, which is 100 on every Linux target gs builds for.
-const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
-
-/// Minor page faults of this process so far (`/proc/self/stat`, field 10).
-fn minor_faults() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(7)?.parse().ok()
-}
-
-/// Allocator settings the `alloc` part can compare.
-struct Variant {
-    name: &'static str,
-    what: &'static str,
-    /// Environment of the child on top of `GS_MALLOC=default`.
-    env: &'static [(&'static str, &'static str)],
-}
-
-const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "default",
-        what: "glibc defaults (`GS_MALLOC=default`)",
-        env: &[],
-    },
-    Variant {
-        name: "tuned",
-        what: "`tune_allocator(Throughput)`, what `gs` does at start",
-        env: &[],
-    },
-    Variant {
-        name: "tuned-no-mmap",
-        what: "tuned + `M_MMAP_MAX=0` (no block comes from mmap)",
-        env: &[],
-    },
-    Variant {
-        name: "tuned-arena1",
-        what: "tuned + `M_ARENA_MAX=1` (one arena for all threads)",
-        env: &[],
-    },
-    Variant {
-        name: "env-prototype",
-        what: "the prototype's env: MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=1073741824",
-        env: &[
-            ("MALLOC_MMAP_THRESHOLD_", "4294967296"),
-            ("MALLOC_TRIM_THRESHOLD_", "17179869184"),
-            ("MALLOC_TOP_PAD_", "1073741824"),
-        ],
-    },
-];
-
-fn variant(name: &str) -> anyhow::Result<&'static Variant> {
-    VARIANTS.iter().find(|v| v.name == name).with_context(|| {
-        format!(
-            "unknown allocator variant `{name}`; known: {:?}",
-            VARIANTS.iter().map(|v| v.name).collect::<Vec<_>>()
-        )
-    })
-}
-
-/// A child: apply the variant, time the big-batch forward, print one JSON line.
-fn alloc_child(name: &str, sizes: &Sizes, batch_size: u32) -> anyhow::Result<()> {
-    if std::env::var("GS_MALLOC").as_deref() != Ok("default") {
-        bail!(
-            "an allocator child needs GS_MALLOC=default, so that `gs` leaves malloc untuned for it"
-        );
-    }
-    if name == "probe" {
-        // Each call of tune_allocator on its own, in an untuned process, from glibc's defaults.
-        const MIB: c_int = 1 << 20;
-        let calls: Vec<Value> = [1024, 512, 64, 32]
-            .into_iter()
-            .map(|m| {
-                mallopt(
-                    &format!("M_MMAP_THRESHOLD={m}MiB"),
-                    M_MMAP_THRESHOLD,
-                    m * MIB,
-                )
-            })
-            .chain([
-                mallopt("M_TRIM_THRESHOLD=i32::MAX", M_TRIM_THRESHOLD, c_int::MAX),
-                mallopt("M_TOP_PAD=256MiB", M_TOP_PAD, 256 * MIB),
-            ])
-            .collect();
-        println!(
-            "{CHILD_LINE}{}",
-            json!({ "variant": "probe", "mallopt": calls, "mmap_probe": mmap_probe() })
-        );
-        return Ok(());
-    }
-    variant(name)?;
-    let mut calls = vec![];
-    let mut tuned = Value::Null;
-    if name.starts_with("tuned") {
-        tuned = json!(tune_allocator(AllocatorTuning::Throughput));
-    }
-    match name {
-        "tuned-no-mmap" => calls.push(mallopt("M_MMAP_MAX=0", M_MMAP_MAX, 0)),
-        "tuned-arena1" => calls.push(mallopt("M_ARENA_MAX=1", M_ARENA_MAX, 1)),
-        _ => {}
-    }
-    gs_tensor::seed_and_threads(42, None);
-    let graph = Arc::new(generate_demo(&demo_params(sizes.papers)));
-    let task = big_task(&graph, batch_size)?;
-    let batch = task.first_training_batch()?;
-    let labels = batch
-        .labels
-        .as_ref()
-        .context("training batches carry labels")?
-        .shallow_clone();
-    let mut model = task.native_model()?;
-    let forward = |model: &mut TaskModel| -> anyhow::Result<f64> {
-        let _g = tch::no_grad_guard();
-        let t = Instant::now();
-        drop(black_box(model.outputs(&batch.data, Mode::Eval)?));
-        Ok(t.elapsed().as_secs_f64())
-    };
-    let step = |model: &mut TaskModel| -> anyhow::Result<f64> {
-        let t = Instant::now();
-        let out = model.outputs(&batch.data, Mode::Train)?;
-        model.loss(&out, &labels)?.backward();
-        Ok(t.elapsed().as_secs_f64())
-    };
-    forward(&mut model)?;
-    step(&mut model)?;
-    let (f0, c0, s0) = (minor_faults(), process_cpu_seconds(), system_seconds());
-    let fwd: Vec<f64> = (0..sizes.child_fwd)
-        .map(|_| forward(&mut model))
-        .collect::<anyhow::Result<_>>()?;
-    let (f1, c1, s1) = (minor_faults(), process_cpu_seconds(), system_seconds());
-    let bwd: Vec<f64> = (0..sizes.child_bwd)
-        .map(|_| step(&mut model))
-        .collect::<anyhow::Result<_>>()?;
-    let (f2, c2, s2) = (minor_faults(), process_cpu_seconds(), system_seconds());
-    let per = |a: Option<u64>, b: Option<u64>, n: usize| match (a, b) {
-        (Some(a), Some(b)) => json!((b - a) as f64 / n.max(1) as f64),
-        _ => Value::Null,
-    };
-    let per_s = |a: f64, b: f64, n: usize| json!((b - a) / n.max(1) as f64);
-    let line = json!({
-        "variant": name,
-        "tune_allocator": tuned,
-        "mallopt": calls,
-        "fwd_s": fwd,
-        "fwdbwd_s": bwd,
-        "faults_per_fwd": per(f0, f1, sizes.child_fwd),
-        "faults_per_fwdbwd": per(f1, f2, sizes.child_bwd),
-        "cpu_s_per_fwd": per_s(c0, c1, sizes.child_fwd),
-        "cpu_s_per_fwdbwd": per_s(c1, c2, sizes.child_bwd),
-        "sys_s_per_fwd": per_s(s0, s1, sizes.child_fwd),
-        "sys_s_per_fwdbwd": per_s(s1, s2, sizes.child_bwd),
-        "batch": describe_batch(&batch),
-        "largest_mib": largest_mib(&batch),
-        "mmap_probe": mmap_probe(),
-    });
-    println!("{CHILD_LINE}{line}");
-    Ok(())
-}
-
-/// Run one child and parse its JSON line.
-fn spawn_child(args: &PluginBoundary, sizes: &Sizes, name: &str) -> anyhow::Result<Value> {
-    // /proc/self/exe runs this very binary even if a rebuild has replaced the file meanwhile.
-    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
-    let exe = if proc_exe.exists() {
-        proc_exe
-    } else {
-        std::env::current_exe().context("cannot find this executable to re-run it")?
-    };
-    let mut cmd = Command::new(exe);
-    let (papers, batch) = (sizes.papers.to_string(), args.alloc_batch_size.to_string());
-    cmd.args([
-        "bench",
-        "plugin-boundary",
-        "--alloc-child",
-        name,
-        "--papers",
-        &papers,
-        "--alloc-batch-size",
-        &batch,
-    ]);
-    if args.quick {
-        cmd.arg("--quick");
-    }
-    cmd.env("GS_MALLOC", "default");
-    for key in [
-        "MALLOC_MMAP_THRESHOLD_",
-        "MALLOC_TRIM_THRESHOLD_",
-        "MALLOC_TOP_PAD_",
-        "MALLOC_MMAP_MAX_",
-        "MALLOC_ARENA_MAX",
-        "GLIBC_TUNABLES",
-    ] {
-        cmd.env_remove(key);
-    }
-    if name != "probe" {
-        for (k, v) in variant(name)?.env {
-            cmd.env(k, v);
-        }
-    }
-    let output = cmd.output().context("cannot start an allocator child")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().find_map(|l| l.strip_prefix(CHILD_LINE)) {
-        Some(line) if output.status.success() => Ok(serde_json::from_str(line)?),
-        _ => bail!(
-            "allocator child `{name}` failed ({}):\n{}{}",
-            output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    }
-}
-
-fn floats(v: &Value, key: &str) -> Vec<f64> {
-    v[key]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default()
-}
-
-/// One allocator setting's figures, per round, and the JSON of its last child.
-#[derive(Default)]
-struct AllocResults {
-    /// Median no_grad forward and fwd+bwd of each child, in seconds.
-    fwd: Vec<f64>,
-    fwdbwd: Vec<f64>,
-    /// Minor page faults per forward and per fwd+bwd.
-    faults_fwd: Vec<f64>,
-    faults_fwdbwd: Vec<f64>,
-    /// Seconds per operation: process CPU / fwd, system CPU / fwd, process CPU / fwd+bwd,
-    /// system CPU / fwd+bwd.
-    cpu: [Vec<f64>; 4],
-    last: Value,
-}
-
-fn bench_alloc(args: &PluginBoundary, sizes: &Sizes) -> anyhow::Result<()> {
-    let names: Vec<&str> = args.alloc_variants.iter().map(String::as_str).collect();
-    for n in &names {
-        variant(n)?;
-    }
-    ensure!(
-        names.contains(&"tuned"),
-        "--alloc-variants must include `tuned`, the baseline"
-    );
-    println!(
-        "## 4. glibc malloc: big-batch forward (native path) in child processes, {} rounds, order rotating",
-        sizes.reps
-    );
-    println!();
-    let probe = spawn_child(args, sizes, "probe")?;
-    let mut results: Vec<AllocResults> = names.iter().map(|_| AllocResults::default()).collect();
-    for r in 0..sizes.reps {
-        for k in 0..names.len() {
-            let i = (k + r) % names.len();
-            let v = spawn_child(args, sizes, names[i])?;
-            let (f, b) = (
-                stats(&floats(&v, "fwd_s")).median,
-                stats(&floats(&v, "fwdbwd_s")).median,
-            );
-            progress(&format!(
-                "alloc round {}/{}: {} fwd {} fwd+bwd {}",
-                r + 1,
-                sizes.reps,
-                names[i],
-                fmt_time(f),
-                fmt_time(b)
-            ));
-            for (j, key) in [
-                "cpu_s_per_fwd",
-                "sys_s_per_fwd",
-                "cpu_s_per_fwdbwd",
-                "sys_s_per_fwdbwd",
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                results[i].cpu[j].push(v[key].as_f64().unwrap_or(f64::NAN));
-            }
-            let slot = &mut results[i];
-            slot.fwd.push(f);
-            slot.fwdbwd.push(b);
-            slot.faults_fwd
-                .push(v["faults_per_fwd"].as_f64().unwrap_or(f64::NAN));
-            slot.faults_fwdbwd
-                .push(v["faults_per_fwdbwd"].as_f64().unwrap_or(f64::NAN));
-            slot.last = v;
-        }
-    }
-    let base = names
-        .iter()
-        .position(|n| *n == "tuned")
-        .expect("checked above");
-    let (base_f, base_b) = (results[base].fwd.clone(), results[base].fwdbwd.clone());
-    if let Some(batch) = results[base].last["batch"].as_str() {
-        println!(
-            "Batch: {batch}, fanout 10,10 (the largest intermediate of one edge type is {} MiB). Each child times {} no_grad forwards and {} fwd+bwd after one warm-up of each; a cell is the median over rounds of each child's median.",
-            results[base].last["largest_mib"], sizes.child_fwd, sizes.child_bwd
-        );
-        println!();
-    }
-    table(&[
-        "setting",
-        "fwd no_grad",
-        "ratio to tuned (min–max)",
-        "fwd+bwd",
-        "ratio to tuned (min–max)",
-        "minor faults / fwd, / fwd+bwd",
-        "process CPU (sys) / fwd",
-        "process CPU (sys) / fwd+bwd",
-        "served by mmap (1, 8, 31, 48, 200 MiB)",
-    ]);
-    for (i, n) in names.iter().enumerate() {
-        let AllocResults {
-            fwd: f,
-            fwdbwd: b,
-            faults_fwd: ff,
-            faults_fwdbwd: fb,
-            cpu,
-            last,
-        } = &results[i];
-        let rf: Vec<f64> = f.iter().zip(&base_f).map(|(a, b)| a / b).collect();
-        let rb: Vec<f64> = b.iter().zip(&base_b).map(|(a, b)| a / b).collect();
-        let probe_cells: Vec<&str> = ["1MiB", "8MiB", "31MiB", "48MiB", "200MiB"]
-            .iter()
-            .map(|k| match last["mmap_probe"][k].as_bool() {
-                Some(true) => "mmap",
-                Some(false) => "heap",
-                None => "?",
-            })
-            .collect();
-        row(&[
-            format!("`{n}`: {}", variant(n)?.what),
-            fmt_time(stats(f).median),
-            fmt_ratios(&stats(&rf)),
-            fmt_time(stats(b).median),
-            fmt_ratios(&stats(&rb)),
-            format!("{:.0}, {:.0}", stats(ff).median, stats(fb).median),
-            format!(
-                "{} ({})",
-                fmt_time(stats(&cpu[0]).median),
-                fmt_time(stats(&cpu[1]).median)
-            ),
-            format!(
-                "{} ({})",
-                fmt_time(stats(&cpu[2]).median),
-                fmt_time(stats(&cpu[3]).median)
-            ),
-            probe_cells.join(", "),
-        ]);
-    }
-    println!();
-    let mut accepted = vec![];
-    for c in probe["mallopt"].as_array().into_iter().flatten() {
-        accepted.push(format!(
-            "{} {}",
-            c["param"].as_str().unwrap_or("?"),
-            if c["ok"].as_bool() == Some(true) {
-                "accepted"
-            } else {
-                "REFUSED"
-            }
-        ));
-    }
-    println!(
-        "mallopt calls of tune_allocator, each alone from glibc's defaults: {}.",
-        accepted.join("; ")
-    );
-    for (i, n) in names.iter().enumerate() {
-        let last = &results[i].last;
-        let mut notes = vec![];
-        if let Some(t) = last["tune_allocator"].as_bool() {
-            notes.push(format!("tune_allocator returned {t}"));
-        }
-        for c in last["mallopt"].as_array().into_iter().flatten() {
-            notes.push(format!(
-                "{} {}",
-                c["param"].as_str().unwrap_or("?"),
-                if c["ok"].as_bool() == Some(true) {
-                    "accepted"
-                } else {
-                    "REFUSED"
-                }
-            ));
-        }
-        if !notes.is_empty() {
-            println!("`{n}`: {}.", notes.join("; "));
-        }
-    }
-    println!();
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stats_median_p90_and_spread() {
-        let s = stats(&[5.0, 1.0, 3.0, 2.0, 4.0]);
-        assert_eq!((s.median, s.min, s.max, s.n), (3.0, 1.0, 5.0, 5));
-        assert_eq!(s.p90, 5.0);
-        let s = stats(&[4.0, 1.0, 3.0, 2.0]);
-        assert_eq!(s.median, 2.5);
-        let xs: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(stats(&xs).p90, 9.0);
-        assert!(stats(&[]).median.is_nan());
-        assert_eq!(stats(&[f64::NAN, 2.0]).n, 1);
-    }
-
-    #[test]
-    fn order_alternates() {
-        assert_eq!(order(0), [Path::Plugin, Path::Native]);
-        assert_eq!(order(1), [Path::Native, Path::Plugin]);
-    }
 
     #[test]
     fn config_resolves_for_the_demo_graph() {
@@ -1567,43 +876,6 @@ mod tests {
         assert_eq!((c.batch_size, c.num_layers, c.hidden_size), (1024, 2, 128));
         assert_eq!(c.fanout.as_deref(), Some("10,10"));
         assert_eq!(c.dropout, 0.0);
-    }
-
-    #[test]
-    fn every_default_variant_is_known() {
-        for name in [
-            "default",
-            "tuned",
-            "tuned-no-mmap",
-            "tuned-arena1",
-            "env-prototype",
-        ] {
-            assert!(variant(name).is_ok(), "{name}");
-        }
-        assert!(variant("nonsense").is_err());
-    }
-
-    #[test]
-    fn process_cpu_time_counts_the_work_of_every_thread() {
-        // Two workers each burn 0.2 s of their own CPU time while the calling thread waits:
-        // the process clock must see both, whatever else runs on the machine.
-        let spin = || {
-            let start = clock_seconds(3); // CLOCK_THREAD_CPUTIME_ID
-            let mut x = 0u64;
-            while clock_seconds(3) - start < 0.2 {
-                x = black_box(x.wrapping_add(1));
-            }
-        };
-        let before = process_cpu_seconds();
-        std::thread::scope(|s| {
-            s.spawn(spin);
-            s.spawn(spin);
-        });
-        let used = process_cpu_seconds() - before;
-        assert!(
-            used >= 0.39,
-            "process CPU time grew by {used} s, not by 0.4 s"
-        );
     }
 
     #[test]
