@@ -1,8 +1,10 @@
 //! Built-in plugins, compiled from `plugins/` by the build script and embedded in the binary.
 
 /// `(name, component bytes)` of every built-in plugin.
-pub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] =
-    &[("sage", include_bytes!(env!("GS_BUILTIN_PLUGIN_SAGE")))];
+pub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
+    ("sage", include_bytes!(env!("GS_BUILTIN_PLUGIN_SAGE"))),
+    ("rgcn", include_bytes!(env!("GS_BUILTIN_PLUGIN_RGCN"))),
+];
 
 /// The component of a built-in plugin.
 pub(crate) fn builtin(name: &str) -> Option<&'static [u8]> {

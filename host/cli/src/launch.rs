@@ -8,7 +8,7 @@ use gs_config::{LaunchOptions, PluginRef, Resolved, TaskType};
 use gs_runtime::{PluginEngine, PluginInstance, PluginLimits};
 use gs_tensor::{Device, ParamStore, choose_device, seed_and_threads};
 use gs_train::checkpoint::{self, LoadedCheckpoint, PluginIdentity};
-use gs_train::{NodeTask, RunOptions, resolve_custom_args};
+use gs_train::{NodeTask, RunOptions, resolve_plugin_args};
 use sha2::{Digest, Sha256};
 
 use crate::builtin;
@@ -174,10 +174,11 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
     let warm = crate::warm_start::WarmStart::load(&resolved.train)?;
     let setup = setup(resolved)?;
     let instance = instantiate(&setup, resolved, &source, &bytes)?;
-    let custom_args = resolve_custom_args(
+    let custom_args = resolve_plugin_args(
         &instance.info().name,
         &resolved.custom_args,
         &instance.info().hyper_params,
+        &resolved.plugin_keys(),
     )
     .map_err(anyhow::Error::msg)?;
     let identity = identity(&instance);
@@ -286,16 +287,22 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
         )
     });
     let instance = instantiate(&setup, resolved, &source, &bytes)?;
+    // GraphStorm keys (`num_bases`, ...) come back through the checkpoint's saved config.
     let mut args: Vec<String> = ckpt
         .meta
         .custom_args
         .iter()
+        .filter(|(k, _)| !gs_config::PLUGIN_KEYS.contains(&k.as_str()))
         .flat_map(|(k, v)| [format!("--{k}"), v.clone()])
         .collect();
     args.extend(resolved.custom_args.iter().cloned());
-    let custom_args =
-        resolve_custom_args(&instance.info().name, &args, &instance.info().hyper_params)
-            .map_err(anyhow::Error::msg)?;
+    let custom_args = resolve_plugin_args(
+        &instance.info().name,
+        &args,
+        &instance.info().hyper_params,
+        &resolved.plugin_keys(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut model = setup.task.plugin_model(instance, custom_args)?;
     model
         .load_weights(&ckpt.weights)

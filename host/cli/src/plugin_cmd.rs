@@ -43,11 +43,25 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
             .unwrap_or(&info.sdk_version)
     );
     println!("tasks:         {:?}", info.tasks);
+    let is_key = |name: &str| gs_config::PLUGIN_KEYS.contains(&name.replace('-', "_").as_str());
+    let (keys, custom): (Vec<_>, Vec<_>) = info.hyper_params.iter().partition(|h| is_key(&h.name));
+    if !keys.is_empty() {
+        println!("GraphStorm keys it reads (YAML or flag, before `--`):");
+        for h in keys {
+            println!(
+                "  {} / --{} (default `{}`): {}",
+                h.name,
+                h.name.replace('_', "-"),
+                h.default,
+                h.help
+            );
+        }
+    }
     println!("custom arguments:");
-    if info.hyper_params.is_empty() {
+    if custom.is_empty() {
         println!("  (none)");
     }
-    for h in &info.hyper_params {
+    for h in custom {
         println!("  --{} (default `{}`): {}", h.name, h.default, h.help);
     }
     Ok(())

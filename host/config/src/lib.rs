@@ -29,11 +29,12 @@ mod yaml;
 pub use error::ConfigError;
 pub use export::{RUNTIME_CONFIG_FILE, graphstorm_yaml};
 pub use options::{
-    DefaultValue, OptionSpec, Section, Support, ValueKind, help_text, known_options,
+    DefaultValue, OptionSpec, PLUGIN_KEYS, Section, Support, ValueKind, help_text, known_options,
 };
 pub use resolve::{Input, parse, resolve};
 pub use resolved::{
-    Device, EarlyStopStrategy, LaunchOptions, PluginRef, Resolved, Source, TaskType, TrainConfig,
+    Device, EarlyStopStrategy, LaunchOptions, PluginKey, PluginRef, Resolved, Source, TaskType,
+    TrainConfig,
 };
 
 #[cfg(test)]

@@ -274,6 +274,14 @@ const NO_LP: &str = "gs runs node tasks only so far (link prediction is not supp
 const NO_MODEL_READS: &str =
     "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
 
+/// GraphStorm model keys that the host does not read itself but hands to a model plugin whose
+/// `describe` lists a hyper-parameter of the same name: `init` receives the resolved value
+/// (YAML, flag, checkpoint or the table's default) among its custom arguments. Set to a
+/// non-default value while the plugin does not list it, such a key is an error naming the
+/// key and the plugin. Each one is a `Supported` row of [`OPTIONS`] with a field in
+/// `TrainConfig`.
+pub const PLUGIN_KEYS: &[&str] = &["num_bases", "use_self_loop"];
+
 /// The name of the CLI-only option that points at the YAML file (`--cf`).
 pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
 
@@ -364,7 +372,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "coefficient of an explicit L2 term in the loss"),
     o("max_grad_norm", Sec::Hyperparam, K::Float, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "clip gradients to this norm"),
     o("grad_norm_type", Sec::Hyperparam, K::Str, D::Float(2.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "p of the p-norm used to clip gradients (a number > 0, or inf)"),
-    o("use_self_loop", Sec::Hyperparam, K::Bool, D::Bool(true), Nys(NO_MODEL_READS), "add self-loops in RGCN/RGAT layers"),
+    o("use_self_loop", Sec::Hyperparam, K::Bool, D::Bool(true), Sup("tests/tests/rgcn.rs::use_self_loop_false_removes_the_loop_weight"), "add self-loops in RGCN/RGAT layers (read by model plugins that list it, e.g. rgcn)"),
     // ---- evaluation / early stop ----
     o("eval_frequency", Sec::Eval, K::Int, D::Derived("at epoch ends only"), Sup("tests/tests/checkpoints.rs::save_model_frequency_eval_frequency_and_topk_model_to_save_act"), "also evaluate every N iterations"),
     o("no_validation", Sec::Eval, K::Bool, D::Bool(false), Sup("tests/tests/options_run.rs::no_validation_skips_the_validation_scores"), "skip validation"),
@@ -375,7 +383,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("early_stop_rounds", Sec::Eval, K::Int, D::Int(3), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "evaluations compared by the early-stop rule"),
     o("early_stop_strategy", Sec::Eval, K::Str, D::Str("average_increase"), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "average_increase (worse than the mean of the last K) or consecutive_increase (worse than each)"),
     // ---- rgcn / rgat ----
-    o("num_bases", Sec::Rgcn, K::Int, D::Int(-1), Nys(NO_MODEL_READS), "RGCN basis decomposition (-1: none)"),
+    o("num_bases", Sec::Rgcn, K::Int, D::Int(-1), Sup("tests/tests/rgcn.rs::num_bases_changes_the_weights_and_the_result"), "RGCN basis decomposition (-1: none; read by model plugins that list it, e.g. rgcn)"),
     o("num_heads", Sec::Rgat, K::Int, D::Int(4), Nys(NO_MODEL_READS), "attention heads"),
     // ---- node tasks ----
     o("target_ntype", Sec::NodeTask, K::Str, D::Str("_N"), Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "node type to predict"),
@@ -552,6 +560,15 @@ fn flag_label(s: &OptionSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_keys_are_supported_rows() {
+        for key in PLUGIN_KEYS {
+            let spec = spec(key).unwrap_or_else(|| panic!("{key} is not in the table"));
+            assert!(spec.support.is_supported(), "{key} is not supported");
+            assert!(spec.default.to_json().is_some(), "{key} has no default");
+        }
+    }
 
     #[test]
     fn keys_are_unique_and_snake_case() {

@@ -458,7 +458,55 @@ impl TrainConfig {
     }
 }
 
+/// The resolved value of one of the GraphStorm keys a model plugin may read
+/// ([`PLUGIN_KEYS`](crate::PLUGIN_KEYS)), as [`Resolved::plugin_keys`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginKey {
+    /// The GraphStorm key, e.g. `num_bases`.
+    pub key: &'static str,
+    /// The value as text, as a plugin's custom argument carries it (`2`, `false`).
+    pub value: String,
+    /// Whether the value differs from the table's default.
+    pub non_default: bool,
+    /// Where the value came from.
+    pub source: Source,
+}
+
+impl PluginKey {
+    /// The key as a person reads it in a message: "`num_bases` (`--num-bases`) = 2, set in
+    /// the YAML".
+    pub fn describe(&self) -> String {
+        let flag = format!("--{}", self.key.replace('_', "-"));
+        let whence = match self.source {
+            Source::Default => "its default",
+            Source::Checkpoint => "from the checkpoint",
+            Source::Yaml => "set in the YAML",
+            Source::Cli => "set on the command line",
+        };
+        format!("`{}` (`{flag}`) = {}, {whence}", self.key, self.value)
+    }
+}
+
 impl Resolved {
+    /// The GraphStorm keys that model plugins may read, with their resolved values, in the
+    /// order of [`PLUGIN_KEYS`](crate::PLUGIN_KEYS).
+    pub fn plugin_keys(&self) -> Vec<PluginKey> {
+        let map = self.train.to_map();
+        crate::options::PLUGIN_KEYS
+            .iter()
+            .filter_map(|key| {
+                let spec = crate::options::spec(key)?;
+                let value = map.get(*key).cloned().or_else(|| spec.default.to_json())?;
+                Some(PluginKey {
+                    key: spec.key,
+                    value: crate::value::compact(&value),
+                    non_default: spec.is_non_default(&value),
+                    source: self.sources.get(*key).copied().unwrap_or(Source::Default),
+                })
+            })
+            .collect()
+    }
+
     /// The resolved config as aligned `key = value  (source)` lines, for `gs` to print.
     pub fn summary(&self) -> String {
         let mut values: BTreeMap<String, Value> = self.train.to_map();

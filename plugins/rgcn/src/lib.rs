@@ -1,0 +1,326 @@
+//! `rgcn`, gs's built-in relational GCN with GraphStorm's semantics (`model_encoder_type:
+//! rgcn`): a per-node-type input projection, then `num-layers` RGCN layers with a weight per
+//! relation (or DGL's basis decomposition), a self-loop and a bias; ReLU and dropout between
+//! layers, nothing after the last. Its weights are named after GraphStorm's state-dict keys,
+//! so a GraphStorm `model.bin` maps onto them one to one. This crate's README states the
+//! computation op by op and the key mapping.
+
+use std::collections::BTreeMap;
+
+use gs_plugin_sdk::prelude::*;
+
+/// The GraphStorm key that chooses the basis decomposition (`gsf.rgcn.num_bases`).
+const NUM_BASES: &str = "num_bases";
+/// The GraphStorm key that switches the self-loop term (`use_self_loop`).
+const USE_SELF_LOOP: &str = "use_self_loop";
+
+/// Xavier-uniform bounds as `torch.nn.init.xavier_uniform_` computes them for any rank:
+/// `fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`, `receptive` the
+/// product of the dimensions after the second.
+fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
+    let receptive: i64 = shape[2..].iter().product();
+    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
+    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Init::Uniform((-bound, bound))
+}
+
+/// The relation weights of one layer: one matrix per edge type, or DGL's `WeightBasis`.
+enum RelWeights {
+    /// `weight` `[num_rels, in, out]`.
+    Full(Tensor),
+    /// `basis.weight` `[num_bases, in, out]` and `basis.w_comp` `[num_rels, num_bases]`.
+    Basis { bases: Tensor, coeff: Tensor },
+}
+
+/// One `RelGraphConvLayer` of GraphStorm.
+struct RgcnLayer {
+    weights: RelWeights,
+    loop_weight: Option<Tensor>,
+    h_bias: Tensor,
+    in_dim: i64,
+    out_dim: i64,
+}
+
+impl RgcnLayer {
+    fn new(
+        scope: &Scope,
+        num_rels: i64,
+        num_bases: Option<i64>,
+        in_dim: i64,
+        out_dim: i64,
+        self_loop: bool,
+    ) -> Self {
+        let weights = match num_bases {
+            Some(b) => {
+                let basis = scope.sub("basis");
+                let shape = [b, in_dim, out_dim];
+                RelWeights::Basis {
+                    bases: basis.param(
+                        "weight",
+                        &shape,
+                        torch_xavier_uniform(&shape, Init::RELU_GAIN),
+                    ),
+                    coeff: basis.param(
+                        "w_comp",
+                        &[num_rels, b],
+                        torch_xavier_uniform(&[num_rels, b], Init::RELU_GAIN),
+                    ),
+                }
+            }
+            None => {
+                let shape = [num_rels, in_dim, out_dim];
+                RelWeights::Full(scope.param(
+                    "weight",
+                    &shape,
+                    torch_xavier_uniform(&shape, Init::RELU_GAIN),
+                ))
+            }
+        };
+        let loop_weight = self_loop.then(|| {
+            let shape = [in_dim, out_dim];
+            scope.param(
+                "loop_weight",
+                &shape,
+                torch_xavier_uniform(&shape, Init::RELU_GAIN),
+            )
+        });
+        RgcnLayer {
+            weights,
+            loop_weight,
+            h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
+            in_dim,
+            out_dim,
+        }
+    }
+
+    /// `[num_rels, in, out]` as DGL's `WeightBasis` computes it: `w_comp @ bases`.
+    fn combine_bases(&self, bases: &Tensor, coeff: &Tensor) -> Tensor {
+        let (num_bases, num_rels) = (bases.size(0), coeff.size(0));
+        coeff.matmul(&bases.reshape(&[num_bases, -1])).reshape(&[
+            num_rels,
+            self.in_dim,
+            self.out_dim,
+        ])
+    }
+
+    /// `out[v] = Σ_r mean_{u∈N_r(v)} h_u W[r] + h_v loop_weight + h_bias` for every
+    /// destination node type of layer `layer`.
+    fn forward(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        rel_index: &BTreeMap<String, i64>,
+        h: &BTreeMap<String, Tensor>,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        let combined;
+        let weights = match &self.weights {
+            RelWeights::Full(w) => w,
+            RelWeights::Basis { bases, coeff } => {
+                combined = self.combine_bases(bases, coeff);
+                &combined
+            }
+        };
+        let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
+        for block in batch.blocks(layer) {
+            let edge_type = block.edge_type();
+            let Some(&r) = rel_index.get(&edge_type.canonical_name()) else {
+                return Err(Error::invalid_argument(format!(
+                    "the batch has edge type `{edge_type}`, which the graph schema given to \
+                     `init` lacks"
+                )));
+            };
+            let Some(h_src) = h.get(&edge_type.src) else {
+                return Err(Error::unsupported(format!(
+                    "node type `{}` has no input features, and it is a source of edge type \
+                     `{edge_type}` (hint: give it a feature with --node-feat-name)",
+                    edge_type.src
+                )));
+            };
+            let w = weights
+                .narrow(0, r, 1)
+                .reshape(&[self.in_dim, self.out_dim]);
+            let n = block.num_dst();
+            // DGL's GraphConv(norm='right', weight given): project first when that shrinks
+            // the messages, else aggregate first. Mean by in-degree; no in-edge gives 0.
+            let y = if self.in_dim > self.out_dim {
+                h_src
+                    .matmul(&w)
+                    .index_select(0, &block.src())
+                    .scatter_reduce(&block.dst(), n, Reduce::Mean)
+            } else {
+                h_src
+                    .index_select(0, &block.src())
+                    .scatter_reduce(&block.dst(), n, Reduce::Mean)
+                    .matmul(&w)
+            };
+            let merged = match out.remove(&edge_type.dst) {
+                Some(prev) => &prev + &y,
+                None => y,
+            };
+            out.insert(edge_type.dst.clone(), merged);
+        }
+        // As GraphStorm: a node type with destination nodes but no block into it gets zeros
+        // (then the self-loop and bias).
+        for t in batch.src_node_types(layer) {
+            let n = batch.num_dst_nodes(layer, &t);
+            if n > 0 && !out.contains_key(&t) {
+                out.insert(t.clone(), Tensor::zeros(&[n, self.out_dim], Dtype::F32));
+            }
+        }
+        let mut result = BTreeMap::new();
+        for (t, agg) in out {
+            let mut y = agg;
+            if let Some(loop_weight) = &self.loop_weight {
+                let n = batch.num_dst_nodes(layer, &t);
+                let Some(h_dst) = h.get(&t) else {
+                    return Err(Error::unsupported(format!(
+                        "node type `{t}` has no input features, and the self-loop needs them \
+                         (hint: give it a feature with --node-feat-name, or set use_self_loop: false)"
+                    )));
+                };
+                y = &y + &h_dst.narrow(0, 0, n).matmul(loop_weight);
+            }
+            result.insert(t, &y + &self.h_bias);
+        }
+        Ok(result)
+    }
+}
+
+/// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `RelationalGCNEncoder`.
+struct Rgcn {
+    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
+    input_projs: BTreeMap<String, Tensor>,
+    layers: Vec<RgcnLayer>,
+    rel_index: BTreeMap<String, i64>,
+    dropout: f64,
+}
+
+impl Model for Rgcn {
+    fn info() -> Info {
+        Info::new("rgcn", env!("CARGO_PKG_VERSION"))
+            .all_tasks()
+            .hyper_param(
+                NUM_BASES,
+                "-1",
+                "GraphStorm key `num_bases` (`gsf.rgcn.num_bases`, `--num-bases`): basis \
+                 matrices shared by the relations; -1, or at least the number of edge types, \
+                 gives every edge type its own weight.",
+            )
+            .hyper_param(
+                USE_SELF_LOOP,
+                "true",
+                "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
+                 in every layer.",
+            )
+    }
+
+    fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
+        let num_bases: i64 = config.parse_arg(NUM_BASES, -1)?;
+        let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
+        if num_bases == 0 || num_bases < -1 {
+            return Err(Error::invalid_argument(format!(
+                "`num_bases` is {num_bases}; rgcn takes -1 (a weight per edge type) or a \
+                 positive number of bases"
+            )));
+        }
+        if config.hidden_size == 0 {
+            return Err(Error::invalid_argument(
+                "rgcn needs `hidden-size` of at least 1",
+            ));
+        }
+        if config.num_layers == 0 {
+            return Err(Error::invalid_argument(
+                "rgcn needs `num-layers` of at least 1 (hint: `model_encoder_type: mlp` is the \
+                 encoder without message passing)",
+            ));
+        }
+        for edge_type in &schema.edge_types {
+            let mut needs = vec![(&edge_type.src, "a source")];
+            if self_loop {
+                needs.push((&edge_type.dst, "a destination (the self-loop reads it)"));
+            }
+            for (node_type, role) in needs {
+                if schema.feature_dim(node_type)? == 0 {
+                    return Err(Error::unsupported(format!(
+                        "node type `{node_type}` has no input features and is {role} of edge \
+                         type `{edge_type}`; rgcn has no learnable node embeddings yet (hint: \
+                         give `{node_type}` a feature with --node-feat-name)"
+                    )));
+                }
+            }
+        }
+
+        let hidden = i64::from(config.hidden_size);
+        let num_rels = schema.edge_types.len() as i64;
+        let bases = (num_bases > 0 && num_bases < num_rels).then_some(num_bases);
+        let embed = Scope::root().sub("node_embed").sub("input_projs");
+        let mut input_projs = BTreeMap::new();
+        for node_type in &schema.node_types {
+            let dim = i64::from(node_type.feature_dim);
+            if dim > 0 {
+                let shape = [dim, hidden];
+                input_projs.insert(
+                    node_type.name.clone(),
+                    embed.param(
+                        &node_type.name,
+                        &shape,
+                        torch_xavier_uniform(&shape, Init::RELU_GAIN),
+                    ),
+                );
+            }
+        }
+        let gnn = Scope::root().sub("gnn").sub("_layers");
+        let layers = (0..config.num_layers)
+            .map(|l| RgcnLayer::new(&gnn.sub(l), num_rels, bases, hidden, hidden, self_loop))
+            .collect();
+        let rel_index = schema
+            .edge_types
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.canonical_name(), i as i64))
+            .collect();
+        gs_plugin_sdk::debug!(
+            "rgcn: {} layers over {num_rels} edge types, hidden size {hidden}, bases {:?}, \
+             self-loop {self_loop}",
+            config.num_layers,
+            bases
+        );
+        Ok(Rgcn {
+            input_projs,
+            layers,
+            rel_index,
+            dropout: f64::from(config.dropout),
+        })
+    }
+
+    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+        let num_layers = batch.num_layers();
+        if num_layers as usize != self.layers.len() {
+            return Err(Error::invalid_argument(format!(
+                "the batch has {num_layers} layers of blocks, and this model was built with \
+                 `num-layers` {} (hint: give the sampler one fanout per layer)",
+                self.layers.len()
+            )));
+        }
+        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
+        for t in batch.src_node_types(0) {
+            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
+                h.insert(t, x.matmul(w));
+            }
+        }
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let out = layer.forward(batch, l as u32, &self.rel_index, &h)?;
+            h = if l == last {
+                out
+            } else {
+                out.into_iter()
+                    .map(|(t, x)| (t, x.relu().dropout(self.dropout)))
+                    .collect()
+            };
+        }
+        Ok(h.into_iter().collect())
+    }
+}
+
+gs_plugin_sdk::export_model!(Rgcn);
