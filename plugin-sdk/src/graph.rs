@@ -75,6 +75,19 @@ impl Batch {
         self.0.num_layers()
     }
 
+    /// An error unless the batch has `expected` layers of blocks: the check every model with
+    /// one layer per sampled hop makes before its forward.
+    pub fn expect_layers(&self, expected: usize) -> Result<()> {
+        let num_layers = self.num_layers();
+        if num_layers as usize == expected {
+            return Ok(());
+        }
+        Err(Error::invalid_argument(format!(
+            "the batch has {num_layers} layers of blocks, and this model was built with \
+             `num-layers` {expected} (hint: give the sampler one fanout per layer)"
+        )))
+    }
+
     /// The blocks of a layer, one per edge type that has edges in it, in the host's order.
     pub fn blocks(&self, layer: u32) -> Vec<Block> {
         self.0.blocks(layer).into_iter().map(Block).collect()

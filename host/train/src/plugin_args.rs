@@ -32,7 +32,9 @@ pub fn resolve_plugin_args(
                 .map(|h| h.name.as_str())
                 .collect();
             return Err(format!(
-                "{} is not read by plugin `{plugin}`, nor by gs itself ({}); hint: remove it                  (or set it to its default), or use a model that reads it, such as                  `model_encoder_type: rgcn`",
+                "{} is not read by plugin `{plugin}`, nor by gs itself ({}); hint: remove it \
+                 (or set it to its default), or use a model that reads it, such as \
+                 `model_encoder_type: rgcn`",
                 key.describe(),
                 if reads.is_empty() {
                     format!("`{plugin}` reads none of GraphStorm's model keys")
@@ -49,7 +51,8 @@ pub fn resolve_plugin_args(
             && let Some(key) = keys.iter().find(|k| names_key(name, k.key))
         {
             return Err(format!(
-                "plugin `{plugin}`: `{token}` is GraphStorm's key `{0}`, not a custom argument;                  hint: pass `--{1}` before `--`, or set `{0}` under `gsf` in the YAML (not in `udf`)",
+                "plugin `{plugin}`: `{token}` is GraphStorm's key `{0}`, not a custom argument; \
+                 hint: pass `--{1}` before `--`, or set `{0}` under `gsf` in the YAML (not in `udf`)",
                 key.key,
                 key.key.replace('_', "-")
             ));

@@ -230,8 +230,7 @@ impl Model for Rgcn {
         }
         if config.num_layers == 0 {
             return Err(Error::invalid_argument(
-                "rgcn needs `num-layers` of at least 1 (hint: `model_encoder_type: mlp` is the \
-                 encoder without message passing)",
+                "rgcn needs `num-layers` of at least 1",
             ));
         }
         for edge_type in &schema.edge_types {
@@ -294,14 +293,7 @@ impl Model for Rgcn {
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
-        let num_layers = batch.num_layers();
-        if num_layers as usize != self.layers.len() {
-            return Err(Error::invalid_argument(format!(
-                "the batch has {num_layers} layers of blocks, and this model was built with \
-                 `num-layers` {} (hint: give the sampler one fanout per layer)",
-                self.layers.len()
-            )));
-        }
+        batch.expect_layers(self.layers.len())?;
         let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
         for t in batch.src_node_types(0) {
             if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {

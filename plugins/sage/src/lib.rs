@@ -127,14 +127,7 @@ impl Model for Sage {
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
-        let num_layers = batch.num_layers();
-        if num_layers as usize != self.layers.len() {
-            return Err(Error::invalid_argument(format!(
-                "the batch has {num_layers} layers of blocks, and this model was built with \
-                 `num-layers` {} (hint: give the sampler one fanout per layer)",
-                self.layers.len()
-            )));
-        }
+        batch.expect_layers(self.layers.len())?;
         let mut h: BTreeMap<String, Tensor> = batch
             .src_node_types(0)
             .into_iter()
