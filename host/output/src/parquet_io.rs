@@ -38,6 +38,18 @@ pub(crate) fn write_chunk(
     values: Values<'_>,
     rows: Range<usize>,
 ) -> Result<(), OutputError> {
+    write_columns(path, value_col, &[(NID_COL, ids)], values, rows)
+}
+
+/// Writes rows `rows` with the value column first, then one id column per entry of `ids`
+/// (`nid`, or an edge's `src_nid` and `dst_nid`), as one row group, and fsyncs it.
+pub(crate) fn write_columns(
+    path: &Path,
+    value_col: &str,
+    id_cols: &[(&str, NodeIds<'_>)],
+    values: Values<'_>,
+    rows: Range<usize>,
+) -> Result<(), OutputError> {
     let parquet_err = |source| OutputError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -49,10 +61,13 @@ pub(crate) fn write_chunk(
         ),
         Values::ClassIndex(_) => format!("optional int64 {value_col};"),
     };
-    let nid_type = match ids {
-        NodeIds::Int(_) => format!("optional int64 {NID_COL};"),
-        NodeIds::Raw(_) => format!("optional binary {NID_COL} (STRING);"),
-    };
+    let nid_type: String = id_cols
+        .iter()
+        .map(|(col, ids)| match ids {
+            NodeIds::Int(_) => format!("optional int64 {col}; "),
+            NodeIds::Raw(_) => format!("optional binary {col} (STRING); "),
+        })
+        .collect();
     let schema = parse_message_type(&format!("message schema {{ {value_type} {nid_type} }}"))
         .map_err(parquet_err)?;
     // pyarrow's default codec; every parquet reader understands it.
@@ -91,28 +106,30 @@ pub(crate) fn write_chunk(
     .map_err(parquet_err)?;
     column.close().map_err(parquet_err)?;
 
-    let mut column = row_group
-        .next_column()
-        .map_err(parquet_err)?
-        .expect("two columns");
-    match ids {
-        NodeIds::Int(ids) => {
-            column
-                .typed::<Int64Type>()
-                .write_batch(&ids[rows.clone()], Some(&present), None)
+    for (_, ids) in id_cols {
+        let mut column = row_group
+            .next_column()
+            .map_err(parquet_err)?
+            .expect("one column per id list");
+        match ids {
+            NodeIds::Int(ids) => column.typed::<Int64Type>().write_batch(
+                &ids[rows.clone()],
+                Some(&present),
+                None,
+            ),
+            NodeIds::Raw(ids) => {
+                let bytes: Vec<ByteArray> = ids[rows.clone()]
+                    .iter()
+                    .map(|s| ByteArray::from(s.as_bytes().to_vec()))
+                    .collect();
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&bytes, Some(&present), None)
+            }
         }
-        NodeIds::Raw(ids) => {
-            let bytes: Vec<ByteArray> = ids[rows.clone()]
-                .iter()
-                .map(|s| ByteArray::from(s.as_bytes().to_vec()))
-                .collect();
-            column
-                .typed::<ByteArrayType>()
-                .write_batch(&bytes, Some(&present), None)
-        }
+        .map_err(parquet_err)?;
+        column.close().map_err(parquet_err)?;
     }
-    .map_err(parquet_err)?;
-    column.close().map_err(parquet_err)?;
     row_group.close().map_err(parquet_err)?;
 
     let file = writer.into_inner().map_err(parquet_err)?;
