@@ -146,6 +146,22 @@ pub(crate) fn read_file(
     nids: &mut Vec<String>,
     preds: &mut Vec<Vec<f32>>,
 ) -> Result<(), OutputError> {
+    let mut ids = [std::mem::take(nids)];
+    let result = read_rows(path, &[NID_COL], value_col, &mut ids, preds);
+    let [read] = ids;
+    *nids = read;
+    result
+}
+
+/// Appends every row of `path`: the text of each of `id_cols` to the matching vector of
+/// `ids`, and `value_col` as a float row (an integer class becomes a one-value row).
+pub(crate) fn read_rows(
+    path: &Path,
+    id_cols: &[&str],
+    value_col: &str,
+    ids: &mut [Vec<String>],
+    preds: &mut Vec<Vec<f32>>,
+) -> Result<(), OutputError> {
     let parquet_err = |source| OutputError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -163,36 +179,38 @@ pub(crate) fn read_file(
         .schema_descr()
         .root_schema()
         .get_fields();
-    for want in [NID_COL, value_col] {
-        if !fields.iter().any(|f| f.name() == want) {
+    for want in id_cols.iter().chain([&value_col]) {
+        if !fields.iter().any(|f| f.name() == *want) {
             return Err(bad(format!("no `{want}` column")));
         }
     }
     for (i, row) in reader.into_iter().enumerate() {
         let row = row.map_err(parquet_err)?;
-        let (mut nid, mut pred) = (None, None);
+        let mut row_ids: Vec<Option<String>> = vec![None; id_cols.len()];
+        let mut pred = None;
         for (name, field) in row.get_column_iter() {
-            if name == NID_COL {
-                nid = Some(nid_text(field).ok_or_else(|| {
+            if let Some(k) = id_cols.iter().position(|c| c == name) {
+                row_ids[k] = Some(nid_text(field).ok_or_else(|| {
                     bad(format!(
-                        "row {i}: `nid` is {field}, expected a string or an integer"
+                        "row {i}: `{name}` is {field}, expected a string or an integer"
                     ))
                 })?);
             } else if name == value_col {
                 pred = Some(pred_row(field).ok_or_else(|| {
                     bad(format!(
-                        "row {i}: `pred` is {field}, expected a list of floats or an integer"
+                        "row {i}: `{value_col}` is {field}, expected a list of floats or an integer"
                     ))
                 })?);
             }
         }
-        match (nid, pred) {
-            (Some(nid), Some(pred)) => {
-                nids.push(nid);
-                preds.push(pred);
-            }
-            _ => return Err(bad(format!("row {i} lacks `nid` or `pred`"))),
+        let Some(pred) = pred else {
+            return Err(bad(format!("row {i} lacks `{value_col}`")));
+        };
+        for (k, id) in row_ids.into_iter().enumerate() {
+            let id = id.ok_or_else(|| bad(format!("row {i} lacks `{}`", id_cols[k])))?;
+            ids[k].push(id);
         }
+        preds.push(pred);
     }
     Ok(())
 }
