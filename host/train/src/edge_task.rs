@@ -576,3 +576,99 @@ impl TargetTask for EdgeTask {
         self.edge_batches(ids, batch_size, train, epoch, with_labels)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gs_graph::{UserItemParams, generate_user_item};
+
+    const RATES: &str = "user:rates:item";
+    const RATED_BY: &str = "item:rated-by:user";
+
+    fn graph() -> Arc<HeteroGraph> {
+        let params = UserItemParams {
+            num_users: 40,
+            num_items: 30,
+            num_ratings: 300,
+            feat_dim: 4,
+            ..UserItemParams::default()
+        };
+        Arc::new(generate_user_item(&params).unwrap())
+    }
+
+    /// An edge-regression task on `user,rates,item` with one full-neighbourhood layer.
+    fn task(extra: &str) -> EdgeTask {
+        let line = format!(
+            "--part-config g.json --num-trainers 1 --task-type edge_regression \
+             --target-etype user,rates,item --label-field rating --node-feat-name user:feat \
+             item:feat --num-layers 1 --fanout -1 --hidden-size 4 --lr 0.01 --batch-size 32 {extra}"
+        );
+        let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
+        let config = gs_config::parse(&argv).unwrap().resolve(None).unwrap().train;
+        EdgeTask::new(graph(), config, Device::Cpu).unwrap()
+    }
+
+    /// Edges per block of the first training batch, keyed `src:rel:dst`, and its size.
+    fn first_batch_edges(task: &EdgeTask) -> (BTreeMap<String, i64>, usize) {
+        let ids = task.split("train_mask").unwrap();
+        let (_, mut batches) = task.edge_batches(ids, 32, true, 0, true).unwrap();
+        let batch = batches.next().unwrap().unwrap();
+        let counts = batch.data.layers[0]
+            .blocks
+            .iter()
+            .map(|b| {
+                let key = format!("{}:{}:{}", b.src_type, b.rel, b.dst_type);
+                (key, b.src.size()[0])
+            })
+            .collect();
+        (counts, batch.seeds.len())
+    }
+
+    #[test]
+    fn remove_target_edge_type_and_the_reverse_map_shape_the_blocks() {
+        let reverse = "--reverse-edge-types-map user,rates,rated-by,item";
+        // Default: the target type and its reverse carry no messages at all.
+        let (removed, _) = first_batch_edges(&task(reverse));
+        assert_eq!(removed.get(RATES).copied().unwrap_or(0), 0, "{removed:?}");
+        assert_eq!(removed.get(RATED_BY).copied().unwrap_or(0), 0, "{removed:?}");
+
+        // Kept, without exclusion: every in-edge of the batch's endpoints.
+        let keep = "--remove-target-edge-type false --exclude-training-targets false";
+        let (all, n) = first_batch_edges(&task(&format!("{reverse} {keep}")));
+        assert!(all[RATES] >= n as i64 && all[RATED_BY] >= n as i64, "{all:?}");
+
+        // Excluding the training targets drops exactly the batch's own edges, and their
+        // reverses when the reverse map names them.
+        let keep = "--remove-target-edge-type false --exclude-training-targets true";
+        let (excluded, n) = first_batch_edges(&task(&format!("{reverse} {keep}")));
+        assert_eq!(excluded[RATES], all[RATES] - n as i64);
+        assert_eq!(excluded[RATED_BY], all[RATED_BY] - n as i64);
+        let (no_map, n) = first_batch_edges(&task(keep));
+        assert_eq!(no_map[RATES], all[RATES] - n as i64);
+        assert_eq!(no_map[RATED_BY], all[RATED_BY]);
+    }
+
+    fn decoder_shapes(extra: &str) -> BTreeMap<String, Vec<i64>> {
+        let model = task(extra).native_model().unwrap();
+        model
+            .named_weights()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("decoder/"))
+            .map(|(name, t)| (name, t.size()))
+            .collect()
+    }
+
+    #[test]
+    fn decoder_keys_build_the_decoder_they_name() {
+        let dense = decoder_shapes("--num-decoder-basis 3");
+        assert_eq!(dense["decoder/decoder.basis_para"], vec![3, 4, 4], "{dense:?}");
+        assert_eq!(dense["decoder/decoder.combine_basis.weight"], vec![3, 4]);
+        assert_eq!(dense["decoder/decoder.regression_head.weight"], vec![4, 1]);
+        let mlp = decoder_shapes("--decoder-type MLPDecoder");
+        assert_eq!(mlp["decoder/decoder.decoder.weight"], vec![8, 4], "{mlp:?}");
+        assert!(!mlp.contains_key("decoder/decoder.basis_para"));
+        let no_bias = decoder_shapes("--decoder-type MLPDecoder --decoder-bias false");
+        assert!(!no_bias.contains_key("decoder/decoder.decoder.bias"), "{no_bias:?}");
+        assert!(mlp.contains_key("decoder/decoder.decoder.bias"));
+    }
+}
