@@ -46,7 +46,13 @@ pub(crate) fn write_embeddings(
     let mut all = Vec::new();
     for ntype in task.embedding_node_types() {
         let (ids, rows) = task.node_embeddings(model, &ntype, &mut NoProgress)?;
-        all.push(NodeRows::new(task.graph(), &ntype, &ids, &rows, "embeddings")?);
+        all.push(NodeRows::new(
+            task.graph(),
+            &ntype,
+            &ids,
+            &rows,
+            "embeddings",
+        )?);
     }
     let entries: Vec<_> = all.iter().map(NodeRows::entry).collect();
     let files = write_node_embeddings(dir, &entries, &output_options(launch))

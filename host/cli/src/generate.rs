@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use gs_graph::{
-    DemoParams, UserItemParams, generate_demo, generate_user_item, write_partitioned,
-};
+use gs_graph::{DemoParams, UserItemParams, generate_demo, generate_user_item, write_partitioned};
 
 #[derive(Subcommand)]
 pub(crate) enum Generate {
@@ -116,7 +114,10 @@ pub(crate) fn run(what: Generate) -> anyhow::Result<()> {
             };
             let graph = generate_user_item(&params).context("invalid user-item parameters")?;
             let json = write_partitioned(&graph, &output_dir, &graph_name).with_context(|| {
-                format!("cannot write the user-item graph to `{}`", output_dir.display())
+                format!(
+                    "cannot write the user-item graph to `{}`",
+                    output_dir.display()
+                )
             })?;
             eprintln!(
                 "wrote `{}`: {} nodes, {} edges ({} ratings on `user,rates,item`)",

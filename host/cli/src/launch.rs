@@ -431,8 +431,7 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
             return Ok(());
         }
         (Some(dir), _) => {
-            let files =
-                crate::predictions::write(dir, task.graph(), &output, &resolved.launch)?;
+            let files = crate::predictions::write(dir, task.graph(), &output, &resolved.launch)?;
             println!(
                 "predictions for {} nodes in `{}` ({} files)",
                 output.ids.len(),
@@ -449,11 +448,7 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
 }
 
 /// Inference of an edge task: scores on the test edges, predictions and embeddings.
-fn infer_edges(
-    resolved: &Resolved,
-    task: &EdgeTask,
-    model: &mut TaskModel,
-) -> anyhow::Result<()> {
+fn infer_edges(resolved: &Resolved, task: &EdgeTask, model: &mut TaskModel) -> anyhow::Result<()> {
     let ids = task.inference_ids()?;
     let metric = task.metrics()[0].to_string();
     let output = task.infer(model, &ids, &mut Bars::new(&metric))?;
@@ -479,7 +474,8 @@ fn infer_edges(
     }
     match pred_dir {
         Some(dir) => {
-            let files = crate::edge_outputs::write_predictions(dir, task, &output, &resolved.launch)?;
+            let files =
+                crate::edge_outputs::write_predictions(dir, task, &output, &resolved.launch)?;
             println!(
                 "predictions for {} edges in `{}` ({files} files)",
                 output.src.len(),

@@ -105,8 +105,12 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
     let stream = |i: u64| Pcg64Mcg::seed_from_u64(mix(p.seed, i));
     let d = p.feat_dim;
     let mut rng = stream(1);
-    let users: Vec<f32> = (0..p.num_users as usize * d).map(|_| normal(&mut rng)).collect();
-    let items: Vec<f32> = (0..p.num_items as usize * d).map(|_| normal(&mut rng)).collect();
+    let users: Vec<f32> = (0..p.num_users as usize * d)
+        .map(|_| normal(&mut rng))
+        .collect();
+    let items: Vec<f32> = (0..p.num_items as usize * d)
+        .map(|_| normal(&mut rng))
+        .collect();
     let mut rng = stream(2);
     let mut seen = HashSet::new();
     let (mut src, mut dst) = (Vec::new(), Vec::new());
@@ -135,7 +139,15 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
     let t = USER_ITEM_CLASS_THRESHOLD;
     let labels: Vec<i64> = scores
         .iter()
-        .map(|&s| if s < -t { 0 } else if s > t { 2 } else { 1 })
+        .map(|&s| {
+            if s < -t {
+                0
+            } else if s > t {
+                2
+            } else {
+                1
+            }
+        })
         .collect();
     let mut order: Vec<usize> = (0..src.len()).collect();
     order.shuffle(&mut stream(4));
@@ -170,11 +182,22 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
         Array::from_i64(perm.iter().map(|&j| labels[j]).collect(), &[m])?,
     )?;
     for (k, name) in ["train_mask", "val_mask", "test_mask"].iter().enumerate() {
-        let mask = perm.iter().map(|&j| u8::from(split[j] == k as u8)).collect();
+        let mask = perm
+            .iter()
+            .map(|&j| u8::from(split[j] == k as u8))
+            .collect();
         g.set_edge_data(&rates, name, Array::from_u8(mask, &[m])?)?;
     }
-    g.set_node_data("user", "feat", Array::from_f32(users, &[p.num_users as usize, d])?)?;
-    g.set_node_data("item", "feat", Array::from_f32(items, &[p.num_items as usize, d])?)?;
+    g.set_node_data(
+        "user",
+        "feat",
+        Array::from_f32(users, &[p.num_users as usize, d])?,
+    )?;
+    g.set_node_data(
+        "item",
+        "feat",
+        Array::from_f32(items, &[p.num_items as usize, d])?,
+    )?;
     g.set_raw_ids(
         "user",
         RawIds::from_strings((0..p.num_users).map(|i| format!("u{i}"))),
@@ -219,6 +242,9 @@ mod tests {
             })
             .sum();
         assert_eq!(in_splits, m);
-        assert_eq!(generate_user_item(&p).unwrap().num_edges(&et), Some(m as u64));
+        assert_eq!(
+            generate_user_item(&p).unwrap().num_edges(&et),
+            Some(m as u64)
+        );
     }
 }

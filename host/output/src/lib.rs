@@ -35,7 +35,9 @@ mod write;
 pub use edges::{DST_NID_COL, EdgeRows, SRC_NID_COL, write_edge_predictions};
 pub use error::OutputError;
 pub use input::{DEFAULT_CHUNK_SIZE, NodeIds, OutputFormat, OutputOptions, Values};
-pub use read::{EdgePredictions, read_edge_predictions, read_node_embeddings, read_node_predictions};
+pub use read::{
+    EdgePredictions, read_edge_predictions, read_node_embeddings, read_node_predictions,
+};
 pub use write::{
     write_node_embeddings, write_node_predictions, write_node_predictions_and_embeddings,
 };

@@ -112,11 +112,11 @@ pub(crate) fn write_columns(
             .map_err(parquet_err)?
             .expect("one column per id list");
         match ids {
-            NodeIds::Int(ids) => column.typed::<Int64Type>().write_batch(
-                &ids[rows.clone()],
-                Some(&present),
-                None,
-            ),
+            NodeIds::Int(ids) => {
+                column
+                    .typed::<Int64Type>()
+                    .write_batch(&ids[rows.clone()], Some(&present), None)
+            }
             NodeIds::Raw(ids) => {
                 let bytes: Vec<ByteArray> = ids[rows.clone()]
                     .iter()

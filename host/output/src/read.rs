@@ -123,7 +123,11 @@ pub fn read_edge_predictions(
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| OutputError::io(&dir, "list", e))?;
-        if let Some(key) = entry.file_name().to_str().and_then(|n| chunk_key(n, "parquet")) {
+        if let Some(key) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| chunk_key(n, "parquet"))
+        {
             files.push((key, entry.path()));
         }
     }
@@ -131,7 +135,13 @@ pub fn read_edge_predictions(
     let mut ids = [Vec::new(), Vec::new()];
     let mut preds = Vec::new();
     for (_, path) in &files {
-        parquet_io::read_rows(path, &[SRC_NID_COL, DST_NID_COL], PRED_COL, &mut ids, &mut preds)?;
+        parquet_io::read_rows(
+            path,
+            &[SRC_NID_COL, DST_NID_COL],
+            PRED_COL,
+            &mut ids,
+            &mut preds,
+        )?;
     }
     let [src, dst] = ids;
     Ok(EdgePredictions { src, dst, preds })

@@ -102,7 +102,8 @@ impl BatchAssembler {
 
     /// Assemble one batch.
     pub fn assemble(&self, batch: &MiniBatch) -> Result<PreparedBatch, TrainError> {
-        let (layers, input_features) = self.layers_and_features(&batch.layers, &batch.input_nodes)?;
+        let (layers, input_features) =
+            self.layers_and_features(&batch.layers, &batch.input_nodes)?;
         let labels = match &self.label {
             Some((field, kind)) => Some(self.gather_labels(field, *kind, &batch.seeds)?),
             None => None,

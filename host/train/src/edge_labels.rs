@@ -90,7 +90,9 @@ pub(crate) fn check(
         }
     }
     if !any {
-        rows = (0..array.num_rows() as EdgeId).map(|e| (e, "all edges")).collect();
+        rows = (0..array.num_rows() as EdgeId)
+            .map(|e| (e, "all edges"))
+            .collect();
     }
     let width = array.row_width();
     let value = |e: EdgeId, col: usize| -> f64 {
@@ -129,8 +131,7 @@ pub(crate) fn check(
             }
             if let Some(n) = num_classes {
                 let max = rows.iter().map(|(e, _)| value(*e, 0)).fold(-1.0, f64::max);
-                if let Some(&(e, split)) = rows.iter().find(|(e, _)| value(*e, 0) >= f64::from(n))
-                {
+                if let Some(&(e, split)) = rows.iter().find(|(e, _)| value(*e, 0) >= f64::from(n)) {
                     return Err(TrainError::Config(format!(
                         "`num_classes` is {n}, but {name} has class {} on {} (the largest \
                          class is {max}); hint: set --num-classes {}",

@@ -10,13 +10,11 @@ use std::sync::Arc;
 
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
-    EdgeBatchOptions, EdgeId, EdgeType, Fanout, HeteroGraph, NodeId, PREFETCH_CAPACITY,
-    Prefetcher, Sampler, SeedBatches, edge_endpoints, full_fanouts, parse_fanouts,
+    EdgeBatchOptions, EdgeId, EdgeType, Fanout, HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher,
+    Sampler, SeedBatches, edge_endpoints, full_fanouts, parse_fanouts,
     parse_reverse_edge_types_map, sample_edge_batch,
 };
-use gs_runtime::{
-    EdgeTypeName, GraphSchema, ModelConfig, NodeTypeSchema, PluginInstance, Task,
-};
+use gs_runtime::{EdgeTypeName, GraphSchema, ModelConfig, NodeTypeSchema, PluginInstance, Task};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::TargetEdges;
@@ -98,7 +96,9 @@ impl EdgeTask {
             )));
         }
         let label = config.label_field.clone().ok_or_else(|| {
-            config_error("`label_field` is required for edge tasks; hint: pass --label-field".into())
+            config_error(
+                "`label_field` is required for edge tasks; hint: pass --label-field".into(),
+            )
         })?;
         edge_labels::check(&graph, &etype, &label, Expected::of(&config))?;
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
@@ -116,11 +116,6 @@ impl EdgeTask {
                 "`decoder_type` is `{}`; hint: {hint}",
                 config.decoder_type
             )));
-        }
-        if config.num_decoder_basis == 0 {
-            return Err(config_error(
-                "`num_decoder_basis` is 0; hint: DenseBiDecoder needs at least 1 basis (GraphStorm's default is 2)".into(),
-            ));
         }
         let entries: Vec<&str> = config
             .reverse_edge_types_map
@@ -512,8 +507,7 @@ impl EdgeTask {
         let _guard = tch::no_grad_guard();
         let ids: Vec<NodeId> = (0..self.graph.num_nodes(ntype).unwrap_or(0)).collect();
         let sampler = Sampler::new(self.eval_fanouts()?);
-        let assembler =
-            BatchAssembler::new(self.graph.clone(), self.features.clone(), ntype, None);
+        let assembler = BatchAssembler::new(self.graph.clone(), self.features.clone(), ntype, None);
         let size = self.config.eval_batch_size.max(1) as usize;
         progress.eval_start("embed", ids.len().div_ceil(size));
         let mut rows = Vec::new();
@@ -604,7 +598,11 @@ mod tests {
              item:feat --num-layers 1 --fanout -1 --hidden-size 4 --lr 0.01 --batch-size 32 {extra}"
         );
         let argv: Vec<String> = line.split_whitespace().map(String::from).collect();
-        let config = gs_config::parse(&argv).unwrap().resolve(None).unwrap().train;
+        let config = gs_config::parse(&argv)
+            .unwrap()
+            .resolve(None)
+            .unwrap()
+            .train;
         EdgeTask::new(graph(), config, Device::Cpu).unwrap()
     }
 
@@ -630,12 +628,19 @@ mod tests {
         // Default: the target type and its reverse carry no messages at all.
         let (removed, _) = first_batch_edges(&task(reverse));
         assert_eq!(removed.get(RATES).copied().unwrap_or(0), 0, "{removed:?}");
-        assert_eq!(removed.get(RATED_BY).copied().unwrap_or(0), 0, "{removed:?}");
+        assert_eq!(
+            removed.get(RATED_BY).copied().unwrap_or(0),
+            0,
+            "{removed:?}"
+        );
 
         // Kept, without exclusion: every in-edge of the batch's endpoints.
         let keep = "--remove-target-edge-type false --exclude-training-targets false";
         let (all, n) = first_batch_edges(&task(&format!("{reverse} {keep}")));
-        assert!(all[RATES] >= n as i64 && all[RATED_BY] >= n as i64, "{all:?}");
+        assert!(
+            all[RATES] >= n as i64 && all[RATED_BY] >= n as i64,
+            "{all:?}"
+        );
 
         // Excluding the training targets drops exactly the batch's own edges, and their
         // reverses when the reverse map names them.
@@ -661,14 +666,21 @@ mod tests {
     #[test]
     fn decoder_keys_build_the_decoder_they_name() {
         let dense = decoder_shapes("--num-decoder-basis 3");
-        assert_eq!(dense["decoder/decoder.basis_para"], vec![3, 4, 4], "{dense:?}");
+        assert_eq!(
+            dense["decoder/decoder.basis_para"],
+            vec![3, 4, 4],
+            "{dense:?}"
+        );
         assert_eq!(dense["decoder/decoder.combine_basis.weight"], vec![3, 4]);
         assert_eq!(dense["decoder/decoder.regression_head.weight"], vec![4, 1]);
         let mlp = decoder_shapes("--decoder-type MLPDecoder");
         assert_eq!(mlp["decoder/decoder.decoder.weight"], vec![8, 4], "{mlp:?}");
         assert!(!mlp.contains_key("decoder/decoder.basis_para"));
         let no_bias = decoder_shapes("--decoder-type MLPDecoder --decoder-bias false");
-        assert!(!no_bias.contains_key("decoder/decoder.decoder.bias"), "{no_bias:?}");
+        assert!(
+            !no_bias.contains_key("decoder/decoder.decoder.bias"),
+            "{no_bias:?}"
+        );
         assert!(mlp.contains_key("decoder/decoder.decoder.bias"));
     }
 }

@@ -137,7 +137,11 @@ impl TaskModel {
 
     /// Task outputs (logits or values) for a prepared batch's targets: its nodes, or, for an
     /// edge task, its target edges.
-    pub fn batch_outputs(&mut self, batch: &PreparedBatch, mode: Mode) -> Result<Tensor, TrainError> {
+    pub fn batch_outputs(
+        &mut self,
+        batch: &PreparedBatch,
+        mode: Mode,
+    ) -> Result<Tensor, TrainError> {
         match &batch.edges {
             Some(edges) => self.edge_outputs(&batch.data, edges, mode),
             None => self.outputs(&batch.data, mode),

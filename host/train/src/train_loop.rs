@@ -21,7 +21,7 @@ use crate::{
 
 /// Model outputs and labels for every target of `ids`, in order, under `no_grad`.
 pub(crate) fn outputs_for<T: TargetTask + ?Sized>(
-task: &T,
+    task: &T,
     model: &mut TaskModel,
     ids: &[TargetId],
     with_labels: bool,
@@ -60,7 +60,7 @@ task: &T,
 
 /// Scores of every `eval_metric` on `ids` (primary first).
 pub(crate) fn evaluate<T: TargetTask + ?Sized>(
-task: &T,
+    task: &T,
     model: &mut TaskModel,
     ids: &[TargetId],
     what: &str,
@@ -75,7 +75,7 @@ task: &T,
 
 /// Train for `num_epochs`, evaluating and checkpointing at every epoch end.
 pub(crate) fn train<T: TargetTask + ?Sized>(
-task: &T,
+    task: &T,
     model: &mut TaskModel,
     options: &RunOptions,
     progress: &mut dyn Progress,
@@ -133,7 +133,8 @@ task: &T,
     let mut total_steps = options.start_epoch as u64 * steps_per_epoch;
     for epoch in options.start_epoch..num_epochs {
         let started = Instant::now();
-        let (count, batches) = task.batches(train_ids.clone(), c.batch_size, true, epoch as u64, true)?;
+        let (count, batches) =
+            task.batches(train_ids.clone(), c.batch_size, true, epoch as u64, true)?;
         progress.epoch_start(epoch, num_epochs, count);
         let (mut loss_sum, mut steps) = (0.0, 0usize);
         for (iteration, batch) in batches.enumerate() {
@@ -147,8 +148,7 @@ task: &T,
             steps += 1;
             total_steps += 1;
             progress.batch_done(value);
-            let every =
-                |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps.is_multiple_of(n));
+            let every = |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps.is_multiple_of(n));
             let save_now = options.save_model_path.is_some()
                 && every(u64::try_from(c.save_model_frequency).ok());
             let eval_now = !val_ids.is_empty() && (every(c.eval_frequency) || save_now);
@@ -260,7 +260,7 @@ task: &T,
 
 /// One optimisation step on `batch`; returns the loss.
 fn train_step<T: TargetTask + ?Sized>(
-task: &T,
+    task: &T,
     model: &mut TaskModel,
     adam: &mut Adam,
     batch: PreparedBatch,
@@ -306,18 +306,31 @@ pub(crate) fn optimizer<T: TargetTask + ?Sized>(task: &T, model: &TaskModel) -> 
 
 /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
 /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
-pub(crate) fn loss_curve<T: TargetTask + ?Sized>(task: &T, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
+pub(crate) fn loss_curve<T: TargetTask + ?Sized>(
+    task: &T,
+    model: &mut TaskModel,
+    steps: usize,
+) -> Result<Vec<f64>, TrainError> {
     let mut adam = optimizer(task, model);
-    let (_, batches) = task.batches(task.split("train_mask")?, task.config().batch_size, true, 0, true)?;
+    let (_, batches) = task.batches(
+        task.split("train_mask")?,
+        task.config().batch_size,
+        true,
+        0,
+        true,
+    )?;
     batches
         .take(steps)
         .map(|batch| train_step(task, model, &mut adam, batch?))
         .collect()
 }
 
-fn should_stop<T: TargetTask + ?Sized>(task: &T, summary: &TrainingSummary, higher_is_better: bool) -> bool {
+fn should_stop<T: TargetTask + ?Sized>(
+    task: &T,
+    summary: &TrainingSummary,
+    higher_is_better: bool,
+) -> bool {
     let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
     EarlyStop::from_config(task.config())
         .is_some_and(|rule| rule.should_stop(&scores, higher_is_better))
 }
-
