@@ -268,8 +268,7 @@ const ONE_MACHINE: &str = "gs runs a single trainer process on one machine";
 const NO_MTL: &str = "multi-task learning is not supported yet";
 const NO_DISTILL: &str = "distillation is not supported yet";
 const NO_HARD_NEG: &str = "hard negatives are not supported yet";
-const NO_LP: &str =
-    "gs runs node and edge tasks only so far (link prediction is not supported yet)";
+const NO_LP: &str = "gs selects link-prediction models by the mean over evaluation edge types";
 const NO_MODEL_READS: &str =
     "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
 
@@ -376,7 +375,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("eval_frequency", Sec::Eval, K::Int, D::Derived("at epoch ends only"), Sup("tests/tests/checkpoints.rs::save_model_frequency_eval_frequency_and_topk_model_to_save_act"), "also evaluate every N iterations"),
     o("no_validation", Sec::Eval, K::Bool, D::Bool(false), Sup("tests/tests/options_run.rs::no_validation_skips_the_validation_scores"), "skip validation"),
     o("eval_metric", Sec::Eval, K::StrList, D::Derived("accuracy (classification), rmse (regression), mrr (link prediction)"), Sup("tests/tests/options_run.rs::eval_metric_picks_the_reported_scores"), "metrics to report; the first selects models and drives early stop"),
-    o("report_eval_per_type", Sec::Eval, K::Bool, D::Bool(false), Ign("GraphStorm reads it only for link prediction; node tasks report one score"), "report metrics per node or edge type"),
+    o("report_eval_per_type", Sec::Eval, K::Bool, D::Bool(false), Ign("GraphStorm reads it only for link prediction (where gs refuses it: it reports the mean over evaluation edge types); node and edge tasks report one score"), "report metrics per node or edge type"),
     o("use_early_stop", Sec::Eval, K::Bool, D::Bool(false), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "stop when the validation score stops improving"),
     o("early_stop_burnin_rounds", Sec::Eval, K::Int, D::Int(0), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "evaluations before early stop may trigger"),
     o("early_stop_rounds", Sec::Eval, K::Int, D::Int(3), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "evaluations compared by the early-stop rule"),
@@ -407,19 +406,19 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder (MLPEFeatEdgeDecoder) are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
     o("decoder_norm", Sec::EdgeTask, K::Str, D::None, Nys("decoder normalisation is not supported yet"), "normalisation in the decoder"),
     // ---- link prediction ----
-    o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to train on: `src,rel,dst ...`"),
-    o("eval_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to evaluate on"),
+    o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup("tests/tests/link_prediction.rs::link_prediction_ranks_true_items_far_above_chance"), "edge types to train on: `src,rel,dst ...`"),
+    o("eval_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup("tests/tests/link_prediction.rs::bad_link_prediction_input_is_refused_naming_key_value_and_fix"), "edge types to evaluate on"),
     o("exclude_training_targets", Sec::LinkPrediction, K::Bool, D::Bool(true), Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "remove a batch's target edges (and reverses) from its sampled blocks"),
-    o("train_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("uniform"), Nys(NO_LP), "training negatives: uniform, joint, inbatch_joint, localuniform, ..."),
-    o("eval_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("joint"), Nys(NO_LP), "evaluation negatives: uniform or joint"),
-    o("num_negative_edges", Sec::LinkPrediction, K::Int, D::Int(16), Nys(NO_LP), "negatives per positive edge in training"),
-    o("num_negative_edges_eval", Sec::LinkPrediction, K::Int, D::Int(1000), Nys(NO_LP), "negatives per positive edge in evaluation"),
-    o("fixed_test_size", Sec::LinkPrediction, K::Int, D::None, Nys(NO_LP), "subsample validation/test edges to this many"),
-    o("lp_decoder_type", Sec::LinkPrediction, K::Str, D::Str("distmult"), Nys(NO_LP), "score function: dot_product, distmult, rotate, transe_l1 or transe_l2"),
-    o("lp_loss_func", Sec::LinkPrediction, K::Str, D::Str("cross_entropy"), Nys(NO_LP), "loss: cross_entropy, contrastive or bpr"),
-    o("contrastive_loss_temperature", Sec::LinkPrediction, K::Float, D::Float(1.0), Nys(NO_LP), "temperature of the contrastive loss"),
-    o("adversarial_temperature", Sec::LinkPrediction, K::Float, D::None, Nys(NO_LP), "turns cross-entropy into adversarial cross-entropy"),
-    o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Nys(NO_LP), "normalise embeddings before scoring: l2_norm"),
+    o("train_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("uniform"), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "training negatives: uniform, joint, inbatch_joint, localuniform, ..."),
+    o("eval_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("joint"), Sup("tests/tests/link_prediction.rs::link_prediction_ranks_true_items_far_above_chance"), "evaluation negatives: uniform or joint; gs adds full and full_filtered (rank against every node)"),
+    o("num_negative_edges", Sec::LinkPrediction, K::Int, D::Int(16), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "negatives per positive edge in training"),
+    o("num_negative_edges_eval", Sec::LinkPrediction, K::Int, D::Int(1000), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "negatives per positive edge in evaluation"),
+    o("fixed_test_size", Sec::LinkPrediction, K::Int, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "subsample validation/test edges to this many"),
+    o("lp_decoder_type", Sec::LinkPrediction, K::Str, D::Str("distmult"), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "score function: dot_product, distmult, rotate, transe_l1 or transe_l2"),
+    o("lp_loss_func", Sec::LinkPrediction, K::Str, D::Str("cross_entropy"), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "loss: cross_entropy, contrastive or bpr"),
+    o("contrastive_loss_temperature", Sec::LinkPrediction, K::Float, D::Float(1.0), Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "temperature of the contrastive loss"),
+    o("adversarial_temperature", Sec::LinkPrediction, K::Float, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "turns cross-entropy into adversarial cross-entropy"),
+    o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "normalise embeddings before scoring: l2_norm"),
     o("model_select_etype", Sec::LinkPrediction, K::Str, D::Str("ALL"), Nys(NO_LP), "edge type whose score selects models (ALL: the mean)"),
     o("lp_edge_weight_for_loss", Sec::LinkPrediction, K::StrList, D::None, Nys("weighted link-prediction losses are not supported yet"), "edge feature weighting the loss"),
     o("train_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for training"),

@@ -918,7 +918,10 @@ impl Builder<'_> {
                     "fast_localjoint",
                 ],
             )?,
-            eval_negative_sampler: self.choice_d("eval_negative_sampler", &["uniform", "joint"])?,
+            eval_negative_sampler: self.choice_d(
+                "eval_negative_sampler",
+                &["uniform", "joint", "full", "full_filtered"],
+            )?,
             num_negative_edges: self.u32_d("num_negative_edges", 1)?,
             num_negative_edges_eval: self.u32_d("num_negative_edges_eval", 1)?,
             fixed_test_size: self.u64("fixed_test_size", 1)?,

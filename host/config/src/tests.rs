@@ -476,19 +476,24 @@ fn bad_values_name_key_and_value() {
 
 #[test]
 fn task_defaults_and_checks() {
-    // No link-prediction task runs in gs yet, so its keys are refused by name.
+    // Link prediction's keys act; `model_select_etype` other than `ALL` is refused by name.
     let lp = argv(
         "--part-config g.json --num-trainers 1 --task-type link_prediction --hidden-size 4 --lr 0.1 --batch-size 8",
     );
+    let mut keys = lp.clone();
+    keys.extend(argv(
+        "--num-negative-edges 4 --eval-negative-sampler full_filtered --exclude-training-targets false",
+    ));
+    let r = resolve(&keys, None).unwrap();
+    assert_eq!(r.train.num_negative_edges, 4);
+    assert_eq!(r.train.eval_negative_sampler, "full_filtered");
     let mut refused = lp.clone();
-    refused.extend(argv("--num-negative-edges 4"));
+    refused.extend(argv("--model-select-etype user,rates,item"));
     let err = resolve(&refused, None).unwrap_err();
     assert!(matches!(err, ConfigError::NotYetSupported { .. }), "{err}");
     assert!(
-        err.to_string().contains("`--num-negative-edges`")
-            && err
-                .to_string()
-                .contains("link prediction is not supported yet"),
+        err.to_string().contains("`--model-select-etype`")
+            && err.to_string().contains("mean over evaluation edge types"),
         "{err}"
     );
 

@@ -7,6 +7,12 @@
 //! constant predictor gets an RMSE of about 1 and a third of the classes right. The rating
 //! edges carry `train_mask`, `val_mask`, `test_mask` (80/10/10); nodes have raw ids `u<i>`
 //! and `i<i>`.
+//!
+//! Which pairs are rated carries a second, independent signal, for link prediction: user `u`
+//! and item `i` belong to group `u mod G` and `i mod G` (`num_groups`), each node has a one-hot
+//! `group` feature `[n, G]`, and a rating joins a user to an item of its own group with
+//! probability `in_group` (else to any item). A model that reads `group` ranks a true item
+//! above most random items; one that does not ranks it like chance.
 
 use std::collections::HashSet;
 
@@ -34,6 +40,10 @@ pub struct UserItemParams {
     pub feat_dim: usize,
     /// Standard deviation of the noise added to `rating`.
     pub noise: f32,
+    /// Groups of users and items (the link-prediction signal).
+    pub num_groups: u64,
+    /// Probability that a rating stays within the user's group.
+    pub in_group: f64,
     /// Seed of every random choice.
     pub seed: u64,
 }
@@ -46,6 +56,8 @@ impl Default for UserItemParams {
             num_ratings: 6000,
             feat_dim: 8,
             noise: 0.1,
+            num_groups: 8,
+            in_group: 0.9,
             seed: 42,
         }
     }
@@ -78,6 +90,28 @@ impl UserItemParams {
                 "num_ratings",
                 self.num_ratings.to_string(),
                 "between 1 and half of num_users x num_items",
+            );
+        }
+        if self.num_groups == 0 || self.num_groups > self.num_items.min(self.num_users) {
+            return bad(
+                "num_groups",
+                self.num_groups.to_string(),
+                "between 1 and the smaller of num_users and num_items",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.in_group) {
+            return bad(
+                "in_group",
+                self.in_group.to_string(),
+                "a probability in [0, 1]",
+            );
+        }
+        let in_group_pairs = self.num_users * self.num_items / self.num_groups;
+        if self.num_ratings as f64 * self.in_group > in_group_pairs as f64 / 2.0 {
+            return bad(
+                "num_ratings",
+                self.num_ratings.to_string(),
+                "at most half of the pairs within groups (num_users x num_items / num_groups / 2 / in_group)",
             );
         }
         if !(self.noise >= 0.0 && self.noise.is_finite()) {
@@ -114,9 +148,17 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
     let mut rng = stream(2);
     let mut seen = HashSet::new();
     let (mut src, mut dst) = (Vec::new(), Vec::new());
+    let groups = p.num_groups;
     while (src.len() as u64) < p.num_ratings {
         let u = rng.random_range(0..p.num_users);
-        let i = rng.random_range(0..p.num_items);
+        let i = if rng.random::<f64>() < p.in_group {
+            // An item of the user's group: u mod G + G·k below num_items.
+            let g = u % groups;
+            let members = (p.num_items - g).div_ceil(groups);
+            g + groups * rng.random_range(0..members)
+        } else {
+            rng.random_range(0..p.num_items)
+        };
         if seen.insert((u, i)) {
             src.push(u);
             dst.push(i);
@@ -198,6 +240,16 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
         "feat",
         Array::from_f32(items, &[p.num_items as usize, d])?,
     )?;
+    let one_hot = |n: u64| -> Result<Array, GraphError> {
+        let g = groups as usize;
+        let mut data = vec![0f32; n as usize * g];
+        for v in 0..n as usize {
+            data[v * g + v % g] = 1.0;
+        }
+        Array::from_f32(data, &[n as usize, g])
+    };
+    g.set_node_data("user", "group", one_hot(p.num_users)?)?;
+    g.set_node_data("item", "group", one_hot(p.num_items)?)?;
     g.set_raw_ids(
         "user",
         RawIds::from_strings((0..p.num_users).map(|i| format!("u{i}"))),

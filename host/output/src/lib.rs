@@ -30,6 +30,7 @@ mod input;
 mod layout;
 mod parquet_io;
 mod read;
+mod relations;
 mod write;
 
 pub use edges::{DST_NID_COL, EdgeRows, SRC_NID_COL, write_edge_predictions};
@@ -38,6 +39,7 @@ pub use input::{DEFAULT_CHUNK_SIZE, NodeIds, OutputFormat, OutputOptions, Values
 pub use read::{
     EdgePredictions, read_edge_predictions, read_node_embeddings, read_node_predictions,
 };
+pub use relations::{RELATION_MAP_FILE, RELATION_TABLE_FILE, write_relation_embeddings};
 pub use write::{
     write_node_embeddings, write_node_predictions, write_node_predictions_and_embeddings,
 };

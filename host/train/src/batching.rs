@@ -24,6 +24,21 @@ pub struct PreparedBatch {
     /// The target edges of an edge task, as local indices into the last layer's destination
     /// nodes of their endpoint types; `None` for node tasks.
     pub edges: Option<TargetEdges>,
+    /// The positive and negative pairs of a link-prediction batch, per target edge type;
+    /// `None` for node and edge tasks.
+    pub pairs: Option<Vec<LpPairs>>,
+}
+
+/// The pairs of one target edge type of a link-prediction batch, as local indices into the
+/// last layer's destination nodes of their endpoint types.
+pub struct LpPairs {
+    pub etype: gs_graph::EdgeType,
+    /// `[B]` int64 positive sources and destinations.
+    pub pos_src: Tensor,
+    pub pos_dst: Tensor,
+    /// `[B, K]` int64 negative sources and destinations: row `i` holds positive `i`'s.
+    pub neg_src: Tensor,
+    pub neg_dst: Tensor,
 }
 
 /// The target edges of an edge batch: edge `i` joins row `src[i]` of the `src_type`
@@ -62,6 +77,18 @@ impl PreparedBatch {
                 src: move_t(&e.src),
                 dst: move_t(&e.dst),
                 ..e
+            }),
+            pairs: self.pairs.map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|p| LpPairs {
+                        pos_src: move_t(&p.pos_src),
+                        pos_dst: move_t(&p.pos_dst),
+                        neg_src: move_t(&p.neg_src),
+                        neg_dst: move_t(&p.neg_dst),
+                        ..p
+                    })
+                    .collect()
             }),
         }
     }
@@ -117,6 +144,7 @@ impl BatchAssembler {
             seeds: batch.seeds.clone(),
             labels,
             edges: None,
+            pairs: None,
         })
     }
 

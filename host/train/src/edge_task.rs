@@ -124,13 +124,13 @@ impl EdgeTask {
             .collect();
         let reverse = parse_reverse_edge_types_map(&entries)
             .map_err(|e| config_error(format!("`reverse_edge_types_map`: {e}")))?;
-        if let Some(rev) = reverse.get(&etype) {
-            if graph.num_edges(rev).is_none() {
-                return Err(config_error(format!(
-                    "`reverse_edge_types_map` names `{rev}` as the reverse of `{etype}`, and the \
-                     graph has no such edge type; hint: fix the entry or drop it"
-                )));
-            }
+        if let Some(rev) = reverse.get(&etype)
+            && graph.num_edges(rev).is_none()
+        {
+            return Err(config_error(format!(
+                "`reverse_edge_types_map` names `{rev}` as the reverse of `{etype}`, and the \
+                 graph has no such edge type; hint: fix the entry or drop it"
+            )));
         }
         let train_opts = EdgeBatchOptions {
             fanouts: vec![],
@@ -419,6 +419,7 @@ impl EdgeTask {
                         src: Tensor::from_slice(&pairs.src),
                         dst: Tensor::from_slice(&pairs.dst),
                     }),
+                    pairs: None,
                 })
             });
         Ok((count, prefetcher))

@@ -1,4 +1,5 @@
-//! GraphStorm's evaluation metrics for node tasks.
+//! GraphStorm's evaluation metrics: classification and regression scores of node and edge
+//! tasks, and the rankings of link prediction (`mrr`, `hit_at_<k>`, `amri`).
 
 use std::fmt;
 
@@ -10,6 +11,12 @@ pub enum Metric {
     Rmse,
     Mse,
     Mae,
+    /// Mean reciprocal rank of the positive edges.
+    Mrr,
+    /// Share of positive edges ranked at or above `k`.
+    HitAt(u32),
+    /// Adjusted mean rank index, in [-1, 1] (0 = random scores).
+    Amri,
 }
 
 impl Metric {
@@ -20,18 +27,29 @@ impl Metric {
             "rmse" => Metric::Rmse,
             "mse" => Metric::Mse,
             "mae" => Metric::Mae,
-            other => {
-                return Err(format!(
-                    "unknown eval_metric `{other}`; hint: gs supports accuracy, f1_score (classification) \
-                     and rmse, mse, mae (regression) so far"
-                ));
-            }
+            "mrr" => Metric::Mrr,
+            "amri" => Metric::Amri,
+            other => match other.strip_prefix("hit_at_").map(str::parse::<u32>) {
+                Some(Ok(k)) if k > 0 => Metric::HitAt(k),
+                _ => {
+                    return Err(format!(
+                        "unknown eval_metric `{other}`; hint: gs supports accuracy, f1_score \
+                         (classification), rmse, mse, mae (regression) and mrr, amri, hit_at_<k> \
+                         (link prediction) so far"
+                    ));
+                }
+            },
         })
     }
 
     /// Whether a larger value is better (model selection and early stop).
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Accuracy | Metric::F1Macro)
+        !matches!(self, Metric::Rmse | Metric::Mse | Metric::Mae)
+    }
+
+    /// A link-prediction metric, computed from the ranks of positive edges.
+    pub fn is_ranking(self) -> bool {
+        matches!(self, Metric::Mrr | Metric::HitAt(_) | Metric::Amri)
     }
 
     pub fn is_classification(self) -> bool {
@@ -79,6 +97,28 @@ impl Metric {
                 } else {
                     f1_sum / classes as f64
                 }
+            }
+            _ => f64::NAN,
+        }
+    }
+
+    /// Score the ranks (1 = best) of positive edges, each among `candidates[i]` candidates
+    /// (itself included), as GraphStorm's `compute_mrr`, `compute_hit_at_link_prediction` and
+    /// `compute_amri` do.
+    pub fn ranking(self, ranks: &[u64], candidates: &[u64]) -> f64 {
+        assert_eq!(ranks.len(), candidates.len());
+        if ranks.is_empty() {
+            return f64::NAN;
+        }
+        let n = ranks.len() as f64;
+        match self {
+            Metric::Mrr => ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / n,
+            Metric::HitAt(k) => ranks.iter().filter(|&&r| r <= u64::from(k)).count() as f64 / n,
+            // 1 - 2·Σ(r - 1) / Σ|S| (GraphStorm's simplified form of eq. 8, arXiv:2002.06914).
+            Metric::Amri => {
+                let above: f64 = ranks.iter().map(|&r| (r - 1) as f64).sum();
+                let sizes: f64 = candidates.iter().map(|&c| c as f64).sum();
+                1.0 - 2.0 * above / sizes
             }
             _ => f64::NAN,
         }
@@ -142,13 +182,16 @@ pub fn roc_auc_macro(scores: &[f32], labels: &[f32], width: usize) -> f64 {
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Metric::Accuracy => "accuracy",
-            Metric::F1Macro => "f1_score",
-            Metric::Rmse => "rmse",
-            Metric::Mse => "mse",
-            Metric::Mae => "mae",
-        })
+        match self {
+            Metric::Accuracy => f.write_str("accuracy"),
+            Metric::F1Macro => f.write_str("f1_score"),
+            Metric::Rmse => f.write_str("rmse"),
+            Metric::Mse => f.write_str("mse"),
+            Metric::Mae => f.write_str("mae"),
+            Metric::Mrr => f.write_str("mrr"),
+            Metric::HitAt(k) => write!(f, "hit_at_{k}"),
+            Metric::Amri => f.write_str("amri"),
+        }
     }
 }
 

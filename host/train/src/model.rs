@@ -12,6 +12,7 @@ use crate::batching::TargetEdges;
 use crate::decoder::NodeDecoder;
 use crate::edge_decoder::EdgeDecoder;
 use crate::loss::NodeLoss;
+use crate::lp_decoder::LpDecoder;
 use crate::plugin_outputs::{ExpectedOutputs, check_loss};
 use crate::{NativeSage, PreparedBatch, TrainError};
 
@@ -21,6 +22,8 @@ pub(crate) enum HostDecoder {
     Node(NodeDecoder),
     /// Edge tasks: `DenseBiDecoder` or `MLPDecoder` over the target edges' endpoints.
     Edge(EdgeDecoder),
+    /// Link prediction: a score function over pairs ([`LpDecoder`]).
+    Lp(LpDecoder),
 }
 
 impl HostDecoder {
@@ -28,6 +31,7 @@ impl HostDecoder {
         match self {
             HostDecoder::Node(d) => d.params(),
             HostDecoder::Edge(d) => d.params(),
+            HostDecoder::Lp(d) => d.params(),
         }
     }
 
@@ -35,6 +39,7 @@ impl HostDecoder {
         match self {
             HostDecoder::Node(d) => d.params_mut(),
             HostDecoder::Edge(d) => d.params_mut(),
+            HostDecoder::Lp(d) => d.params_mut(),
         }
     }
 }
@@ -186,12 +191,41 @@ impl TaskModel {
         Ok(decoder.forward(&h_src, &h_dst, mode == Mode::Train)?)
     }
 
+    /// The encoder's embeddings of every node type it returns, each checked to be
+    /// `[nodes, hidden_size]` (link prediction scores pairs of them).
+    pub(crate) fn embeddings(
+        &mut self,
+        batch: &BatchData,
+        mode: Mode,
+    ) -> Result<Vec<(String, Tensor)>, TrainError> {
+        let embeddings = self.encoder.forward(batch, mode)?;
+        for (ntype, h) in &embeddings {
+            if h.dim() != 2 || h.size()[1] != self.expected.hidden {
+                return Err(TrainError::Config(format!(
+                    "the model's `forward` returned `{ntype}` embeddings of shape {:?}; the host \
+                     expects [nodes, {}] (hidden_size)",
+                    h.size(),
+                    self.expected.hidden
+                )));
+            }
+        }
+        Ok(embeddings)
+    }
+
+    /// The host's link-prediction decoder, if the model has one.
+    pub(crate) fn lp_decoder(&self) -> Option<&LpDecoder> {
+        match &self.decoder {
+            Some(HostDecoder::Lp(d)) => Some(d),
+            _ => None,
+        }
+    }
+
     /// Task outputs (logits or values) for the batch's target nodes.
     pub fn outputs(&mut self, batch: &BatchData, mode: Mode) -> Result<Tensor, TrainError> {
         let embeddings = self.encoder.forward(batch, mode)?;
         match &self.decoder {
-            Some(HostDecoder::Edge(_)) => Err(TrainError::Config(
-                "an edge task's model needs the batch's target edges (use `batch_outputs`)".into(),
+            Some(HostDecoder::Edge(_) | HostDecoder::Lp(_)) => Err(TrainError::Config(
+                "an edge or link-prediction model needs the batch's target edges".into(),
             )),
             Some(HostDecoder::Node(decoder)) => {
                 let target = &batch.target_node_type;

@@ -1,16 +1,18 @@
 //! What the training loop needs of a task: its targets (node or edge ids) per split, batches of
 //! them with labels, the width of its outputs and how outputs are scored. Node tasks
-//! ([`crate::NodeTask`]) and edge tasks ([`crate::EdgeTask`]) implement it; link prediction is
-//! meant to implement it next (its batches carry positive and negative pairs and its scores
-//! are rankings). The loop itself is [`crate::train_loop`].
+//! ([`crate::NodeTask`]), edge tasks ([`crate::EdgeTask`]) and link prediction
+//! ([`crate::LinkPredictionTask`], whose batches carry positive and negative pairs and whose
+//! scores are rankings) implement it. The loop itself is [`crate::train_loop`].
 
 use gs_config::TrainConfig;
 use gs_graph::Prefetcher;
 use gs_tensor::{Device, Kind, Tensor};
 
+use gs_runtime::Mode;
+
 use crate::head::Head;
 use crate::metrics::roc_auc_macro;
-use crate::{Metric, PreparedBatch, TrainError};
+use crate::{Metric, PreparedBatch, Progress, TaskModel, TrainError, train_loop};
 
 /// Batches of a task, sampled and assembled ahead of the model.
 pub(crate) type Batches = Prefetcher<Result<PreparedBatch, TrainError>>;
@@ -39,6 +41,33 @@ pub(crate) trait TargetTask {
         epoch: u64,
         with_labels: bool,
     ) -> Result<(usize, Batches), TrainError>;
+
+    /// The loss of one training batch (already on the device): by default the model's outputs
+    /// for the batch's targets against their labels. Link prediction scores pairs instead.
+    fn batch_loss(
+        &self,
+        model: &mut TaskModel,
+        batch: &PreparedBatch,
+    ) -> Result<Tensor, TrainError> {
+        let labels = batch
+            .labels
+            .as_ref()
+            .ok_or_else(|| TrainError::Config("a training batch came without labels".into()))?;
+        let outputs = model.batch_outputs(batch, Mode::Train)?;
+        model.loss(&outputs, labels)
+    }
+
+    /// Scores of every `eval_metric` on targets `ids` (primary first): by default the outputs
+    /// of evaluation batches against their labels. Link prediction ranks pairs instead.
+    fn evaluate(
+        &self,
+        model: &mut TaskModel,
+        ids: &[u64],
+        what: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+        train_loop::evaluate(self, model, ids, what, progress)
+    }
 
     /// Scores of every metric of `outputs` against `labels`.
     fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
@@ -85,10 +114,10 @@ pub(crate) fn parse_metrics(config: &TrainConfig) -> Result<Vec<Metric>, TrainEr
         .collect::<Result<Vec<_>, _>>()
         .map_err(TrainError::Config)?;
     let classification = task.is_classification();
-    if let Some(m) = metrics
-        .iter()
-        .find(|m| m.is_classification() != classification)
-    {
+    let ranking = task == gs_config::TaskType::LinkPrediction;
+    if let Some(m) = metrics.iter().find(|m| {
+        m.is_ranking() != ranking || (!ranking && m.is_classification() != classification)
+    }) {
         return Err(TrainError::Config(format!(
             "eval_metric `{m}` does not apply to `{}`",
             task.name()

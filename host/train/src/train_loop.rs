@@ -156,7 +156,7 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
                 continue;
             }
             let val = if eval_now {
-                evaluate(task, model, &val_ids, "val", progress)?
+                task.evaluate(model, &val_ids, "val", progress)?
             } else {
                 vec![]
             };
@@ -196,12 +196,12 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         let val = if val_ids.is_empty() {
             vec![]
         } else {
-            evaluate(task, model, &val_ids, "val", progress)?
+            task.evaluate(model, &val_ids, "val", progress)?
         };
         let test = if test_ids.is_empty() {
             vec![]
         } else {
-            evaluate(task, model, &test_ids, "test", progress)?
+            task.evaluate(model, &test_ids, "test", progress)?
         };
         let val_score = val.first().map(|&(_, s)| s);
         let test_score = test.first().map(|&(_, s)| s);
@@ -267,12 +267,7 @@ fn train_step<T: TargetTask + ?Sized>(
 ) -> Result<f64, TrainError> {
     let c = task.config();
     let batch = batch.to_device(task.device());
-    let labels = batch
-        .labels
-        .as_ref()
-        .expect("training batches carry labels");
-    let outputs = model.batch_outputs(&batch, Mode::Train)?;
-    let mut loss = model.loss(&outputs, labels)?;
+    let mut loss = task.batch_loss(model, &batch)?;
     if c.alpha_l2norm > 0.0 {
         let l2 = model
             .named_weights()

@@ -59,10 +59,11 @@ impl Model for Sage {
         Info::new("sage", env!("CARGO_PKG_VERSION"))
             .task(Task::NodeClassification)
             .task(Task::NodeRegression)
-            // `forward` is task-agnostic: for edge tasks the host decodes the target edges
-            // from the endpoints' embeddings.
+            // `forward` is task-agnostic: for edge tasks and link prediction the host decodes
+            // the target edges (and negative pairs) from the endpoints' embeddings.
             .task(Task::EdgeClassification)
             .task(Task::EdgeRegression)
+            .task(Task::LinkPrediction)
             .hyper_param(
                 "aggregator",
                 "mean",

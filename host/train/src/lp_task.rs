@@ -1,0 +1,911 @@
+//! Link prediction: the targets are the edges of `train_etype` (default: every edge type) in
+//! `train_mask`; a batch holds positive edges and negatives drawn by
+//! `train_negative_sampler` (gs-graph's `sample_lp_batch`), with blocks sampled for every
+//! endpoint, the batch's own edges (and reverses) excluded when `exclude_training_targets`, and
+//! message passing restricted to `train_mask` edges (GraphStorm's
+//! `edge_mask_for_gnn_embeddings`). The plugin's `forward` gives the endpoints' embeddings and
+//! the host's score function ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest.
+//!
+//! Evaluation is GraphStorm's: embeddings of every node are computed first (with `eval_fanout`
+//! and the same `train_mask` edges), then each validation or test edge of `eval_etype` is
+//! ranked against negatives of `eval_negative_sampler` — `uniform` or `joint` corrupt the
+//! destination and, separately, the source (`num_negative_edges_eval` each); gs adds `full`
+//! and `full_filtered`, which rank the destination against every node of its type (filtered:
+//! the source's other true destinations do not count). A rank is 1 + the number of negatives
+//! whose sigmoid score is at least the positive's. Metrics are averaged over the evaluation
+//! edge types.
+//!
+//! Target ids are flat: edge `e` of the `t`-th target edge type (train and eval types, sorted)
+//! is `offset[t] + e`, so the training loop handles them like node or edge ids.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gs_config::{TaskType, TrainConfig};
+use gs_graph::{
+    EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
+    HardNegatives, HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId,
+    PREFETCH_CAPACITY, Prefetcher, TrueEdges, full_fanouts, parse_fanouts,
+    parse_reverse_edge_types_map, rank_among_all, sample_edge_batch, sample_lp_batch,
+    sample_lp_eval_batch,
+};
+use gs_runtime::{
+    EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
+};
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+
+use crate::batching::LpPairs;
+use crate::head::Head;
+use crate::loss::NodeLoss;
+use crate::lp_decoder::{LP_DECODER_TYPES, LpDecoder};
+use crate::lp_loss::LpLoss;
+use crate::model::HostDecoder;
+use crate::plugin_outputs::ExpectedOutputs;
+use crate::task::{Batches, TargetTask};
+use crate::{
+    Adam, BatchAssembler, Encoder, FeatureSpec, Metric, NativeSage, PreparedBatch, Progress,
+    RunOptions, TaskModel, TrainError, TrainingSummary, train_loop,
+};
+
+/// GraphStorm's default `gamma` of the relational score functions.
+const DEFAULT_GAMMA: f64 = 12.0;
+/// Message passing of link prediction uses only edges in this mask (types without it: all).
+const EMBEDDING_EDGE_MASK: &str = "train_mask";
+
+fn config_error(message: String) -> TrainError {
+    TrainError::Config(message)
+}
+
+/// Node embeddings of every node type, `[num_nodes, hidden]` on the CPU.
+pub type NodeEmbeddings = BTreeMap<String, Tensor>;
+
+/// A link-prediction task over one graph and one resolved configuration.
+pub struct LinkPredictionTask {
+    graph: Arc<HeteroGraph>,
+    config: TrainConfig,
+    /// Train and eval edge types, sorted: the flat id space.
+    etypes: Vec<EdgeType>,
+    offsets: Vec<u64>,
+    train_etypes: Vec<EdgeType>,
+    eval_etypes: Vec<EdgeType>,
+    features: FeatureSpec,
+    device: Device,
+    metrics: Vec<Metric>,
+    loss: LpLoss,
+    train_opts: LpTrainOptions,
+    eval_opts: LpEvalOptions,
+    sampler_workers: usize,
+}
+
+/// `src,rel,dst` entries as edge types the graph has.
+fn parse_etypes(
+    graph: &HeteroGraph,
+    key: &str,
+    entries: Option<&Vec<String>>,
+) -> Result<Vec<EdgeType>, TrainError> {
+    let known = || -> Vec<String> {
+        graph
+            .edge_types()
+            .map(|e| format!("{},{},{}", e.src, e.rel, e.dst))
+            .collect()
+    };
+    let Some(entries) = entries else {
+        return Ok(graph.edge_types().cloned().collect());
+    };
+    let mut out = Vec::new();
+    for text in entries {
+        let p: Vec<&str> = text.split(',').map(str::trim).collect();
+        let [s, r, d] = p.as_slice() else {
+            return Err(config_error(format!(
+                "`{key}` entry `{text}` is not `src,rel,dst`; hint: write e.g. `user,rates,item`"
+            )));
+        };
+        let et = EdgeType::new(*s, *r, *d);
+        if graph.num_edges(&et).is_none() {
+            return Err(config_error(format!(
+                "`{key}` names `{text}`, which the graph does not have; its edge types are {:?}; \
+                 hint: use one of them",
+                known()
+            )));
+        }
+        if !out.contains(&et) {
+            out.push(et);
+        }
+    }
+    Ok(out)
+}
+
+impl LinkPredictionTask {
+    /// Check the configuration against the graph.
+    pub fn new(
+        graph: Arc<HeteroGraph>,
+        config: TrainConfig,
+        device: Device,
+    ) -> Result<Self, TrainError> {
+        if config.task_type != TaskType::LinkPrediction {
+            return Err(config_error(format!(
+                "task `{}` is not link prediction",
+                config.task_type.name()
+            )));
+        }
+        if config.report_eval_per_type {
+            return Err(config_error(
+                "`report_eval_per_type` is true: gs reports link-prediction metrics as the mean \
+                 over evaluation edge types only; hint: remove it, or evaluate one edge type \
+                 per run with `eval_etype`"
+                    .into(),
+            ));
+        }
+        let train_etypes = parse_etypes(&graph, "train_etype", config.train_etype.as_ref())?;
+        let eval_etypes = parse_etypes(&graph, "eval_etype", config.eval_etype.as_ref())?;
+        for et in &train_etypes {
+            if graph.edge_data(et, "train_mask").is_none() {
+                return Err(config_error(format!(
+                    "link prediction trains on `{et}`, which has no `train_mask`; hint: give the \
+                     edge type a split in gconstruct (`split_pct` under its `labels` with \
+                     `task_type: link_prediction`), or pick split edge types with `train_etype`"
+                )));
+            }
+        }
+        let mut etypes: Vec<EdgeType> = train_etypes.iter().chain(&eval_etypes).cloned().collect();
+        etypes.sort();
+        etypes.dedup();
+        let mut offsets = Vec::with_capacity(etypes.len());
+        let mut next = 0;
+        for et in &etypes {
+            offsets.push(next);
+            next += graph.num_edges(et).unwrap_or(0);
+        }
+        let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        crate::feature_values::check_finite(&graph, &features)?;
+        let metrics = crate::task::parse_metrics(&config)?;
+        let loss = LpLoss::from_config(&config)?;
+        if !LP_DECODER_TYPES.contains(&config.lp_decoder_type.as_str()) {
+            return Err(config_error(format!(
+                "`lp_decoder_type` is `{}`; hint: use one of {}",
+                config.lp_decoder_type,
+                LP_DECODER_TYPES.join(", ")
+            )));
+        }
+        if let Some(norm) = &config.lp_embed_normalizer
+            && norm != "l2_norm"
+        {
+            return Err(config_error(format!(
+                "`lp_embed_normalizer` is `{norm}`; hint: use `l2_norm` or leave it unset"
+            )));
+        }
+        let sampler: NegativeSampler = config
+            .train_negative_sampler
+            .parse()
+            .map_err(|e| config_error(format!("`train_negative_sampler`: {e}")))?;
+        if config.num_negative_edges == 0 {
+            return Err(config_error(
+                "`num_negative_edges` is 0; hint: draw at least 1 negative per positive edge"
+                    .into(),
+            ));
+        }
+        let entries: Vec<&str> = config
+            .reverse_edge_types_map
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let reverse = parse_reverse_edge_types_map(&entries)
+            .map_err(|e| config_error(format!("`reverse_edge_types_map`: {e}")))?;
+        for (et, rev) in &reverse {
+            for t in [et, rev] {
+                if graph.num_edges(t).is_none() {
+                    return Err(config_error(format!(
+                        "`reverse_edge_types_map` names `{t}`, which the graph does not have; \
+                         hint: fix the entry or drop it"
+                    )));
+                }
+            }
+        }
+        let eval_k = config.num_negative_edges_eval as usize;
+        let eval_opts = match config.eval_negative_sampler.as_str() {
+            "uniform" => LpEvalOptions::Uniform(eval_k),
+            "joint" => LpEvalOptions::Joint(eval_k),
+            "full" => LpEvalOptions::FullRanking { filtered: false },
+            "full_filtered" => LpEvalOptions::FullRanking { filtered: true },
+            other => {
+                return Err(config_error(format!(
+                    "`eval_negative_sampler` is `{other}`; hint: use uniform, joint (GraphStorm's), \
+                     or gs's full or full_filtered (rank against every node)"
+                )));
+            }
+        };
+        if matches!(
+            eval_opts,
+            LpEvalOptions::Uniform(0) | LpEvalOptions::Joint(0)
+        ) {
+            return Err(config_error(
+                "`num_negative_edges_eval` is 0; hint: rank against at least 1 negative".into(),
+            ));
+        }
+        let train_opts = LpTrainOptions {
+            sampler,
+            num_negatives: config.num_negative_edges as usize,
+            hard_negatives: BTreeMap::<EdgeType, HardNegatives>::new(),
+            edges: EdgeBatchOptions {
+                fanouts: vec![],
+                exclude_training_targets: config.exclude_training_targets,
+                reverse_edge_types_map: reverse,
+                edge_mask: Some(EMBEDDING_EDGE_MASK.into()),
+                mask_after_sampling: false,
+            },
+        };
+        let task = Self {
+            graph,
+            config,
+            etypes,
+            offsets,
+            train_etypes,
+            eval_etypes,
+            features,
+            device,
+            metrics,
+            loss,
+            train_opts,
+            eval_opts,
+            sampler_workers: 1,
+        };
+        task.train_fanouts()?;
+        Ok(task)
+    }
+
+    /// Prepares `n` batches at once ahead of the model (as [`crate::NodeTask`]'s).
+    pub fn set_sampler_workers(&mut self, n: u32) {
+        self.sampler_workers = (n as usize).max(1);
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    pub fn graph(&self) -> &HeteroGraph {
+        &self.graph
+    }
+
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    /// The edge types link prediction is evaluated on.
+    pub fn eval_etypes(&self) -> &[EdgeType] {
+        &self.eval_etypes
+    }
+
+    /// The graph as a plugin's `init` sees it.
+    pub fn schema(&self) -> GraphSchema {
+        GraphSchema {
+            node_types: self
+                .graph
+                .node_types()
+                .map(|t| NodeTypeSchema {
+                    name: t.to_string(),
+                    num_nodes: self.graph.num_nodes(t).unwrap_or(0),
+                    feature_dim: self.features.dim(&self.graph, t) as u32,
+                })
+                .collect(),
+            edge_types: self
+                .graph
+                .edge_types()
+                .map(|e| EdgeTypeName {
+                    src: e.src.clone(),
+                    rel: e.rel.clone(),
+                    dst: e.dst.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The model configuration handed to `init`: the target node type is the first training
+    /// edge type's destination type.
+    pub fn model_config(&self, custom_args: Vec<(String, String)>) -> ModelConfig {
+        ModelConfig {
+            task: Task::LinkPrediction,
+            hidden_size: self.config.hidden_size,
+            num_layers: self.config.num_layers,
+            num_classes: 0,
+            dropout: self.config.dropout as f32,
+            target_node_type: self
+                .train_etypes
+                .first()
+                .map(|e| e.dst.clone())
+                .unwrap_or_default(),
+            custom_args,
+        }
+    }
+
+    fn decoder(&self) -> Result<HostDecoder, TrainError> {
+        let c = &self.config;
+        Ok(HostDecoder::Lp(LpDecoder::new(
+            &c.lp_decoder_type,
+            &self.graph,
+            i64::from(c.hidden_size),
+            c.gamma.unwrap_or(DEFAULT_GAMMA),
+            c.seed,
+            self.device,
+        )?))
+    }
+
+    fn expected(&self) -> ExpectedOutputs {
+        ExpectedOutputs {
+            hidden: i64::from(self.config.hidden_size),
+            width: 1,
+        }
+    }
+
+    fn new_model(&self, encoder: Encoder) -> Result<TaskModel, TrainError> {
+        // The node loss is never used: `batch_loss` scores pairs with the link-prediction loss.
+        Ok(TaskModel::new(
+            encoder,
+            Some(self.decoder()?),
+            NodeLoss::Mse,
+            self.expected(),
+        ))
+    }
+
+    /// Initialise a plugin instance; the host scores pairs.
+    pub fn plugin_model(
+        &self,
+        mut instance: PluginInstance,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<TaskModel, TrainError> {
+        instance.init(&self.model_config(custom_args), &self.schema())?;
+        self.new_model(Encoder::Plugin(Box::new(instance)))
+    }
+
+    /// The native GraphSAGE oracle with the host's score function.
+    pub fn native_model(&self) -> Result<TaskModel, TrainError> {
+        let mut params = ParamStore::new(self.config.seed, self.device);
+        let model = NativeSage::new(&self.model_config(vec![]), &self.schema(), &mut params)?;
+        self.new_model(Encoder::Native { model, params })
+    }
+
+    fn layers(&self) -> usize {
+        self.config.num_layers as usize
+    }
+
+    fn train_fanouts(&self) -> Result<Vec<Fanout>, TrainError> {
+        if self.layers() == 0 {
+            return Ok(vec![]);
+        }
+        let text = self.config.fanout.as_deref().unwrap_or("");
+        parse_fanouts(text, self.layers()).map_err(|e| config_error(e.to_string()))
+    }
+
+    fn eval_fanouts(&self) -> Result<Vec<Fanout>, TrainError> {
+        let layers = self.layers();
+        Ok(match self.config.eval_fanout.as_deref() {
+            Some(text) if layers > 0 => {
+                parse_fanouts(text, layers).map_err(|e| config_error(e.to_string()))?
+            }
+            _ => full_fanouts(layers),
+        })
+    }
+
+    fn flat(&self, t: usize, e: EdgeId) -> u64 {
+        self.offsets[t] + e
+    }
+
+    /// Flat ids grouped by edge type.
+    fn by_etype(&self, ids: &[u64]) -> BTreeMap<EdgeType, Vec<EdgeId>> {
+        let mut out: BTreeMap<EdgeType, Vec<EdgeId>> = BTreeMap::new();
+        for &id in ids {
+            let t = self.offsets.partition_point(|&o| o <= id) - 1;
+            out.entry(self.etypes[t].clone())
+                .or_default()
+                .push(id - self.offsets[t]);
+        }
+        out
+    }
+
+    /// Edges whose split `mask` is set: of the training edge types for `train_mask`, of the
+    /// evaluation edge types otherwise.
+    pub fn split(&self, mask: &str) -> Result<Vec<u64>, TrainError> {
+        let types = if mask == "train_mask" {
+            &self.train_etypes
+        } else {
+            &self.eval_etypes
+        };
+        let mut ids = Vec::new();
+        let mut found = false;
+        for et in types {
+            let Some(values) = crate::edge_labels::mask_ids(&self.graph, et, mask)? else {
+                continue;
+            };
+            found = true;
+            let t = self.etypes.iter().position(|e| e == et).unwrap_or(0);
+            ids.extend(values.into_iter().map(|e| self.flat(t, e)));
+        }
+        if !found {
+            let names: Vec<String> = types.iter().map(ToString::to_string).collect();
+            return Err(config_error(format!(
+                "no edge type of {names:?} has `{mask}`; hint: give them a split in gconstruct, \
+                 pick split edge types with `eval_etype`, or set `no_validation: true`"
+            )));
+        }
+        Ok(ids)
+    }
+
+    /// The edges inference ranks: the test edges of the evaluation edge types.
+    pub fn inference_ids(&self) -> Result<Vec<u64>, TrainError> {
+        self.split("test_mask")
+    }
+
+    fn train_batches(&self, ids: Vec<u64>, epoch: u64) -> Result<(usize, Batches), TrainError> {
+        let mut opts = self.train_opts.clone();
+        opts.edges.fanouts = self.train_fanouts()?;
+        let batches = EdgeBatches::new(
+            self.by_etype(&ids),
+            self.config.batch_size.max(1) as usize,
+            true,
+            opts.sampler.all_etypes(),
+            self.config.seed,
+        )
+        .map_err(|e| config_error(e.to_string()))?
+        .epoch(epoch);
+        let count = batches.len();
+        let graph = self.graph.clone();
+        let assembler = BatchAssembler::new(self.graph.clone(), self.features.clone(), "", None);
+        let etypes = self.etypes.clone();
+        let offsets = self.offsets.clone();
+        let workers = self.sampler_workers;
+        let capacity = PREFETCH_CAPACITY.max(2 * workers);
+        let prefetcher = Prefetcher::with_workers(batches, capacity, workers, move |b| {
+            let lp = sample_lp_batch(&graph, &b.targets, &opts, b.rng_seed)
+                .map_err(|e| config_error(e.to_string()))?;
+            let (layers, input_features) =
+                assembler.layers_and_features(&lp.edges.layers, &lp.edges.input_nodes)?;
+            let mut seeds = Vec::new();
+            let mut pairs = Vec::new();
+            for (et, eids) in &b.targets {
+                let t = etypes.iter().position(|e| e == et).unwrap_or(0);
+                seeds.extend(eids.iter().map(|&e| offsets[t] + e));
+                let pos = &lp.edges.positives[et];
+                let neg = &lp.negatives[et];
+                let (b, k) = (pos.src.len() as i64, neg.per_positive as i64);
+                let per_positive = |v: &[i64]| -> Tensor {
+                    // `inbatch_joint` appends `B - 1` in-batch pairs per positive after the
+                    // `B·k` sampled ones: each positive's row gets both.
+                    let sampled = Tensor::from_slice(&v[..(b * k) as usize]).reshape([b, k]);
+                    if v.len() as i64 > b * k && b > 1 {
+                        let extra = Tensor::from_slice(&v[(b * k) as usize..]).reshape([b, b - 1]);
+                        Tensor::cat(&[sampled, extra], 1)
+                    } else {
+                        sampled
+                    }
+                };
+                pairs.push(LpPairs {
+                    etype: et.clone(),
+                    pos_src: Tensor::from_slice(&pos.src),
+                    pos_dst: Tensor::from_slice(&pos.dst),
+                    neg_src: per_positive(&neg.src),
+                    neg_dst: per_positive(&neg.dst),
+                });
+            }
+            Ok(PreparedBatch {
+                data: gs_runtime::BatchData {
+                    layers,
+                    input_features,
+                    target_node_type: String::new(),
+                },
+                seeds,
+                labels: None,
+                edges: None,
+                pairs: Some(pairs),
+            })
+        });
+        Ok((count, prefetcher))
+    }
+
+    /// `lp_embed_normalizer`: embeddings scaled to unit L2 norm before scoring.
+    fn normalize(&self, h: Tensor) -> Tensor {
+        match self.config.lp_embed_normalizer.as_deref() {
+            Some("l2_norm") => {
+                let norm = h
+                    .norm_scalaropt_dim(2.0, [-1i64].as_slice(), true)
+                    .clamp_min(1e-12);
+                h / norm
+            }
+            _ => h,
+        }
+    }
+
+    /// Embeddings of every node of every type, `[num_nodes, hidden]` on the CPU, sampled with
+    /// `eval_fanout`; `masked`: message passing uses only `train_mask` edges (evaluation and
+    /// inference, as GraphStorm's), else every edge (`gen-node-embedding`).
+    pub fn all_node_embeddings(
+        &self,
+        model: &mut TaskModel,
+        masked: bool,
+        progress: &mut dyn Progress,
+    ) -> Result<NodeEmbeddings, TrainError> {
+        all_node_embeddings(
+            &self.graph,
+            &self.features,
+            &EmbeddingOptions {
+                fanouts: self.eval_fanouts()?,
+                reverse: &self.train_opts.edges.reverse_edge_types_map,
+                edge_mask: masked.then_some(EMBEDDING_EDGE_MASK),
+                batch_size: self.config.eval_batch_size,
+                seed: self.config.seed,
+                device: self.device,
+            },
+            model,
+            progress,
+        )
+    }
+
+    /// Scores of every `eval_metric` on flat edge ids `ids`, each averaged over the
+    /// evaluation edge types, from embeddings of every node.
+    fn rank_edges(
+        &self,
+        model: &mut TaskModel,
+        ids: &[u64],
+        what: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+        let _guard = tch::no_grad_guard();
+        let embeddings = self.all_node_embeddings(model, true, progress)?;
+        let decoder = model.lp_decoder().ok_or_else(|| {
+            config_error("link prediction needs the host's score function".into())
+        })?;
+        let targets = self.by_etype(ids);
+        let batches = EvalEdgeBatches::new(
+            &targets,
+            self.config.eval_batch_size.max(1) as usize,
+            self.config.fixed_test_size.map(|n| n as usize),
+            self.config.seed,
+        )
+        .map_err(|e| config_error(e.to_string()))?;
+        progress.eval_start(what, batches.batches().len());
+        let mut per_type: BTreeMap<EdgeType, (Vec<u64>, Vec<u64>)> = BTreeMap::new();
+        for (et, eids, seed) in batches.batches() {
+            let true_edges = match self.eval_opts {
+                LpEvalOptions::FullRanking { filtered: true } => {
+                    Some(TrueEdges::new(&self.graph, et).map_err(|e| config_error(e.to_string()))?)
+                }
+                _ => None,
+            };
+            let batch = sample_lp_eval_batch(
+                &self.graph,
+                et,
+                eids,
+                &self.eval_opts,
+                *seed,
+                true_edges.as_ref(),
+            )
+            .map_err(|e| config_error(e.to_string()))?;
+            let hs = self.normalize(embeddings[&et.src].shallow_clone());
+            let hd = self.normalize(embeddings[&et.dst].shallow_clone());
+            let (ranks, sizes) = per_type.entry(et.clone()).or_default();
+            rank_batch(
+                decoder,
+                &batch.negatives,
+                et,
+                &hs,
+                &hd,
+                &batch.pos_src,
+                &batch.pos_dst,
+                ranks,
+                sizes,
+            )?;
+            progress.eval_batch_done();
+        }
+        let scores = self
+            .metrics
+            .iter()
+            .map(|&m| {
+                let values: Vec<f64> = per_type
+                    .values()
+                    .map(|(ranks, sizes)| m.ranking(ranks, sizes))
+                    .collect();
+                let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+                (m, if values.is_empty() { f64::NAN } else { mean })
+            })
+            .collect();
+        Ok(scores)
+    }
+
+    /// Train for `num_epochs`, evaluating and checkpointing at every epoch end.
+    pub fn train(
+        &self,
+        model: &mut TaskModel,
+        options: &RunOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<TrainingSummary, TrainError> {
+        train_loop::train(self, model, options, progress)
+    }
+
+    /// A fresh optimizer over the model's weights, as `train` makes it.
+    pub fn optimizer(&self, model: &TaskModel) -> Adam {
+        train_loop::optimizer(self, model)
+    }
+
+    /// The losses of the first `steps` training steps of epoch 0.
+    pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps)
+    }
+
+    /// The score function's relation table with the edge type of each row (partition order),
+    /// for `relation2id_map.json` and `rel_emb`; `None` for `dot_product`.
+    pub fn relation_embeddings(&self, model: &TaskModel) -> Option<(Vec<EdgeType>, Tensor)> {
+        let (etypes, table) = model.lp_decoder()?.relation_table()?;
+        Some((etypes.to_vec(), table.detach().to_device(Device::Cpu)))
+    }
+
+    /// Scores of every `eval_metric` on the test edges (`--inference`).
+    pub fn test_scores(
+        &self,
+        model: &mut TaskModel,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+        let ids = self.inference_ids()?;
+        self.rank_edges(model, &ids, "test", progress)
+    }
+}
+
+/// The ranks of one evaluation batch's positives (appended to `ranks`, with the size of each
+/// candidate list to `sizes`).
+#[allow(clippy::too_many_arguments)]
+fn rank_batch(
+    decoder: &LpDecoder,
+    negatives: &EvalNegatives,
+    et: &EdgeType,
+    hs: &Tensor,
+    hd: &Tensor,
+    pos_src: &[NodeId],
+    pos_dst: &[NodeId],
+    ranks: &mut Vec<u64>,
+    sizes: &mut Vec<u64>,
+) -> Result<(), TrainError> {
+    let index = |ids: &[NodeId]| -> Tensor {
+        Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>())
+    };
+    let rows = |h: &Tensor, ids: &[NodeId]| h.index_select(0, &index(ids));
+    let (s, d) = (rows(hs, pos_src), rows(hd, pos_dst));
+    let b = pos_src.len() as i64;
+    let positive = decoder.score(et, &s, &d)?;
+    // GraphStorm's `calc_ranking` sorts sigmoid scores; ties count against the positive.
+    let count_ranks = |neg: Tensor, ranks: &mut Vec<u64>, sizes: &mut Vec<u64>| {
+        let k = neg.size()[1];
+        let above = neg
+            .sigmoid()
+            .ge_tensor(&positive.sigmoid().unsqueeze(1))
+            .sum_dim_intlist(1, false, Kind::Int64);
+        let above = Vec::<i64>::try_from(above).unwrap_or_default();
+        ranks.extend(above.iter().map(|&a| a as u64 + 1));
+        sizes.extend(std::iter::repeat_n(k as u64 + 1, above.len()));
+    };
+    match negatives {
+        EvalNegatives::PerPositive {
+            k,
+            neg_src,
+            neg_dst,
+        } => {
+            let k = *k as i64;
+            let nd = rows(hd, neg_dst).reshape([b, k, -1]);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+            let ns = rows(hs, neg_src).reshape([b, k, -1]);
+            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes);
+        }
+        EvalNegatives::Shared { neg_src, neg_dst } => {
+            let nd = rows(hd, neg_dst).unsqueeze(0);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+            let ns = rows(hs, neg_src).unsqueeze(0);
+            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes);
+        }
+        EvalNegatives::Fixed { k, neg_dst } => {
+            let nd = rows(hd, neg_dst).reshape([b, *k as i64, -1]);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+        }
+        EvalNegatives::AllNodes {
+            num_candidates,
+            exclude,
+        } => {
+            let all = decoder
+                .score(et, &s.unsqueeze(1), &hd.unsqueeze(0))?
+                .sigmoid()
+                .to_kind(Kind::Float);
+            let n = *num_candidates as usize;
+            let all = Vec::<f32>::try_from(all.flatten(0, -1)).unwrap_or_default();
+            for (i, &pos) in pos_dst.iter().enumerate() {
+                let row = &all[i * n..(i + 1) * n];
+                let skip: &[NodeId] = exclude.as_ref().map_or(&[], |e| e[i].as_slice());
+                ranks.push(rank_among_all(row, pos, skip));
+                sizes.push(num_candidates - skip.len() as u64);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How [`all_node_embeddings`] samples.
+pub(crate) struct EmbeddingOptions<'a> {
+    pub(crate) fanouts: Vec<Fanout>,
+    pub(crate) reverse: &'a BTreeMap<EdgeType, EdgeType>,
+    pub(crate) edge_mask: Option<&'a str>,
+    pub(crate) batch_size: u32,
+    pub(crate) seed: u64,
+    pub(crate) device: Device,
+}
+
+/// Embeddings of every node of every type the encoder returns, in batches of nodes of one
+/// type, `[num_nodes, hidden]` on the CPU.
+pub(crate) fn all_node_embeddings(
+    graph: &Arc<HeteroGraph>,
+    features: &FeatureSpec,
+    opts: &EmbeddingOptions<'_>,
+    model: &mut TaskModel,
+    progress: &mut dyn Progress,
+) -> Result<NodeEmbeddings, TrainError> {
+    let _guard = tch::no_grad_guard();
+    let edge_opts = EdgeBatchOptions {
+        fanouts: opts.fanouts.clone(),
+        exclude_training_targets: false,
+        reverse_edge_types_map: opts.reverse.clone(),
+        edge_mask: opts.edge_mask.map(String::from),
+        mask_after_sampling: false,
+    };
+    let size = opts.batch_size.max(1) as usize;
+    let ntypes: Vec<String> = graph.node_types().map(String::from).collect();
+    let total: usize = ntypes
+        .iter()
+        .map(|t| (graph.num_nodes(t).unwrap_or(0) as usize).div_ceil(size))
+        .sum();
+    progress.eval_start("embed", total);
+    let mut out = NodeEmbeddings::new();
+    for ntype in &ntypes {
+        let assembler = BatchAssembler::new(graph.clone(), features.clone(), ntype, None);
+        let ids: Vec<NodeId> = (0..graph.num_nodes(ntype).unwrap_or(0)).collect();
+        let mut rows = Vec::new();
+        for (i, chunk) in ids.chunks(size).enumerate() {
+            let extra = BTreeMap::from([(ntype.clone(), chunk.to_vec())]);
+            let (sampled, local) = sample_edge_batch(
+                graph,
+                &BTreeMap::new(),
+                &extra,
+                &edge_opts,
+                opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            )
+            .map_err(|e| config_error(e.to_string()))?;
+            let (layers, input_features) =
+                assembler.layers_and_features(&sampled.layers, &sampled.input_nodes)?;
+            let data = gs_runtime::BatchData {
+                layers,
+                input_features,
+                target_node_type: ntype.clone(),
+            };
+            let data = PreparedBatch {
+                data,
+                seeds: vec![],
+                labels: None,
+                edges: None,
+                pairs: None,
+            }
+            .to_device(opts.device)
+            .data;
+            let embeddings = model.embeddings(&data, Mode::Eval)?;
+            let Some((_, h)) = embeddings.into_iter().find(|(t, _)| t == ntype) else {
+                return Err(config_error(format!(
+                    "the model's `forward` returned no embeddings for node type `{ntype}`; hint: \
+                     `forward` must return every destination node type of the last layer"
+                )));
+            };
+            let index = Tensor::from_slice(&local[ntype]).to_device(opts.device);
+            rows.push(
+                h.index_select(0, &index)
+                    .to_kind(Kind::Float)
+                    .to_device(Device::Cpu),
+            );
+            progress.eval_batch_done();
+        }
+        if !rows.is_empty() {
+            out.insert(ntype.clone(), Tensor::cat(&rows, 0));
+        }
+    }
+    Ok(out)
+}
+
+impl TargetTask for LinkPredictionTask {
+    fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    fn head(&self) -> Head {
+        Head::SingleLabel
+    }
+
+    fn output_dim(&self) -> Result<i64, TrainError> {
+        Ok(1)
+    }
+
+    fn targets_text(&self) -> String {
+        let names: Vec<String> = self.train_etypes.iter().map(ToString::to_string).collect();
+        format!("link prediction on {names:?}")
+    }
+
+    fn split(&self, mask: &str) -> Result<Vec<u64>, TrainError> {
+        LinkPredictionTask::split(self, mask)
+    }
+
+    fn batches(
+        &self,
+        ids: Vec<u64>,
+        _batch_size: u32,
+        train: bool,
+        epoch: u64,
+        _with_labels: bool,
+    ) -> Result<(usize, Batches), TrainError> {
+        if !train {
+            return Err(config_error(
+                "link prediction evaluates from node embeddings, not from batches".into(),
+            ));
+        }
+        self.train_batches(ids, epoch)
+    }
+
+    fn batch_loss(
+        &self,
+        model: &mut TaskModel,
+        batch: &PreparedBatch,
+    ) -> Result<Tensor, TrainError> {
+        let pairs = batch
+            .pairs
+            .as_ref()
+            .ok_or_else(|| config_error("a link-prediction batch came without pairs".into()))?;
+        let embeddings = model.embeddings(&batch.data, Mode::Train)?;
+        let find = |ntype: &str| -> Result<Tensor, TrainError> {
+            let (_, h) = embeddings.iter().find(|(t, _)| t == ntype).ok_or_else(|| {
+                config_error(format!(
+                    "the model's `forward` returned no embeddings for node type `{ntype}`, an \
+                     endpoint type of the target edges; hint: `forward` must return every \
+                     destination node type of the last layer"
+                ))
+            })?;
+            Ok(self.normalize(h.shallow_clone()))
+        };
+        let decoder = model.lp_decoder().ok_or_else(|| {
+            config_error("link prediction needs the host's score function".into())
+        })?;
+        let mut scores = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let (hs, hd) = (find(&p.etype.src)?, find(&p.etype.dst)?);
+            let pos = decoder.score(
+                &p.etype,
+                &hs.index_select(0, &p.pos_src),
+                &hd.index_select(0, &p.pos_dst),
+            )?;
+            let (b, k) = (p.neg_src.size()[0], p.neg_src.size()[1]);
+            let ns = hs
+                .index_select(0, &p.neg_src.flatten(0, -1))
+                .reshape([b, k, -1]);
+            let nd = hd
+                .index_select(0, &p.neg_dst.flatten(0, -1))
+                .reshape([b, k, -1]);
+            let neg = decoder.score(&p.etype, &ns, &nd)?;
+            scores.push((pos, neg));
+        }
+        Ok(self.loss.loss(&scores)?)
+    }
+
+    fn evaluate(
+        &self,
+        model: &mut TaskModel,
+        ids: &[u64],
+        what: &str,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+        self.rank_edges(model, ids, what, progress)
+    }
+}
