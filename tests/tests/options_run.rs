@@ -639,24 +639,6 @@ fn unimplemented_keys_are_refused_by_name() {
         ("edge features", "--edge-feat-mp-op", "add", "edge features"),
         ("outputs", "--do-nid-remap", "false", "raw node ids"),
         ("outputs", "--preserve-input", "true", "remapped outputs"),
-        (
-            "link prediction",
-            "--lp-decoder-type",
-            "dot_product",
-            "link prediction",
-        ),
-        (
-            "link prediction",
-            "--num-negative-edges",
-            "4",
-            "link prediction",
-        ),
-        (
-            "link prediction",
-            "--train-etype",
-            "paper,cites,paper",
-            "link prediction",
-        ),
     ];
     for (group, flag, value, reason) in groups {
         let err = refusal(&format!("{flag} {value}"));

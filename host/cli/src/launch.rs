@@ -8,7 +8,10 @@ use gs_config::{LaunchOptions, PluginRef, Resolved, TaskType};
 use gs_runtime::{PluginEngine, PluginInstance, PluginLimits};
 use gs_tensor::{Device, ParamStore, choose_device, seed_and_threads};
 use gs_train::checkpoint::{self, LoadedCheckpoint, PluginIdentity};
-use gs_train::{EdgeTask, NodeTask, RunOptions, TaskModel, TrainingSummary, resolve_plugin_args};
+use gs_train::{
+    EdgeTask, LinkPredictionTask, NodeTask, RunOptions, TaskModel, TrainingSummary,
+    resolve_plugin_args,
+};
 use sha2::{Digest, Sha256};
 
 use crate::builtin;
@@ -47,13 +50,14 @@ pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Re
     }
 }
 
-/// A task command runs its own family of tasks: `gs edge-classification` with a
-/// `node_classification:` section (or the reverse) is refused, as GraphStorm's edge and node
-/// commands run different scripts. Within a family the YAML's section decides, as in GraphStorm.
+/// A task command runs its own family of tasks (node, edge, link prediction):
+/// `gs edge-classification` with a `node_classification:` section (or the reverse) is refused,
+/// as GraphStorm's commands run different scripts. Within a family the YAML's section decides, as in GraphStorm.
 fn check_command(resolved: &Resolved, command: Option<TaskType>) -> anyhow::Result<()> {
     let task = resolved.train.task_type;
+    let family = |t: TaskType| (t.is_edge_task(), t == TaskType::LinkPrediction);
     if let Some(command) = command
-        && command.is_edge_task() != task.is_edge_task()
+        && family(command) != family(task)
     {
         bail!(
             "the task is `{}` (from the YAML's task section or --task-type), but the command is \
@@ -108,10 +112,11 @@ fn device(launch: &LaunchOptions) -> anyhow::Result<Device> {
     Ok(choice.device)
 }
 
-/// The task of a run: node or edge targets.
+/// The task of a run: node or edge targets, or link prediction.
 enum Pipeline {
     Node(NodeTask),
     Edge(EdgeTask),
+    Lp(LinkPredictionTask),
 }
 
 impl Pipeline {
@@ -123,6 +128,7 @@ impl Pipeline {
         Ok(match self {
             Pipeline::Node(t) => t.plugin_model(instance, custom_args)?,
             Pipeline::Edge(t) => t.plugin_model(instance, custom_args)?,
+            Pipeline::Lp(t) => t.plugin_model(instance, custom_args)?,
         })
     }
 
@@ -130,6 +136,7 @@ impl Pipeline {
         match self {
             Pipeline::Node(t) => t.metrics()[0].to_string(),
             Pipeline::Edge(t) => t.metrics()[0].to_string(),
+            Pipeline::Lp(t) => t.metrics()[0].to_string(),
         }
     }
 
@@ -142,6 +149,7 @@ impl Pipeline {
         Ok(match self {
             Pipeline::Node(t) => t.train(model, options, bars)?,
             Pipeline::Edge(t) => t.train(model, options, bars)?,
+            Pipeline::Lp(t) => t.train(model, options, bars)?,
         })
     }
 }
@@ -169,7 +177,11 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
     let graph = gs_graph::load(part_config)
         .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
     let graph = Arc::new(graph);
-    let task = if resolved.train.task_type.is_edge_task() {
+    let task = if resolved.train.task_type == TaskType::LinkPrediction {
+        let mut task = LinkPredictionTask::new(graph, resolved.train.clone(), device)?;
+        task.set_sampler_workers(resolved.launch.num_samplers);
+        Pipeline::Lp(task)
+    } else if resolved.train.task_type.is_edge_task() {
         let mut task = EdgeTask::new(graph, resolved.train.clone(), device)?;
         task.set_sampler_workers(resolved.launch.num_samplers);
         Pipeline::Edge(task)
@@ -312,15 +324,25 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
                 crate::embeddings::after_training(dir, task, &mut model, best, &resolved.launch)?
             }
             Pipeline::Edge(task) => {
-                if let Some(best) = best {
-                    let best = checkpoint::load(&best)?;
-                    model
-                        .load_weights(&best.weights)
-                        .with_context(|| format!("cannot restore `{}`", best.dir.display()))?;
-                }
+                restore_best(&mut model, best)?;
                 crate::edge_outputs::write_embeddings(dir, task, &mut model, &resolved.launch)?
             }
+            Pipeline::Lp(task) => {
+                restore_best(&mut model, best)?;
+                crate::lp_outputs::write_embeddings(dir, task, &mut model, &resolved.launch)?
+            }
         }
+    }
+    Ok(())
+}
+
+/// Loads the best checkpoint's weights into `model`, when there is one.
+fn restore_best(model: &mut TaskModel, best: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    if let Some(best) = best {
+        let best = checkpoint::load(&best)?;
+        model
+            .load_weights(&best.weights)
+            .with_context(|| format!("cannot restore `{}`", best.dir.display()))?;
     }
     Ok(())
 }
@@ -394,6 +416,7 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     let task = match &setup.task {
         Pipeline::Node(task) => task,
         Pipeline::Edge(task) => return infer_edges(resolved, task, &mut model),
+        Pipeline::Lp(task) => return infer_links(resolved, task, &mut model),
     };
     let ids = task.inference_ids()?;
     let metric = setup.task.metric();
@@ -443,6 +466,37 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     }
     if let Some(dir) = embed_dir {
         crate::embeddings::of_nodes(dir, task, &mut model, &ids, &resolved.launch)?;
+    }
+    Ok(())
+}
+
+/// Inference of link prediction, as GraphStorm's `lp_infer_gnn`: ranking scores on the test
+/// edges, and the node (and relation) embeddings with `--save-embed-path`. Link prediction
+/// writes no per-edge predictions.
+fn infer_links(
+    resolved: &Resolved,
+    task: &LinkPredictionTask,
+    model: &mut TaskModel,
+) -> anyhow::Result<()> {
+    let metric = task.metrics()[0].to_string();
+    let scores = task.test_scores(model, &mut Bars::new(&metric))?;
+    let etypes: Vec<String> = task.eval_etypes().iter().map(ToString::to_string).collect();
+    for (m, s) in &scores {
+        println!("test {m}: {s:.4} on {etypes:?}");
+    }
+    if let Some(dir) = &resolved.train.save_prediction_path
+        && resolved.train.save_embed_path.as_ref() != Some(dir)
+    {
+        bail!(
+            "link prediction writes no predictions (`--save-prediction-path {}`); hint: pass \
+             --save-embed-path for the node and relation embeddings, as GraphStorm's \
+             link-prediction inference writes",
+            dir.display()
+        );
+    }
+    match &resolved.train.save_embed_path {
+        Some(dir) => crate::lp_outputs::write_embeddings(dir, task, model, &resolved.launch)?,
+        None => println!("no --save-embed-path given: embeddings not saved"),
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod generate;
 mod graph_info;
 mod launch;
 mod logging;
+mod lp_outputs;
 mod partition;
 mod paths;
 mod plugin_cmd;
@@ -74,6 +75,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Link prediction (GraphStorm's `gs_link_prediction`).
+    #[command(name = "link-prediction", disable_help_flag = true)]
+    LinkPrediction {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Build a graph from CSV/Parquet tables and a GraphStorm gconstruct JSON config
     /// (GraphStorm's `graphstorm.gconstruct.construct_graph`).
     Gconstruct(gconstruct::GconstructArgs),
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
             launch::run(&args, Some(TaskType::EdgeClassification))
         }
         Command::EdgeRegression { args } => launch::run(&args, Some(TaskType::EdgeRegression)),
+        Command::LinkPrediction { args } => launch::run(&args, Some(TaskType::LinkPrediction)),
         Command::Gconstruct(args) => gconstruct::run(&args),
         Command::Partition(args) => partition::run(&args),
         Command::Generate { what } => generate::run(what),
