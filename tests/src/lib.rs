@@ -1,10 +1,11 @@
 //! gs-tests: support for gs's integration tests (`tests/tests/*.rs`).
 //!
 //! It owns what every test needs and nothing a test asserts: the paths of the real plugin
-//! components that `build.rs` compiles (test plugins, the built-in `sage` and `rgcn`, the example
-//! `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model config, a plugin
-//! engine with a throw-away cache, and the location of the `gs` binary for CLI tests. It must
-//! not hold test logic of its own, and it depends only on the public API of the host crates.
+//! components that `build.rs` compiles (test plugins, the built-in `sage`, `rgcn` and `mlp`,
+//! the example `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model
+//! config, a plugin engine with a throw-away cache, and the location of the `gs` binary for CLI
+//! tests. It must not hold test logic of its own, and it depends only on the public API of the
+//! host crates.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,11 +53,12 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("sage", env!("GS_TEST_PLUGIN_SAGE")),
     ("rgcn", env!("GS_TEST_PLUGIN_RGCN")),
+    ("mlp", env!("GS_TEST_PLUGIN_MLP")),
     ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
 ];
 
 /// The component of a guest package built by `build.rs`: a test plugin (`test-trap`, or just
-/// `trap`), `sage`, `rgcn` or `custom-gcn`.
+/// `trap`), `sage`, `rgcn`, `mlp` or `custom-gcn`.
 ///
 /// # Panics
 /// If `name` is not one of them.
