@@ -3,9 +3,12 @@
 //! It owns what every test needs and nothing a test asserts: the paths of the real plugin
 //! components that `build.rs` compiles (test plugins, the built-in `sage`, `rgcn` and `mlp`,
 //! the example `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model
-//! config, a plugin engine with a throw-away cache, and the location of the `gs` binary for CLI
-//! tests. It must not hold test logic of its own, and it depends only on the public API of the
-//! host crates.
+//! config, a plugin engine with a throw-away cache, the location of the `gs` binary for CLI
+//! tests, and ([`graphstorm`]) the real GraphStorm's golden cases loaded into the built-in
+//! plugins and compared by raw id. It must not hold test logic of its own, and it depends only
+//! on the public API of the host crates.
+
+pub mod graphstorm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -378,10 +381,15 @@ pub fn demo_yaml() -> PathBuf {
 
 /// A fresh folder holding a small demo graph (200 papers, 100 authors) as `data/demo.json`.
 pub fn small_demo_graph() -> tempfile::TempDir {
+    small_demo_graph_with("")
+}
+
+/// [`small_demo_graph`] with more `gs generate demo` flags, such as `--feature-signal 3`.
+pub fn small_demo_graph_with(flags: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     run_gs_line(
         tmp.path(),
-        "generate demo --output-dir data --num-papers 200 --num-authors 100",
+        &format!("generate demo --output-dir data --num-papers 200 --num-authors 100 {flags}"),
     )
     .ok();
     tmp
