@@ -166,6 +166,20 @@ fn mlp_refuses_what_it_would_not_use() {
     run_nc(dir, &demo, &[&as_mlp[..], &["--num-layers", "0"]].concat())
         .fails_with(2, &["`fanout`", "remove `fanout`"]);
 
+    // The other way round, a GNN without layers points at mlp.
+    run_nc(
+        dir,
+        &yaml,
+        &[&one_epoch[..], &["--model-encoder-type", "rgcn"]].concat(),
+    )
+    .fails_with(
+        1,
+        &[
+            "rgcn needs `num-layers` of at least 1",
+            "`model_encoder_type: mlp`",
+        ],
+    );
+
     // GraphStorm's mlp applies dropout only after input_activate, which gs refuses.
     run_nc(
         dir,
