@@ -640,18 +640,6 @@ fn unimplemented_keys_are_refused_by_name() {
         ("outputs", "--do-nid-remap", "false", "raw node ids"),
         ("outputs", "--preserve-input", "true", "remapped outputs"),
         (
-            "edge tasks",
-            "--target-etype",
-            "paper,cites,paper",
-            "edge classification",
-        ),
-        (
-            "edge tasks",
-            "--decoder-type",
-            "MLPDecoder",
-            "edge classification",
-        ),
-        (
             "link prediction",
             "--lp-decoder-type",
             "dot_product",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use gs_graph::{DemoParams, generate_demo, write_partitioned};
+use gs_graph::{DemoParams, UserItemParams, generate_demo, generate_user_item, write_partitioned};
 
 #[derive(Subcommand)]
 pub(crate) enum Generate {
@@ -30,6 +30,26 @@ pub(crate) enum Generate {
         intra_fraction: Option<f64>,
         #[arg(long)]
         feature_signal: Option<f32>,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// A user–item rating graph with a planted edge signal, for edge classification
+    /// (`label`, 3 classes) and edge regression (`rating`) on `user,rates,item`, with the
+    /// reverse `item,rated-by,user` and train/val/test masks on the ratings.
+    UserItem {
+        /// Directory to write (must not exist or be empty); the part-config is `<dir>/<graph-name>.json`.
+        #[arg(long)]
+        output_dir: PathBuf,
+        #[arg(long, default_value = "user-item")]
+        graph_name: String,
+        #[arg(long)]
+        num_users: Option<u64>,
+        #[arg(long)]
+        num_items: Option<u64>,
+        #[arg(long)]
+        num_ratings: Option<u64>,
+        #[arg(long)]
+        feat_dim: Option<usize>,
         #[arg(long)]
         seed: Option<u64>,
     },
@@ -71,6 +91,40 @@ pub(crate) fn run(what: Generate) -> anyhow::Result<()> {
                 graph.total_nodes(),
                 graph.total_edges(),
                 params.num_classes
+            );
+            Ok(())
+        }
+        Generate::UserItem {
+            output_dir,
+            graph_name,
+            num_users,
+            num_items,
+            num_ratings,
+            feat_dim,
+            seed,
+        } => {
+            let d = UserItemParams::default();
+            let params = UserItemParams {
+                num_users: num_users.unwrap_or(d.num_users),
+                num_items: num_items.unwrap_or(d.num_items),
+                num_ratings: num_ratings.unwrap_or(d.num_ratings),
+                feat_dim: feat_dim.unwrap_or(d.feat_dim),
+                seed: seed.unwrap_or(d.seed),
+                ..d
+            };
+            let graph = generate_user_item(&params).context("invalid user-item parameters")?;
+            let json = write_partitioned(&graph, &output_dir, &graph_name).with_context(|| {
+                format!(
+                    "cannot write the user-item graph to `{}`",
+                    output_dir.display()
+                )
+            })?;
+            eprintln!(
+                "wrote `{}`: {} nodes, {} edges ({} ratings on `user,rates,item`)",
+                json.display(),
+                graph.total_nodes(),
+                graph.total_edges(),
+                params.num_ratings
             );
             Ok(())
         }

@@ -8,7 +8,7 @@ use gs_config::{LaunchOptions, PluginRef, Resolved, TaskType};
 use gs_runtime::{PluginEngine, PluginInstance, PluginLimits};
 use gs_tensor::{Device, ParamStore, choose_device, seed_and_threads};
 use gs_train::checkpoint::{self, LoadedCheckpoint, PluginIdentity};
-use gs_train::{NodeTask, RunOptions, resolve_plugin_args};
+use gs_train::{EdgeTask, NodeTask, RunOptions, TaskModel, TrainingSummary, resolve_plugin_args};
 use sha2::{Digest, Sha256};
 
 use crate::builtin;
@@ -38,11 +38,33 @@ pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Re
         };
         let ckpt = checkpoint::load(&restore)?;
         let resolved = input.resolve(Some(&ckpt.meta.config))?;
+        check_command(&resolved, default_task)?;
         infer(&resolved, ckpt)
     } else {
         let resolved = input.resolve(None)?;
+        check_command(&resolved, default_task)?;
         train(&resolved)
     }
+}
+
+/// A task command runs its own family of tasks: `gs edge-classification` with a
+/// `node_classification:` section (or the reverse) is refused, as GraphStorm's edge and node
+/// commands run different scripts. Within a family the YAML's section decides, as in GraphStorm.
+fn check_command(resolved: &Resolved, command: Option<TaskType>) -> anyhow::Result<()> {
+    let task = resolved.train.task_type;
+    if let Some(command) = command
+        && command.is_edge_task() != task.is_edge_task()
+    {
+        bail!(
+            "the task is `{}` (from the YAML's task section or --task-type), but the command is \
+             `gs {}`; hint: run `gs {}`, or change the YAML's task section to `{}:`",
+            task.name(),
+            command.name().replace('_', "-"),
+            task.name().replace('_', "-"),
+            command.name()
+        );
+    }
+    Ok(())
 }
 
 /// The bytes of a plugin named on the command line, with a name for messages.
@@ -86,9 +108,47 @@ fn device(launch: &LaunchOptions) -> anyhow::Result<Device> {
     Ok(choice.device)
 }
 
+/// The task of a run: node or edge targets.
+enum Pipeline {
+    Node(NodeTask),
+    Edge(EdgeTask),
+}
+
+impl Pipeline {
+    fn plugin_model(
+        &self,
+        instance: PluginInstance,
+        custom_args: Vec<(String, String)>,
+    ) -> anyhow::Result<TaskModel> {
+        Ok(match self {
+            Pipeline::Node(t) => t.plugin_model(instance, custom_args)?,
+            Pipeline::Edge(t) => t.plugin_model(instance, custom_args)?,
+        })
+    }
+
+    fn metric(&self) -> String {
+        match self {
+            Pipeline::Node(t) => t.metrics()[0].to_string(),
+            Pipeline::Edge(t) => t.metrics()[0].to_string(),
+        }
+    }
+
+    fn train(
+        &self,
+        model: &mut TaskModel,
+        options: &RunOptions,
+        bars: &mut Bars,
+    ) -> anyhow::Result<TrainingSummary> {
+        Ok(match self {
+            Pipeline::Node(t) => t.train(model, options, bars)?,
+            Pipeline::Edge(t) => t.train(model, options, bars)?,
+        })
+    }
+}
+
 /// Everything a run needs before it trains or infers.
 struct Setup {
-    task: NodeTask,
+    task: Pipeline,
     engine: PluginEngine,
     device: Device,
 }
@@ -108,8 +168,16 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
     let part_config = &resolved.launch.part_config;
     let graph = gs_graph::load(part_config)
         .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
-    let mut task = NodeTask::new(Arc::new(graph), resolved.train.clone(), device)?;
-    task.set_sampler_workers(resolved.launch.num_samplers);
+    let graph = Arc::new(graph);
+    let task = if resolved.train.task_type.is_edge_task() {
+        let mut task = EdgeTask::new(graph, resolved.train.clone(), device)?;
+        task.set_sampler_workers(resolved.launch.num_samplers);
+        Pipeline::Edge(task)
+    } else {
+        let mut task = NodeTask::new(graph, resolved.train.clone(), device)?;
+        task.set_sampler_workers(resolved.launch.num_samplers);
+        Pipeline::Node(task)
+    };
     let engine = PluginEngine::new(crate::paths::component_cache())?;
     Ok(Setup {
         task,
@@ -132,7 +200,10 @@ fn instantiate(
     let info = instance.info();
     let wanted = match resolved.train.task_type {
         TaskType::NodeRegression => gs_runtime::Task::NodeRegression,
-        _ => gs_runtime::Task::NodeClassification,
+        TaskType::EdgeClassification => gs_runtime::Task::EdgeClassification,
+        TaskType::EdgeRegression => gs_runtime::Task::EdgeRegression,
+        TaskType::LinkPrediction => gs_runtime::Task::LinkPrediction,
+        TaskType::NodeClassification => gs_runtime::Task::NodeClassification,
     };
     if !info.tasks.contains(&wanted) {
         bail!(
@@ -206,7 +277,7 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         restore_optimizer: warm.optimizer,
         continued_summary: warm.continued_summary,
     };
-    let metric = setup.task.metrics()[0].to_string();
+    let metric = setup.task.metric();
     let summary = setup.task.train(
         &mut model,
         &options,
@@ -236,7 +307,20 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         let best = (resolved.train.save_model_path.as_ref())
             .zip(summary.best_checkpoint.as_ref())
             .map(|(save, best)| save.join(best));
-        crate::embeddings::after_training(dir, &setup.task, &mut model, best, &resolved.launch)?;
+        match &setup.task {
+            Pipeline::Node(task) => {
+                crate::embeddings::after_training(dir, task, &mut model, best, &resolved.launch)?
+            }
+            Pipeline::Edge(task) => {
+                if let Some(best) = best {
+                    let best = checkpoint::load(&best)?;
+                    model
+                        .load_weights(&best.weights)
+                        .with_context(|| format!("cannot restore `{}`", best.dir.display()))?;
+                }
+                crate::edge_outputs::write_embeddings(dir, task, &mut model, &resolved.launch)?
+            }
+        }
     }
     Ok(())
 }
@@ -307,11 +391,13 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     model
         .load_weights(&ckpt.weights)
         .with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
-    let ids = setup.task.inference_ids()?;
-    let metric = setup.task.metrics()[0].to_string();
-    let output = setup
-        .task
-        .infer(&mut model, &ids, &mut Bars::new(&metric))?;
+    let task = match &setup.task {
+        Pipeline::Node(task) => task,
+        Pipeline::Edge(task) => return infer_edges(resolved, task, &mut model),
+    };
+    let ids = task.inference_ids()?;
+    let metric = setup.task.metric();
+    let output = task.infer(&mut model, &ids, &mut Bars::new(&metric))?;
     for (m, s) in &output.scores {
         println!(
             "test {m}: {s:.4} on {} `{}` nodes",
@@ -327,8 +413,8 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
         // GraphStorm's default: `save_prediction_path` falls back to `save_embed_path`, and
         // both sets then share the folder.
         (Some(pred), Some(embed)) if pred == embed => {
-            let predictions = NodeRows::of_predictions(setup.task.graph(), &output)?;
-            let embeddings = crate::embeddings::rows(&setup.task, &mut model, &ids)?;
+            let predictions = NodeRows::of_predictions(task.graph(), &output)?;
+            let embeddings = crate::embeddings::rows(task, &mut model, &ids)?;
             let files = gs_output::write_node_predictions_and_embeddings(
                 pred,
                 &[predictions.entry()],
@@ -345,8 +431,7 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
             return Ok(());
         }
         (Some(dir), _) => {
-            let files =
-                crate::predictions::write(dir, setup.task.graph(), &output, &resolved.launch)?;
+            let files = crate::predictions::write(dir, task.graph(), &output, &resolved.launch)?;
             println!(
                 "predictions for {} nodes in `{}` ({} files)",
                 output.ids.len(),
@@ -357,7 +442,50 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
         (None, _) => println!("no --save-prediction-path given: predictions not saved"),
     }
     if let Some(dir) = embed_dir {
-        crate::embeddings::of_nodes(dir, &setup.task, &mut model, &ids, &resolved.launch)?;
+        crate::embeddings::of_nodes(dir, task, &mut model, &ids, &resolved.launch)?;
+    }
+    Ok(())
+}
+
+/// Inference of an edge task: scores on the test edges, predictions and embeddings.
+fn infer_edges(resolved: &Resolved, task: &EdgeTask, model: &mut TaskModel) -> anyhow::Result<()> {
+    let ids = task.inference_ids()?;
+    let metric = task.metrics()[0].to_string();
+    let output = task.infer(model, &ids, &mut Bars::new(&metric))?;
+    for (m, s) in &output.scores {
+        println!(
+            "test {m}: {s:.4} on {} `{}` edges",
+            output.src.len(),
+            output.etype
+        );
+    }
+    let (pred_dir, embed_dir) = (
+        &resolved.train.save_prediction_path,
+        &resolved.train.save_embed_path,
+    );
+    if let (Some(pred), Some(embed)) = (pred_dir, embed_dir)
+        && pred == embed
+    {
+        bail!(
+            "edge predictions and node embeddings cannot share `{}` yet; hint: pass \
+             --save-prediction-path and --save-embed-path with different folders",
+            pred.display()
+        );
+    }
+    match pred_dir {
+        Some(dir) => {
+            let files =
+                crate::edge_outputs::write_predictions(dir, task, &output, &resolved.launch)?;
+            println!(
+                "predictions for {} edges in `{}` ({files} files)",
+                output.src.len(),
+                dir.display()
+            );
+        }
+        None => println!("no --save-prediction-path given: predictions not saved"),
+    }
+    if let Some(dir) = embed_dir {
+        crate::edge_outputs::write_embeddings(dir, task, model, &resolved.launch)?;
     }
     Ok(())
 }

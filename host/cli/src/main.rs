@@ -6,6 +6,7 @@
 //! codes. The logic lives in the library crates so tests can reach it.
 
 mod builtin;
+mod edge_outputs;
 mod embeddings;
 mod gconstruct;
 mod generate;
@@ -61,6 +62,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Edge classification (GraphStorm's `gs_edge_classification`).
+    #[command(name = "edge-classification", disable_help_flag = true)]
+    EdgeClassification {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
+    /// Edge regression (GraphStorm's `gs_edge_regression`).
+    #[command(name = "edge-regression", disable_help_flag = true)]
+    EdgeRegression {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Build a graph from CSV/Parquet tables and a GraphStorm gconstruct JSON config
     /// (GraphStorm's `graphstorm.gconstruct.construct_graph`).
     Gconstruct(gconstruct::GconstructArgs),
@@ -105,6 +118,10 @@ fn main() -> ExitCode {
             launch::run(&args, Some(TaskType::NodeClassification))
         }
         Command::NodeRegression { args } => launch::run(&args, Some(TaskType::NodeRegression)),
+        Command::EdgeClassification { args } => {
+            launch::run(&args, Some(TaskType::EdgeClassification))
+        }
+        Command::EdgeRegression { args } => launch::run(&args, Some(TaskType::EdgeRegression)),
         Command::Gconstruct(args) => gconstruct::run(&args),
         Command::Partition(args) => partition::run(&args),
         Command::Generate { what } => generate::run(what),

@@ -268,9 +268,8 @@ const ONE_MACHINE: &str = "gs runs a single trainer process on one machine";
 const NO_MTL: &str = "multi-task learning is not supported yet";
 const NO_DISTILL: &str = "distillation is not supported yet";
 const NO_HARD_NEG: &str = "hard negatives are not supported yet";
-const NO_EDGE_TASKS: &str =
-    "gs runs node tasks only so far (edge classification and regression are not supported yet)";
-const NO_LP: &str = "gs runs node tasks only so far (link prediction is not supported yet)";
+const NO_LP: &str =
+    "gs runs node and edge tasks only so far (link prediction is not supported yet)";
 const NO_MODEL_READS: &str =
     "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
 
@@ -400,17 +399,17 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("use_pseudolabel", Sec::NodeTask, K::Bool, D::Bool(false), Nys("GLEM is not supported yet"), "GLEM pseudo-labels"),
     o("eval_target_ntype", Sec::NodeTask, K::Str, D::None, Nys("a separate evaluation node type is not supported yet"), "node type to evaluate on"),
     // ---- edge tasks ----
-    o("target_etype", Sec::EdgeTask, K::StrList, D::Derived("_N,_E,_N for edge tasks"), Nys(NO_EDGE_TASKS), "edge type to predict, as `src,rel,dst` (one)"),
-    o("reverse_edge_types_map", Sec::EdgeTask, K::StrList, D::None, Nys(NO_EDGE_TASKS), "reverse edge types: `head,rel,rev_rel,tail ...`"),
-    o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Nys(NO_EDGE_TASKS), "drop the target edge type and its reverse from message passing"),
-    o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Nys(NO_EDGE_TASKS), "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
-    o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Nys(NO_EDGE_TASKS), "bases of DenseBiDecoder"),
-    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
+    o("target_etype", Sec::EdgeTask, K::StrList, D::Derived("_N,_E,_N for edge tasks"), Sup("tests/tests/edge_tasks.rs::bad_edge_task_input_is_refused_naming_key_value_and_fix"), "edge type to predict, as `src,rel,dst` (one)"),
+    o("reverse_edge_types_map", Sec::EdgeTask, K::StrList, D::None, Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "reverse edge types: `head,rel,rev_rel,tail ...`"),
+    o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "drop the target edge type and its reverse from message passing"),
+    o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
+    o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "bases of DenseBiDecoder"),
+    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder (MLPEFeatEdgeDecoder) are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
     o("decoder_norm", Sec::EdgeTask, K::Str, D::None, Nys("decoder normalisation is not supported yet"), "normalisation in the decoder"),
     // ---- link prediction ----
     o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to train on: `src,rel,dst ...`"),
     o("eval_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Nys(NO_LP), "edge types to evaluate on"),
-    o("exclude_training_targets", Sec::LinkPrediction, K::Bool, D::Bool(true), Nys(NO_LP), "remove a batch's target edges (and reverses) from its sampled blocks"),
+    o("exclude_training_targets", Sec::LinkPrediction, K::Bool, D::Bool(true), Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "remove a batch's target edges (and reverses) from its sampled blocks"),
     o("train_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("uniform"), Nys(NO_LP), "training negatives: uniform, joint, inbatch_joint, localuniform, ..."),
     o("eval_negative_sampler", Sec::LinkPrediction, K::Str, D::Str("joint"), Nys(NO_LP), "evaluation negatives: uniform or joint"),
     o("num_negative_edges", Sec::LinkPrediction, K::Int, D::Int(16), Nys(NO_LP), "negatives per positive edge in training"),

@@ -481,16 +481,16 @@ fn bad_values_name_key_and_value() {
 
 #[test]
 fn task_defaults_and_checks() {
-    // No edge or link-prediction task runs in gs yet, so their keys are refused by name.
+    // No link-prediction task runs in gs yet, so its keys are refused by name.
     let lp = argv(
         "--part-config g.json --num-trainers 1 --task-type link_prediction --hidden-size 4 --lr 0.1 --batch-size 8",
     );
     let mut refused = lp.clone();
-    refused.extend(argv("--exclude-training-targets false"));
+    refused.extend(argv("--num-negative-edges 4"));
     let err = resolve(&refused, None).unwrap_err();
     assert!(matches!(err, ConfigError::NotYetSupported { .. }), "{err}");
     assert!(
-        err.to_string().contains("`--exclude-training-targets`")
+        err.to_string().contains("`--num-negative-edges`")
             && err
                 .to_string()
                 .contains("link prediction is not supported yet"),
@@ -503,10 +503,14 @@ fn task_defaults_and_checks() {
     let r = resolve(&er, None).unwrap();
     assert_eq!(r.train.target_etype.as_deref(), Some("_N,_E,_N"));
     assert_eq!(r.train.eval_metric, ["rmse"]);
-    let mut refused = er.clone();
-    refused.extend(argv("--target-etype a,r,b"));
-    let err = resolve(&refused, None).unwrap_err();
+    let mut two = er.clone();
+    two.extend(argv("--target-etype a,r,b c,s,d"));
+    let err = resolve(&two, None).unwrap_err();
     assert!(err.to_string().contains("`--target-etype`"), "{err}");
+    let mut one = er.clone();
+    one.extend(argv("--target-etype a,r,b"));
+    let r = resolve(&one, None).unwrap();
+    assert_eq!(r.train.target_etype.as_deref(), Some("a,r,b"));
 }
 
 #[test]

@@ -36,6 +36,7 @@ mod sampling;
 mod seed;
 mod storage;
 mod types;
+mod user_item;
 
 pub use array::{Array, DType};
 pub use batches::{EpochBatches, SeedBatch, SeedBatches};
@@ -66,3 +67,6 @@ pub use storage::{
     write_partitions, write_raw_id_mapping,
 };
 pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};
+pub use user_item::{
+    USER_ITEM_CLASS_THRESHOLD, UserItemParams, generate_user_item, user_item_etype,
+};

@@ -15,13 +15,16 @@
 //! outside the directory it is given and that directory's hidden staging siblings. Every error
 //! is an [`OutputError`] that names the path (and node type) and ends with a `hint:`.
 //!
-//! Not implemented: edge predictions (`src_nid`, `dst_nid`, `pred`), `--column-names`
-//! renaming, multi-rank output.
+//! Edge-task predictions go to `pred_dir/<src>_<rel>_<dst>/pred.predict-00000_NNNNN.parquet`
+//! with columns `pred`, `src_nid`, `dst_nid` ([`write_edge_predictions`]).
+//!
+//! Not implemented: edge predictions in csv, `--column-names` renaming, multi-rank output.
 
 #![warn(missing_docs)]
 
 mod atomic;
 mod csv_io;
+mod edges;
 mod error;
 mod input;
 mod layout;
@@ -29,9 +32,12 @@ mod parquet_io;
 mod read;
 mod write;
 
+pub use edges::{DST_NID_COL, EdgeRows, SRC_NID_COL, write_edge_predictions};
 pub use error::OutputError;
 pub use input::{DEFAULT_CHUNK_SIZE, NodeIds, OutputFormat, OutputOptions, Values};
-pub use read::{read_node_embeddings, read_node_predictions};
+pub use read::{
+    EdgePredictions, read_edge_predictions, read_node_embeddings, read_node_predictions,
+};
 pub use write::{
     write_node_embeddings, write_node_predictions, write_node_predictions_and_embeddings,
 };

@@ -38,6 +38,18 @@ pub(crate) fn write_chunk(
     values: Values<'_>,
     rows: Range<usize>,
 ) -> Result<(), OutputError> {
+    write_columns(path, value_col, &[(NID_COL, ids)], values, rows)
+}
+
+/// Writes rows `rows` with the value column first, then one id column per entry of `ids`
+/// (`nid`, or an edge's `src_nid` and `dst_nid`), as one row group, and fsyncs it.
+pub(crate) fn write_columns(
+    path: &Path,
+    value_col: &str,
+    id_cols: &[(&str, NodeIds<'_>)],
+    values: Values<'_>,
+    rows: Range<usize>,
+) -> Result<(), OutputError> {
     let parquet_err = |source| OutputError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -49,10 +61,13 @@ pub(crate) fn write_chunk(
         ),
         Values::ClassIndex(_) => format!("optional int64 {value_col};"),
     };
-    let nid_type = match ids {
-        NodeIds::Int(_) => format!("optional int64 {NID_COL};"),
-        NodeIds::Raw(_) => format!("optional binary {NID_COL} (STRING);"),
-    };
+    let nid_type: String = id_cols
+        .iter()
+        .map(|(col, ids)| match ids {
+            NodeIds::Int(_) => format!("optional int64 {col}; "),
+            NodeIds::Raw(_) => format!("optional binary {col} (STRING); "),
+        })
+        .collect();
     let schema = parse_message_type(&format!("message schema {{ {value_type} {nid_type} }}"))
         .map_err(parquet_err)?;
     // pyarrow's default codec; every parquet reader understands it.
@@ -91,28 +106,30 @@ pub(crate) fn write_chunk(
     .map_err(parquet_err)?;
     column.close().map_err(parquet_err)?;
 
-    let mut column = row_group
-        .next_column()
-        .map_err(parquet_err)?
-        .expect("two columns");
-    match ids {
-        NodeIds::Int(ids) => {
-            column
-                .typed::<Int64Type>()
-                .write_batch(&ids[rows.clone()], Some(&present), None)
+    for (_, ids) in id_cols {
+        let mut column = row_group
+            .next_column()
+            .map_err(parquet_err)?
+            .expect("one column per id list");
+        match ids {
+            NodeIds::Int(ids) => {
+                column
+                    .typed::<Int64Type>()
+                    .write_batch(&ids[rows.clone()], Some(&present), None)
+            }
+            NodeIds::Raw(ids) => {
+                let bytes: Vec<ByteArray> = ids[rows.clone()]
+                    .iter()
+                    .map(|s| ByteArray::from(s.as_bytes().to_vec()))
+                    .collect();
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&bytes, Some(&present), None)
+            }
         }
-        NodeIds::Raw(ids) => {
-            let bytes: Vec<ByteArray> = ids[rows.clone()]
-                .iter()
-                .map(|s| ByteArray::from(s.as_bytes().to_vec()))
-                .collect();
-            column
-                .typed::<ByteArrayType>()
-                .write_batch(&bytes, Some(&present), None)
-        }
+        .map_err(parquet_err)?;
+        column.close().map_err(parquet_err)?;
     }
-    .map_err(parquet_err)?;
-    column.close().map_err(parquet_err)?;
     row_group.close().map_err(parquet_err)?;
 
     let file = writer.into_inner().map_err(parquet_err)?;
@@ -127,6 +144,22 @@ pub(crate) fn read_file(
     path: &Path,
     value_col: &str,
     nids: &mut Vec<String>,
+    preds: &mut Vec<Vec<f32>>,
+) -> Result<(), OutputError> {
+    let mut ids = [std::mem::take(nids)];
+    let result = read_rows(path, &[NID_COL], value_col, &mut ids, preds);
+    let [read] = ids;
+    *nids = read;
+    result
+}
+
+/// Appends every row of `path`: the text of each of `id_cols` to the matching vector of
+/// `ids`, and `value_col` as a float row (an integer class becomes a one-value row).
+pub(crate) fn read_rows(
+    path: &Path,
+    id_cols: &[&str],
+    value_col: &str,
+    ids: &mut [Vec<String>],
     preds: &mut Vec<Vec<f32>>,
 ) -> Result<(), OutputError> {
     let parquet_err = |source| OutputError::Parquet {
@@ -146,36 +179,38 @@ pub(crate) fn read_file(
         .schema_descr()
         .root_schema()
         .get_fields();
-    for want in [NID_COL, value_col] {
-        if !fields.iter().any(|f| f.name() == want) {
+    for want in id_cols.iter().chain([&value_col]) {
+        if !fields.iter().any(|f| f.name() == *want) {
             return Err(bad(format!("no `{want}` column")));
         }
     }
     for (i, row) in reader.into_iter().enumerate() {
         let row = row.map_err(parquet_err)?;
-        let (mut nid, mut pred) = (None, None);
+        let mut row_ids: Vec<Option<String>> = vec![None; id_cols.len()];
+        let mut pred = None;
         for (name, field) in row.get_column_iter() {
-            if name == NID_COL {
-                nid = Some(nid_text(field).ok_or_else(|| {
+            if let Some(k) = id_cols.iter().position(|c| c == name) {
+                row_ids[k] = Some(nid_text(field).ok_or_else(|| {
                     bad(format!(
-                        "row {i}: `nid` is {field}, expected a string or an integer"
+                        "row {i}: `{name}` is {field}, expected a string or an integer"
                     ))
                 })?);
             } else if name == value_col {
                 pred = Some(pred_row(field).ok_or_else(|| {
                     bad(format!(
-                        "row {i}: `pred` is {field}, expected a list of floats or an integer"
+                        "row {i}: `{value_col}` is {field}, expected a list of floats or an integer"
                     ))
                 })?);
             }
         }
-        match (nid, pred) {
-            (Some(nid), Some(pred)) => {
-                nids.push(nid);
-                preds.push(pred);
-            }
-            _ => return Err(bad(format!("row {i} lacks `nid` or `pred`"))),
+        let Some(pred) = pred else {
+            return Err(bad(format!("row {i} lacks `{value_col}`")));
+        };
+        for (k, id) in row_ids.into_iter().enumerate() {
+            let id = id.ok_or_else(|| bad(format!("row {i} lacks `{}`", id_cols[k])))?;
+            ids[k].push(id);
         }
+        preds.push(pred);
     }
     Ok(())
 }

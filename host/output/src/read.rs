@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::edges::{DST_NID_COL, SRC_NID_COL};
 use crate::layout::{EMB_COL, PRED_COL};
 use crate::{OutputError, csv_io, parquet_io};
 
@@ -91,6 +92,59 @@ pub fn read_node_embeddings(
         parquet_io::read_file(path, EMB_COL, &mut nids, &mut rows)?;
     }
     Ok((nids, rows))
+}
+
+/// One edge type's predictions read back: raw source and destination ids and value rows.
+pub struct EdgePredictions {
+    /// Raw id of each edge's source node.
+    pub src: Vec<String>,
+    /// Raw id of each edge's destination node.
+    pub dst: Vec<String>,
+    /// One value row per edge (a class index becomes a one-value row).
+    pub preds: Vec<Vec<f32>>,
+}
+
+/// Reads every parquet prediction file of one edge type under
+/// `pred_dir/<src>_<rel>_<dst>/` (`pred.predict-<rank>_<chunk>.parquet`, columns `pred`,
+/// `src_nid`, `dst_nid`), in (rank, chunk) order.
+pub fn read_edge_predictions(
+    pred_dir: &Path,
+    etype: [&str; 3],
+) -> Result<EdgePredictions, OutputError> {
+    let name = etype.join("_");
+    let dir = pred_dir.join(&name);
+    let entries = fs::read_dir(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => OutputError::NotFound {
+            dir: dir.clone(),
+            ntype: name.clone(),
+        },
+        _ => OutputError::io(&dir, "list", e),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| OutputError::io(&dir, "list", e))?;
+        if let Some(key) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| chunk_key(n, "parquet"))
+        {
+            files.push((key, entry.path()));
+        }
+    }
+    files.sort();
+    let mut ids = [Vec::new(), Vec::new()];
+    let mut preds = Vec::new();
+    for (_, path) in &files {
+        parquet_io::read_rows(
+            path,
+            &[SRC_NID_COL, DST_NID_COL],
+            PRED_COL,
+            &mut ids,
+            &mut preds,
+        )?;
+    }
+    let [src, dst] = ids;
+    Ok(EdgePredictions { src, dst, preds })
 }
 
 /// `(rank, chunk)` of `[pred.]predict-<rank>_<chunk>.<ext>`, sorted numerically because

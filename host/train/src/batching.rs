@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gs_graph::{DType, HeteroGraph, MiniBatch, NodeId};
+use gs_graph::{DType, HeteroGraph, LayerBlocks, MiniBatch, NodeId};
 use gs_runtime::{BatchData, BlockData, LayerData};
 use gs_tensor::{Device, Kind, Tensor};
 
@@ -16,9 +16,25 @@ use crate::{FeatureSpec, TrainError};
 /// A batch ready for the model: blocks and input features as tensors, the seeds, their labels.
 pub struct PreparedBatch {
     pub data: BatchData,
+    /// The batch's targets: node ids of a node task, edge ids (of the target edge type) of an
+    /// edge task.
     pub seeds: Vec<NodeId>,
     /// Labels of the seeds (int64 for classification, float32 for regression), if requested.
     pub labels: Option<Tensor>,
+    /// The target edges of an edge task, as local indices into the last layer's destination
+    /// nodes of their endpoint types; `None` for node tasks.
+    pub edges: Option<TargetEdges>,
+}
+
+/// The target edges of an edge batch: edge `i` joins row `src[i]` of the `src_type`
+/// embeddings `forward` returns to row `dst[i]` of the `dst_type` ones.
+pub struct TargetEdges {
+    pub src_type: String,
+    pub dst_type: String,
+    /// `[E]` int64 local indices.
+    pub src: Tensor,
+    /// `[E]` int64 local indices.
+    pub dst: Tensor,
 }
 
 impl PreparedBatch {
@@ -42,6 +58,11 @@ impl PreparedBatch {
             data,
             seeds: self.seeds,
             labels: self.labels.as_ref().map(move_t),
+            edges: self.edges.map(|e| TargetEdges {
+                src: move_t(&e.src),
+                dst: move_t(&e.dst),
+                ..e
+            }),
         }
     }
 }
@@ -81,8 +102,31 @@ impl BatchAssembler {
 
     /// Assemble one batch.
     pub fn assemble(&self, batch: &MiniBatch) -> Result<PreparedBatch, TrainError> {
-        let layers = batch
-            .layers
+        let (layers, input_features) =
+            self.layers_and_features(&batch.layers, &batch.input_nodes)?;
+        let labels = match &self.label {
+            Some((field, kind)) => Some(self.gather_labels(field, *kind, &batch.seeds)?),
+            None => None,
+        };
+        Ok(PreparedBatch {
+            data: BatchData {
+                layers,
+                input_features,
+                target_node_type: self.target.clone(),
+            },
+            seeds: batch.seeds.clone(),
+            labels,
+            edges: None,
+        })
+    }
+
+    /// The blocks and the input features of sampled layers, as tensors.
+    pub(crate) fn layers_and_features(
+        &self,
+        sampled: &[LayerBlocks],
+        input_nodes: &BTreeMap<String, Vec<NodeId>>,
+    ) -> Result<(Vec<LayerData>, BTreeMap<String, Tensor>), TrainError> {
+        let layers = sampled
             .iter()
             .map(|layer| LayerData {
                 num_src: layer
@@ -112,24 +156,12 @@ impl BatchAssembler {
             })
             .collect();
         let mut input_features = BTreeMap::new();
-        for (ntype, ids) in &batch.input_nodes {
+        for (ntype, ids) in input_nodes {
             if let Some(t) = self.gather_features(ntype, ids)? {
                 input_features.insert(ntype.clone(), t);
             }
         }
-        let labels = match &self.label {
-            Some((field, kind)) => Some(self.gather_labels(field, *kind, &batch.seeds)?),
-            None => None,
-        };
-        Ok(PreparedBatch {
-            data: BatchData {
-                layers,
-                input_features,
-                target_node_type: self.target.clone(),
-            },
-            seeds: batch.seeds.clone(),
-            labels,
-        })
+        Ok((layers, input_features))
     }
 
     /// The concatenated input features of `ids`, `[ids.len(), dim]`.

@@ -15,7 +15,7 @@ pub(crate) fn node_embeddings(
 ) -> Result<(Vec<NodeId>, Tensor), TrainError> {
     let _guard = tch::no_grad_guard();
     let config = task.config();
-    let (count, batches) = task.batches(
+    let (count, batches) = task.node_batches(
         ids.to_vec(),
         config.eval_batch_size,
         task.eval_sampler()?,

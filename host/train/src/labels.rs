@@ -5,7 +5,7 @@
 //! Only the nodes of the train, validation and test splits are checked (gconstruct writes -1
 //! for unlabelled nodes and leaves them out of every split); without any split mask, every node.
 
-use gs_config::{TaskType, TrainConfig};
+use gs_config::TrainConfig;
 use gs_graph::{Array, DType, HeteroGraph, NodeId};
 
 use crate::TrainError;
@@ -27,7 +27,7 @@ pub(crate) enum Expected {
 impl Expected {
     pub(crate) fn of(config: &TrainConfig) -> Self {
         match config.task_type {
-            TaskType::NodeRegression => Expected::Values,
+            t if t.is_regression() => Expected::Values,
             _ if config.multilabel => Expected::MultiHot(config.num_classes),
             // Focal loss is binary; GraphStorm also accepts `num_classes: 1` for it.
             _ if config.class_loss_func == "focal" && config.num_classes == Some(1) => {

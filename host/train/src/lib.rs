@@ -1,6 +1,9 @@
-//! gs-train: the task pipelines (node classification and regression so far) that turn a
+//! gs-train: the task pipelines (node and edge classification and regression so far) that turn a
 //! graph, a resolved configuration and a model — a plugin or the native oracle — into
 //! trained checkpoints, metrics and predictions.
+//!
+//! One training loop (`train_loop`) runs every task through the `task::TargetTask` trait;
+//! [`NodeTask`] and [`EdgeTask`] implement it.
 //!
 //! It owns mini-batch assembly (sampled blocks and gathered features into host tensors,
 //! prepared ahead of the trainer), the built-in decoders and losses, Adam, the metrics,
@@ -13,6 +16,9 @@ pub mod checkpoint;
 mod checkpoint_writer;
 mod decoder;
 mod early_stop;
+mod edge_decoder;
+mod edge_labels;
+mod edge_task;
 mod embeddings;
 mod error;
 mod feature_values;
@@ -31,8 +37,11 @@ mod plugin_outputs;
 mod progress;
 mod save_folder;
 mod summary;
+mod task;
+mod train_loop;
 
-pub use batching::{BatchAssembler, PreparedBatch};
+pub use batching::{BatchAssembler, PreparedBatch, TargetEdges};
+pub use edge_task::{EdgeInferenceOutput, EdgeTask};
 pub use error::TrainError;
 pub use features::FeatureSpec;
 pub use metrics::{Metric, roc_auc_macro};

@@ -7,7 +7,7 @@
 //!   sigmoid focal loss (`alpha` 0.25, `gamma` 2 by default) over one logit per node;
 //! - regression: mean squared error, or the shrinkage loss (`alpha` 10, `gamma` 0.2 by default).
 
-use gs_config::{TaskType, TrainConfig};
+use gs_config::TrainConfig;
 use gs_tensor::{Device, Kind, Tensor, TensorError, tch};
 
 use crate::TrainError;
@@ -53,7 +53,7 @@ impl NodeLoss {
         let params =
             |defaults: (f64, f64)| (c.alpha.unwrap_or(defaults.0), c.gamma.unwrap_or(defaults.1));
         match c.task_type {
-            TaskType::NodeRegression => {
+            t if t.is_regression() => {
                 for (key, set) in [
                     ("multilabel", c.multilabel),
                     ("multilabel_weights", c.multilabel_weights.is_some()),

@@ -1,13 +1,43 @@
 //! A task model: an encoder (a plugin or the native oracle) plus, unless the plugin
 //! decodes itself, the host's built-in decoder and loss.
+//!
+//! Edge tasks always decode on the host (`DenseBiDecoder` or `MLPDecoder`): `gs:plugin@0.1.0`
+//! has no way to hand a plugin the target edges, so a plugin's own `decode` is not called for
+//! edge tasks until the contract grows; its `forward` gives the endpoints' embeddings.
 
 use gs_runtime::{BatchData, Mode, PluginInstance};
 use gs_tensor::{ParamStore, Tensor, TensorError};
 
+use crate::batching::TargetEdges;
 use crate::decoder::NodeDecoder;
+use crate::edge_decoder::EdgeDecoder;
 use crate::loss::NodeLoss;
 use crate::plugin_outputs::{ExpectedOutputs, check_loss};
-use crate::{NativeSage, TrainError};
+use crate::{NativeSage, PreparedBatch, TrainError};
+
+/// The host's built-in decoder of a task.
+pub(crate) enum HostDecoder {
+    /// Node tasks: `EntityClassifier` / `EntityRegression`.
+    Node(NodeDecoder),
+    /// Edge tasks: `DenseBiDecoder` or `MLPDecoder` over the target edges' endpoints.
+    Edge(EdgeDecoder),
+}
+
+impl HostDecoder {
+    fn params(&self) -> &ParamStore {
+        match self {
+            HostDecoder::Node(d) => d.params(),
+            HostDecoder::Edge(d) => d.params(),
+        }
+    }
+
+    fn params_mut(&mut self) -> &mut ParamStore {
+        match self {
+            HostDecoder::Node(d) => d.params_mut(),
+            HostDecoder::Edge(d) => d.params_mut(),
+        }
+    }
+}
 
 /// The encoder of a task model.
 pub enum Encoder {
@@ -55,7 +85,7 @@ const DECODER_PREFIX: &str = "decoder/";
 /// Encoder, decoder and loss of a node task.
 pub struct TaskModel {
     encoder: Encoder,
-    decoder: Option<NodeDecoder>,
+    decoder: Option<HostDecoder>,
     loss: NodeLoss,
     /// Whether the plugin computes the loss itself (`None` until first asked).
     plugin_loss: Option<bool>,
@@ -67,7 +97,7 @@ impl TaskModel {
     /// A model whose outputs come from `encoder` and, when given, the host's decoder.
     pub(crate) fn new(
         encoder: Encoder,
-        decoder: Option<NodeDecoder>,
+        decoder: Option<HostDecoder>,
         loss: NodeLoss,
         expected: ExpectedOutputs,
     ) -> Self {
@@ -105,11 +135,65 @@ impl TaskModel {
             })
     }
 
+    /// Task outputs (logits or values) for a prepared batch's targets: its nodes, or, for an
+    /// edge task, its target edges.
+    pub fn batch_outputs(
+        &mut self,
+        batch: &PreparedBatch,
+        mode: Mode,
+    ) -> Result<Tensor, TrainError> {
+        match &batch.edges {
+            Some(edges) => self.edge_outputs(&batch.data, edges, mode),
+            None => self.outputs(&batch.data, mode),
+        }
+    }
+
+    /// Edge-task outputs: the host's edge decoder over the embeddings `forward` returns for
+    /// the target edges' endpoint types.
+    fn edge_outputs(
+        &mut self,
+        batch: &BatchData,
+        edges: &TargetEdges,
+        mode: Mode,
+    ) -> Result<Tensor, TrainError> {
+        let embeddings = self.encoder.forward(batch, mode)?;
+        let Some(HostDecoder::Edge(decoder)) = &self.decoder else {
+            return Err(TrainError::Config(
+                "an edge batch reached a model without the host's edge decoder".into(),
+            ));
+        };
+        let side = |ntype: &str, index: &Tensor| -> Result<Tensor, TrainError> {
+            let Some((_, h)) = embeddings.iter().find(|(t, _)| t == ntype) else {
+                let got: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();
+                return Err(TrainError::Config(format!(
+                    "the model's `forward` returned embeddings for {got:?} but not for node type \
+                     `{ntype}`, an endpoint type of the target edges; hint: `forward` must return \
+                     every destination node type of the last layer"
+                )));
+            };
+            if h.dim() != 2 || h.size()[1] != self.expected.hidden {
+                return Err(TrainError::Config(format!(
+                    "the model's `forward` returned `{ntype}` embeddings of shape {:?}; the host's \
+                     edge decoder expects [nodes, {}] (hidden_size)",
+                    h.size(),
+                    self.expected.hidden
+                )));
+            }
+            Ok(gs_tensor::ops::index_select(h, 0, index)?)
+        };
+        let h_src = side(&edges.src_type, &edges.src)?;
+        let h_dst = side(&edges.dst_type, &edges.dst)?;
+        Ok(decoder.forward(&h_src, &h_dst, mode == Mode::Train)?)
+    }
+
     /// Task outputs (logits or values) for the batch's target nodes.
     pub fn outputs(&mut self, batch: &BatchData, mode: Mode) -> Result<Tensor, TrainError> {
         let embeddings = self.encoder.forward(batch, mode)?;
         match &self.decoder {
-            Some(decoder) => {
+            Some(HostDecoder::Edge(_)) => Err(TrainError::Config(
+                "an edge task's model needs the batch's target edges (use `batch_outputs`)".into(),
+            )),
+            Some(HostDecoder::Node(decoder)) => {
                 let target = &batch.target_node_type;
                 let Some((_, h)) = embeddings.iter().find(|(t, _)| t == target) else {
                     let got: Vec<&str> = embeddings.iter().map(|(t, _)| t.as_str()).collect();

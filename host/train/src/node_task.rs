@@ -1,8 +1,8 @@
-//! Node classification and regression: train, evaluate, infer.
+//! Node classification and regression: targets, batches, decoder and loss of node tasks; the
+//! training loop is [`crate::train_loop`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
@@ -11,19 +11,18 @@ use gs_graph::{
 use gs_runtime::{
     EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
 };
-use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
 use crate::checkpoint::PluginIdentity;
-use crate::checkpoint_writer::CheckpointWriter;
 use crate::decoder::NodeDecoder;
-use crate::early_stop::EarlyStop;
 use crate::head::Head;
 use crate::loss::NodeLoss;
-use crate::metrics::roc_auc_macro;
+use crate::model::HostDecoder;
+use crate::task::{Batches, TargetTask};
 use crate::{
-    Adam, AdamConfig, BatchAssembler, Encoder, EpochReport, FeatureSpec, IterationReport, Metric,
-    NativeSage, PreparedBatch, Progress, TaskModel, TrainError, TrainingSummary,
+    Adam, BatchAssembler, Encoder, FeatureSpec, Metric, NativeSage, PreparedBatch, Progress,
+    TaskModel, TrainError, TrainingSummary, train_loop,
 };
 
 /// What a checkpoint records besides the weights.
@@ -106,33 +105,8 @@ impl NodeTask {
         crate::labels::check_labels(&graph, &config, label)?;
         let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
         crate::feature_values::check_finite(&graph, &features)?;
-        let metrics = config
-            .eval_metric
-            .iter()
-            .map(|m| Metric::parse(m))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(TrainError::Config)?;
+        let metrics = crate::task::parse_metrics(&config)?;
         let classification = task == TaskType::NodeClassification;
-        if let Some(m) = metrics
-            .iter()
-            .find(|m| m.is_classification() != classification)
-        {
-            return Err(TrainError::Config(format!(
-                "eval_metric `{m}` does not apply to `{}`",
-                task.name()
-            )));
-        }
-        if metrics.is_empty() {
-            return Err(TrainError::Config("`eval_metric` is empty".into()));
-        }
-        if config.multilabel
-            && let Some(m) = metrics.iter().find(|m| **m != Metric::Accuracy)
-        {
-            return Err(TrainError::Config(format!(
-                "eval_metric `{m}` is not computed for multilabel classification; hint: use \
-                 --eval-metric accuracy (the macro ROC AUC, as GraphStorm reports it)"
-            )));
-        }
         let loss = NodeLoss::from_config(&config)?;
         let label_kind = if loss.multi_hot_labels() {
             LabelKind::MultiHot
@@ -273,13 +247,13 @@ impl NodeTask {
             None
         } else {
             crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
-            Some(NodeDecoder::new(
+            Some(HostDecoder::Node(NodeDecoder::new(
                 i64::from(self.config.hidden_size),
                 self.output_dim()?,
                 self.config.decoder_bias,
                 self.config.seed,
                 self.device,
-            )?)
+            )?))
         };
         Ok(TaskModel::new(
             Encoder::Plugin(Box::new(instance)),
@@ -303,7 +277,7 @@ impl NodeTask {
         )?;
         Ok(TaskModel::new(
             Encoder::Native { model, params },
-            Some(decoder),
+            Some(HostDecoder::Node(decoder)),
             self.loss.clone(),
             self.expected_outputs()?,
         ))
@@ -384,7 +358,7 @@ impl NodeTask {
     }
 
     /// Batches of `ids`, sampled and assembled ahead on the prefetch threads.
-    pub(crate) fn batches(
+    pub(crate) fn node_batches(
         &self,
         ids: Vec<NodeId>,
         batch_size: u32,
@@ -408,78 +382,6 @@ impl NodeTask {
         Ok((count, prefetcher))
     }
 
-    /// Model outputs and labels for every node of `ids`, in order, under `no_grad`.
-    fn outputs_for(
-        &self,
-        model: &mut TaskModel,
-        ids: &[NodeId],
-        with_labels: bool,
-        what: &str,
-        progress: &mut dyn Progress,
-    ) -> Result<(Vec<NodeId>, Tensor, Option<Tensor>), TrainError> {
-        let _guard = tch::no_grad_guard();
-        let (count, batches) = self.batches(
-            ids.to_vec(),
-            self.config.eval_batch_size,
-            self.eval_sampler()?,
-            false,
-            0,
-            with_labels,
-        )?;
-        progress.eval_start(what, count);
-        let (mut seen, mut outputs, mut labels) = (Vec::new(), Vec::new(), Vec::new());
-        for batch in batches {
-            let batch = batch?.to_device(self.device);
-            let out = model.outputs(&batch.data, Mode::Eval)?;
-            outputs.push(out.detach().to_device(Device::Cpu));
-            if let Some(l) = &batch.labels {
-                labels.push(l.to_device(Device::Cpu));
-            }
-            seen.extend_from_slice(&batch.seeds);
-            progress.eval_batch_done();
-        }
-        let width = self.output_dim()?;
-        let outputs = if outputs.is_empty() {
-            Tensor::zeros([0, width], (Kind::Float, Device::Cpu))
-        } else {
-            Tensor::cat(&outputs, 0)
-        };
-        let labels = (!labels.is_empty()).then(|| Tensor::cat(&labels, 0));
-        Ok((seen, outputs, labels))
-    }
-
-    fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
-        let convert = |e| TrainError::Tensor(gs_tensor::TensorError::torch("read outputs", e));
-        self.metrics
-            .iter()
-            .map(|&m| {
-                let head = self.loss.head();
-                let score = if m.is_classification() && head == Head::MultiLabel {
-                    // GraphStorm's multilabel `accuracy` is the macro ROC AUC.
-                    let probabilities = head.probabilities(outputs).flatten(0, -1);
-                    let scores = Vec::<f32>::try_from(probabilities).map_err(convert)?;
-                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
-                        .map_err(convert)?;
-                    roc_auc_macro(&scores, &truth, self.output_dim()? as usize)
-                } else if m.is_classification() {
-                    let predicted = Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1))
-                        .map_err(convert)?;
-                    let truth =
-                        Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
-                    let classes = self.config.num_classes.unwrap_or(2).max(2) as usize;
-                    m.classification(&predicted, &truth, classes)
-                } else {
-                    let predicted =
-                        Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
-                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
-                        .map_err(convert)?;
-                    m.regression(&predicted, &truth)
-                };
-                Ok((m, score))
-            })
-            .collect()
-    }
-
     /// Scores of every `eval_metric` on `ids` (primary first).
     pub fn evaluate(
         &self,
@@ -488,11 +390,7 @@ impl NodeTask {
         what: &str,
         progress: &mut dyn Progress,
     ) -> Result<Vec<(Metric, f64)>, TrainError> {
-        let (_, outputs, labels) = self.outputs_for(model, ids, true, what, progress)?;
-        match labels {
-            Some(labels) => self.scores(&outputs, &labels),
-            None => Ok(vec![]),
-        }
+        train_loop::evaluate(self, model, ids, what, progress)
     }
 
     /// Train for `num_epochs`, evaluating and checkpointing at every epoch end.
@@ -502,258 +400,23 @@ impl NodeTask {
         options: &RunOptions,
         progress: &mut dyn Progress,
     ) -> Result<TrainingSummary, TrainError> {
-        let c = &self.config;
-        let train_ids = self.split("train_mask")?;
-        if train_ids.is_empty() {
-            return Err(TrainError::Config(format!(
-                "node type `{}` has no training nodes in `train_mask`",
-                c.target_ntype
-            )));
-        }
-        let (val_ids, test_ids) = if c.no_validation {
-            (vec![], vec![])
-        } else {
-            (
-                self.split("val_mask")?,
-                self.split("test_mask").unwrap_or_default(),
-            )
-        };
-        let names: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
-        let mut adam = self.optimizer(model);
-        if let Some(state) = &options.restore_optimizer {
-            adam.load_state(&names, state)?;
-        }
-        let primary = self.metrics[0];
-        let better = |a: f64, b: f64| {
-            if primary.higher_is_better() {
-                a > b
-            } else {
-                a < b
-            }
-        };
-        let mut summary = match &options.continued_summary {
-            Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
-            None => TrainingSummary {
-                eval_metric: c.eval_metric.clone(),
-                best_epoch: None,
-                best_checkpoint: None,
-                best_val_score: None,
-                test_score: None,
-                epochs: vec![],
-                iterations: vec![],
-            },
-        };
-        let mut writer = CheckpointWriter::new(
-            options,
-            c.to_map(),
-            c.topk_model_to_save,
-            primary.higher_is_better(),
-        );
-        let num_epochs = c.num_epochs as usize;
-        let steps_per_epoch = train_ids.len().div_ceil(c.batch_size.max(1) as usize) as u64;
-        // GraphStorm's `total_steps`, counted as if training had started at epoch 0.
-        let mut total_steps = options.start_epoch as u64 * steps_per_epoch;
-        for epoch in options.start_epoch..num_epochs {
-            let started = Instant::now();
-            let (count, batches) = self.batches(
-                train_ids.clone(),
-                c.batch_size,
-                self.train_sampler()?,
-                true,
-                epoch as u64,
-                true,
-            )?;
-            progress.epoch_start(epoch, num_epochs, count);
-            let (mut loss_sum, mut steps) = (0.0, 0usize);
-            for (iteration, batch) in batches.enumerate() {
-                let value = self.train_step(model, &mut adam, batch?)?;
-                if !value.is_finite() {
-                    return Err(TrainError::Config(format!(
-                        "the training loss became {value} in epoch {epoch}; hint: lower --lr"
-                    )));
-                }
-                loss_sum += value;
-                steps += 1;
-                total_steps += 1;
-                progress.batch_done(value);
-                let every =
-                    |n: Option<u64>| n.is_some_and(|n| n > 0 && total_steps.is_multiple_of(n));
-                let save_now = options.save_model_path.is_some()
-                    && every(u64::try_from(c.save_model_frequency).ok());
-                let eval_now = !val_ids.is_empty() && (every(c.eval_frequency) || save_now);
-                if !eval_now && !save_now {
-                    continue;
-                }
-                let val = if eval_now {
-                    self.evaluate(model, &val_ids, "val", progress)?
-                } else {
-                    vec![]
-                };
-                let val_score = val.first().map(|&(_, s)| s);
-                let checkpoint = if save_now {
-                    let metrics = val.iter().map(|(m, s)| (format!("val_{m}"), *s)).collect();
-                    writer.save(
-                        format!("epoch-{epoch}-iter-{iteration}"),
-                        epoch,
-                        metrics,
-                        val_score,
-                        &model.named_weights(),
-                        &adam.state(&names),
-                    )?
-                } else {
-                    None
-                };
-                if checkpoint.is_some()
-                    && summary
-                        .best_val_score
-                        .is_none_or(|best| val_score.is_some_and(|v| better(v, best)))
-                {
-                    summary.best_epoch = Some(epoch);
-                    summary.best_checkpoint = checkpoint.clone();
-                    summary.best_val_score = val_score;
-                    // Iteration checkpoints are scored on the validation set only.
-                    summary.test_score = None;
-                }
-                summary.iterations.push(IterationReport {
-                    epoch,
-                    iteration,
-                    total_steps,
-                    val_score,
-                    checkpoint,
-                });
-            }
-            let val = if val_ids.is_empty() {
-                vec![]
-            } else {
-                self.evaluate(model, &val_ids, "val", progress)?
-            };
-            let test = if test_ids.is_empty() {
-                vec![]
-            } else {
-                self.evaluate(model, &test_ids, "test", progress)?
-            };
-            let val_score = val.first().map(|&(_, s)| s);
-            let test_score = test.first().map(|&(_, s)| s);
-            let mut metrics = std::collections::BTreeMap::new();
-            for (m, s) in &val {
-                metrics.insert(format!("val_{m}"), *s);
-            }
-            for (m, s) in &test {
-                metrics.insert(format!("test_{m}"), *s);
-            }
-            let checkpoint = writer.save(
-                format!("epoch-{epoch}"),
-                epoch,
-                metrics,
-                val_score,
-                &model.named_weights(),
-                &adam.state(&names),
-            )?;
-            let improved = match (val_score, summary.best_val_score) {
-                (Some(v), Some(best)) => better(v, best),
-                (Some(_), None) => true,
-                (None, _) => true,
-            };
-            if improved {
-                summary.best_epoch = Some(epoch);
-                summary.best_checkpoint = checkpoint.clone();
-                summary.best_val_score = val_score;
-                summary.test_score = test_score;
-            }
-            let report = EpochReport {
-                epoch,
-                train_loss: if steps > 0 {
-                    loss_sum / steps as f64
-                } else {
-                    f64::NAN
-                },
-                val_score,
-                test_score,
-                seconds: started.elapsed().as_secs_f64(),
-                checkpoint,
-            };
-            progress.epoch_end(&report);
-            summary.epochs.push(report);
-            if let Some(dir) = &options.save_model_path {
-                summary.save(dir)?;
-            }
-            if c.use_early_stop && self.should_stop(&summary, primary.higher_is_better()) {
-                progress.message(&format!(
-                    "early stop after epoch {epoch}: validation {primary} stopped improving"
-                ));
-                break;
-            }
-        }
-        Ok(summary)
-    }
-
-    /// One optimisation step on `batch`; returns the loss.
-    fn train_step(
-        &self,
-        model: &mut TaskModel,
-        adam: &mut Adam,
-        batch: PreparedBatch,
-    ) -> Result<f64, TrainError> {
-        let c = &self.config;
-        let batch = batch.to_device(self.device);
-        let labels = batch
-            .labels
-            .as_ref()
-            .expect("training batches carry labels");
-        let outputs = model.outputs(&batch.data, Mode::Train)?;
-        let mut loss = model.loss(&outputs, labels)?;
-        if c.alpha_l2norm > 0.0 {
-            let l2 = model
-                .named_weights()
-                .iter()
-                .map(|(_, t)| t.pow_tensor_scalar(2).sum(Kind::Float))
-                .fold(Tensor::zeros([], (Kind::Float, self.device)), |acc, t| {
-                    acc + t
-                });
-            // A new tensor, not `+=`: tch's `+=` adds in place into the autograd graph.
-            loss = &loss + l2 * c.alpha_l2norm;
-        }
-        adam.zero_grad();
-        loss.f_backward()
-            .map_err(|e| TrainError::Tensor(gs_tensor::TensorError::torch("backward", e)))?;
-        if let Some(max_norm) = c.max_grad_norm {
-            adam.clip_grad_norm(max_norm, c.grad_norm_type);
-        }
-        adam.step()?;
-        model.end_batch();
-        Ok(loss.double_value(&[]))
+        train_loop::train(self, model, options, progress)
     }
 
     /// A fresh optimizer over the model's weights, as `train` makes it.
     pub fn optimizer(&self, model: &TaskModel) -> Adam {
-        let weights = model.named_weights().into_iter().map(|(_, t)| t).collect();
-        Adam::new(
-            weights,
-            AdamConfig::new(self.config.lr, self.config.wd_l2norm),
-        )
+        train_loop::optimizer(self, model)
     }
 
     /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
     /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
-        let mut adam = self.optimizer(model);
-        let (_, batches) = self.batches(
-            self.split("train_mask")?,
-            self.config.batch_size,
-            self.train_sampler()?,
-            true,
-            0,
-            true,
-        )?;
-        batches
-            .take(steps)
-            .map(|batch| self.train_step(model, &mut adam, batch?))
-            .collect()
+        train_loop::loss_curve(self, model, steps)
     }
 
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.
     pub fn first_training_batch(&self) -> Result<PreparedBatch, TrainError> {
-        let (_, mut batches) = self.batches(
+        let (_, mut batches) = self.node_batches(
             self.split("train_mask")?,
             self.config.batch_size,
             self.train_sampler()?,
@@ -764,12 +427,6 @@ impl NodeTask {
         batches
             .next()
             .ok_or_else(|| TrainError::Config("no training batch".into()))?
-    }
-
-    fn should_stop(&self, summary: &TrainingSummary, higher_is_better: bool) -> bool {
-        let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
-        EarlyStop::from_config(&self.config)
-            .is_some_and(|rule| rule.should_stop(&scores, higher_is_better))
     }
 
     /// The encoder's embeddings of `ids` (target nodes), in the order returned, under `no_grad`,
@@ -790,9 +447,10 @@ impl NodeTask {
         ids: &[NodeId],
         progress: &mut dyn Progress,
     ) -> Result<InferenceOutput, TrainError> {
-        let (seen, outputs, labels) = self.outputs_for(model, ids, true, "predict", progress)?;
+        let (seen, outputs, labels) =
+            train_loop::outputs_for(self, model, ids, true, "predict", progress)?;
         let scores = match &labels {
-            Some(labels) => self.scores(&outputs, labels)?,
+            Some(labels) => TargetTask::scores(self, &outputs, labels)?,
             None => vec![],
         };
         let outputs = match self.config.task_type {
@@ -808,5 +466,51 @@ impl NodeTask {
             outputs,
             scores,
         })
+    }
+}
+
+impl TargetTask for NodeTask {
+    fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
+    fn head(&self) -> Head {
+        self.loss.head()
+    }
+
+    fn output_dim(&self) -> Result<i64, TrainError> {
+        NodeTask::output_dim(self)
+    }
+
+    fn targets_text(&self) -> String {
+        format!("node type `{}`", self.config.target_ntype)
+    }
+
+    fn split(&self, mask: &str) -> Result<Vec<u64>, TrainError> {
+        NodeTask::split(self, mask)
+    }
+
+    fn batches(
+        &self,
+        ids: Vec<u64>,
+        batch_size: u32,
+        train: bool,
+        epoch: u64,
+        with_labels: bool,
+    ) -> Result<(usize, Batches), TrainError> {
+        let sampler = if train {
+            self.train_sampler()?
+        } else {
+            self.eval_sampler()?
+        };
+        self.node_batches(ids, batch_size, sampler, train, epoch, with_labels)
     }
 }

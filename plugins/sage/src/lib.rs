@@ -1,6 +1,7 @@
-//! `sage`, gs's built-in GraphSAGE model (mean aggregator) for node classification and node
-//! regression, written only with `gs-plugin-sdk`. The architecture is fixed so that the host
-//! can build a bit-identical native oracle: see this crate's README, which states it op by op.
+//! `sage`, gs's built-in GraphSAGE model (mean aggregator) for node classification and
+//! regression and, through the host's edge decoder, edge classification and regression, written
+//! only with `gs-plugin-sdk`. The architecture is fixed so that the host can build a
+//! bit-identical native oracle: see this crate's README, which states it op by op.
 
 use std::collections::BTreeMap;
 
@@ -58,6 +59,10 @@ impl Model for Sage {
         Info::new("sage", env!("CARGO_PKG_VERSION"))
             .task(Task::NodeClassification)
             .task(Task::NodeRegression)
+            // `forward` is task-agnostic: for edge tasks the host decodes the target edges
+            // from the endpoints' embeddings.
+            .task(Task::EdgeClassification)
+            .task(Task::EdgeRegression)
             .hyper_param(
                 "aggregator",
                 "mean",

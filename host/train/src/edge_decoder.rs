@@ -1,0 +1,266 @@
+//! The host's built-in edge decoders (GraphStorm's `python/graphstorm/model/edge_decoder.py`),
+//! used by edge classification and regression: they read the embeddings of each target edge's
+//! source and destination node and give `[E, num_classes]` logits or `[E, 1]` values.
+//!
+//! - `DenseBiDecoder` (the default): `o = einsum('ai,bij,aj->ab', h_src, basis, h_dst)` with
+//!   `num_decoder_basis` bases `[B, h, h]`, then `combine_basis`, a linear map B → C (with a bias
+//!   unless `decoder_bias` is false). For regression `combine_basis` maps B → h and a further
+//!   `regression_head` (linear h → 1, with bias) gives the value, exactly as GraphStorm 0.5.1
+//!   (checked in `fixtures/graphstorm-models`, case `er-rgcn`).
+//! - `MLPDecoder` (GraphStorm's `MLPEdgeDecoder` without FFN layers): `[h_src, h_dst] @ W`
+//!   with `W` `[2h, C]` (`[2h, h]` then `regression_head` for regression), plus a bias unless
+//!   `decoder_bias` is false.
+//!
+//! Weights are stored `[in, out]` as gs's node decoder stores them (GraphStorm's `nn.Linear`
+//! keeps `[out, in]`). Dropout (`dropout`) applies to both embeddings in training, as
+//! GraphStorm's decoders do.
+
+use gs_tensor::{Device, Init, ParamStore, Tensor, TensorError, tch};
+
+/// GraphStorm's `decoder_type` names gs implements.
+pub(crate) const DECODER_TYPES: &[&str] = &["DenseBiDecoder", "MLPDecoder"];
+
+/// A linear map `x @ weight (+ bias)`.
+struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    fn new(
+        params: &mut ParamStore,
+        name: &str,
+        shape: [i64; 2],
+        init: Init,
+        bias: bool,
+    ) -> Result<Self, TensorError> {
+        let weight = params.get_or_create(&format!("{name}.weight"), &shape, init)?;
+        let bias = if bias {
+            Some(params.get_or_create(&format!("{name}.bias"), &[shape[1]], Init::Zeros)?)
+        } else {
+            None
+        };
+        Ok(Self { weight, bias })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TensorError> {
+        let out = gs_tensor::ops::matmul(x, &self.weight)?;
+        match &self.bias {
+            Some(b) => gs_tensor::ops::add(&out, b),
+            None => Ok(out),
+        }
+    }
+}
+
+enum Kind {
+    DenseBi { basis: Tensor, combine: Linear },
+    Mlp { decoder: Linear },
+}
+
+/// An edge decoder with its weights (`decoder.*`).
+pub(crate) struct EdgeDecoder {
+    params: ParamStore,
+    kind: Kind,
+    regression_head: Option<Linear>,
+    dropout: f64,
+}
+
+/// What an [`EdgeDecoder`] is built from.
+pub(crate) struct EdgeDecoderSpec<'a> {
+    pub(crate) decoder_type: &'a str,
+    pub(crate) hidden: i64,
+    /// Classes, or 1 for regression.
+    pub(crate) out_dim: i64,
+    pub(crate) regression: bool,
+    pub(crate) num_basis: i64,
+    pub(crate) bias: bool,
+    pub(crate) dropout: f64,
+}
+
+impl EdgeDecoder {
+    pub(crate) fn new(
+        spec: &EdgeDecoderSpec<'_>,
+        seed: u64,
+        device: Device,
+    ) -> Result<Self, TensorError> {
+        let mut params = ParamStore::new(seed, device);
+        let h = spec.hidden;
+        // For regression the decoder proper maps to `h`, and the head to 1.
+        let width = if spec.regression { h } else { spec.out_dim };
+        let kind = match spec.decoder_type {
+            "DenseBiDecoder" => Kind::DenseBi {
+                basis: params.get_or_create(
+                    "decoder.basis_para",
+                    &[spec.num_basis, h, h],
+                    Init::XavierUniform { gain: 1.0 },
+                )?,
+                combine: Linear::new(
+                    &mut params,
+                    "decoder.combine_basis",
+                    [spec.num_basis, width],
+                    Init::XavierUniform { gain: 1.0 },
+                    spec.bias,
+                )?,
+            },
+            "MLPDecoder" => Kind::Mlp {
+                decoder: Linear::new(
+                    &mut params,
+                    "decoder.decoder",
+                    [2 * h, width],
+                    Init::XavierUniform {
+                        gain: std::f64::consts::SQRT_2,
+                    },
+                    spec.bias,
+                )?,
+            },
+            other => {
+                return Err(TensorError::new(
+                    "edge decoder",
+                    format!("unknown decoder_type `{other}`; gs has {DECODER_TYPES:?}"),
+                ));
+            }
+        };
+        let regression_head = if spec.regression {
+            Some(Linear::new(
+                &mut params,
+                "decoder.regression_head",
+                [h, 1],
+                Init::XavierUniform { gain: 1.0 },
+                true,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            params,
+            kind,
+            regression_head,
+            dropout: spec.dropout,
+        })
+    }
+
+    /// Outputs `[E, out]` of edges whose endpoints have embeddings `h_src`, `h_dst` (`[E, h]`).
+    pub(crate) fn forward(
+        &self,
+        h_src: &Tensor,
+        h_dst: &Tensor,
+        train: bool,
+    ) -> Result<Tensor, TensorError> {
+        let (h_src, h_dst) = if train && self.dropout > 0.0 {
+            (
+                h_src.dropout(self.dropout, true),
+                h_dst.dropout(self.dropout, true),
+            )
+        } else {
+            (h_src.shallow_clone(), h_dst.shallow_clone())
+        };
+        let out = match &self.kind {
+            Kind::DenseBi { basis, combine } => {
+                let o = Tensor::f_einsum("ai,bij,aj->ab", &[&h_src, basis, &h_dst], None::<&[i64]>)
+                    .map_err(|e: tch::TchError| TensorError::torch("DenseBiDecoder einsum", e))?;
+                combine.forward(&o)?
+            }
+            Kind::Mlp { decoder } => {
+                let h = gs_tensor::ops::cat(&[&h_src, &h_dst], 1)?;
+                decoder.forward(&h)?
+            }
+        };
+        match &self.regression_head {
+            Some(head) => head.forward(&out),
+            None => Ok(out),
+        }
+    }
+
+    pub(crate) fn params(&self) -> &ParamStore {
+        &self.params
+    }
+
+    pub(crate) fn params_mut(&mut self) -> &mut ParamStore {
+        &mut self.params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gs_tensor::Kind as TKind;
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(t.to_kind(TKind::Float).flatten(0, -1)).unwrap()
+    }
+
+    fn spec(decoder_type: &str, regression: bool) -> EdgeDecoderSpec<'_> {
+        EdgeDecoderSpec {
+            decoder_type,
+            hidden: 3,
+            out_dim: if regression { 1 } else { 4 },
+            regression,
+            num_basis: 2,
+            bias: true,
+            dropout: 0.0,
+        }
+    }
+
+    /// The bilinear form written out by hand, against GraphStorm's einsum.
+    #[test]
+    fn dense_bi_decoder_is_graphstorms_bilinear_form() {
+        for regression in [false, true] {
+            let d = EdgeDecoder::new(&spec("DenseBiDecoder", regression), 7, Device::Cpu).unwrap();
+            let named: std::collections::BTreeMap<String, Tensor> =
+                d.params().named_tensors().into_iter().collect();
+            let basis = values(&named["decoder.basis_para"]);
+            let cw = values(&named["decoder.combine_basis.weight"]);
+            let cb = values(&named["decoder.combine_basis.bias"]);
+            let hs = [0.5f32, -1.0, 2.0, 1.5, 0.25, -0.75];
+            let hd = [1.0f32, 0.5, -0.5, -2.0, 1.0, 0.5];
+            let out = d
+                .forward(
+                    &Tensor::from_slice(&hs).reshape([2, 3]),
+                    &Tensor::from_slice(&hd).reshape([2, 3]),
+                    false,
+                )
+                .unwrap();
+            let width = if regression { 3 } else { 4 };
+            let mut want = Vec::new();
+            for a in 0..2 {
+                let o: Vec<f32> = (0..2)
+                    .map(|b| {
+                        let mut s = 0.0;
+                        for i in 0..3 {
+                            for j in 0..3 {
+                                s += hs[a * 3 + i] * basis[b * 9 + i * 3 + j] * hd[a * 3 + j];
+                            }
+                        }
+                        s
+                    })
+                    .collect();
+                let c: Vec<f32> = (0..width)
+                    .map(|k| o[0] * cw[k] + o[1] * cw[width + k] + cb[k])
+                    .collect();
+                if regression {
+                    let rw = values(&named["decoder.regression_head.weight"]);
+                    let rb = values(&named["decoder.regression_head.bias"]);
+                    want.push(c.iter().zip(&rw).map(|(x, w)| x * w).sum::<f32>() + rb[0]);
+                } else {
+                    want.extend(c);
+                }
+            }
+            assert_eq!(out.size(), [2, if regression { 1 } else { 4 }]);
+            for (g, w) in values(&out).iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn mlp_decoder_reads_both_endpoints() {
+        let d = EdgeDecoder::new(&spec("MLPDecoder", false), 7, Device::Cpu).unwrap();
+        let a = Tensor::from_slice(&[1.0f32, 2.0, 3.0]).reshape([1, 3]);
+        let b = Tensor::from_slice(&[0.0f32, 0.0, 1.0]).reshape([1, 3]);
+        let ab = values(&d.forward(&a, &b, false).unwrap());
+        let ba = values(&d.forward(&b, &a, false).unwrap());
+        assert_eq!(ab.len(), 4);
+        assert_ne!(ab, ba, "source and destination have their own weights");
+        assert!(EdgeDecoder::new(&spec("MLPEFeatEdgeDecoder", false), 7, Device::Cpu).is_err());
+    }
+}
