@@ -1,5 +1,5 @@
 //! Builds the components the integration tests load — every test plugin of `tests/plugins/`,
-//! the built-in `sage` and `rgcn`, the example `custom-gcn` — so a test never runs a stale one, and
+//! the built-in `sage`, `rgcn` and `mlp`, the example `custom-gcn` — so a test never runs a stale one, and
 //! hands their paths to the crate as `GS_TEST_PLUGIN_<PACKAGE>` (upper case, `-` as `_`).
 
 use std::path::Path;
@@ -20,6 +20,7 @@ const PACKAGES: &[&str] = &[
     "test-wrong-version",
     "sage",
     "rgcn",
+    "mlp",
     "custom-gcn",
 ];
 

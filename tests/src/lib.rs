@@ -1,10 +1,14 @@
 //! gs-tests: support for gs's integration tests (`tests/tests/*.rs`).
 //!
 //! It owns what every test needs and nothing a test asserts: the paths of the real plugin
-//! components that `build.rs` compiles (test plugins, the built-in `sage` and `rgcn`, the example
-//! `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model config, a plugin
-//! engine with a throw-away cache, and the location of the `gs` binary for CLI tests. It must
-//! not hold test logic of its own, and it depends only on the public API of the host crates.
+//! components that `build.rs` compiles (test plugins, the built-in `sage`, `rgcn` and `mlp`,
+//! the example `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model
+//! config, a plugin engine with a throw-away cache, the location of the `gs` binary for CLI
+//! tests, and ([`graphstorm`]) the real GraphStorm's golden cases loaded into the built-in
+//! plugins and compared by raw id. It must not hold test logic of its own, and it depends only
+//! on the public API of the host crates.
+
+pub mod graphstorm;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -52,11 +56,12 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("sage", env!("GS_TEST_PLUGIN_SAGE")),
     ("rgcn", env!("GS_TEST_PLUGIN_RGCN")),
+    ("mlp", env!("GS_TEST_PLUGIN_MLP")),
     ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
 ];
 
 /// The component of a guest package built by `build.rs`: a test plugin (`test-trap`, or just
-/// `trap`), `sage`, `rgcn` or `custom-gcn`.
+/// `trap`), `sage`, `rgcn`, `mlp` or `custom-gcn`.
 ///
 /// # Panics
 /// If `name` is not one of them.
@@ -376,10 +381,15 @@ pub fn demo_yaml() -> PathBuf {
 
 /// A fresh folder holding a small demo graph (200 papers, 100 authors) as `data/demo.json`.
 pub fn small_demo_graph() -> tempfile::TempDir {
+    small_demo_graph_with("")
+}
+
+/// [`small_demo_graph`] with more `gs generate demo` flags, such as `--feature-signal 3`.
+pub fn small_demo_graph_with(flags: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     run_gs_line(
         tmp.path(),
-        "generate demo --output-dir data --num-papers 200 --num-authors 100",
+        &format!("generate demo --output-dir data --num-papers 200 --num-authors 100 {flags}"),
     )
     .ok();
     tmp

@@ -3,64 +3,27 @@
 //! rgcn`, and the GraphStorm keys it reads (`num_bases`, `use_self_loop`) acting through the
 //! real binary.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use gs_graph::{HeteroGraph, NodeId, Sampler};
-use gs_runtime::PluginLimits;
-use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+use gs_tests::graphstorm::{self, dgl_tiny, test_score, weight_shapes};
 use gs_tests::{demo_yaml, run_gs, small_demo_graph};
-use gs_train::{BatchAssembler, FeatureSpec, NoProgress, NodeTask, TaskModel, resolve_plugin_args};
 use serde_json::Value;
 
 /// Largest difference allowed between gs and GraphStorm (float32 summation order only).
 const TOLERANCE: f64 = 1e-5;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn golden(file: &str) -> Value {
-    let path = fixtures().join("graphstorm-models/nc-rgcn").join(file);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// gs's checkpoint name of a GraphStorm `model.bin` key: encoder keys (`node_embed.*`,
-/// `gnn.*`) are the plugin's own weight names under the host's `gnn/` prefix; the
-/// EntityClassifier's `decoder.decoder` / `decoder.bias` are the host decoder's.
-fn gs_name(graphstorm_key: &str) -> String {
-    match graphstorm_key {
-        "decoder.decoder" => "decoder/decoder.weight".to_string(),
-        "decoder.bias" => "decoder/decoder.bias".to_string(),
-        key => format!("gnn/{key}"),
-    }
-}
-
-/// The nc-rgcn task on dgl-tiny (2 partitions, reshuffled ids) with GraphStorm's YAML, and the
-/// `rgcn` component holding GraphStorm's trained weights.
-fn graphstorm_model() -> (Arc<HeteroGraph>, NodeTask, TaskModel, Vec<String>) {
-    let part_config = fixtures().join("dgl-tiny/partitioned/tiny.json");
-    let yaml = fixtures().join("graphstorm-models/nc-rgcn/nc-rgcn.yaml");
-    let args: Vec<String> = [
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--part-config",
-        part_config.to_str().unwrap(),
-        "--num-trainers",
-        "1",
-    ]
-    .map(String::from)
-    .to_vec();
-    let resolved = gs_config::resolve(&args, None).expect("GraphStorm's YAML resolves");
-    assert_eq!(resolved.train.model_encoder_type.as_deref(), Some("rgcn"));
-    let node_feat_name = resolved.train.node_feat_name.clone().unwrap();
-    let graph = Arc::new(gs_graph::load(&part_config).unwrap());
+#[test]
+fn graphstorm_weights_in_the_rgcn_plugin_give_graphstorm_embeddings_and_predictions() {
+    let mut gm = graphstorm::graphstorm_model("nc-rgcn", "rgcn");
+    assert!(gm.custom_args.contains(&("num_bases".into(), "-1".into())));
+    assert!(
+        gm.custom_args
+            .contains(&("use_self_loop".into(), "true".into()))
+    );
 
     // The relation index of `gnn._layers.<l>.weight` is the partition's etype id; the plugin
     // indexes relations in schema order. They must be the same order.
-    let tiny: Value =
-        serde_json::from_str(&std::fs::read_to_string(&part_config).unwrap()).unwrap();
+    let tiny: Value = serde_json::from_str(&std::fs::read_to_string(dgl_tiny()).unwrap()).unwrap();
     let mut by_id: Vec<(i64, String)> = tiny["etypes"]
         .as_object()
         .unwrap()
@@ -68,112 +31,21 @@ fn graphstorm_model() -> (Arc<HeteroGraph>, NodeTask, TaskModel, Vec<String>) {
         .map(|(name, id)| (id.as_i64().unwrap(), name.clone()))
         .collect();
     by_id.sort();
-    let schema_order: Vec<String> = graph.edge_types().map(ToString::to_string).collect();
+    let schema_order: Vec<String> = gm.graph.edge_types().map(ToString::to_string).collect();
     assert_eq!(
         schema_order,
         by_id.into_iter().map(|(_, n)| n).collect::<Vec<_>>(),
         "gs's schema lists edge types in the partition's etype id order"
     );
 
-    let task = NodeTask::new(graph.clone(), resolved.train.clone(), Device::Cpu).unwrap();
-    let (engine, _cache) = gs_tests::temp_engine();
-    let instance = engine
-        .load_file(&gs_tests::plugin_path("rgcn"))
-        .unwrap()
-        .instantiate(PluginLimits::default(), ParamStore::new(42, Device::Cpu))
-        .unwrap();
-    let custom_args = resolve_plugin_args(
-        "rgcn",
-        &resolved.custom_args,
-        &instance.info().hyper_params,
-        &resolved.plugin_keys(),
-    )
-    .unwrap();
-    assert!(custom_args.contains(&("num_bases".into(), "-1".into())));
-    assert!(custom_args.contains(&("use_self_loop".into(), "true".into())));
-    let mut model = task.plugin_model(instance, custom_args).unwrap();
-
-    // GraphStorm's state dict, mapped by name: exactly one gs weight per GraphStorm key.
-    let state = golden("state_dict_values.json");
-    let saved: Vec<(String, Tensor)> = state
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, entry)| {
-            let values: Vec<f32> = entry["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            let shape: Vec<i64> = entry["shape"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_i64().unwrap())
-                .collect();
-            (gs_name(key), Tensor::from_slice(&values).reshape(shape))
-        })
-        .collect();
-    let mut ours: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
-    let mut theirs: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
-    ours.sort();
-    theirs.sort();
-    assert_eq!(
-        ours, theirs,
-        "gs's weights map one to one onto GraphStorm's keys"
-    );
-    for (name, tensor) in model.named_weights() {
-        let (_, want) = saved.iter().find(|(n, _)| *n == name).unwrap();
-        assert_eq!(tensor.size(), want.size(), "shape of `{name}`");
-    }
-    model.load_weights(&saved).unwrap();
-    (graph, task, model, node_feat_name)
-}
-
-fn raw_id(graph: &HeteroGraph, ntype: &str, id: NodeId) -> String {
-    graph
-        .raw_ids(ntype)
-        .and_then(|r| r.get_string(id))
-        .expect("dgl-tiny has raw ids from raw_id_mappings")
-}
-
-fn max_abs_diff(got: &[f32], want: &Value) -> f64 {
-    let want = want.as_array().unwrap();
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (f64::from(*g) - w.as_f64().unwrap()).abs())
-        .fold(0.0, f64::max)
-}
-
-#[test]
-fn graphstorm_weights_in_the_rgcn_plugin_give_graphstorm_embeddings_and_predictions() {
-    let (graph, task, mut model, node_feat_name) = graphstorm_model();
-    let features = FeatureSpec::parse(&graph, Some(&node_feat_name)).unwrap();
-    let want = golden("embeddings.json");
-    let _guard = tch::no_grad_guard();
-
     // Full-neighbourhood forward over every node of every type (GraphStorm's
     // gen_node_embedding uses all edges).
-    let mut compared = 0;
-    let mut worst: f64 = 0.0;
-    for ntype in ["author", "paper"] {
-        let ids: Vec<NodeId> = (0..graph.num_nodes(ntype).unwrap()).collect();
-        let sampled = Sampler::full(2).sample(&graph, ntype, &ids, 0).unwrap();
-        let batch = BatchAssembler::new(graph.clone(), features.clone(), ntype, None)
-            .assemble(&sampled)
-            .unwrap();
-        let h = model.target_embeddings(&batch.data).unwrap();
-        assert_eq!(h.size(), vec![ids.len() as i64, 8]);
-        let rows = Vec::<f32>::try_from(h.to_kind(Kind::Float).flatten(0, -1)).unwrap();
-        for (row, id) in rows.chunks(8).zip(&batch.seeds) {
-            let raw = raw_id(&graph, ntype, *id);
-            worst = worst.max(max_abs_diff(row, &want[ntype][&raw]));
-            compared += 1;
-        }
-    }
-    assert_eq!(compared, 42, "every node of dgl-tiny is compared");
+    let embeddings = gm.compare_embeddings("nc-rgcn");
+    assert_eq!(
+        embeddings.compared, 42,
+        "every node of dgl-tiny is compared"
+    );
+    let worst = embeddings.max_abs_diff;
     eprintln!("rgcn vs GraphStorm 0.5.1: embeddings of 42 nodes, max |diff| {worst:e}");
     assert!(
         worst <= TOLERANCE,
@@ -182,32 +54,18 @@ fn graphstorm_weights_in_the_rgcn_plugin_give_graphstorm_embeddings_and_predicti
 
     // The host decoder is GraphStorm's EntityClassifier: softmax(h @ decoder + bias) for the
     // test papers, as GraphStorm's `--inference` wrote them.
-    let want = golden("predictions.json");
-    let ids = task.inference_ids().unwrap();
-    let output = task.infer(&mut model, &ids, &mut NoProgress).unwrap();
-    let probabilities = Vec::<f32>::try_from(output.outputs.flatten(0, -1)).unwrap();
-    let mut seen = BTreeMap::new();
-    let mut worst: f64 = 0.0;
-    for (row, id) in probabilities.chunks(3).zip(&output.ids) {
-        let raw = raw_id(&graph, "paper", *id);
-        worst = worst.max(max_abs_diff(row, &want["paper"][&raw]));
-        seen.insert(raw, ());
-    }
-    assert_eq!(seen.len(), want["paper"].as_object().unwrap().len());
+    let (predictions, accuracy) = gm.compare_predictions("nc-rgcn");
+    let worst = predictions.max_abs_diff;
     eprintln!(
         "rgcn vs GraphStorm 0.5.1: predictions of {} test papers, max |diff| {worst:e}",
-        seen.len()
+        predictions.compared
     );
     assert!(
         worst <= TOLERANCE,
         "predictions differ from GraphStorm's by {worst:e}"
     );
     // GraphStorm's own test accuracy with this model (its README's table) is 0.0.
-    let accuracy = output
-        .scores
-        .iter()
-        .find(|(m, _)| m.to_string() == "accuracy");
-    assert_eq!(accuracy.map(|(_, s)| *s), Some(0.0));
+    assert_eq!(accuracy, Some(0.0));
 }
 
 /// Runs `gs node-classification` on the small demo graph with the demo YAML and
@@ -231,24 +89,6 @@ fn train_rgcn(dir: &Path, extra: &[&str]) -> (String, String) {
     args.extend_from_slice(extra);
     let run = run_gs(dir, &args).ok();
     (run.stdout, run.stderr)
-}
-
-fn test_score(dir: &Path, model: &str) -> f64 {
-    let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join(model).join("training_summary.json")).unwrap(),
-    )
-    .unwrap();
-    summary["test_score"].as_f64().unwrap()
-}
-
-/// `gs_train::checkpoint` weights of `<model>/epoch-<n>`, by name.
-fn weights(dir: &Path, checkpoint: &str) -> BTreeMap<String, Vec<i64>> {
-    gs_train::checkpoint::load(&dir.join(checkpoint))
-        .unwrap()
-        .weights
-        .iter()
-        .map(|(n, t)| (n.clone(), t.size()))
-        .collect()
 }
 
 fn weight_count(stderr: &str) -> usize {
@@ -303,7 +143,10 @@ fn num_bases_changes_the_weights_and_the_result() {
         ]
         .concat(),
     );
-    let (full, basis) = (weights(dir, "full/epoch-1"), weights(dir, "basis/epoch-1"));
+    let (full, basis) = (
+        weight_shapes(dir, "full/epoch-1"),
+        weight_shapes(dir, "basis/epoch-1"),
+    );
     // 4 edge types, hidden 16, 2 layers: [4,16,16] per layer, or [2,16,16] + [4,2].
     assert_eq!(full["gnn/gnn._layers.0.weight"], vec![4, 16, 16]);
     assert!(!basis.contains_key("gnn/gnn._layers.0.weight"));
@@ -363,8 +206,8 @@ fn use_self_loop_false_removes_the_loop_weight() {
         ],
     );
     let (with, without) = (
-        weights(dir, "with/epoch-0"),
-        weights(dir, "without/epoch-0"),
+        weight_shapes(dir, "with/epoch-0"),
+        weight_shapes(dir, "without/epoch-0"),
     );
     assert_eq!(with["gnn/gnn._layers.0.loop_weight"], vec![16, 16]);
     assert!(

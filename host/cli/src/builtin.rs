@@ -4,6 +4,7 @@
 pub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
     ("sage", include_bytes!(env!("GS_BUILTIN_PLUGIN_SAGE"))),
     ("rgcn", include_bytes!(env!("GS_BUILTIN_PLUGIN_RGCN"))),
+    ("mlp", include_bytes!(env!("GS_BUILTIN_PLUGIN_MLP"))),
 ];
 
 /// The component of a built-in plugin.

@@ -311,7 +311,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("logging_file", Sec::Launch, K::Str, D::None, Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "also write the log to this file"),
     o("local_rank", Sec::Launch, K::Int, D::Int(0), Ign("set by torch.distributed; gs runs one trainer"), "local rank of the trainer"),
     // ---- gs's own ----
-    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, gat, rgcn, ...) or a path to a .wasm component"),
+    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, rgcn, mlp) or a path to a .wasm component"),
     o("task_type", Sec::Gs, K::Str, D::Derived("the YAML task section"), Sup("host/config/src/tests.rs::a_subcommand_task_is_only_a_fallback"), "node_classification, node_regression, edge_classification, edge_regression or link_prediction"),
     o("device", Sec::Gs, K::Str, D::Str("cpu"), Sup("tests/tests/options_run.rs::device_picks_where_tensors_live"), "cpu, cuda or cuda:N"),
     o("seed", Sec::Gs, K::Int, D::Int(42), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "seed for sampling, initialisation and dropout"),
@@ -328,12 +328,12 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("log_report_frequency", Sec::Basic, K::Int, D::Int(1000), Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "log training progress every N iterations"),
     o("task_tracker", Sec::Basic, K::Str, D::Str("sagemaker_task_tracker"), Ign("gs reports metrics in its log"), "sagemaker_task_tracker or tensorboard_task_tracker[:DIR]"),
     // ---- gnn ----
-    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder (rgcn, rgat, hgt, sage, gat, ...); used as the built-in plugin when --plugin is not given"),
+    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder, used as the built-in plugin when --plugin is not given: sage, rgcn, or mlp (num_layers 0, no fanout); GraphStorm's rgat, hgt, gat, gatv2, lm and learnable_embed are not built in yet"),
     o("input_activate", Sec::Gnn, K::Str, D::None, Nys(NO_MODEL_READS), "activation in the input layer: none or relu"),
     o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
     o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Nys("edge features are not passed to models yet"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
     o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Nys("edge features are not passed to models yet"), "how edge features join messages: concat, add, sub, mul or div"),
-    o("fanout", Sec::Gnn, K::Str, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "neighbours sampled per layer: `10,10` or `src/rel/dst:10@src/rel2/dst:5,...` (-1: all)"),
+    o("fanout", Sec::Gnn, K::Str, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "neighbours sampled per layer: `10,10` or `src/rel/dst:10@src/rel2/dst:5,...` (-1: all); none with num_layers 0"),
     o("eval_fanout", Sec::Gnn, K::Str, D::Derived("-1 (all neighbours) per layer"), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "fanout during evaluation and inference, same forms as --fanout"),
     o("hidden_size", Sec::Gnn, K::Int, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "width of hidden layers (required)"),
     o("num_layers", Sec::Gnn, K::Int, D::Int(0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "number of GNN layers (0: no message passing)"),

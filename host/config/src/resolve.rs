@@ -1012,7 +1012,16 @@ impl Builder<'_> {
             Some(f) => {
                 let layers = self.fanout_layers("fanout", f)?;
                 if layers != num_layers as usize {
-                    let hint = if self.store.is_set("num_layers") {
+                    let no_message_passing = self.store.is_set("num_layers")
+                        || self.string("model_encoder_type").as_deref() == Some("mlp");
+                    let hint = if num_layers == 0 && no_message_passing {
+                        // GraphStorm ignores `fanout` for encoders without message passing
+                        // (`mlp`); gs refuses what would change nothing.
+                        format!(
+                            "with num_layers 0 (such as `model_encoder_type: mlp`) nothing is \
+                             sampled: remove `fanout`, or set --num-layers {layers}"
+                        )
+                    } else if self.store.is_set("num_layers") {
                         format!("make them agree: --num-layers {layers}, or one fanout per layer")
                     } else {
                         format!("set --num-layers {layers}")

@@ -421,6 +421,11 @@ fn fanout_must_match_num_layers() {
         "{msg}"
     );
     assert!(msg.contains("hint: set --num-layers 2"), "{msg}");
+    // With no message passing on purpose, the fanout is what goes.
+    for extra in ["--num-layers 0", "--model-encoder-type mlp"] {
+        let err = resolve(&nc(&format!("--fanout 10,10 {extra}")), None).unwrap_err();
+        assert!(err.to_string().contains("remove `fanout`"), "{err}");
+    }
     let err = resolve(&nc("--num-layers 2"), None).unwrap_err();
     assert!(err.to_string().contains("--fanout"), "{err}");
     let r = resolve(&nc("--num-layers 2 --fanout a/r/b:5@b/s/a:3,-1"), None).unwrap();

@@ -230,7 +230,8 @@ impl Model for Rgcn {
         }
         if config.num_layers == 0 {
             return Err(Error::invalid_argument(
-                "rgcn needs `num-layers` of at least 1",
+                "rgcn needs `num-layers` of at least 1 (hint: without message passing, use \
+                 `model_encoder_type: mlp`)",
             ));
         }
         for edge_type in &schema.edge_types {

@@ -1,0 +1,91 @@
+//! `mlp`, gs's built-in encoder without message passing, with GraphStorm's semantics
+//! (`model_encoder_type: mlp`, `num_layers: 0`): the embedding of a node is its input features
+//! times its node type's projection, GraphStorm's `GSNodeEncoderInputLayer` with
+//! `input_activate` unset (no bias, no activation, no dropout). Its weights are named after
+//! GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto them one to one. This
+//! crate's README states the computation and the key mapping.
+
+use std::collections::BTreeMap;
+
+use gs_plugin_sdk::prelude::*;
+
+/// GraphStorm's `GSNodeEncoderInputLayer` over features, as the whole encoder.
+struct Mlp {
+    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
+    input_projs: BTreeMap<String, Tensor>,
+}
+
+impl Model for Mlp {
+    fn info() -> Info {
+        Info::new("mlp", env!("CARGO_PKG_VERSION")).all_tasks()
+    }
+
+    fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
+        if config.num_layers != 0 {
+            return Err(Error::invalid_argument(format!(
+                "`num_layers` is {}; mlp has no message passing, and GraphStorm's \
+                 `model_encoder_type: mlp` takes `num_layers: 0` only (hint: set `num_layers: \
+                 0` or pass --num-layers 0, or use a GNN encoder such as rgcn)",
+                config.num_layers
+            )));
+        }
+        if config.hidden_size == 0 {
+            return Err(Error::invalid_argument(
+                "mlp needs `hidden-size` of at least 1",
+            ));
+        }
+        if config.dropout != 0.0 {
+            return Err(Error::invalid_argument(format!(
+                "`dropout` is {}; GraphStorm's mlp applies dropout only after an \
+                 `input_activate` activation, which gs does not support yet, so it would change \
+                 nothing (hint: set `dropout: 0`, or use a GNN encoder such as rgcn)",
+                config.dropout
+            )));
+        }
+        let target = &config.target_node_type;
+        if !target.is_empty() && schema.feature_dim(target)? == 0 {
+            return Err(Error::unsupported(format!(
+                "the target node type `{target}` has no input features; mlp embeds a node \
+                 from its features only, and gs has no learnable node embeddings yet (hint: \
+                 give `{target}` a feature with --node-feat-name)"
+            )));
+        }
+
+        let hidden = i64::from(config.hidden_size);
+        let embed = Scope::root().sub("node_embed").sub("input_projs");
+        let mut input_projs = BTreeMap::new();
+        for node_type in &schema.node_types {
+            let dim = i64::from(node_type.feature_dim);
+            if dim > 0 {
+                input_projs.insert(
+                    node_type.name.clone(),
+                    embed.param(
+                        &node_type.name,
+                        &[dim, hidden],
+                        Init::XavierUniform(Init::RELU_GAIN),
+                    ),
+                );
+            }
+        }
+        gs_plugin_sdk::debug!(
+            "mlp: input projections of {:?} to hidden size {hidden}",
+            input_projs.keys().collect::<Vec<_>>()
+        );
+        Ok(Mlp { input_projs })
+    }
+
+    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+        batch.expect_layers(0)?;
+        // Without layers the batch's input nodes are its targets: every type with features in
+        // the batch is embedded, one matmul per node type.
+        let mut out = Vec::new();
+        for (node_type, w) in &self.input_projs {
+            if let Some(x) = batch.input_features(node_type) {
+                out.push((node_type.clone(), x.matmul(w)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+gs_plugin_sdk::export_model!(Mlp);

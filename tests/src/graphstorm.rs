@@ -1,0 +1,258 @@
+//! GraphStorm golden cases (`tests/fixtures/graphstorm-models/<case>`): a built-in plugin
+//! loaded with the weights the real GraphStorm trained, run on dgl-tiny, and its outputs read
+//! back by raw id. The tests assert on what these return.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gs_config::Resolved;
+use gs_graph::{HeteroGraph, NodeId, Sampler};
+use gs_runtime::PluginLimits;
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+use gs_train::{BatchAssembler, FeatureSpec, NoProgress, NodeTask, TaskModel, resolve_plugin_args};
+use serde_json::Value;
+
+/// `tests/fixtures`.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `tests/fixtures/dgl-tiny/partitioned/tiny.json`, the graph every golden case ran on.
+pub fn dgl_tiny() -> PathBuf {
+    fixtures().join("dgl-tiny/partitioned/tiny.json")
+}
+
+/// A JSON file of golden case `case` (`nc-rgcn`, `nc-mlp`).
+pub fn golden(case: &str, file: &str) -> Value {
+    let path = fixtures().join("graphstorm-models").join(case).join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read `{}`: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// gs's checkpoint name of a GraphStorm `model.bin` key: encoder keys (`node_embed.*`,
+/// `gnn.*`) are the plugin's own weight names under the host's `gnn/` prefix; the
+/// EntityClassifier's `decoder.decoder` / `decoder.bias` are the host decoder's.
+pub fn gs_name(graphstorm_key: &str) -> String {
+    match graphstorm_key {
+        "decoder.decoder" => "decoder/decoder.weight".to_string(),
+        "decoder.bias" => "decoder/decoder.bias".to_string(),
+        key => format!("gnn/{key}"),
+    }
+}
+
+/// A golden case's NC task on dgl-tiny (2 partitions, reshuffled ids) with GraphStorm's YAML,
+/// and a built-in plugin holding GraphStorm's trained weights.
+pub struct GraphStormModel {
+    pub graph: Arc<HeteroGraph>,
+    pub resolved: Resolved,
+    pub task: NodeTask,
+    pub model: TaskModel,
+    /// What `init` got in its custom arguments (the GraphStorm keys the plugin reads).
+    pub custom_args: Vec<(String, String)>,
+}
+
+/// GraphStorm's `<case>.yaml` resolved for dgl-tiny, the `plugin` component built from it,
+/// and the case's `state_dict_values.json` loaded into it by name.
+///
+/// # Panics
+/// Unless the YAML names `plugin` as `model_encoder_type` and gs's weights map one to one,
+/// with equal shapes, onto GraphStorm's keys.
+pub fn graphstorm_model(case: &str, plugin: &str) -> GraphStormModel {
+    let part_config = dgl_tiny();
+    let yaml = fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"));
+    let args: Vec<String> = [
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--part-config",
+        part_config.to_str().unwrap(),
+        "--num-trainers",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let resolved = gs_config::resolve(&args, None).expect("GraphStorm's YAML resolves");
+    assert_eq!(resolved.train.model_encoder_type.as_deref(), Some(plugin));
+    let graph = Arc::new(gs_graph::load(&part_config).unwrap());
+    let task = NodeTask::new(graph.clone(), resolved.train.clone(), Device::Cpu).unwrap();
+    let (engine, _cache) = crate::temp_engine();
+    let instance = engine
+        .load_file(&crate::plugin_path(plugin))
+        .unwrap()
+        .instantiate(PluginLimits::default(), ParamStore::new(42, Device::Cpu))
+        .unwrap();
+    let custom_args = resolve_plugin_args(
+        plugin,
+        &resolved.custom_args,
+        &instance.info().hyper_params,
+        &resolved.plugin_keys(),
+    )
+    .unwrap();
+    let mut model = task.plugin_model(instance, custom_args.clone()).unwrap();
+
+    // GraphStorm's state dict, mapped by name: exactly one gs weight per GraphStorm key.
+    let state = golden(case, "state_dict_values.json");
+    let saved: Vec<(String, Tensor)> = state
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, entry)| {
+            let values: Vec<f32> = entry["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            let shape: Vec<i64> = entry["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_i64().unwrap())
+                .collect();
+            (gs_name(key), Tensor::from_slice(&values).reshape(shape))
+        })
+        .collect();
+    let mut ours: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
+    let mut theirs: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(
+        ours, theirs,
+        "gs's weights map one to one onto GraphStorm's keys"
+    );
+    for (name, tensor) in model.named_weights() {
+        let (_, want) = saved.iter().find(|(n, _)| *n == name).unwrap();
+        assert_eq!(tensor.size(), want.size(), "shape of `{name}`");
+    }
+    model.load_weights(&saved).unwrap();
+    GraphStormModel {
+        graph,
+        resolved,
+        task,
+        model,
+        custom_args,
+    }
+}
+
+/// The raw id (`a0`, `p17`) of per-type partition id `id`.
+pub fn raw_id(graph: &HeteroGraph, ntype: &str, id: NodeId) -> String {
+    graph
+        .raw_ids(ntype)
+        .and_then(|r| r.get_string(id))
+        .expect("dgl-tiny has raw ids from raw_id_mappings")
+}
+
+/// The largest `|got - want|`, `want` a JSON array of the same length.
+pub fn max_abs_diff(got: &[f32], want: &Value) -> f64 {
+    let want = want.as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (f64::from(*g) - w.as_f64().unwrap()).abs())
+        .fold(0.0, f64::max)
+}
+
+/// What a comparison with a golden file found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agreement {
+    /// Rows compared (nodes).
+    pub compared: usize,
+    /// The largest absolute difference over every value of every row.
+    pub max_abs_diff: f64,
+}
+
+impl GraphStormModel {
+    /// The embeddings of every node of `author` and `paper`, each type the target of one
+    /// full-neighbourhood batch over the YAML's `num_layers` (GraphStorm's gen_node_embedding
+    /// uses all edges), against the case's `embeddings.json` by raw id.
+    pub fn compare_embeddings(&mut self, case: &str) -> Agreement {
+        let want = golden(case, "embeddings.json");
+        let node_feat_name = self.resolved.train.node_feat_name.clone().unwrap();
+        let features = FeatureSpec::parse(&self.graph, Some(&node_feat_name)).unwrap();
+        let layers = self.resolved.train.num_layers as usize;
+        let _guard = tch::no_grad_guard();
+        let mut agreement = Agreement {
+            compared: 0,
+            max_abs_diff: 0.0,
+        };
+        for ntype in ["author", "paper"] {
+            let ids: Vec<NodeId> = (0..self.graph.num_nodes(ntype).unwrap()).collect();
+            let sampled = Sampler::full(layers)
+                .sample(&self.graph, ntype, &ids, 0)
+                .unwrap();
+            let batch = BatchAssembler::new(self.graph.clone(), features.clone(), ntype, None)
+                .assemble(&sampled)
+                .unwrap();
+            let h = self.model.target_embeddings(&batch.data).unwrap();
+            let width = h.size()[1] as usize;
+            assert_eq!(h.size(), vec![ids.len() as i64, width as i64]);
+            let rows = Vec::<f32>::try_from(h.to_kind(Kind::Float).flatten(0, -1)).unwrap();
+            for (row, id) in rows.chunks(width).zip(&batch.seeds) {
+                let raw = raw_id(&self.graph, ntype, *id);
+                agreement.max_abs_diff = agreement
+                    .max_abs_diff
+                    .max(max_abs_diff(row, &want[ntype][&raw]));
+                agreement.compared += 1;
+            }
+        }
+        agreement
+    }
+
+    /// The host decoder's class probabilities for the test papers (what GraphStorm's
+    /// `--inference` writes) against the case's `predictions.json` by raw id, and gs's test
+    /// accuracy.
+    pub fn compare_predictions(&mut self, case: &str) -> (Agreement, Option<f64>) {
+        let want = golden(case, "predictions.json");
+        let ids = self.task.inference_ids().unwrap();
+        let output = self
+            .task
+            .infer(&mut self.model, &ids, &mut NoProgress)
+            .unwrap();
+        let classes = output.outputs.size()[1] as usize;
+        let probabilities = Vec::<f32>::try_from(output.outputs.flatten(0, -1)).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut worst: f64 = 0.0;
+        for (row, id) in probabilities.chunks(classes).zip(&output.ids) {
+            let raw = raw_id(&self.graph, "paper", *id);
+            worst = worst.max(max_abs_diff(row, &want["paper"][&raw]));
+            seen.insert(raw);
+        }
+        assert_eq!(
+            seen.len(),
+            want["paper"].as_object().unwrap().len(),
+            "every paper GraphStorm predicted is compared"
+        );
+        let accuracy = output
+            .scores
+            .iter()
+            .find(|(m, _)| m.to_string() == "accuracy")
+            .map(|(_, s)| *s);
+        (
+            Agreement {
+                compared: seen.len(),
+                max_abs_diff: worst,
+            },
+            accuracy,
+        )
+    }
+}
+
+/// The test score `training_summary.json` of `<dir>/<model>` records.
+pub fn test_score(dir: &Path, model: &str) -> f64 {
+    let path = dir.join(model).join("training_summary.json");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    summary["test_score"].as_f64().unwrap()
+}
+
+/// The weight shapes of checkpoint `<dir>/<checkpoint>` (`model/epoch-1`), by name.
+pub fn weight_shapes(dir: &Path, checkpoint: &str) -> std::collections::BTreeMap<String, Vec<i64>> {
+    gs_train::checkpoint::load(&dir.join(checkpoint))
+        .unwrap()
+        .weights
+        .iter()
+        .map(|(n, t)| (n.clone(), t.size()))
+        .collect()
+}
