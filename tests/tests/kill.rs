@@ -2,7 +2,8 @@
 //! pseudo-random moments while it writes a checkpoint at every iteration (and prunes with
 //! `topk_model_to_save`), each restart continuing from the newest checkpoint into the same
 //! folder. After every kill each checkpoint in the folder loads and matches its recorded
-//! digests; at the end the newest one predicts.
+//! digests; at the end the newest one predicts. The same holds for an edge task and for link
+//! prediction (8 kills each).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -25,33 +26,15 @@ fn newest(model: &Path) -> Option<String> {
         .max_by_key(|n| position(n))
 }
 
-#[test]
-fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    gs_tests::run_gs_line(
-        dir,
-        "generate demo --output-dir data --num-papers 200 --num-authors 100",
-    )
-    .ok();
-    let yaml = gs_tests::demo_yaml();
+/// Kills `gs <args> --save-model-path model ...` (checkpointing every iteration, keeping 3) at
+/// `rounds` pseudo-random moments, each restart continuing from the newest checkpoint, and
+/// checks after every kill that each checkpoint in `dir/model` loads and matches its digests.
+/// Returns the newest checkpoint's name.
+fn kill_and_restart(dir: &Path, args: &[&str], rounds: u32) -> String {
     let model = dir.join("model");
     let spawn = |restore: Option<&str>| {
         let mut cmd = Command::new(gs_tests::gs_binary());
-        cmd.args([
-            "launch",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--cf",
-            yaml.to_str().unwrap(),
-            "--plugin",
-            "sage",
-            "--hidden-size",
-            "16",
-            "--batch-size",
-            "16",
+        cmd.args(args).args([
             "--num-epochs",
             "100000",
             "--save-model-path",
@@ -92,7 +75,7 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
     // from run to run of the test.
     let mut state: u64 = 0x5eed;
     let mut kills_while_saving = 0;
-    for round in 0..20 {
+    for round in 0..rounds {
         state = state
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
@@ -131,11 +114,41 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
         }
     }
     assert!(
-        kills_while_saving >= 10,
-        "most kills should land while checkpoints are written ({kills_while_saving} of 20)"
+        kills_while_saving >= rounds / 2,
+        "most kills should land while checkpoints are written ({kills_while_saving} of {rounds})"
     );
+    newest(&model).expect("checkpoints were saved")
+}
 
-    let newest = newest(&model).expect("checkpoints were saved");
+#[test]
+fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    gs_tests::run_gs_line(
+        dir,
+        "generate demo --output-dir data --num-papers 200 --num-authors 100",
+    )
+    .ok();
+    let yaml = gs_tests::demo_yaml();
+    let newest = kill_and_restart(
+        dir,
+        &[
+            "launch",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            "data/demo.json",
+            "--cf",
+            yaml.to_str().unwrap(),
+            "--plugin",
+            "sage",
+            "--hidden-size",
+            "16",
+            "--batch-size",
+            "16",
+        ],
+        20,
+    );
     let restore = format!("model/{newest}");
     gs_tests::run_gs(
         dir,
@@ -155,4 +168,81 @@ fn sigkill_at_20_moments_leaves_every_saved_checkpoint_whole() {
     .ok();
     let (nids, preds) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     assert!(!nids.is_empty() && nids.len() == preds.len());
+}
+
+/// The user–item graph's flags for an edge task or link prediction with `rgcn`.
+const USER_ITEM: [&str; 20] = [
+    "--num-trainers",
+    "1",
+    "--part-config",
+    "data/user-item.json",
+    "--model-encoder-type",
+    "rgcn",
+    "--node-feat-name",
+    "user:feat,group",
+    "item:feat,group",
+    "--num-layers",
+    "1",
+    "--fanout",
+    "5",
+    "--hidden-size",
+    "8",
+    "--lr",
+    "0.01",
+    "--batch-size",
+    "64",
+    "--reverse-edge-types-map",
+];
+
+#[test]
+fn sigkill_during_an_edge_task_and_link_prediction_leaves_every_checkpoint_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    gs_tests::run_gs_line(dir, "generate user-item --output-dir data").ok();
+    let mut edge: Vec<&str> = vec!["edge-regression"];
+    edge.extend(USER_ITEM);
+    edge.extend([
+        "user,rates,rated-by,item",
+        "--target-etype",
+        "user,rates,item",
+        "--label-field",
+        "rating",
+    ]);
+    let newest = kill_and_restart(dir, &edge, 8);
+    let restore = format!("model/{newest}");
+    let mut infer = edge.clone();
+    infer.extend([
+        "--inference",
+        "--restore-model-path",
+        &restore,
+        "--save-prediction-path",
+        "pred",
+    ]);
+    gs_tests::run_gs(dir, &infer).ok();
+    let got =
+        gs_output::read_edge_predictions(&dir.join("pred"), ["user", "rates", "item"]).unwrap();
+    assert!(!got.src.is_empty() && got.src.len() == got.preds.len());
+
+    std::fs::remove_dir_all(dir.join("model")).unwrap();
+    let mut lp: Vec<&str> = vec!["link-prediction"];
+    lp.extend(USER_ITEM);
+    lp.extend([
+        "user,rates,rated-by,item",
+        "--train-etype",
+        "user,rates,item",
+        "--num-negative-edges",
+        "4",
+    ]);
+    let newest = kill_and_restart(dir, &lp, 8);
+    let restore = format!("model/{newest}");
+    let mut infer = lp.clone();
+    infer.extend([
+        "--inference",
+        "--restore-model-path",
+        &restore,
+        "--save-embed-path",
+        "emb",
+    ]);
+    let run = gs_tests::run_gs(dir, &infer).ok();
+    assert!(run.stdout.contains("test mrr: "), "{}", run.stdout);
 }

@@ -156,6 +156,7 @@ impl Pipeline {
 
 /// Everything a run needs before it trains or infers.
 struct Setup {
+    graph: Arc<gs_graph::HeteroGraph>,
     task: Pipeline,
     engine: PluginEngine,
     device: Device,
@@ -178,20 +179,21 @@ fn setup(resolved: &Resolved) -> anyhow::Result<Setup> {
         .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
     let graph = Arc::new(graph);
     let task = if resolved.train.task_type == TaskType::LinkPrediction {
-        let mut task = LinkPredictionTask::new(graph, resolved.train.clone(), device)?;
+        let mut task = LinkPredictionTask::new(graph.clone(), resolved.train.clone(), device)?;
         task.set_sampler_workers(resolved.launch.num_samplers);
         Pipeline::Lp(task)
     } else if resolved.train.task_type.is_edge_task() {
-        let mut task = EdgeTask::new(graph, resolved.train.clone(), device)?;
+        let mut task = EdgeTask::new(graph.clone(), resolved.train.clone(), device)?;
         task.set_sampler_workers(resolved.launch.num_samplers);
         Pipeline::Edge(task)
     } else {
-        let mut task = NodeTask::new(graph, resolved.train.clone(), device)?;
+        let mut task = NodeTask::new(graph.clone(), resolved.train.clone(), device)?;
         task.set_sampler_workers(resolved.launch.num_samplers);
         Pipeline::Node(task)
     };
     let engine = PluginEngine::new(crate::paths::component_cache())?;
     Ok(Setup {
+        graph,
         task,
         engine,
         device,
@@ -365,7 +367,58 @@ fn runtime_config_files(resolved: &Resolved) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
+/// `gs gen-node-embedding` (GraphStorm's `gs_gen_node_embedding`): the embeddings of every
+/// node of every type, from a trained model, with every edge carrying messages.
+pub(crate) fn gen_node_embedding(args: &[String]) -> anyhow::Result<()> {
+    if args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h")
+    {
+        println!("{}", gs_config::help_text());
+        return Ok(());
+    }
+    let input = gs_config::parse(args)?;
+    let Some(restore) = input.restore_model_path() else {
+        bail!(gs_config::ConfigError::Missing {
+            missing: vec!["`--restore-model-path`".into()],
+            hint: "gen-node-embedding computes embeddings with a trained model, e.g. \
+                   `--restore-model-path model/epoch-3/`"
+                .into(),
+        });
+    };
+    let ckpt = checkpoint::load(&restore)?;
+    let resolved = input.resolve(Some(&ckpt.meta.config))?;
+    let Some(dir) = resolved.train.save_embed_path.clone() else {
+        bail!(gs_config::ConfigError::Missing {
+            missing: vec!["`--save-embed-path`".into()],
+            hint: "name the folder for the embeddings, e.g. `--save-embed-path emb/`".into(),
+        });
+    };
+    if let Some(pred) = &resolved.train.save_prediction_path
+        && *pred != dir
+    {
+        bail!(
+            "gen-node-embedding writes embeddings only, not predictions (`--save-prediction-path \
+             {}`); hint: run `--inference` of the task for predictions",
+            pred.display()
+        );
+    }
+    let (setup, mut model) = restored(&resolved, ckpt)?;
+    let embeddings = gs_train::embed_every_node(
+        &setup.graph,
+        &resolved.train,
+        &mut model,
+        setup.device,
+        &mut Bars::new("embed"),
+    )?;
+    crate::lp_outputs::write_node_rows(&dir, &setup.graph, &embeddings, &resolved.launch)?;
+    Ok(())
+}
+
+/// The run's setup and the model a checkpoint holds: its plugin (or `--plugin`, checked
+/// against it) with the checkpoint's weights.
+fn restored(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<(Setup, TaskModel)> {
     let saved = &ckpt.meta.plugin;
     // The bytes that are checked are the bytes that run: `--plugin`'s when given (checked
     // against the checkpoint's record), else the checkpoint's copy (checked by `load`).
@@ -413,6 +466,11 @@ fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
     model
         .load_weights(&ckpt.weights)
         .with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
+    Ok((setup, model))
+}
+
+fn infer(resolved: &Resolved, ckpt: LoadedCheckpoint) -> anyhow::Result<()> {
+    let (setup, mut model) = restored(resolved, ckpt)?;
     let task = match &setup.task {
         Pipeline::Node(task) => task,
         Pipeline::Edge(task) => return infer_edges(resolved, task, &mut model),

@@ -81,6 +81,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Embeddings of every node from a trained model (GraphStorm's `gs_gen_node_embedding`).
+    #[command(name = "gen-node-embedding", disable_help_flag = true)]
+    GenNodeEmbedding {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Build a graph from CSV/Parquet tables and a GraphStorm gconstruct JSON config
     /// (GraphStorm's `graphstorm.gconstruct.construct_graph`).
     Gconstruct(gconstruct::GconstructArgs),
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
         }
         Command::EdgeRegression { args } => launch::run(&args, Some(TaskType::EdgeRegression)),
         Command::LinkPrediction { args } => launch::run(&args, Some(TaskType::LinkPrediction)),
+        Command::GenNodeEmbedding { args } => launch::gen_node_embedding(&args),
         Command::Gconstruct(args) => gconstruct::run(&args),
         Command::Partition(args) => partition::run(&args),
         Command::Generate { what } => generate::run(what),

@@ -586,6 +586,7 @@ mod tests {
             num_items: 30,
             num_ratings: 300,
             feat_dim: 4,
+            num_groups: 1,
             ..UserItemParams::default()
         };
         Arc::new(generate_user_item(&params).unwrap())

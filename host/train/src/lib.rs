@@ -11,6 +11,7 @@
 //! (gs-config resolves them) and draws nothing on a terminal (it reports through
 //! [`Progress`]).
 
+mod all_embeddings;
 mod batching;
 pub mod checkpoint;
 mod checkpoint_writer;
@@ -43,11 +44,12 @@ mod summary;
 mod task;
 mod train_loop;
 
+pub use all_embeddings::{NodeEmbeddings, embed_every_node};
 pub use batching::{BatchAssembler, LpPairs, PreparedBatch, TargetEdges};
 pub use edge_task::{EdgeInferenceOutput, EdgeTask};
 pub use error::TrainError;
 pub use features::FeatureSpec;
-pub use lp_task::{LinkPredictionTask, NodeEmbeddings};
+pub use lp_task::LinkPredictionTask;
 pub use metrics::{Metric, roc_auc_macro};
 pub use model::{Encoder, TaskModel};
 pub use native_sage::NativeSage;

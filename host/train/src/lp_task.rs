@@ -26,14 +26,14 @@ use gs_graph::{
     EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
     HardNegatives, HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId,
     PREFETCH_CAPACITY, Prefetcher, TrueEdges, full_fanouts, parse_fanouts,
-    parse_reverse_edge_types_map, rank_among_all, sample_edge_batch, sample_lp_batch,
-    sample_lp_eval_batch,
+    parse_reverse_edge_types_map, rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
 use gs_runtime::{
     EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
 };
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
+use crate::all_embeddings::NodeEmbeddings;
 use crate::batching::LpPairs;
 use crate::head::Head;
 use crate::loss::NodeLoss;
@@ -55,9 +55,6 @@ const EMBEDDING_EDGE_MASK: &str = "train_mask";
 fn config_error(message: String) -> TrainError {
     TrainError::Config(message)
 }
-
-/// Node embeddings of every node type, `[num_nodes, hidden]` on the CPU.
-pub type NodeEmbeddings = BTreeMap<String, Tensor>;
 
 /// A link-prediction task over one graph and one resolved configuration.
 pub struct LinkPredictionTask {
@@ -522,10 +519,10 @@ impl LinkPredictionTask {
         masked: bool,
         progress: &mut dyn Progress,
     ) -> Result<NodeEmbeddings, TrainError> {
-        all_node_embeddings(
+        crate::all_embeddings::all_node_embeddings(
             &self.graph,
             &self.features,
-            &EmbeddingOptions {
+            &crate::all_embeddings::EmbeddingOptions {
                 fanouts: self.eval_fanouts()?,
                 reverse: &self.train_opts.edges.reverse_edge_types_map,
                 edge_mask: masked.then_some(EMBEDDING_EDGE_MASK),
@@ -720,93 +717,6 @@ fn rank_batch(
         }
     }
     Ok(())
-}
-
-/// How [`all_node_embeddings`] samples.
-pub(crate) struct EmbeddingOptions<'a> {
-    pub(crate) fanouts: Vec<Fanout>,
-    pub(crate) reverse: &'a BTreeMap<EdgeType, EdgeType>,
-    pub(crate) edge_mask: Option<&'a str>,
-    pub(crate) batch_size: u32,
-    pub(crate) seed: u64,
-    pub(crate) device: Device,
-}
-
-/// Embeddings of every node of every type the encoder returns, in batches of nodes of one
-/// type, `[num_nodes, hidden]` on the CPU.
-pub(crate) fn all_node_embeddings(
-    graph: &Arc<HeteroGraph>,
-    features: &FeatureSpec,
-    opts: &EmbeddingOptions<'_>,
-    model: &mut TaskModel,
-    progress: &mut dyn Progress,
-) -> Result<NodeEmbeddings, TrainError> {
-    let _guard = tch::no_grad_guard();
-    let edge_opts = EdgeBatchOptions {
-        fanouts: opts.fanouts.clone(),
-        exclude_training_targets: false,
-        reverse_edge_types_map: opts.reverse.clone(),
-        edge_mask: opts.edge_mask.map(String::from),
-        mask_after_sampling: false,
-    };
-    let size = opts.batch_size.max(1) as usize;
-    let ntypes: Vec<String> = graph.node_types().map(String::from).collect();
-    let total: usize = ntypes
-        .iter()
-        .map(|t| (graph.num_nodes(t).unwrap_or(0) as usize).div_ceil(size))
-        .sum();
-    progress.eval_start("embed", total);
-    let mut out = NodeEmbeddings::new();
-    for ntype in &ntypes {
-        let assembler = BatchAssembler::new(graph.clone(), features.clone(), ntype, None);
-        let ids: Vec<NodeId> = (0..graph.num_nodes(ntype).unwrap_or(0)).collect();
-        let mut rows = Vec::new();
-        for (i, chunk) in ids.chunks(size).enumerate() {
-            let extra = BTreeMap::from([(ntype.clone(), chunk.to_vec())]);
-            let (sampled, local) = sample_edge_batch(
-                graph,
-                &BTreeMap::new(),
-                &extra,
-                &edge_opts,
-                opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            )
-            .map_err(|e| config_error(e.to_string()))?;
-            let (layers, input_features) =
-                assembler.layers_and_features(&sampled.layers, &sampled.input_nodes)?;
-            let data = gs_runtime::BatchData {
-                layers,
-                input_features,
-                target_node_type: ntype.clone(),
-            };
-            let data = PreparedBatch {
-                data,
-                seeds: vec![],
-                labels: None,
-                edges: None,
-                pairs: None,
-            }
-            .to_device(opts.device)
-            .data;
-            let embeddings = model.embeddings(&data, Mode::Eval)?;
-            let Some((_, h)) = embeddings.into_iter().find(|(t, _)| t == ntype) else {
-                return Err(config_error(format!(
-                    "the model's `forward` returned no embeddings for node type `{ntype}`; hint: \
-                     `forward` must return every destination node type of the last layer"
-                )));
-            };
-            let index = Tensor::from_slice(&local[ntype]).to_device(opts.device);
-            rows.push(
-                h.index_select(0, &index)
-                    .to_kind(Kind::Float)
-                    .to_device(Device::Cpu),
-            );
-            progress.eval_batch_done();
-        }
-        if !rows.is_empty() {
-            out.insert(ntype.clone(), Tensor::cat(&rows, 0));
-        }
-    }
-    Ok(out)
 }
 
 impl TargetTask for LinkPredictionTask {

@@ -231,6 +231,26 @@ mod tests {
         assert_eq!(Metric::Mse.regression(&[1.0, 3.0], &[0.0, 1.0]), 2.5);
         assert_eq!(Metric::Mae.regression(&[1.0, 3.0], &[0.0, 1.0]), 1.5);
         assert!((Metric::Rmse.regression(&[1.0, 3.0], &[0.0, 1.0]) - 2.5f64.sqrt()).abs() < 1e-12);
-        assert!(Metric::parse("hit_at_10").unwrap_err().contains("accuracy"));
+        assert!(Metric::parse("hit_at_0").unwrap_err().contains("hit_at_<k>"));
+        assert!(Metric::parse("roc_auc").unwrap_err().contains("accuracy"));
+    }
+
+    #[test]
+    fn ranking_metrics_are_graphstorms() {
+        let ranks = [1, 2, 4, 10];
+        let sizes = [11; 4];
+        let mrr = Metric::parse("mrr").unwrap().ranking(&ranks, &sizes);
+        assert!((mrr - (1.0 + 0.5 + 0.25 + 0.1) / 4.0).abs() < 1e-12);
+        let hit = Metric::parse("hit_at_3").unwrap();
+        assert_eq!(hit, Metric::HitAt(3));
+        assert_eq!(hit.ranking(&ranks, &sizes), 0.5);
+        assert_eq!(hit.to_string(), "hit_at_3");
+        // AMRI: 1 - 2·Σ(r-1)/Σ|S| = 1 - 2·13/44; all first is 1, all in the middle is 0.
+        let amri = Metric::Amri.ranking(&ranks, &sizes);
+        assert!((amri - (1.0 - 26.0 / 44.0)).abs() < 1e-12);
+        assert_eq!(Metric::Amri.ranking(&[1, 1], &[5, 5]), 1.0);
+        assert!(Metric::Amri.ranking(&[3, 3], &[5, 5]).abs() < 0.21);
+        assert!(Metric::Mrr.higher_is_better() && Metric::Amri.is_ranking());
+        assert!(!Metric::Rmse.higher_is_better() && !Metric::Accuracy.is_ranking());
     }
 }
