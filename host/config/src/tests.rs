@@ -345,18 +345,25 @@ fn scale_out_is_refused_with_a_distinct_error() {
 #[test]
 fn ignored_options_warn_and_unsupported_ones_fail() {
     let r = resolve(
-        &nc("--use-graphbolt --num-servers 1 --ssh-port 2222 --graph-format csc"),
+        &nc("--use-wholegraph-embed --num-servers 1 --ssh-port 2222 --graph-format csc"),
         None,
     )
     .unwrap();
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
     assert!(
         r.warnings.iter().any(|w| w.starts_with(
-            "`--use-graphbolt` is accepted for compatibility but has no effect in gs yet"
+            "`--use-wholegraph-embed` is accepted for compatibility but has no effect in gs yet"
         )),
         "{:?}",
         r.warnings
     );
+    let err = resolve(&nc("--use-graphbolt"), None).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("`--use-graphbolt` = `true` is not supported by gs yet: gs samples"),
+        "{err}"
+    );
+    assert!(resolve(&nc("--use-graphbolt false"), None).is_ok());
     assert!(
         r.warnings.iter().any(|w| w.contains("`--ssh-port`")),
         "{:?}",
