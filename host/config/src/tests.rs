@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use crate::*;
 
+mod graphstorm_yaml;
+
 /// A temp dir holding YAML fixtures; removed on drop.
 struct Fixtures {
     dir: tempfile::TempDir,
