@@ -547,7 +547,7 @@ pub fn help_text() -> String {
             |s: &OptionSpec| matches!(s.support, Support::NotYetSupported(_)) && !s.is_yaml_only(),
         ),
         (
-            "YAML-only GraphStorm keys, not supported yet (an error when set; as flags they go to the plugin)",
+            "YAML-only GraphStorm keys, not supported yet (an error when set to a non-default value; as flags they go to the plugin)",
             |s: &OptionSpec| s.section != Section::Legacy && s.is_yaml_only(),
         ),
     ] {

@@ -400,9 +400,10 @@ fn ignored_options_warn_and_unsupported_ones_fail() {
         "gsf:\n  node_classification:\n    target_ntype: [movie, user]\n",
     );
     let err = resolve(&with_cf(&cf, &nc("").join(" ")), None).unwrap_err();
+    assert!(err.to_string().contains("`target_ntype` in `"), "{err}");
     assert!(
         err.to_string()
-            .contains("got `movie user`, expected a single string"),
+            .contains("= `movie user` is not supported by gs yet: several target node types"),
         "{err}"
     );
 

@@ -790,6 +790,30 @@ fn refused_keys_name_themselves_and_ignored_ones_only_warn() {
     );
 }
 
+/// GraphStorm's multi-target node tasks (`target_ntype` a list, `num_classes` per node type)
+/// are refused by name.
+#[test]
+fn several_target_node_types_are_refused_by_name() {
+    for (task, key) in [
+        ("target_ntype: [movie, user]", "target_ntype"),
+        ("num_classes: {movie: 3, user: 2}", "num_classes"),
+    ] {
+        let text = format!("gsf:\n  node_classification:\n    {task}\n");
+        let msg = yaml::parse(Path::new("multi.yaml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "`{key}` in `multi.yaml` (section `node_classification`) = `"
+            )) && msg.contains("several target node types"),
+            "{msg}"
+        );
+    }
+    // a one-element list is one node type
+    let (map, _) = flatten("gsf:\n  node_classification:\n    target_ntype: [movie]\n");
+    assert_eq!(map["target_ntype"].1, json!("movie"));
+}
+
 #[test]
 fn backend_verbose_and_use_graphbolt_follow_graphstorm() {
     let fx = Fixtures::new();
