@@ -284,7 +284,7 @@ const NO_MODEL_READS: &str =
 /// `describe` lists a hyper-parameter of the same name: `init` receives the resolved value
 /// (YAML, flag, checkpoint or the table's default) among its custom arguments. Set to a
 /// non-default value while the plugin does not list it, such a key is an error naming the
-/// key and the plugin. Each one is a `Supported` row of [`OPTIONS`] with a field in
+/// key and the plugin. Each one is a `Supported` row of [`known_options`] with a field in
 /// `TrainConfig`.
 pub const PLUGIN_KEYS: &[&str] = &["num_bases", "use_self_loop"];
 
