@@ -342,7 +342,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("plugin_tensor_budget_mb", Sec::Gs, K::Int, D::Int(4096), Sup("tests/tests/adversarial.rs::plugin_tensor_budget_mb_limits_host_memory"), "plugin sandbox: host tensor memory a plugin may hold, in MiB"),
     // ---- basic ----
     o("backend", Sec::Basic, K::Str, D::Str("gloo"), Ign("gs runs one trainer process, so no torch.distributed collectives run (gloo and nccl are both accepted)"), "torch.distributed backend (gloo or nccl)"),
-    o("use_graphbolt", Sec::Basic, K::Bool, D::Bool(false), Nys("gs samples neighbours with its own sampler, not DGL GraphBolt; leave use_graphbolt at false"), "use DGL GraphBolt"),
+    o("use_graphbolt", Sec::Basic, K::Bool, D::Bool(false), Nys("gs samples neighbours with its own sampler, not DGL GraphBolt"), "use DGL GraphBolt"),
     o("use_wholegraph_embed", Sec::Basic, K::Bool, D::None, Ign("gs keeps embeddings in its own storage"), "use NVIDIA WholeGraph for embeddings"),
     o("save_perf_results_path", Sec::Basic, K::Str, D::None, Nys("performance result files are not written yet"), "folder for performance results of evaluation"),
     o("profile_path", Sec::Basic, K::Str, D::None, Ign("GraphStorm's profiler output is not produced"), "folder for profiling results"),
