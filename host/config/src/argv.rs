@@ -113,9 +113,16 @@ pub(crate) fn parse(argv: &[String]) -> Result<CliArgs, ConfigError> {
     Ok(out)
 }
 
-/// A warning when an unknown flag (passed to the plugin) is one typo away from a gs flag.
+/// A warning when an unknown flag (passed to the plugin) is one typo away from a gs flag, or
+/// is a key GraphStorm reads only from YAML.
 fn typo_warning(flag: &str) -> Option<String> {
     let key = flag.trim_start_matches('-').replace('-', "_");
+    if options::YAML_ONLY.contains(&key.as_str()) {
+        return Some(format!(
+            "`{flag}` is not a gs flag, so it is passed to the plugin: GraphStorm reads `{key}` \
+             only from the YAML file (--cf)"
+        ));
+    }
     let candidates = options::OPTIONS
         .iter()
         .filter(|s| s.section != options::Section::Legacy && s.support.is_supported())
@@ -201,6 +208,19 @@ mod tests {
         assert_eq!(cli.custom_args, args("--num-epoch 3"));
         assert!(
             cli.warnings[0].contains("did you mean `--num-epochs`?"),
+            "{:?}",
+            cli.warnings
+        );
+    }
+
+    #[test]
+    fn yaml_only_keys_are_not_flags() {
+        let cli = parse(&args("--mask-fields tr --norm batch")).unwrap();
+        assert!(cli.entries.is_empty());
+        assert_eq!(cli.custom_args, args("--mask-fields tr --norm batch"));
+        assert_eq!(cli.warnings.len(), 1, "{:?}", cli.warnings);
+        assert!(
+            cli.warnings[0].contains("reads `mask_fields` only from the YAML file"),
             "{:?}",
             cli.warnings
         );

@@ -219,6 +219,12 @@ impl OptionSpec {
         format!("--{}", self.key.replace('_', "-"))
     }
 
+    /// Whether only a YAML file sets it (GraphStorm has no command-line flag for it); such a
+    /// `--flag` on the command line goes to the plugin.
+    pub fn is_yaml_only(&self) -> bool {
+        self.section == Section::Legacy || YAML_ONLY.contains(&self.key)
+    }
+
     /// Whether `value` differs from the built-in default (used to decide whether an ignored or
     /// not-yet-supported option was really asked for).
     pub(crate) fn is_non_default(&self, value: &serde_json::Value) -> bool {
@@ -276,12 +282,25 @@ const NO_MODEL_READS: &str =
 /// `describe` lists a hyper-parameter of the same name: `init` receives the resolved value
 /// (YAML, flag, checkpoint or the table's default) among its custom arguments. Set to a
 /// non-default value while the plugin does not list it, such a key is an error naming the
-/// key and the plugin. Each one is a `Supported` row of [`OPTIONS`] with a field in
+/// key and the plugin. Each one is a `Supported` row of [`known_options`] with a field in
 /// `TrainConfig`.
 pub const PLUGIN_KEYS: &[&str] = &["num_bases", "use_self_loop"];
 
 /// The name of the CLI-only option that points at the YAML file (`--cf`).
 pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
+
+/// GraphStorm keys that only a YAML file sets: GraphStorm has no command-line flag for them, so
+/// on gs's command line `--mask-fields` and the like are unknown flags that go to the plugin,
+/// as in GraphStorm. The `Legacy` rows are YAML-only too.
+pub(crate) const YAML_ONLY: &[&str] = &[
+    "training_method",
+    "mask_fields",
+    "task_weight",
+    "reconstruct_nfeat_name",
+    "reconstruct_efeat_name",
+    "eval_target_ntype",
+    "node_lm_configs",
+];
 
 /// Every option gs recognises, in help order.
 #[rustfmt::skip]
@@ -306,7 +325,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("output_chunk_size", Sec::Launch, K::Int, D::Int(100_000), Sup("tests/tests/options_run.rs::output_chunk_size_splits_the_prediction_files"), "rows per remapped output file"),
     o("preserve_input", Sec::Launch, K::Bool, D::Bool(false), Nys("gs writes only the remapped outputs; there are no un-remapped files to keep"), "keep the un-remapped output files after remapping"),
     o("with_shared_fs", Sec::Launch, K::Bool, D::Bool(true), Ign(ONE_MACHINE), "whether machines share a file system"),
-    o("verbose", Sec::Launch, K::Bool, D::Bool(false), Ign("deprecated in GraphStorm; use --logging-level debug"), "print more information"),
+    o("verbose", Sec::Launch, K::Bool, D::Bool(false), Ign("GraphStorm deprecated it (it only prints more); use --logging-level debug for more output"), "print more information"),
     o("logging_level", Sec::Launch, K::Str, D::Str("info"), Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "log level: debug, info, warning or error"),
     o("logging_file", Sec::Launch, K::Str, D::None, Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "also write the log to this file"),
     o("local_rank", Sec::Launch, K::Int, D::Int(0), Ign("set by torch.distributed; gs runs one trainer"), "local rank of the trainer"),
@@ -320,8 +339,8 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("plugin_max_tensors", Sec::Gs, K::Int, D::Int(100_000), Sup("tests/tests/adversarial.rs::plugin_max_tensors_limits_handles"), "plugin sandbox: live tensor handles a plugin may hold"),
     o("plugin_tensor_budget_mb", Sec::Gs, K::Int, D::Int(4096), Sup("tests/tests/adversarial.rs::plugin_tensor_budget_mb_limits_host_memory"), "plugin sandbox: host tensor memory a plugin may hold, in MiB"),
     // ---- basic ----
-    o("backend", Sec::Basic, K::Str, D::Str("gloo"), Ign("gs runs one process; there is no torch.distributed backend"), "torch.distributed backend (gloo or nccl)"),
-    o("use_graphbolt", Sec::Basic, K::Bool, D::Bool(false), Ign("gs uses its own graph storage"), "use DGL GraphBolt"),
+    o("backend", Sec::Basic, K::Str, D::Str("gloo"), Ign("gs runs one trainer process, so no torch.distributed collectives run (gloo and nccl are both accepted)"), "torch.distributed backend (gloo or nccl)"),
+    o("use_graphbolt", Sec::Basic, K::Bool, D::Bool(false), Nys("gs samples neighbours with its own sampler, not DGL GraphBolt"), "use DGL GraphBolt"),
     o("use_wholegraph_embed", Sec::Basic, K::Bool, D::None, Ign("gs keeps embeddings in its own storage"), "use NVIDIA WholeGraph for embeddings"),
     o("save_perf_results_path", Sec::Basic, K::Str, D::None, Nys("performance result files are not written yet"), "folder for performance results of evaluation"),
     o("profile_path", Sec::Basic, K::Str, D::None, Ign("GraphStorm's profiler output is not produced"), "folder for profiling results"),
@@ -431,6 +450,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("freeze_lm_encoder_epochs", Sec::Lm, K::Int, D::Int(0), Ign(LM_ONLY), "epochs with the LM frozen"),
     o("max_seq_len", Sec::Lm, K::Int, D::Int(1024), Ign(LM_ONLY), "maximum token sequence length"),
     o("cache_lm_embed", Sec::Lm, K::Bool, D::None, Ign(LM_ONLY), "cache LM embeddings"),
+    o("node_lm_configs", Sec::Lm, K::Any, D::None, Nys(NO_LM), "language models per node type (what GraphStorm reads from `lm_model.node_lm_models`)"),
     // ---- distillation ----
     o("textual_data_path", Sec::Distill, K::Str, D::None, Nys(NO_DISTILL), "text data for distillation"),
     o("max_distill_step", Sec::Distill, K::Int, D::Int(10_000), Ign("it only applies to distillation (--textual-data-path), which gs does not support yet"), "maximum distillation steps"),
@@ -476,7 +496,7 @@ pub(crate) fn spec_for_flag(flag: &str) -> Option<&'static OptionSpec> {
     let key = name.replace('-', "_");
     match key.as_str() {
         "cf" => spec(YAML_CONFIG_FILE),
-        _ => spec(&key),
+        _ => spec(&key).filter(|s| !s.is_yaml_only()),
     }
 }
 
@@ -517,19 +537,28 @@ pub fn help_text() -> String {
     for (title, pick) in [
         (
             "Accepted for compatibility, no effect in gs yet (a warning when set)",
-            (|s: &OptionSpec| {
-                matches!(s.support, Support::Ignored(_)) && s.section != Section::Legacy
-            }) as fn(&OptionSpec) -> bool,
+            (|s: &OptionSpec| matches!(s.support, Support::Ignored(_)) && !s.is_yaml_only())
+                as fn(&OptionSpec) -> bool,
         ),
         (
             "Recognised but not supported yet (an error when set to a non-default value)",
-            |s: &OptionSpec| matches!(s.support, Support::NotYetSupported(_)),
+            |s: &OptionSpec| matches!(s.support, Support::NotYetSupported(_)) && !s.is_yaml_only(),
+        ),
+        (
+            "YAML-only GraphStorm keys, not supported yet (an error when set to a non-default value; as flags they go to the plugin)",
+            |s: &OptionSpec| s.section != Section::Legacy && s.is_yaml_only(),
         ),
     ] {
         let names: Vec<String> = OPTIONS
             .iter()
             .filter(|s| pick(s))
-            .map(OptionSpec::flag)
+            .map(|s| {
+                if s.is_yaml_only() {
+                    s.key.to_string()
+                } else {
+                    s.flag()
+                }
+            })
             .collect();
         let _ = writeln!(out, "\n{title}:");
         let mut line = String::from(" ");
@@ -594,6 +623,15 @@ mod tests {
             YAML_CONFIG_FILE
         );
         assert!(spec_for_flag("--no-such-flag").is_none());
+        // YAML-only keys (GraphStorm has no flag for them) go to the plugin as flags
+        for flag in [
+            "--mask-fields",
+            "--training-method",
+            "--eval-target-ntype",
+            "--norm",
+        ] {
+            assert!(spec_for_flag(flag).is_none(), "{flag}");
+        }
         assert!(spec_for_flag("num_epochs").is_none());
     }
 
@@ -655,8 +693,9 @@ mod tests {
         assert!(help.contains("--use-graphbolt"));
         assert!(help.contains("--lm-tune-lr"));
         assert!(
-            !help.contains("--save-embeds-path"),
+            !help.contains("--save-embeds-path") && !help.contains("save_embeds_path"),
             "legacy keys stay out of help"
         );
+        assert!(help.contains(" mask_fields") && !help.contains("--mask-fields"));
     }
 }

@@ -317,6 +317,18 @@ impl Store {
     fn check_support(&self, warnings: &mut Vec<String>) -> Result<(), ConfigError> {
         for (key, entry) in &self.map {
             let spec = options::spec(key).expect("store keys come from the table");
+            // Values GraphStorm itself rejects are errors even where gs ignores the option.
+            if let Some((_, allowed)) = IGNORED_CHOICES.iter().find(|(k, _)| k == key)
+                && let Some(got) = entry.value.as_str()
+                && !allowed.contains(&got)
+            {
+                return Err(ConfigError::InvalidValue {
+                    name: entry.origin.name(key),
+                    value: got.to_string(),
+                    expected: format!("one of {}", allowed.join(", ")),
+                    hint: format!("GraphStorm accepts only {}", allowed.join(" or ")),
+                });
+            }
             if *key == "ip_config" || !spec.is_non_default(&entry.value) {
                 continue;
             }
@@ -342,6 +354,10 @@ impl Store {
         Ok(())
     }
 }
+
+/// Options gs does not act on whose values GraphStorm checks: anything else is refused, as
+/// GraphStorm would refuse it.
+const IGNORED_CHOICES: &[(&str, &[&str])] = &[("backend", &["gloo", "nccl"])];
 
 /// Typed reads from the store; required values that are absent are collected in `missing`.
 struct Builder<'a> {

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use crate::*;
 
+mod graphstorm_yaml;
+
 /// A temp dir holding YAML fixtures; removed on drop.
 struct Fixtures {
     dir: tempfile::TempDir,
@@ -345,18 +347,25 @@ fn scale_out_is_refused_with_a_distinct_error() {
 #[test]
 fn ignored_options_warn_and_unsupported_ones_fail() {
     let r = resolve(
-        &nc("--use-graphbolt --num-servers 1 --ssh-port 2222 --graph-format csc"),
+        &nc("--use-wholegraph-embed --num-servers 1 --ssh-port 2222 --graph-format csc"),
         None,
     )
     .unwrap();
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
     assert!(
         r.warnings.iter().any(|w| w.starts_with(
-            "`--use-graphbolt` is accepted for compatibility but has no effect in gs yet"
+            "`--use-wholegraph-embed` is accepted for compatibility but has no effect in gs yet"
         )),
         "{:?}",
         r.warnings
     );
+    let err = resolve(&nc("--use-graphbolt"), None).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("`--use-graphbolt` = `true` is not supported by gs yet: gs samples"),
+        "{err}"
+    );
+    assert!(resolve(&nc("--use-graphbolt false"), None).is_ok());
     assert!(
         r.warnings.iter().any(|w| w.contains("`--ssh-port`")),
         "{:?}",
@@ -391,9 +400,10 @@ fn ignored_options_warn_and_unsupported_ones_fail() {
         "gsf:\n  node_classification:\n    target_ntype: [movie, user]\n",
     );
     let err = resolve(&with_cf(&cf, &nc("").join(" ")), None).unwrap_err();
+    assert!(err.to_string().contains("`target_ntype` in `"), "{err}");
     assert!(
         err.to_string()
-            .contains("got `movie user`, expected a single string"),
+            .contains("= `movie user` is not supported by gs yet: several target node types"),
         "{err}"
     );
 

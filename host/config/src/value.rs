@@ -130,6 +130,21 @@ pub(crate) fn from_json(
     if value.is_null() || spec.kind == ValueKind::Any {
         return Ok(value);
     }
+    let several_targets = match (spec.key, &value) {
+        ("target_ntype", Value::Array(items)) => items.len() > 1,
+        ("num_classes", Value::Object(_)) => true,
+        _ => false,
+    };
+    if several_targets {
+        return Err(ConfigError::NotYetSupported {
+            name: name(),
+            value: compact(&value),
+            reason: "several target node types (GraphStorm's multi-target node tasks) are not \
+                     supported yet; train one model per node type"
+                .into(),
+            default: "one node type and one number of classes".into(),
+        });
+    }
     let out = match spec.kind {
         ValueKind::Bool => match &value {
             Value::Bool(b) => Some(Value::Bool(*b)),

@@ -11,9 +11,15 @@
 //! ```
 //!
 //! Section names other than the task sections carry no meaning (GraphStorm flattens them), so
-//! any name is accepted; keys inside them must be known, since a silently ignored typo wastes a
-//! training run. `gsf.runtime` (written by GraphStorm into the runtime-updated config it saves
-//! beside a model, holding the arguments it did not know) is treated like `udf`.
+//! any name is accepted (`rgcn:`, `rgat:`, `hgt:`, `lm:`, ...); keys inside them must be known,
+//! since a silently ignored typo wastes a training run: an unknown key is an error naming the
+//! file, the section and the closest known key. A known key then acts, is refused by name or
+//! warns, as its row of the option table says. Some keys exist only here: GraphStorm has no
+//! command-line flag for them (`training_method`, `mask_fields`, `task_weight`, ...; see
+//! [`OptionSpec::is_yaml_only`]). `multi_task_learning`, `reconstruct_*` task sections and a
+//! top-level `lm_model` are refused by name. `gsf.runtime` (written by GraphStorm into the
+//! runtime-updated config it saves beside a model, holding the arguments it did not know) is
+//! treated like `udf`.
 
 use std::path::{Path, PathBuf};
 
