@@ -231,7 +231,11 @@ mod tests {
         assert_eq!(Metric::Mse.regression(&[1.0, 3.0], &[0.0, 1.0]), 2.5);
         assert_eq!(Metric::Mae.regression(&[1.0, 3.0], &[0.0, 1.0]), 1.5);
         assert!((Metric::Rmse.regression(&[1.0, 3.0], &[0.0, 1.0]) - 2.5f64.sqrt()).abs() < 1e-12);
-        assert!(Metric::parse("hit_at_0").unwrap_err().contains("hit_at_<k>"));
+        assert!(
+            Metric::parse("hit_at_0")
+                .unwrap_err()
+                .contains("hit_at_<k>")
+        );
         assert!(Metric::parse("roc_auc").unwrap_err().contains("accuracy"));
     }
 
