@@ -14,7 +14,7 @@ use gs_graph::{
     Sampler, SeedBatches, edge_endpoints, full_fanouts, parse_fanouts,
     parse_reverse_edge_types_map, sample_edge_batch,
 };
-use gs_runtime::{EdgeTypeName, GraphSchema, ModelConfig, NodeTypeSchema, PluginInstance, Task};
+use gs_runtime::{GraphSchema, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::TargetEdges;
@@ -179,26 +179,7 @@ impl EdgeTask {
 
     /// The graph as a plugin's `init` sees it.
     pub fn schema(&self) -> GraphSchema {
-        GraphSchema {
-            node_types: self
-                .graph
-                .node_types()
-                .map(|t| NodeTypeSchema {
-                    name: t.to_string(),
-                    num_nodes: self.graph.num_nodes(t).unwrap_or(0),
-                    feature_dim: self.features.dim(&self.graph, t) as u32,
-                })
-                .collect(),
-            edge_types: self
-                .graph
-                .edge_types()
-                .map(|e| EdgeTypeName {
-                    src: e.src.clone(),
-                    rel: e.rel.clone(),
-                    dst: e.dst.clone(),
-                })
-                .collect(),
-        }
+        self.features.schema(&self.graph)
     }
 
     fn output_dim(&self) -> Result<i64, TrainError> {

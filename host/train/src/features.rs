@@ -65,6 +65,29 @@ impl FeatureSpec {
         self.per_type.get(ntype).map_or(&[], Vec::as_slice)
     }
 
+    /// The graph as a plugin's `init` sees it: node types with their input widths under this
+    /// feature selection, and edge types.
+    pub fn schema(&self, graph: &HeteroGraph) -> gs_runtime::GraphSchema {
+        gs_runtime::GraphSchema {
+            node_types: graph
+                .node_types()
+                .map(|t| gs_runtime::NodeTypeSchema {
+                    name: t.to_string(),
+                    num_nodes: graph.num_nodes(t).unwrap_or(0),
+                    feature_dim: self.dim(graph, t) as u32,
+                })
+                .collect(),
+            edge_types: graph
+                .edge_types()
+                .map(|e| gs_runtime::EdgeTypeName {
+                    src: e.src.clone(),
+                    rel: e.rel.clone(),
+                    dst: e.dst.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// Total input width of a node type.
     pub fn dim(&self, graph: &HeteroGraph, ntype: &str) -> usize {
         self.features(ntype)

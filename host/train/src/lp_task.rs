@@ -28,9 +28,7 @@ use gs_graph::{
     PREFETCH_CAPACITY, Prefetcher, TrueEdges, full_fanouts, parse_fanouts,
     parse_reverse_edge_types_map, rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
-use gs_runtime::{
-    EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
-};
+use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::all_embeddings::NodeEmbeddings;
@@ -274,26 +272,7 @@ impl LinkPredictionTask {
 
     /// The graph as a plugin's `init` sees it.
     pub fn schema(&self) -> GraphSchema {
-        GraphSchema {
-            node_types: self
-                .graph
-                .node_types()
-                .map(|t| NodeTypeSchema {
-                    name: t.to_string(),
-                    num_nodes: self.graph.num_nodes(t).unwrap_or(0),
-                    feature_dim: self.features.dim(&self.graph, t) as u32,
-                })
-                .collect(),
-            edge_types: self
-                .graph
-                .edge_types()
-                .map(|e| EdgeTypeName {
-                    src: e.src.clone(),
-                    rel: e.rel.clone(),
-                    dst: e.dst.clone(),
-                })
-                .collect(),
-        }
+        self.features.schema(&self.graph)
     }
 
     /// The model configuration handed to `init`: the target node type is the first training

@@ -8,9 +8,7 @@ use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
-use gs_runtime::{
-    EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, PluginInstance, Task,
-};
+use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
@@ -153,26 +151,7 @@ impl NodeTask {
 
     /// The graph as a plugin's `init` sees it: node types with their input widths, edge types.
     pub fn schema(&self) -> GraphSchema {
-        GraphSchema {
-            node_types: self
-                .graph
-                .node_types()
-                .map(|t| NodeTypeSchema {
-                    name: t.to_string(),
-                    num_nodes: self.graph.num_nodes(t).unwrap_or(0),
-                    feature_dim: self.features.dim(&self.graph, t) as u32,
-                })
-                .collect(),
-            edge_types: self
-                .graph
-                .edge_types()
-                .map(|e| EdgeTypeName {
-                    src: e.src.clone(),
-                    rel: e.rel.clone(),
-                    dst: e.dst.clone(),
-                })
-                .collect(),
-        }
+        self.features.schema(&self.graph)
     }
 
     pub(crate) fn output_dim(&self) -> Result<i64, TrainError> {
