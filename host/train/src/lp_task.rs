@@ -645,15 +645,18 @@ fn rank_batch(
     let b = pos_src.len() as i64;
     let positive = decoder.score(et, &s, &d)?;
     // GraphStorm's `calc_ranking` sorts sigmoid scores; ties count against the positive.
+    let read =
+        |e: tch::TchError| TrainError::Tensor(gs_tensor::TensorError::torch("read scores", e));
     let count_ranks = |neg: Tensor, ranks: &mut Vec<u64>, sizes: &mut Vec<u64>| {
         let k = neg.size()[1];
         let above = neg
             .sigmoid()
             .ge_tensor(&positive.sigmoid().unsqueeze(1))
             .sum_dim_intlist(1, false, Kind::Int64);
-        let above = Vec::<i64>::try_from(above).unwrap_or_default();
+        let above = Vec::<i64>::try_from(above).map_err(read)?;
         ranks.extend(above.iter().map(|&a| a as u64 + 1));
         sizes.extend(std::iter::repeat_n(k as u64 + 1, above.len()));
+        Ok::<(), TrainError>(())
     };
     match negatives {
         EvalNegatives::PerPositive {
@@ -663,19 +666,19 @@ fn rank_batch(
         } => {
             let k = *k as i64;
             let nd = rows(hd, neg_dst).reshape([b, k, -1]);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
             let ns = rows(hs, neg_src).reshape([b, k, -1]);
-            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes);
+            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes)?;
         }
         EvalNegatives::Shared { neg_src, neg_dst } => {
             let nd = rows(hd, neg_dst).unsqueeze(0);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
             let ns = rows(hs, neg_src).unsqueeze(0);
-            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes);
+            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes)?;
         }
         EvalNegatives::Fixed { k, neg_dst } => {
             let nd = rows(hd, neg_dst).reshape([b, *k as i64, -1]);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes);
+            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
         }
         EvalNegatives::AllNodes {
             num_candidates,
@@ -686,7 +689,7 @@ fn rank_batch(
                 .sigmoid()
                 .to_kind(Kind::Float);
             let n = *num_candidates as usize;
-            let all = Vec::<f32>::try_from(all.flatten(0, -1)).unwrap_or_default();
+            let all = Vec::<f32>::try_from(all.flatten(0, -1)).map_err(read)?;
             for (i, &pos) in pos_dst.iter().enumerate() {
                 let row = &all[i * n..(i + 1) * n];
                 let skip: &[NodeId] = exclude.as_ref().map_or(&[], |e| e[i].as_slice());
