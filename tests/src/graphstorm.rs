@@ -170,8 +170,7 @@ impl GraphStormModel {
     /// uses all edges), against the case's `embeddings.json` by raw id.
     pub fn compare_embeddings(&mut self, case: &str) -> Agreement {
         let want = golden(case, "embeddings.json");
-        let node_feat_name = self.resolved.train.node_feat_name.clone().unwrap();
-        let features = FeatureSpec::parse(&self.graph, Some(&node_feat_name)).unwrap();
+        let features = FeatureSpec::from_config(&self.graph, &self.resolved.train).unwrap();
         let layers = self.resolved.train.num_layers as usize;
         let _guard = tch::no_grad_guard();
         let mut agreement = Agreement {

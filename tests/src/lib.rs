@@ -214,6 +214,7 @@ pub fn tiny_batch() -> BatchData {
             ("author".to_string(), features(3, -0.5)),
             ("paper".to_string(), features(5, 0.0)),
         ]),
+        input_nodes: BTreeMap::new(),
         target_node_type: "paper".into(),
     }
 }

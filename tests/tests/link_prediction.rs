@@ -4,7 +4,8 @@
 //! GraphStorm's joint negatives and with gs's filtered ranking against every item, which an
 //! untrained model does not; every link-prediction key changes the loss or the scores;
 //! `--inference` reproduces the test score and writes embeddings with raw ids and the relation
-//! table; a restored run continues exactly; bad input is refused naming the key and the fix.
+//! table; hard negatives (`train_etypes_negative_dstnode`) replace random ones; a restored run
+//! continues exactly; bad input is refused naming the key and the fix.
 
 use std::path::Path;
 
@@ -293,6 +294,83 @@ fn lp_keys_change_the_first_loss_or_the_scores() {
             "{flags:?} left the validation mrr at {v}"
         );
     }
+}
+
+#[test]
+fn hard_negatives_replace_random_ones_and_raise_the_loss() {
+    let tmp = setup();
+    let dir = tmp.path();
+    let (loss, val) = first_epoch(dir, "base", &[]);
+    // `hard_neg` lists four unrated items of the user's own group per rating: negatives the
+    // `group` feature cannot tell from positives, so the first epoch's loss rises.
+    let all_hard = [
+        "--train-etypes-negative-dstnode",
+        "hard_neg",
+        "--num-train-hard-negatives",
+        "4",
+    ];
+    let (hard, hard_val) = first_epoch(dir, "hard", &all_hard);
+    assert!(hard > loss + 0.2, "hard negatives: loss {hard} vs {loss}");
+    // Trained only against in-group negatives, the model prefers out-of-group items, which
+    // most random evaluation negatives are: it ranks below chance (H(101)/101 ≈ 0.052).
+    assert!(
+        hard_val < chance_mrr(101) && val > 2.0 * chance_mrr(101),
+        "validation mrr {hard_val} with only hard negatives, {val} without"
+    );
+    // GraphStorm's per-edge-type form names the same thing.
+    let (per_etype, _) = first_epoch(
+        dir,
+        "per-etype",
+        &[
+            "--train-etypes-negative-dstnode",
+            "user,rates,item:hard_neg",
+            "--num-train-hard-negatives",
+            "user,rates,item:4",
+        ],
+    );
+    assert_eq!(per_etype, hard);
+    // Two hard negatives of four: the other two stay random.
+    let (half, _) = first_epoch(
+        dir,
+        "half",
+        &[
+            "--train-etypes-negative-dstnode",
+            "hard_neg",
+            "--num-train-hard-negatives",
+            "2",
+        ],
+    );
+    assert!(
+        (half - hard).abs() > 1e-6 && (half - loss).abs() > 1e-6,
+        "{half}"
+    );
+
+    let bad = |extra: &[&str]| lp(dir, extra);
+    bad(&["--train-etypes-negative-dstnode", "hard_neg"])
+        .fails_with(1, &["num_train_hard_negatives", "hint"]);
+    bad(&["--num-train-hard-negatives", "4"])
+        .fails_with(1, &["train_etypes_negative_dstnode", "hint"]);
+    bad(&[
+        "--train-etypes-negative-dstnode",
+        "hard",
+        "--num-train-hard-negatives",
+        "4",
+    ])
+    .fails_with(1, &["`hard`", "hard_neg", "edge_dst_hard_negative"]);
+    bad(&[
+        "--train-etypes-negative-dstnode",
+        "rating",
+        "--num-train-hard-negatives",
+        "4",
+    ])
+    .fails_with(1, &["`rating`", "int64", "hint"]);
+    bad(&[
+        "--train-etypes-negative-dstnode",
+        "hard_neg",
+        "--num-train-hard-negatives",
+        "many",
+    ])
+    .fails_with(1, &["num_train_hard_negatives", "`many`", "hint"]);
 }
 
 #[test]

@@ -623,18 +623,6 @@ fn unimplemented_keys_are_refused_by_name() {
             "1",
             "one linear layer",
         ),
-        (
-            "embeddings",
-            "--use-node-embeddings",
-            "true",
-            "node embeddings",
-        ),
-        (
-            "embeddings",
-            "--sparse-optimizer-lr",
-            "0.1",
-            "node embeddings",
-        ),
         ("edge features", "--edge-feat-name", "feat", "edge features"),
         ("edge features", "--edge-feat-mp-op", "add", "edge features"),
         ("outputs", "--do-nid-remap", "false", "raw node ids"),

@@ -273,7 +273,7 @@ const LM_ONLY: &str =
 const ONE_MACHINE: &str = "gs runs a single trainer process on one machine";
 const NO_MTL: &str = "multi-task learning is not supported yet";
 const NO_DISTILL: &str = "distillation is not supported yet";
-const NO_HARD_NEG: &str = "hard negatives are not supported yet";
+const NO_HARD_NEG: &str = "predefined evaluation negatives are not supported yet (training hard negatives are: `train_etypes_negative_dstnode`)";
 const NO_LP: &str = "gs selects link-prediction models by the mean over evaluation edge types";
 const NO_MODEL_READS: &str =
     "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
@@ -360,7 +360,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("num_ffn_layers_in_gnn", Sec::Gnn, K::Int, D::Int(0), Nys(NO_MODEL_READS), "extra feed-forward layers after each GNN layer"),
     o("num_ffn_layers_in_decoder", Sec::Gnn, K::Int, D::Int(0), Nys("the host decoder is one linear layer"), "extra feed-forward layers in the decoder"),
     o("use_mini_batch_infer", Sec::Gnn, K::Bool, D::Bool(true), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "mini-batch (true) or layer-wise full-graph (false) inference"),
-    o("use_node_embeddings", Sec::Gnn, K::Bool, D::Bool(false), Nys("learnable node embeddings are not supported yet"), "add a learnable embedding per node to its features"),
+    o("use_node_embeddings", Sec::Gnn, K::Bool, D::Bool(false), Sup("tests/tests/learnable_embeddings.rs::use_node_embeddings_widens_every_input_and_changes_training"), "add a learnable embedding per node to its features"),
     o("construct_feat_ntype", Sec::Gnn, K::StrList, D::None, Nys("feature construction for featureless node types is not supported yet"), "node types whose features are built from neighbours"),
     o("construct_feat_encoder", Sec::Gnn, K::Str, D::Str("rgcn"), Ign("it only applies with --construct-feat-ntype, which gs does not support yet"), "encoder that constructs features"),
     o("construct_feat_fanout", Sec::Gnn, K::Int, D::Int(5), Ign("it only applies with --construct-feat-ntype, which gs does not support yet"), "fanout used to construct features"),
@@ -384,7 +384,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("dropout", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "dropout rate in [0, 1)"),
     o("decoder_bias", Sec::Hyperparam, K::Bool, D::Bool(true), Sup("tests/tests/options_run.rs::decoder_bias_false_leaves_the_decoder_without_a_bias"), "whether decoders have a bias"),
     o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Nys(NO_MODEL_READS), "normalisation in GNN layers: batch or layer"),
-    o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Nys("learnable node embeddings (the only sparse weights) are not supported yet"), "learning rate of learnable node embeddings"),
+    o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Sup("tests/tests/learnable_embeddings.rs::featureless_users_learn_embeddings_that_rank_their_items"), "learning rate of learnable node embeddings"),
     o("wd_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "weight decay of the Adam optimiser"),
     o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "coefficient of an explicit L2 term in the loss"),
     o("max_grad_norm", Sec::Hyperparam, K::Float, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "clip gradients to this norm"),
@@ -440,9 +440,9 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "normalise embeddings before scoring: l2_norm"),
     o("model_select_etype", Sec::LinkPrediction, K::Str, D::Str("ALL"), Nys(NO_LP), "edge type whose score selects models (ALL: the mean)"),
     o("lp_edge_weight_for_loss", Sec::LinkPrediction, K::StrList, D::None, Nys("weighted link-prediction losses are not supported yet"), "edge feature weighting the loss"),
-    o("train_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for training"),
+    o("train_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Sup("tests/tests/link_prediction.rs::hard_negatives_replace_random_ones_and_raise_the_loss"), "hard negatives for training"),
     o("eval_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for evaluation"),
-    o("num_train_hard_negatives", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives per positive edge"),
+    o("num_train_hard_negatives", Sec::LinkPrediction, K::StrList, D::None, Sup("tests/tests/link_prediction.rs::hard_negatives_replace_random_ones_and_raise_the_loss"), "hard negatives per positive edge"),
     // ---- language models ----
     o("lm_tune_lr", Sec::Lm, K::Float, D::None, Ign(LM_ONLY), "learning rate of the language model"),
     o("lm_train_nodes", Sec::Lm, K::Int, D::Int(0), Ign(LM_ONLY), "nodes per batch that get LM gradients"),

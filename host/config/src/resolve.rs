@@ -917,6 +917,8 @@ impl Builder<'_> {
             num_decoder_basis: self.u32_d("num_decoder_basis", 1)?,
             train_etype: self.list("train_etype"),
             eval_etype: self.list("eval_etype"),
+            train_etypes_negative_dstnode: self.list("train_etypes_negative_dstnode"),
+            num_train_hard_negatives: self.list("num_train_hard_negatives"),
             exclude_training_targets,
             train_negative_sampler: self.choice_d(
                 "train_negative_sampler",

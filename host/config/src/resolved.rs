@@ -289,6 +289,11 @@ pub struct TrainConfig {
     pub train_etype: Option<Vec<String>>,
     /// Edge types to evaluate on; `None` means all.
     pub eval_etype: Option<Vec<String>>,
+    /// Edge data listing each training edge's hard-negative destinations: one field name for
+    /// every training edge type, or `src,rel,dst:field` entries.
+    pub train_etypes_negative_dstnode: Option<Vec<String>>,
+    /// Hard negatives per positive: one number for every edge type, or `src,rel,dst:n` entries.
+    pub num_train_hard_negatives: Option<Vec<String>>,
     /// Remove a batch's target edges and their reverses from its blocks (default true; needs `reverse_edge_types_map`).
     pub exclude_training_targets: bool,
     /// `uniform` (default), `joint`, `inbatch_joint`, `localuniform`, `localjoint`,

@@ -12,7 +12,10 @@
 //! and item `i` belong to group `u mod G` and `i mod G` (`num_groups`), each node has a one-hot
 //! `group` feature `[n, G]`, and a rating joins a user to an item of its own group with
 //! probability `in_group` (else to any item). A model that reads `group` ranks a true item
-//! above most random items; one that does not ranks it like chance.
+//! above most random items; one that does not ranks it like chance. Every rating also lists
+//! [`USER_ITEM_HARD_NEGATIVES`] hard negatives in the int64 `[E, 4]` edge data `hard_neg`
+//! (GraphStorm's `edge_dst_hard_negative` layout, `-1` where the group has too few): items of
+//! the user's own group that the user did not rate, which `group` alone cannot tell apart.
 
 use std::collections::HashSet;
 
@@ -61,6 +64,41 @@ impl Default for UserItemParams {
             seed: 42,
         }
     }
+}
+
+/// Hard negatives listed per rating edge (`hard_neg`).
+pub const USER_ITEM_HARD_NEGATIVES: usize = 4;
+
+/// For every rating of user `src[e]`, [`USER_ITEM_HARD_NEGATIVES`] distinct items of the user's
+/// group the user did not rate (row-major), drawn by rejection with a bounded number of tries
+/// so large graphs stay linear; `-1` fills what the tries did not find.
+fn in_group_unrated_items(
+    p: &UserItemParams,
+    src: &[u64],
+    dst: &[u64],
+    rng: &mut Pcg64Mcg,
+) -> Vec<i64> {
+    const TRIES: usize = 64;
+    let rated: HashSet<(u64, u64)> = src.iter().copied().zip(dst.iter().copied()).collect();
+    let groups = p.num_groups;
+    let mut out = Vec::with_capacity(src.len() * USER_ITEM_HARD_NEGATIVES);
+    for &u in src {
+        let g = u % groups;
+        let members = (p.num_items - g).div_ceil(groups);
+        let mut found: Vec<i64> = Vec::with_capacity(USER_ITEM_HARD_NEGATIVES);
+        for _ in 0..TRIES {
+            if found.len() == USER_ITEM_HARD_NEGATIVES {
+                break;
+            }
+            let i = g + groups * rng.random_range(0..members);
+            if !rated.contains(&(u, i)) && !found.contains(&(i as i64)) {
+                found.push(i as i64);
+            }
+        }
+        found.resize(USER_ITEM_HARD_NEGATIVES, -1);
+        out.extend(found);
+    }
+    out
 }
 
 /// The score threshold between classes 0/1 and 1/2 (terciles of a standard normal).
@@ -191,6 +229,7 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
             }
         })
         .collect();
+    let hard_negatives = in_group_unrated_items(p, &src, &dst, &mut stream(5));
     let mut order: Vec<usize> = (0..src.len()).collect();
     order.shuffle(&mut stream(4));
     let n = src.len();
@@ -222,6 +261,17 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
         &rates,
         "label",
         Array::from_i64(perm.iter().map(|&j| labels[j]).collect(), &[m])?,
+    )?;
+    let h = USER_ITEM_HARD_NEGATIVES;
+    g.set_edge_data(
+        &rates,
+        "hard_neg",
+        Array::from_i64(
+            perm.iter()
+                .flat_map(|&j| hard_negatives[j * h..(j + 1) * h].iter().copied())
+                .collect(),
+            &[m, h],
+        )?,
     )?;
     for (k, name) in ["train_mask", "val_mask", "test_mask"].iter().enumerate() {
         let mask = perm
@@ -298,5 +348,40 @@ mod tests {
             generate_user_item(&p).unwrap().num_edges(&et),
             Some(m as u64)
         );
+    }
+
+    #[test]
+    fn hard_negatives_are_distinct_unrated_items_of_the_users_group() {
+        let p = UserItemParams::default();
+        let g = generate_user_item(&p).unwrap();
+        let et = user_item_etype();
+        let csc = g.csc_of(&et).unwrap();
+        let h = USER_ITEM_HARD_NEGATIVES;
+        let hard = g.edge_data(&et, "hard_neg").unwrap();
+        assert_eq!(hard.shape(), [p.num_ratings as usize, h]);
+        let hard = hard.as_i64().unwrap();
+        let mut rated = HashSet::new();
+        let mut edges = Vec::new();
+        for item in 0..p.num_items {
+            let (ids, users) = csc.in_edges(item);
+            for (e, &u) in ids.zip(users) {
+                rated.insert((u, item));
+                edges.push((e as usize, u));
+            }
+        }
+        let mut missing = 0;
+        for (e, u) in edges {
+            let row: Vec<i64> = hard[e * h..(e + 1) * h].to_vec();
+            let listed: Vec<u64> = row.iter().filter(|&&i| i >= 0).map(|&i| i as u64).collect();
+            missing += h - listed.len();
+            for &i in &listed {
+                assert_eq!(i % p.num_groups, u % p.num_groups, "edge {e}: {row:?}");
+                assert!(!rated.contains(&(u, i)), "edge {e}: user {u} rated {i}");
+            }
+            let distinct: HashSet<_> = listed.iter().collect();
+            assert_eq!(distinct.len(), listed.len(), "edge {e}: {row:?}");
+        }
+        // Groups hold ~37 items, of which a user rated ~13: four are nearly always found.
+        assert!(missing < 10, "{missing} hard negatives missing");
     }
 }

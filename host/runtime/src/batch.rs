@@ -39,6 +39,9 @@ pub struct BatchData {
     pub layers: Vec<LayerData>,
     /// Features of layer 0's source nodes per node type.
     pub input_features: BTreeMap<String, Tensor>,
+    /// Graph ids (int64) of layer 0's source nodes per node type, row for row with
+    /// `input_features`. The host reads them (learnable node embeddings); plugins do not see them.
+    pub input_nodes: BTreeMap<String, Tensor>,
     pub target_node_type: String,
 }
 
@@ -80,6 +83,11 @@ impl BatchData {
             layers: self.layers.iter().map(LayerData::shallow_clone).collect(),
             input_features: self
                 .input_features
+                .iter()
+                .map(|(k, v)| (k.clone(), v.shallow_clone()))
+                .collect(),
+            input_nodes: self
+                .input_nodes
                 .iter()
                 .map(|(k, v)| (k.clone(), v.shallow_clone()))
                 .collect(),

@@ -33,7 +33,7 @@ pub fn embed_every_node(
     device: Device,
     progress: &mut dyn Progress,
 ) -> Result<NodeEmbeddings, TrainError> {
-    let features = FeatureSpec::parse(graph, config.node_feat_name.as_deref())?;
+    let features = FeatureSpec::from_config(graph, config)?;
     let layers = config.num_layers as usize;
     let fanouts: Vec<Fanout> = match config.eval_fanout.as_deref() {
         Some(text) if layers > 0 => {
@@ -113,13 +113,7 @@ pub(crate) fn all_node_embeddings(
                 opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             )
             .map_err(|e| config_error(e.to_string()))?;
-            let (layers, input_features) =
-                assembler.layers_and_features(&sampled.layers, &sampled.input_nodes)?;
-            let data = gs_runtime::BatchData {
-                layers,
-                input_features,
-                target_node_type: ntype.clone(),
-            };
+            let data = assembler.batch_data(&sampled.layers, &sampled.input_nodes, ntype)?;
             let data = PreparedBatch {
                 data,
                 seeds: vec![],

@@ -66,7 +66,11 @@ impl PreparedBatch {
                 block.dst = move_t(&block.dst);
             }
         }
-        for t in data.input_features.values_mut() {
+        for t in data
+            .input_features
+            .values_mut()
+            .chain(data.input_nodes.values_mut())
+        {
             *t = move_t(t);
         }
         Self {
@@ -129,18 +133,13 @@ impl BatchAssembler {
 
     /// Assemble one batch.
     pub fn assemble(&self, batch: &MiniBatch) -> Result<PreparedBatch, TrainError> {
-        let (layers, input_features) =
-            self.layers_and_features(&batch.layers, &batch.input_nodes)?;
+        let data = self.batch_data(&batch.layers, &batch.input_nodes, &self.target)?;
         let labels = match &self.label {
             Some((field, kind)) => Some(self.gather_labels(field, *kind, &batch.seeds)?),
             None => None,
         };
         Ok(PreparedBatch {
-            data: BatchData {
-                layers,
-                input_features,
-                target_node_type: self.target.clone(),
-            },
+            data,
             seeds: batch.seeds.clone(),
             labels,
             edges: None,
@@ -148,12 +147,13 @@ impl BatchAssembler {
         })
     }
 
-    /// The blocks and the input features of sampled layers, as tensors.
-    pub(crate) fn layers_and_features(
+    /// The blocks, input nodes and input features of sampled layers, as tensors.
+    pub(crate) fn batch_data(
         &self,
         sampled: &[LayerBlocks],
         input_nodes: &BTreeMap<String, Vec<NodeId>>,
-    ) -> Result<(Vec<LayerData>, BTreeMap<String, Tensor>), TrainError> {
+        target_node_type: &str,
+    ) -> Result<BatchData, TrainError> {
         let layers = sampled
             .iter()
             .map(|layer| LayerData {
@@ -189,7 +189,19 @@ impl BatchAssembler {
                 input_features.insert(ntype.clone(), t);
             }
         }
-        Ok((layers, input_features))
+        let input_nodes = input_nodes
+            .iter()
+            .map(|(ntype, ids)| {
+                let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
+                (ntype.clone(), Tensor::from_slice(&ids))
+            })
+            .collect();
+        Ok(BatchData {
+            layers,
+            input_features,
+            input_nodes,
+            target_node_type: target_node_type.to_string(),
+        })
     }
 
     /// The concatenated input features of `ids`, `[ids.len(), dim]`.

@@ -21,6 +21,7 @@ use crate::batching::TargetEdges;
 use crate::edge_decoder::{DECODER_TYPES, EdgeDecoder, EdgeDecoderSpec};
 use crate::head::Head;
 use crate::labels::Expected;
+use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::model::HostDecoder;
 use crate::plugin_outputs::ExpectedOutputs;
@@ -101,7 +102,7 @@ impl EdgeTask {
             )
         })?;
         edge_labels::check(&graph, &etype, &label, Expected::of(&config))?;
-        let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        let features = FeatureSpec::from_config(&graph, &config)?;
         crate::feature_values::check_finite(&graph, &features)?;
         let metrics = crate::task::parse_metrics(&config)?;
         let loss = NodeLoss::from_config(&config)?;
@@ -257,6 +258,7 @@ impl EdgeTask {
             Some(self.decoder()?),
             self.loss.clone(),
             self.expected()?,
+            LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
         ))
     }
 
@@ -269,6 +271,7 @@ impl EdgeTask {
             Some(self.decoder()?),
             self.loss.clone(),
             self.expected()?,
+            LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
         ))
     }
 
@@ -377,8 +380,8 @@ impl EdgeTask {
                 let (sampled, _) =
                     sample_edge_batch(&graph, &targets, &BTreeMap::new(), &opts, b.rng_seed)
                         .map_err(|e| config_error(e.to_string()))?;
-                let (layers, input_features) =
-                    assembler.layers_and_features(&sampled.layers, &sampled.input_nodes)?;
+                let data =
+                    assembler.batch_data(&sampled.layers, &sampled.input_nodes, &etype.dst)?;
                 let pairs = &sampled.positives[&etype];
                 let labels = match &label {
                     Some(field) => Some(edge_labels::gather(
@@ -387,11 +390,7 @@ impl EdgeTask {
                     None => None,
                 };
                 Ok(PreparedBatch {
-                    data: gs_runtime::BatchData {
-                        layers,
-                        input_features,
-                        target_node_type: etype.dst.clone(),
-                    },
+                    data,
                     seeds: b.seeds,
                     labels,
                     edges: Some(TargetEdges {

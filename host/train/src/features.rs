@@ -1,21 +1,64 @@
-//! Which node features feed the model (`node_feat_name`).
+//! Which node features feed the model (`node_feat_name`), and which node types get a learnable
+//! embedding appended to them (featureless types always; every type with
+//! `use_node_embeddings`).
 
 use std::collections::BTreeMap;
 
+use gs_config::TrainConfig;
 use gs_graph::HeteroGraph;
 
 use crate::TrainError;
 
-/// The input features of every node type: feature names, concatenated in order.
+/// The input features of every node type: feature names, concatenated in order, then the
+/// node's learnable embedding where it has one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeatureSpec {
     per_type: BTreeMap<String, Vec<String>>,
+    /// Node types with a learnable embedding table, with their node counts.
+    learnable: BTreeMap<String, u64>,
+    /// Width of every learnable embedding (`hidden_size`, as in GraphStorm).
+    learnable_dim: usize,
 }
 
 impl FeatureSpec {
+    /// The model's inputs under a resolved configuration: `node_feat_name`, plus a learnable
+    /// embedding of width `hidden_size` for every node type without features and, with
+    /// `use_node_embeddings`, for every node type (GraphStorm's `GSNodeEncoderInputLayer`).
+    pub fn from_config(graph: &HeteroGraph, config: &TrainConfig) -> Result<Self, TrainError> {
+        let mut spec = Self::parse(graph, config.node_feat_name.as_deref())?;
+        spec.learnable_dim = config.hidden_size as usize;
+        spec.learnable = graph
+            .node_types()
+            .filter_map(|t| Some((t, graph.num_nodes(t)?)))
+            .filter(|&(t, n)| n > 0 && (config.use_node_embeddings || spec.features(t).is_empty()))
+            .map(|(t, n)| (t.to_string(), n))
+            .collect();
+        Ok(spec)
+    }
+
+    /// Only learnable embeddings, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn learnable_only(types: &[(&str, u64)], dim: usize) -> Self {
+        Self {
+            per_type: BTreeMap::new(),
+            learnable: types.iter().map(|&(t, n)| (t.to_string(), n)).collect(),
+            learnable_dim: dim,
+        }
+    }
+
+    /// Node types with a learnable embedding, with their node counts.
+    pub fn learnable_types(&self) -> &BTreeMap<String, u64> {
+        &self.learnable
+    }
+
+    /// Width of the learnable embeddings.
+    pub fn learnable_dim(&self) -> usize {
+        self.learnable_dim
+    }
+
     /// Parse GraphStorm's `node_feat_name`: `feat` (every node type that has it) or
     /// `ntype:f1,f2` entries. `None` means no features, as in GraphStorm.
-    pub fn parse(graph: &HeteroGraph, names: Option<&[String]>) -> Result<Self, TrainError> {
+    pub(crate) fn parse(graph: &HeteroGraph, names: Option<&[String]>) -> Result<Self, TrainError> {
         let mut per_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for entry in names.unwrap_or_default() {
             match entry.split_once(':') {
@@ -57,7 +100,10 @@ impl FeatureSpec {
                 }
             }
         }
-        Ok(Self { per_type })
+        Ok(Self {
+            per_type,
+            ..Self::default()
+        })
     }
 
     /// Feature names of a node type (empty: none).
@@ -88,13 +134,20 @@ impl FeatureSpec {
         }
     }
 
-    /// Total input width of a node type.
+    /// Total input width of a node type: its features, then its learnable embedding.
     pub fn dim(&self, graph: &HeteroGraph, ntype: &str) -> usize {
-        self.features(ntype)
+        let features: usize = self
+            .features(ntype)
             .iter()
             .filter_map(|f| graph.node_data(ntype, f))
             .map(|a| a.row_width())
-            .sum()
+            .sum();
+        let learnable = if self.learnable.contains_key(ntype) {
+            self.learnable_dim
+        } else {
+            0
+        };
+        features + learnable
     }
 }
 

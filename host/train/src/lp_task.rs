@@ -24,9 +24,9 @@ use std::sync::Arc;
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
-    HardNegatives, HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId,
-    PREFETCH_CAPACITY, Prefetcher, TrueEdges, full_fanouts, parse_fanouts,
-    parse_reverse_edge_types_map, rank_among_all, sample_lp_batch, sample_lp_eval_batch,
+    HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId, PREFETCH_CAPACITY,
+    Prefetcher, TrueEdges, full_fanouts, parse_fanouts, parse_reverse_edge_types_map,
+    rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
 use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
@@ -34,6 +34,7 @@ use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 use crate::all_embeddings::NodeEmbeddings;
 use crate::batching::LpPairs;
 use crate::head::Head;
+use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::lp_decoder::{LP_DECODER_TYPES, LpDecoder};
 use crate::lp_loss::LpLoss;
@@ -151,7 +152,7 @@ impl LinkPredictionTask {
             offsets.push(next);
             next += graph.num_edges(et).unwrap_or(0);
         }
-        let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        let features = FeatureSpec::from_config(&graph, &config)?;
         crate::feature_values::check_finite(&graph, &features)?;
         let metrics = crate::task::parse_metrics(&config)?;
         let loss = LpLoss::from_config(&config)?;
@@ -220,7 +221,7 @@ impl LinkPredictionTask {
         let train_opts = LpTrainOptions {
             sampler,
             num_negatives: config.num_negative_edges as usize,
-            hard_negatives: BTreeMap::<EdgeType, HardNegatives>::new(),
+            hard_negatives: crate::hard_negatives::from_config(&graph, &config, &train_etypes)?,
             edges: EdgeBatchOptions {
                 fanouts: vec![],
                 exclude_training_targets: config.exclude_training_targets,
@@ -319,6 +320,7 @@ impl LinkPredictionTask {
             Some(self.decoder()?),
             NodeLoss::Mse,
             self.expected(),
+            LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
         ))
     }
 
@@ -432,8 +434,7 @@ impl LinkPredictionTask {
         let prefetcher = Prefetcher::with_workers(batches, capacity, workers, move |b| {
             let lp = sample_lp_batch(&graph, &b.targets, &opts, b.rng_seed)
                 .map_err(|e| config_error(e.to_string()))?;
-            let (layers, input_features) =
-                assembler.layers_and_features(&lp.edges.layers, &lp.edges.input_nodes)?;
+            let data = assembler.batch_data(&lp.edges.layers, &lp.edges.input_nodes, "")?;
             let mut seeds = Vec::new();
             let mut pairs = Vec::new();
             for (et, eids) in &b.targets {
@@ -462,11 +463,7 @@ impl LinkPredictionTask {
                 });
             }
             Ok(PreparedBatch {
-                data: gs_runtime::BatchData {
-                    layers,
-                    input_features,
-                    target_node_type: String::new(),
-                },
+                data,
                 seeds,
                 labels: None,
                 edges: None,

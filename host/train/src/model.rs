@@ -11,6 +11,7 @@ use gs_tensor::{ParamStore, Tensor, TensorError};
 use crate::batching::TargetEdges;
 use crate::decoder::NodeDecoder;
 use crate::edge_decoder::EdgeDecoder;
+use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::lp_decoder::LpDecoder;
 use crate::plugin_outputs::{ExpectedOutputs, check_loss};
@@ -87,9 +88,11 @@ const ENCODER_PREFIX: &str = "gnn/";
 /// Prefix of decoder weights in checkpoints.
 const DECODER_PREFIX: &str = "decoder/";
 
-/// Encoder, decoder and loss of a node task.
+/// Encoder, decoder and loss of a task, and the host-owned learnable node embeddings the
+/// encoder's inputs carry.
 pub struct TaskModel {
     encoder: Encoder,
+    learnable: LearnableEmbeddings,
     decoder: Option<HostDecoder>,
     loss: NodeLoss,
     /// Whether the plugin computes the loss itself (`None` until first asked).
@@ -105,9 +108,11 @@ impl TaskModel {
         decoder: Option<HostDecoder>,
         loss: NodeLoss,
         expected: ExpectedOutputs,
+        learnable: LearnableEmbeddings,
     ) -> Self {
         Self {
             encoder,
+            learnable,
             decoder,
             loss,
             plugin_loss: None,
@@ -119,6 +124,25 @@ impl TaskModel {
         &self.encoder
     }
 
+    /// The encoder's outputs for `batch`, its inputs extended with the learnable node
+    /// embeddings (which collect gradients in training).
+    fn encode(
+        &mut self,
+        batch: &BatchData,
+        mode: Mode,
+    ) -> Result<Vec<(String, Tensor)>, TrainError> {
+        match self.learnable.inputs(batch, mode == Mode::Train)? {
+            Some(extended) => self.encoder.forward(&extended, mode),
+            None => self.encoder.forward(batch, mode),
+        }
+    }
+
+    /// Apply the sparse optimizer to the learnable embeddings the last training forward used
+    /// (call it after the backward).
+    pub(crate) fn step_embeddings(&mut self) -> Result<(), TensorError> {
+        self.learnable.step()
+    }
+
     /// Whether the host decodes (the plugin does not).
     pub fn host_decodes(&self) -> bool {
         self.decoder.is_some()
@@ -127,7 +151,7 @@ impl TaskModel {
     /// The encoder's embeddings of the batch's target nodes (what `save_embed_path` holds).
     pub fn target_embeddings(&mut self, batch: &BatchData) -> Result<Tensor, TrainError> {
         let target = &batch.target_node_type;
-        let embeddings = self.encoder.forward(batch, Mode::Eval)?;
+        let embeddings = self.encode(batch, Mode::Eval)?;
         let got: Vec<String> = embeddings.iter().map(|(t, _)| t.clone()).collect();
         embeddings
             .into_iter()
@@ -161,7 +185,7 @@ impl TaskModel {
         edges: &TargetEdges,
         mode: Mode,
     ) -> Result<Tensor, TrainError> {
-        let embeddings = self.encoder.forward(batch, mode)?;
+        let embeddings = self.encode(batch, mode)?;
         let Some(HostDecoder::Edge(decoder)) = &self.decoder else {
             return Err(TrainError::Config(
                 "an edge batch reached a model without the host's edge decoder".into(),
@@ -198,7 +222,7 @@ impl TaskModel {
         batch: &BatchData,
         mode: Mode,
     ) -> Result<Vec<(String, Tensor)>, TrainError> {
-        let embeddings = self.encoder.forward(batch, mode)?;
+        let embeddings = self.encode(batch, mode)?;
         for (ntype, h) in &embeddings {
             if h.dim() != 2 || h.size()[1] != self.expected.hidden {
                 return Err(TrainError::Config(format!(
@@ -222,7 +246,7 @@ impl TaskModel {
 
     /// Task outputs (logits or values) for the batch's target nodes.
     pub fn outputs(&mut self, batch: &BatchData, mode: Mode) -> Result<Tensor, TrainError> {
-        let embeddings = self.encoder.forward(batch, mode)?;
+        let embeddings = self.encode(batch, mode)?;
         match &self.decoder {
             Some(HostDecoder::Edge(_) | HostDecoder::Lp(_)) => Err(TrainError::Config(
                 "an edge or link-prediction model needs the batch's target edges".into(),
@@ -278,9 +302,31 @@ impl TaskModel {
         if let Encoder::Plugin(p) = &mut self.encoder {
             p.end_batch();
         }
+        self.learnable.discard_pending();
     }
 
-    /// Every trainable weight with its checkpoint name, encoder first.
+    /// What a checkpoint's `model.safetensors` holds: [`Self::named_weights`] and the
+    /// learnable embedding tables (`sparse_embed/<ntype>`).
+    pub fn checkpoint_weights(&self) -> Vec<(String, Tensor)> {
+        let mut out = self.named_weights();
+        out.extend(self.learnable.named_tables());
+        out
+    }
+
+    /// The sparse optimizer's state, saved beside the dense Adam's.
+    pub(crate) fn sparse_optimizer_state(&self) -> Vec<(String, Tensor)> {
+        self.learnable.optimizer_state()
+    }
+
+    /// Restore the sparse optimizer's state from a checkpoint's optimizer entries.
+    pub(crate) fn load_sparse_optimizer_state(
+        &mut self,
+        saved: &[(String, Tensor)],
+    ) -> Result<(), TensorError> {
+        self.learnable.load_optimizer_state(saved)
+    }
+
+    /// Every dense trainable weight (what Adam updates) with its checkpoint name, encoder first.
     pub fn named_weights(&self) -> Vec<(String, Tensor)> {
         let mut out: Vec<(String, Tensor)> = self
             .encoder
@@ -300,8 +346,10 @@ impl TaskModel {
         out
     }
 
-    /// Overwrite every weight from a checkpoint's `model.safetensors`.
+    /// Overwrite every weight, learnable embeddings included, from a checkpoint's
+    /// `model.safetensors`.
     pub fn load_weights(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        self.learnable.load_tables(saved)?;
         let part = |prefix: &str| -> Vec<(String, Tensor)> {
             saved
                 .iter()

@@ -15,6 +15,7 @@ use crate::batching::LabelKind;
 use crate::checkpoint::PluginIdentity;
 use crate::decoder::NodeDecoder;
 use crate::head::Head;
+use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::model::HostDecoder;
 use crate::task::{Batches, TargetTask};
@@ -101,7 +102,7 @@ impl NodeTask {
             )));
         }
         crate::labels::check_labels(&graph, &config, label)?;
-        let features = FeatureSpec::parse(&graph, config.node_feat_name.as_deref())?;
+        let features = FeatureSpec::from_config(&graph, &config)?;
         crate::feature_values::check_finite(&graph, &features)?;
         let metrics = crate::task::parse_metrics(&config)?;
         let classification = task == TaskType::NodeClassification;
@@ -215,12 +216,13 @@ impl NodeTask {
         let probe = self
             .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
             .to_device(self.device);
+        let mut learnable =
+            LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?;
         let plugin_decodes = {
             let _guard = tch::no_grad_guard();
-            let embeddings = instance.forward(&probe.data, Mode::Eval)?;
-            instance
-                .decode(&probe.data, &embeddings, Mode::Eval)?
-                .is_some()
+            let probe = learnable.inputs(&probe.data, false)?.unwrap_or(probe.data);
+            let embeddings = instance.forward(&probe, Mode::Eval)?;
+            instance.decode(&probe, &embeddings, Mode::Eval)?.is_some()
         };
         let decoder = if plugin_decodes {
             None
@@ -239,6 +241,7 @@ impl NodeTask {
             decoder,
             self.loss.clone(),
             self.expected_outputs()?,
+            learnable,
         ))
     }
 
@@ -259,6 +262,7 @@ impl NodeTask {
             Some(HostDecoder::Node(decoder)),
             self.loss.clone(),
             self.expected_outputs()?,
+            LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
         ))
     }
 

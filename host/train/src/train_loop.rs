@@ -100,7 +100,13 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
     let mut adam = optimizer(task, model);
     if let Some(state) = &options.restore_optimizer {
         adam.load_state(&names, state)?;
+        model.load_sparse_optimizer_state(state)?;
     }
+    let optimizer_state = |adam: &Adam, model: &TaskModel| {
+        let mut state = adam.state(&names);
+        state.extend(model.sparse_optimizer_state());
+        state
+    };
     let primary = task.metrics()[0];
     let better = |a: f64, b: f64| {
         if primary.higher_is_better() {
@@ -168,8 +174,8 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
                     epoch,
                     metrics,
                     val_score,
-                    &model.named_weights(),
-                    &adam.state(&names),
+                    &model.checkpoint_weights(),
+                    &optimizer_state(&adam, model),
                 )?
             } else {
                 None
@@ -217,8 +223,8 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             epoch,
             metrics,
             val_score,
-            &model.named_weights(),
-            &adam.state(&names),
+            &model.checkpoint_weights(),
+            &optimizer_state(&adam, model),
         )?;
         let improved = match (val_score, summary.best_val_score) {
             (Some(v), Some(best)) => better(v, best),
@@ -286,6 +292,7 @@ fn train_step<T: TargetTask + ?Sized>(
         adam.clip_grad_norm(max_norm, c.grad_norm_type);
     }
     adam.step()?;
+    model.step_embeddings()?;
     model.end_batch();
     Ok(loss.double_value(&[]))
 }

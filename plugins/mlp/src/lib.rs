@@ -46,8 +46,7 @@ impl Model for Mlp {
         if !target.is_empty() && schema.feature_dim(target)? == 0 {
             return Err(Error::unsupported(format!(
                 "the target node type `{target}` has no input features; mlp embeds a node \
-                 from its features only, and gs has no learnable node embeddings yet (hint: \
-                 give `{target}` a feature with --node-feat-name)"
+                 from its features (or learnable embedding) only, and the host sent none"
             )));
         }
 

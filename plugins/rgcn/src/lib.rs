@@ -243,8 +243,9 @@ impl Model for Rgcn {
                 if schema.feature_dim(node_type)? == 0 {
                     return Err(Error::unsupported(format!(
                         "node type `{node_type}` has no input features and is {role} of edge \
-                         type `{edge_type}`; rgcn has no learnable node embeddings yet (hint: \
-                         give `{node_type}` a feature with --node-feat-name)"
+                         type `{edge_type}` (the host gives every node type with nodes its \
+                         features or a learnable embedding, so this host sent a schema rgcn \
+                         cannot use)"
                     )));
                 }
             }
