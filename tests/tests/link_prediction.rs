@@ -4,7 +4,8 @@
 //! GraphStorm's joint negatives and with gs's filtered ranking against every item, which an
 //! untrained model does not; every link-prediction key changes the loss or the scores;
 //! `--inference` reproduces the test score and writes embeddings with raw ids and the relation
-//! table; hard negatives (`train_etypes_negative_dstnode`) replace random ones; a restored run
+//! table; hard negatives (`train_etypes_negative_dstnode`) replace random ones;
+//! `lp_edge_weight_for_loss` weighs positives; a restored run
 //! continues exactly; bad input is refused naming the key and the fix.
 
 use std::path::Path;
@@ -371,6 +372,76 @@ fn hard_negatives_replace_random_ones_and_raise_the_loss() {
         "many",
     ])
     .fails_with(1, &["num_train_hard_negatives", "`many`", "hint"]);
+}
+
+#[test]
+fn lp_edge_weight_for_loss_weighs_positive_edges() {
+    let tmp = setup();
+    let dir = tmp.path();
+    // `rating` (about 3) weighs each positive's cross-entropy term.
+    let ce = ["--lp-loss-func", "cross_entropy"];
+    let with =
+        |extra: &[&str]| -> Vec<String> { ce.iter().chain(extra).map(|s| s.to_string()).collect() };
+    let run = |name: &str, args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        first_epoch(dir, name, &args).0
+    };
+    let plain = run("plain", &with(&[]));
+    let weighted = run("weighted", &with(&["--lp-edge-weight-for-loss", "rating"]));
+    assert!(weighted > plain + 0.1, "weighted {weighted} vs {plain}");
+    let per_etype = run(
+        "per-etype",
+        &with(&["--lp-edge-weight-for-loss", "user,rates,item:rating"]),
+    );
+    assert_eq!(per_etype, weighted);
+    let bpr = run("bpr", &["--lp-loss-func".into(), "bpr".into()]);
+    let bpr_weighted = run(
+        "bpr-weighted",
+        &[
+            "--lp-loss-func".into(),
+            "bpr".into(),
+            "--lp-edge-weight-for-loss".into(),
+            "rating".into(),
+        ],
+    );
+    assert!(bpr_weighted > bpr + 0.1, "bpr {bpr_weighted} vs {bpr}");
+    // GraphStorm ignores the key with the contrastive loss and warns; so does gs.
+    let (contrastive, _) = first_epoch(dir, "contrastive", &[]);
+    let run = lp(
+        dir,
+        &[
+            "--num-epochs",
+            "1",
+            "--save-model-path",
+            "contrastive-weighted",
+            "--lp-edge-weight-for-loss",
+            "rating",
+        ],
+    )
+    .ok();
+    assert!(
+        run.stderr.contains("lp_edge_weight_for_loss") && run.stderr.contains("ignored"),
+        "{}",
+        run.stderr
+    );
+    let ignored = summary(&dir.join("contrastive-weighted"))["epochs"][0]["train_loss"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(ignored, contrastive);
+
+    let bad = |extra: &[&str]| {
+        let mut args = ce.to_vec();
+        args.extend_from_slice(extra);
+        lp(dir, &args)
+    };
+    bad(&["--lp-edge-weight-for-loss", "label"]).fails_with(
+        1,
+        &["lp_edge_weight_for_loss", "`label`", "float32", "hint"],
+    );
+    bad(&["--lp-edge-weight-for-loss", "weight"])
+        .fails_with(1, &["lp_edge_weight_for_loss", "`weight`", "hint"]);
+    bad(&["--lp-edge-weight-for-loss", "user,rates,item:weight"])
+        .fails_with(1, &["`weight`", "user:rates:item", "hint"]);
 }
 
 #[test]

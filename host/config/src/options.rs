@@ -439,7 +439,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("adversarial_temperature", Sec::LinkPrediction, K::Float, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "turns cross-entropy into adversarial cross-entropy"),
     o("lp_embed_normalizer", Sec::LinkPrediction, K::Str, D::None, Sup("tests/tests/link_prediction.rs::lp_keys_change_the_first_loss_or_the_scores"), "normalise embeddings before scoring: l2_norm"),
     o("model_select_etype", Sec::LinkPrediction, K::Str, D::Str("ALL"), Nys(NO_LP), "edge type whose score selects models (ALL: the mean)"),
-    o("lp_edge_weight_for_loss", Sec::LinkPrediction, K::StrList, D::None, Nys("weighted link-prediction losses are not supported yet"), "edge feature weighting the loss"),
+    o("lp_edge_weight_for_loss", Sec::LinkPrediction, K::StrList, D::None, Sup("tests/tests/link_prediction.rs::lp_edge_weight_for_loss_weighs_positive_edges"), "edge feature weighting the loss"),
     o("train_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Sup("tests/tests/link_prediction.rs::hard_negatives_replace_random_ones_and_raise_the_loss"), "hard negatives for training"),
     o("eval_etypes_negative_dstnode", Sec::LinkPrediction, K::StrList, D::None, Nys(NO_HARD_NEG), "hard negatives for evaluation"),
     o("num_train_hard_negatives", Sec::LinkPrediction, K::StrList, D::None, Sup("tests/tests/link_prediction.rs::hard_negatives_replace_random_ones_and_raise_the_loss"), "hard negatives per positive edge"),

@@ -919,6 +919,7 @@ impl Builder<'_> {
             eval_etype: self.list("eval_etype"),
             train_etypes_negative_dstnode: self.list("train_etypes_negative_dstnode"),
             num_train_hard_negatives: self.list("num_train_hard_negatives"),
+            lp_edge_weight_for_loss: self.list("lp_edge_weight_for_loss"),
             exclude_training_targets,
             train_negative_sampler: self.choice_d(
                 "train_negative_sampler",

@@ -294,6 +294,9 @@ pub struct TrainConfig {
     pub train_etypes_negative_dstnode: Option<Vec<String>>,
     /// Hard negatives per positive: one number for every edge type, or `src,rel,dst:n` entries.
     pub num_train_hard_negatives: Option<Vec<String>>,
+    /// Float edge feature weighing each positive edge's loss term: one name, or
+    /// `src,rel,dst:field` entries.
+    pub lp_edge_weight_for_loss: Option<Vec<String>>,
     /// Remove a batch's target edges and their reverses from its blocks (default true; needs `reverse_edge_types_map`).
     pub exclude_training_targets: bool,
     /// `uniform` (default), `joint`, `inbatch_joint`, `localuniform`, `localjoint`,

@@ -39,6 +39,8 @@ pub struct LpPairs {
     /// `[B, K]` int64 negative sources and destinations: row `i` holds positive `i`'s.
     pub neg_src: Tensor,
     pub neg_dst: Tensor,
+    /// `[B]` float loss weights of the positives (`lp_edge_weight_for_loss`), if set.
+    pub pos_weight: Option<Tensor>,
 }
 
 /// The target edges of an edge batch: edge `i` joins row `src[i]` of the `src_type`
@@ -90,6 +92,7 @@ impl PreparedBatch {
                         pos_dst: move_t(&p.pos_dst),
                         neg_src: move_t(&p.neg_src),
                         neg_dst: move_t(&p.neg_dst),
+                        pos_weight: p.pos_weight.as_ref().map(move_t),
                         ..p
                     })
                     .collect()

@@ -10,6 +10,10 @@
 //! - `contrastive`: InfoNCE per positive over itself and its K negatives, scores divided by
 //!   `contrastive_loss_temperature` (`LinkPredictContrastiveLossFunc`);
 //! - `bpr`: `mean(−log σ(p_i − n_ij))` (`LinkPredictBPRLossFunc`).
+//!
+//! With `lp_edge_weight_for_loss`, each positive's term is multiplied by its edge's weight
+//! (GraphStorm's `Weighted*LossFunc`): the BCE weight of positives (negatives weigh 1), the
+//! adversarial loss's positive terms, and every BPR pair of the positive.
 
 use gs_config::TrainConfig;
 use gs_tensor::{Kind, Tensor, TensorError, tch};
@@ -63,8 +67,14 @@ impl LpLoss {
         Ok(loss)
     }
 
-    /// The loss of a batch: `(positives [B_t], negatives [B_t, K_t])` per target edge type.
-    pub(crate) fn loss(&self, scores: &[(Tensor, Tensor)]) -> Result<Tensor, TensorError> {
+    /// The loss of a batch: `(positives [B_t], negatives [B_t, K_t])` per target edge type,
+    /// with `weights` `[ΣB_t]` of the positives in the same order, if given. The contrastive
+    /// loss takes no weights (the configuration drops them, as GraphStorm).
+    pub(crate) fn loss(
+        &self,
+        scores: &[(Tensor, Tensor)],
+        weights: Option<&Tensor>,
+    ) -> Result<Tensor, TensorError> {
         let torch = |what: &'static str| move |e: tch::TchError| TensorError::torch(what, e);
         let flat = |pick: &dyn Fn(&(Tensor, Tensor)) -> Tensor| {
             Tensor::cat(&scores.iter().map(pick).collect::<Vec<_>>(), 0)
@@ -75,10 +85,11 @@ impl LpLoss {
                 let neg = flat(&|(_, n)| n.flatten(0, -1));
                 let score = Tensor::cat(&[&pos, &neg], 0);
                 let label = Tensor::cat(&[pos.ones_like(), neg.zeros_like()], 0);
+                let weight = weights.map(|w| Tensor::cat(&[w.shallow_clone(), neg.ones_like()], 0));
                 score
                     .f_binary_cross_entropy_with_logits(
                         &label,
-                        None::<&Tensor>,
+                        weight.as_ref(),
                         None::<&Tensor>,
                         tch::Reduction::Mean,
                     )
@@ -87,7 +98,12 @@ impl LpLoss {
             LpLoss::Adversarial { temperature } => {
                 let pos = flat(&|(p, _)| p.shallow_clone());
                 let neg = flat(&|(_, n)| n.flatten(0, -1));
-                let pos_loss = pos.log_sigmoid().neg().mean(Kind::Float);
+                let pos_terms = pos.log_sigmoid().neg();
+                let pos_loss = match weights {
+                    Some(w) => pos_terms * w,
+                    None => pos_terms,
+                }
+                .mean(Kind::Float);
                 let weights = (&neg * temperature).softmax(-1, Kind::Float).detach();
                 let neg_loss = (weights * neg.neg().log_sigmoid().neg()).sum(Kind::Float);
                 (pos_loss + neg_loss) / 2.0
@@ -101,7 +117,13 @@ impl LpLoss {
             }
             LpLoss::Bpr => {
                 let distance = flat(&|(p, n)| p.unsqueeze(1) - n);
-                distance.log_sigmoid().mean(Kind::Float).neg()
+                let terms = distance.log_sigmoid();
+                match weights {
+                    Some(w) => terms * w.unsqueeze(1),
+                    None => terms,
+                }
+                .mean(Kind::Float)
+                .neg()
             }
         })
     }
@@ -136,7 +158,7 @@ mod tests {
                 .map(|&x| (1.0 - sigmoid(x)).ln())
                 .sum::<f64>())
             / 6.0;
-        assert!((value(&LpLoss::CrossEntropy.loss(&scores).unwrap()) - bce).abs() < 1e-6);
+        assert!((value(&LpLoss::CrossEntropy.loss(&scores, None).unwrap()) - bce).abs() < 1e-6);
 
         let t = 0.5;
         let z: f64 = all_neg.iter().map(|&x| (x * t).exp()).sum();
@@ -147,7 +169,7 @@ mod tests {
         let adv_pos = -p.iter().map(|&x| sigmoid(x).ln()).sum::<f64>() / 2.0;
         let got = value(
             &LpLoss::Adversarial { temperature: t }
-                .loss(&scores)
+                .loss(&scores, None)
                 .unwrap(),
         );
         assert!((got - (adv_pos + adv_neg) / 2.0).abs() < 1e-6, "{got}");
@@ -162,7 +184,7 @@ mod tests {
             / 2.0;
         let got = value(
             &LpLoss::Contrastive { temperature: temp }
-                .loss(&scores)
+                .loss(&scores, None)
                 .unwrap(),
         );
         assert!((got - info).abs() < 1e-6, "{got} vs {info}");
@@ -171,6 +193,41 @@ mod tests {
             .flat_map(|i| n[i].iter().map(move |&x| -sigmoid(p[i] - x).ln()))
             .sum::<f64>()
             / 4.0;
-        assert!((value(&LpLoss::Bpr.loss(&scores).unwrap()) - bpr).abs() < 1e-6);
+        assert!((value(&LpLoss::Bpr.loss(&scores, None).unwrap()) - bpr).abs() < 1e-6);
+    }
+
+    /// Weights multiply each positive's terms; weights of 1 change nothing.
+    #[test]
+    fn weighted_losses_are_graphstorms_weighted_formulas() {
+        let p = [1.0f64, -0.5];
+        let n = [0.2f64, -1.0, 0.7, 0.1];
+        let w = [2.0f64, 0.5];
+        let scores = vec![(
+            Tensor::from_slice(&p.map(|x| x as f32)),
+            Tensor::from_slice(&n.map(|x| x as f32)).reshape([2, 2]),
+        )];
+        let weights = Tensor::from_slice(&w.map(|x| x as f32));
+        let ones = weights.ones_like();
+        for loss in [
+            LpLoss::CrossEntropy,
+            LpLoss::Adversarial { temperature: 0.5 },
+            LpLoss::Bpr,
+        ] {
+            let plain = value(&loss.loss(&scores, None).unwrap());
+            let unit = value(&loss.loss(&scores, Some(&ones)).unwrap());
+            assert!((plain - unit).abs() < 1e-6, "{loss:?}");
+        }
+        let bce = -(w[0] * sigmoid(p[0]).ln()
+            + w[1] * sigmoid(p[1]).ln()
+            + n.iter().map(|&x| (1.0 - sigmoid(x)).ln()).sum::<f64>())
+            / 6.0;
+        let got = value(&LpLoss::CrossEntropy.loss(&scores, Some(&weights)).unwrap());
+        assert!((got - bce).abs() < 1e-6, "{got} vs {bce}");
+        let bpr = -(0..2)
+            .flat_map(|i| (0..2).map(move |j| w[i] * sigmoid(p[i] - n[2 * i + j]).ln()))
+            .sum::<f64>()
+            / 4.0;
+        let got = value(&LpLoss::Bpr.loss(&scores, Some(&weights)).unwrap());
+        assert!((got - bpr).abs() < 1e-6, "{got} vs {bpr}");
     }
 }

@@ -37,6 +37,7 @@ use crate::head::Head;
 use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::lp_decoder::{LP_DECODER_TYPES, LpDecoder};
+use crate::lp_edge_weights::LpEdgeWeights;
 use crate::lp_loss::LpLoss;
 use crate::model::HostDecoder;
 use crate::plugin_outputs::ExpectedOutputs;
@@ -70,6 +71,8 @@ pub struct LinkPredictionTask {
     loss: LpLoss,
     train_opts: LpTrainOptions,
     eval_opts: LpEvalOptions,
+    /// Loss weights of positive edges (`lp_edge_weight_for_loss`).
+    edge_weights: Option<LpEdgeWeights>,
     sampler_workers: usize,
 }
 
@@ -230,6 +233,7 @@ impl LinkPredictionTask {
                 mask_after_sampling: false,
             },
         };
+        let edge_weights = LpEdgeWeights::from_config(&graph, &config, &train_etypes)?;
         let task = Self {
             graph,
             config,
@@ -243,6 +247,7 @@ impl LinkPredictionTask {
             loss,
             train_opts,
             eval_opts,
+            edge_weights,
             sampler_workers: 1,
         };
         task.train_fanouts()?;
@@ -429,6 +434,7 @@ impl LinkPredictionTask {
         let assembler = BatchAssembler::new(self.graph.clone(), self.features.clone(), "", None);
         let etypes = self.etypes.clone();
         let offsets = self.offsets.clone();
+        let edge_weights = self.edge_weights.clone();
         let workers = self.sampler_workers;
         let capacity = PREFETCH_CAPACITY.max(2 * workers);
         let prefetcher = Prefetcher::with_workers(batches, capacity, workers, move |b| {
@@ -460,6 +466,7 @@ impl LinkPredictionTask {
                     pos_dst: Tensor::from_slice(&pos.dst),
                     neg_src: per_positive(&neg.src),
                     neg_dst: per_positive(&neg.dst),
+                    pos_weight: edge_weights.as_ref().map(|w| w.gather(&graph, et, eids)),
                 });
             }
             Ok(PreparedBatch {
@@ -785,7 +792,12 @@ impl TargetTask for LinkPredictionTask {
             let neg = decoder.score(&p.etype, &ns, &nd)?;
             scores.push((pos, neg));
         }
-        Ok(self.loss.loss(&scores)?)
+        let weights = pairs
+            .iter()
+            .map(|p| p.pos_weight.as_ref().map(Tensor::shallow_clone))
+            .collect::<Option<Vec<_>>>()
+            .map(|w| Tensor::cat(&w, 0));
+        Ok(self.loss.loss(&scores, weights.as_ref())?)
     }
 
     fn evaluate(
