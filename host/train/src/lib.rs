@@ -30,6 +30,7 @@ mod labels;
 mod loss;
 mod lp_decoder;
 mod lp_loss;
+mod lp_rank;
 mod lp_task;
 mod metrics;
 mod model;

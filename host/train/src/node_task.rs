@@ -8,7 +8,7 @@ use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
-use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
+use gs_runtime::{DecodeTargets, GraphSchema, Mode, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
@@ -197,7 +197,8 @@ impl NodeTask {
         })
     }
 
-    /// Initialise a plugin instance and find out whether it decodes itself.
+    /// Initialise a plugin instance and find out whether it decodes itself: as it declares
+    /// (`gs:plugin@0.1.1`), or, for a 0.1.0 component, by calling `decode` once.
     pub fn plugin_model(
         &self,
         mut instance: PluginInstance,
@@ -205,22 +206,9 @@ impl NodeTask {
     ) -> Result<TaskModel, TrainError> {
         let model_config = self.model_config(custom_args)?;
         instance.init(&model_config, &self.schema())?;
-        // Probe `decode` once on a few target nodes: a plugin either decodes or leaves it to the host.
-        let probe_ids: Vec<NodeId> = (0..self
-            .graph
-            .num_nodes(&self.config.target_ntype)
-            .unwrap_or(0)
-            .min(2))
-            .collect();
-        let probe = self
-            .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
-            .to_device(self.device);
-        let plugin_decodes = {
-            let _guard = tch::no_grad_guard();
-            let embeddings = instance.forward(&probe.data, Mode::Eval)?;
-            instance
-                .decode(&probe.data, &embeddings, Mode::Eval)?
-                .is_some()
+        let plugin_decodes = match instance.declares_decode(model_config.task) {
+            Some(declared) => declared,
+            None => self.probe_decode(&mut instance)?,
         };
         let decoder = if plugin_decodes {
             None
@@ -240,6 +228,25 @@ impl NodeTask {
             self.loss.clone(),
             self.expected_outputs()?,
         ))
+    }
+
+    /// Whether a plugin that declares nothing (a 0.1.0 component) decodes: `decode` called once
+    /// on a few target nodes either decodes or leaves it to the host.
+    fn probe_decode(&self, instance: &mut PluginInstance) -> Result<bool, TrainError> {
+        let probe_ids: Vec<NodeId> = (0..self
+            .graph
+            .num_nodes(&self.config.target_ntype)
+            .unwrap_or(0)
+            .min(2))
+            .collect();
+        let probe = self
+            .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
+            .to_device(self.device);
+        let _guard = tch::no_grad_guard();
+        let embeddings = instance.forward(&probe.data, Mode::Eval)?;
+        Ok(instance
+            .decode(&probe.data, &DecodeTargets::Nodes, &embeddings, Mode::Eval)?
+            .is_some())
     }
 
     /// The native GraphSAGE oracle with the host decoder.
