@@ -27,6 +27,10 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("test-bad-shapes", env!("GS_TEST_PLUGIN_TEST_BAD_SHAPES")),
     (
+        "test-edge-decoder",
+        env!("GS_TEST_PLUGIN_TEST_EDGE_DECODER"),
+    ),
+    (
         "test-giant-tensor",
         env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),
     ),
