@@ -279,6 +279,54 @@ fn a_decode_of_the_wrong_shape_is_refused_naming_plugin_task_and_shapes() {
     );
 }
 
+/// The log line `loss` writes the first time it runs.
+const LOSS_LOG: &str = "[test-edge-decoder] loss (train): loss over";
+
+/// With `--own-loss true` the plugin declares `loss` too: the host calls it with the decoded
+/// outputs and labels (`[E, 1]` for edge regression, `[P, 1 + K]` for link prediction) instead
+/// of its own loss, and training still learns.
+#[test]
+fn the_plugins_declared_loss_trains_both_tasks() {
+    let tmp = setup();
+    let dir = tmp.path();
+    let own = ["--own-loss", "true"];
+    let run = gs_with_plugin(
+        dir,
+        "edge-regression",
+        "edge.yaml",
+        &["--save-model-path", "edge"],
+        &own,
+    )
+    .ok();
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains(LOSS_LOG) && l.contains("of 1 columns")),
+        "the plugin's loss ran on [E, 1] outputs:\n{}",
+        run.stderr
+    );
+    let rmse = best_test_score(&dir.join("edge"));
+    assert!(rmse < 0.5, "test rmse {rmse}");
+
+    let run = gs_with_plugin(
+        dir,
+        "link-prediction",
+        "lp.yaml",
+        &["--save-model-path", "lp"],
+        &own,
+    )
+    .ok();
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains(LOSS_LOG) && l.contains("of 5 columns")),
+        "the plugin's loss ran on [P, 1 + 4] scores:\n{}",
+        run.stderr
+    );
+    let mrr = best_test_score(&dir.join("lp"));
+    assert!(mrr > 3.0 * chance_mrr(101), "test mrr {mrr}");
+}
+
 /// Mean reciprocal rank of a uniformly random rank among `n` candidates: H(n) / n.
 fn chance_mrr(n: u32) -> f64 {
     (1..=n).map(|r| 1.0 / f64::from(r)).sum::<f64>() / f64::from(n)

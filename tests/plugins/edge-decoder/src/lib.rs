@@ -7,7 +7,9 @@
 //! logs the first time it decodes each kind of target in each mode, so a run shows it did.
 //!
 //! `--decode-shape wide` makes `decode` return one column too many, which the host must refuse
-//! naming the plugin, the task and both shapes.
+//! naming the plugin, the task and both shapes. `--own-loss true` declares `loss` too: the mean
+//! squared error of edge regression, and for link prediction binary cross-entropy over
+//! `decode`'s `[P, 1 + K]` scores against the host's labels (1 in column 0).
 
 use std::cell::RefCell;
 
@@ -16,6 +18,8 @@ use test_plugin_kit::TypeLinears;
 
 /// Every value `--decode-shape` accepts.
 const SHAPES: &[&str] = &["right", "wide"];
+/// Every value `--own-loss` accepts.
+const OWN_LOSS: &[&str] = &["false", "true"];
 
 struct EdgeDecoder {
     embed: TypeLinears,
@@ -23,7 +27,9 @@ struct EdgeDecoder {
     bias: Tensor,
     /// `--decode-shape wide`: one column too many.
     wide: bool,
-    /// The kinds of target (`edges`, `pairs`) and modes `decode` has logged for.
+    /// `--own-loss true`: `loss` is declared and computed here.
+    own_loss: bool,
+    /// What has been logged: `decode` per kind of target (`edges`, `pairs`) and mode, `loss`.
     logged: RefCell<Vec<(&'static str, Mode)>>,
 }
 
@@ -37,12 +43,14 @@ impl EdgeDecoder {
         }
     }
 
-    /// Logs `message` the first time `decode` decodes `kind` in `mode`.
+    /// Logs `message` the first time `kind` (`edges` or `pairs` for `decode`, `loss`) runs in
+    /// `mode`.
     fn log_once(&self, kind: &'static str, mode: Mode, message: impl FnOnce() -> String) {
         let mut logged = self.logged.borrow_mut();
         if !logged.contains(&(kind, mode)) {
             logged.push((kind, mode));
-            gs_plugin_sdk::info!("decode ({}): {}", mode.as_str(), message());
+            let export = if kind == "loss" { "loss" } else { "decode" };
+            gs_plugin_sdk::info!("{export} ({}): {}", mode.as_str(), message());
         }
     }
 }
@@ -59,16 +67,43 @@ impl Model for EdgeDecoder {
                 "right",
                 "the shape `decode` returns: right, or wide (one column too many)",
             )
+            .hyper_param(
+                "own-loss",
+                "false",
+                "whether the plugin computes the loss itself (true or false)",
+            )
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let wide = config.choice("decode-shape", "right", SHAPES)? == "wide";
+        let own_loss = config.choice("own-loss", "false", OWN_LOSS)? == "true";
         Ok(EdgeDecoder {
             embed: TypeLinears::new(config, schema),
             bias: Scope::root().param("bias", &[1], Init::Zeros),
             wide,
+            own_loss,
             logged: RefCell::new(Vec::new()),
         })
+    }
+
+    fn computes_loss(&self, _task: Task) -> bool {
+        self.own_loss
+    }
+
+    /// Edge regression (`[E, 1]` values and labels): the mean squared error. Link prediction
+    /// (`[P, 1 + K]` scores, labels 1 for the positives): binary cross-entropy with logits,
+    /// `mean(log(1 + e^s) - y·s)`.
+    fn loss(&self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor> {
+        let columns = outputs.size(1);
+        let per_element = if columns == 1 {
+            (outputs - labels).pow_scalar(2.0)
+        } else {
+            outputs.exp().add_scalar(1.0).log() - labels * outputs
+        };
+        self.log_once("loss", Mode::Train, || {
+            format!("loss over {} outputs of {columns} columns", outputs.size(0))
+        });
+        Ok(per_element.reshape(&[-1]).mean_dim(0, false))
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
