@@ -8,6 +8,7 @@ use std::path::Path;
 const PACKAGES: &[&str] = &[
     "test-autograd-hog",
     "test-bad-shapes",
+    "test-edge-decoder",
     "test-giant-tensor",
     "test-handle-flood",
     "test-huge-op",

@@ -1,6 +1,7 @@
 //! [`export_model!`](crate::export_model) and the glue it expands to: the generated `Guest`
-//! implementation, the model instance kept between exports, the SDK-version custom section,
-//! and a hand-written `decode` export.
+//! implementations (`model-api`, and `model-capabilities` since `gs:plugin@0.1.1`), the model
+//! instance kept between exports, the SDK-version custom section, and a hand-written `decode`
+//! export.
 //!
 //! Everything public here is reached through `gs_plugin_sdk::__private` by the macro only.
 
@@ -14,6 +15,9 @@ use crate::{Batch, Error, Mode, Model, Result, SDK_VERSION, Tensor, install_pani
 pub use crate::bindings::exports::gs::plugin::model_api::Guest;
 pub use crate::bindings::exports::gs::plugin::model_api::{
     ModelConfig as RawModelConfig, PluginInfo as RawPluginInfo,
+};
+pub use crate::bindings::exports::gs::plugin::model_capabilities::{
+    Guest as CapabilitiesGuest, PluginCapabilities as RawPluginCapabilities,
 };
 pub use crate::bindings::gs::plugin::graph::Batch as RawBatch;
 pub use crate::bindings::gs::plugin::graph::GraphSchema as RawGraphSchema;
@@ -48,6 +52,34 @@ pub fn describe<M: Model>() -> PluginInfo {
         tasks: info.tasks,
         hyper_params: info.hyper_params,
     }
+}
+
+/// `capabilities`: the tasks for which the model `init` built implements `decode` and `loss`
+/// ([`Model::decodes`], [`Model::computes_loss`]); before `init`, what its
+/// [`Info`](crate::Info) declares.
+pub fn capabilities<M: Model>(cell: &'static ModelCell<M>) -> RawPluginCapabilities {
+    install_panic_hook();
+    let info = M::info();
+    cell.with_borrow(|model| match model {
+        Some(model) => RawPluginCapabilities {
+            decode: info
+                .tasks
+                .iter()
+                .copied()
+                .filter(|&t| model.decodes(t))
+                .collect(),
+            loss: info
+                .tasks
+                .iter()
+                .copied()
+                .filter(|&t| model.computes_loss(t))
+                .collect(),
+        },
+        None => RawPluginCapabilities {
+            decode: info.decode_tasks,
+            loss: info.loss_tasks,
+        },
+    })
 }
 
 /// `init`: checks the task, builds the model and keeps it, dropping any previous one first.
@@ -156,7 +188,7 @@ static mut RETURN_AREA: ReturnArea = ReturnArea([std::mem::MaybeUninit::uninit()
 ///
 /// # Safety
 /// Only the canonical ABI may call this, with the arguments the component model passes to
-/// `gs:plugin/model-api@0.1.0#decode`.
+/// `gs:plugin/model-api@0.1.1#decode`.
 pub unsafe fn decode_export<M: Model>(
     cell: &'static ModelCell<M>,
     batch: i32,
@@ -246,7 +278,8 @@ pub unsafe fn decode_post_return(area: *mut u8) {
     }
 }
 
-/// Exports a [`Model`](crate::Model) as the component's `gs:plugin/model-api@0.1.0`.
+/// Exports a [`Model`](crate::Model) as the component's `gs:plugin/model-api@0.1.1` and
+/// `gs:plugin/model-capabilities@0.1.1`.
 ///
 /// Use it once, at the top level of the plugin's `cdylib` crate:
 ///
@@ -262,9 +295,10 @@ pub unsafe fn decode_post_return(area: *mut u8) {
 /// ```
 ///
 /// It implements every export: `describe` (the model's [`Info`](crate::Info) plus the SDK
-/// version), `init` (checks the task is supported, builds the model and keeps it for the
-/// instance), `forward`, `decode` and `loss` (an `other` error if `init` has not succeeded
-/// yet). Every export installs the SDK's panic hook first. It also stamps the SDK version
+/// version), `capabilities` (the tasks [`Info::decodes`](crate::Info::decodes) and
+/// [`Info::computes_loss`](crate::Info::computes_loss) declared), `init` (checks the task is
+/// supported, builds the model and keeps it for the instance), `forward`, `decode` and `loss`
+/// (an `other` error if `init` has not succeeded yet). Every export installs the SDK's panic hook first. It also stamps the SDK version
 /// into the component as a custom section named `gs-plugin-sdk-version`.
 #[macro_export]
 macro_rules! export_model {
@@ -314,8 +348,14 @@ macro_rules! export_model {
                 }
             }
 
+            impl __gs::CapabilitiesGuest for GsPluginModel {
+                fn capabilities() -> __gs::RawPluginCapabilities {
+                    __gs::capabilities::<$model>(&MODEL)
+                }
+            }
+
             #[cfg(target_arch = "wasm32")]
-            #[unsafe(export_name = "gs:plugin/model-api@0.1.0#decode")]
+            #[unsafe(export_name = "gs:plugin/model-api@0.1.1#decode")]
             unsafe extern "C" fn gs_plugin_decode(
                 batch: i32,
                 list: *mut u8,
@@ -327,7 +367,7 @@ macro_rules! export_model {
             }
 
             #[cfg(target_arch = "wasm32")]
-            #[unsafe(export_name = "cabi_post_gs:plugin/model-api@0.1.0#decode")]
+            #[unsafe(export_name = "cabi_post_gs:plugin/model-api@0.1.1#decode")]
             unsafe extern "C" fn gs_plugin_decode_post_return(area: *mut u8) {
                 // SAFETY: called by the canonical ABI only, with what `decode` returned.
                 unsafe { __gs::decode_post_return(area) }

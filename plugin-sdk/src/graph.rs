@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::bindings::gs::plugin::graph as raw;
-use crate::{Error, Result, Tensor};
+use crate::{Error, LpPairs, Result, TargetEdges, Tensor};
 
 pub use raw::{EdgeType, GraphSchema, NodeType};
 
@@ -127,6 +127,19 @@ impl Batch {
     /// The node type of the batch's targets (node tasks).
     pub fn target_node_type(&self) -> String {
         self.0.target_node_type()
+    }
+
+    /// The target edges of an edge task's batch, in [`Model::decode`](crate::Model::decode);
+    /// `None` in `forward`, for node tasks and for link prediction (`gs:plugin@0.1.1`).
+    pub fn target_edges(&self) -> Option<TargetEdges> {
+        self.0.target_edges().map(TargetEdges::from_raw)
+    }
+
+    /// The pairs of one edge type of a link-prediction batch, in
+    /// [`Model::decode`](crate::Model::decode) (called once per target edge type); `None` in
+    /// `forward` and for other tasks (`gs:plugin@0.1.1`).
+    pub fn lp_pairs(&self) -> Option<LpPairs> {
+        self.0.lp_pairs().map(LpPairs::from_raw)
     }
 }
 

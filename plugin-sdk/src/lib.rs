@@ -36,7 +36,7 @@
 
 #![warn(missing_docs)]
 
-/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.0`), for what the safe types of
+/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.1`), for what the safe types of
 /// this crate do not cover. `decode` is skipped here (wit-bindgen cannot lift its
 /// `list<tuple<string, borrow<tensor>>>` argument); [`export_model!`] exports it by hand.
 #[allow(missing_docs)]
@@ -49,6 +49,8 @@ pub mod bindings {
         export_macro_name: "__export_model_bindings",
         skip: ["decode"],
         additional_derives: [PartialEq],
+        // They hold tensor handles, which have no equality.
+        additional_derives_ignore: ["target-edges", "lp-pairs"],
     });
 }
 
@@ -58,12 +60,19 @@ pub mod log;
 mod model;
 pub mod nn;
 mod panic;
+mod targets;
 mod tensor;
 
 pub use graph::{Batch, Block, EdgeType, GraphSchema, NodeType};
 pub use model::{Error, HyperParam, Info, Mode, Model, ModelConfig, Result, Task};
 pub use panic::install_panic_hook;
+pub use targets::{LpPairs, PairEmbeddings, TargetEdges, embeddings_of};
 pub use tensor::{Dtype, Init, Reduce, Tensor, param};
+
+/// The `gs:plugin` package version this SDK builds components against: they export
+/// `gs:plugin/model-api@` this version and run on every gs whose host supports it (the same
+/// `0.MINOR` line, this patch or later).
+pub const PACKAGE_VERSION: &str = "0.1.1";
 
 /// The version of this SDK, as `describe` reports it in `sdk-version` and as the component's
 /// `gs-plugin-sdk-version` custom section holds it.
@@ -76,12 +85,25 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 pub mod prelude {
     pub use crate::nn::{Conv, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope};
     pub use crate::{
-        Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, Mode, Model, ModelConfig,
-        NodeType, Reduce, Result, Task, Tensor, param,
+        Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, LpPairs, Mode, Model,
+        ModelConfig, NodeType, Reduce, Result, TargetEdges, Task, Tensor, embeddings_of, param,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::export::*;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_package_version_is_the_wit_packages() {
+        let wit = include_str!("../../wit/model.wit");
+        let declared = format!("package gs:plugin@{};", super::PACKAGE_VERSION);
+        assert!(
+            wit.contains(&declared),
+            "wit/model.wit does not declare `{declared}`"
+        );
+    }
 }

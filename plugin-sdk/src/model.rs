@@ -16,8 +16,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The host calls [`info`](Model::info) to describe the plugin, [`init`](Model::init) once per
 /// instance to build the model (create every weight with [`param`](crate::param) or the layers
 /// in [`nn`](crate::nn)), then [`forward`](Model::forward) for every mini-batch.
-/// [`decode`](Model::decode) and [`loss`](Model::loss) are optional: their defaults return
-/// `not-implemented`, and the host then uses its built-in decoder and loss for the task.
+/// [`decode`](Model::decode) and [`loss`](Model::loss) are optional: implement them and declare
+/// the tasks they serve with [`Info::decodes`] and [`Info::computes_loss`] (or, to decide from
+/// the configuration, override [`decodes`](Model::decodes) and
+/// [`computes_loss`](Model::computes_loss)); for every other task the host uses its built-in
+/// decoder and loss and never calls them.
 ///
 /// Every tensor operation is a host call over a whole tensor: use them on whole batches, never
 /// per node or per edge.
@@ -38,9 +41,21 @@ pub trait Model: Sized + 'static {
     /// `mode` says why the host calls it; dropout is active only in [`Mode::Train`].
     fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>>;
 
-    /// Turns the embeddings [`forward`](Model::forward) returned into task outputs (logits for
-    /// classification) for the batch's targets. The default returns `not-implemented`: the host
-    /// then uses its built-in decoder for the task.
+    /// Turns the embeddings [`forward`](Model::forward) returned into task outputs for the
+    /// batch's targets, for the tasks declared with [`Info::decodes`] (f32, one row per target):
+    ///
+    /// - node tasks: `[N, C]` logits (`[N, 1]` for regression) for the last layer's
+    ///   destination nodes of [`Batch::target_node_type`];
+    /// - edge tasks: `[E, C]` (`[E, 1]` for regression) for [`Batch::target_edges`], whose
+    ///   [`TargetEdges::endpoint_embeddings`](crate::TargetEdges::endpoint_embeddings) gathers
+    ///   the endpoints;
+    /// - link prediction: `[P, 1 + K]` raw scores for [`Batch::lp_pairs`] (column 0 the
+    ///   positives, then each positive's `K` negatives), called once per target edge type;
+    ///   [`LpPairs::pair_embeddings`](crate::LpPairs::pair_embeddings) gathers the endpoints.
+    ///
+    /// `C` is [`ModelConfig::num_classes`]. The host checks the shape and stops the run with an
+    /// error naming the plugin, the task and both shapes if it differs. The default returns
+    /// `not-implemented`.
     fn decode(&self, batch: &Batch, embeddings: &[(String, Tensor)], mode: Mode) -> Result<Tensor> {
         let _ = (batch, embeddings, mode);
         Err(Error::not_implemented(
@@ -48,8 +63,24 @@ pub trait Model: Sized + 'static {
         ))
     }
 
-    /// The training loss from decoder outputs and labels. The default returns
-    /// `not-implemented`: the host then uses its built-in loss for the task.
+    /// Whether [`decode`](Model::decode) serves `task` for this model as `init` built it. The
+    /// default: whether [`Info::decodes`] declared it. The host asks after every `init`
+    /// (`gs:plugin@0.1.1`'s `capabilities`) and never calls `decode` for other tasks.
+    fn decodes(&self, task: Task) -> bool {
+        Self::info().decode_tasks.contains(&task)
+    }
+
+    /// Whether [`loss`](Model::loss) computes the training loss of `task` for this model as
+    /// `init` built it. The default: whether [`Info::computes_loss`] declared it.
+    fn computes_loss(&self, task: Task) -> bool {
+        Self::info().loss_tasks.contains(&task)
+    }
+
+    /// The training loss (one f32 value) from task outputs and labels, for the tasks declared
+    /// with [`Info::computes_loss`]: `[N, C]` outputs with int64 `[N]` class ids, f32 `[N, C]`
+    /// multilabel columns or f32 `[N, 1]` values for node and edge tasks; for link prediction
+    /// `decode`'s `[P, 1 + K]` scores with f32 `[P, 1 + K]` labels (1 in column 0). The default
+    /// returns `not-implemented`.
     fn loss(&self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor> {
         let _ = (outputs, labels);
         Err(Error::not_implemented(
@@ -59,7 +90,8 @@ pub trait Model: Sized + 'static {
 }
 
 /// What [`Model::info`] returns: the plugin's name and version, its tasks and its
-/// hyper-parameters. `describe` adds the SDK's version.
+/// hyper-parameters (`describe`, which adds the SDK's version), and the tasks for which it
+/// implements [`Model::decode`] and [`Model::loss`] (`capabilities`, `gs:plugin@0.1.1`).
 #[derive(Clone, Debug)]
 pub struct Info {
     /// The plugin's name, such as `sage`.
@@ -70,6 +102,10 @@ pub struct Info {
     pub tasks: Vec<Task>,
     /// The custom arguments it accepts, with defaults and help.
     pub hyper_params: Vec<HyperParam>,
+    /// The tasks for which [`Model::decode`] is implemented (the host decodes the others).
+    pub decode_tasks: Vec<Task>,
+    /// The tasks for which [`Model::loss`] is implemented (the host's loss for the others).
+    pub loss_tasks: Vec<Task>,
 }
 
 impl Info {
@@ -80,7 +116,28 @@ impl Info {
             version: version.into(),
             tasks: Vec::new(),
             hyper_params: Vec::new(),
+            decode_tasks: Vec::new(),
+            loss_tasks: Vec::new(),
         }
+    }
+
+    /// Declares that [`Model::decode`] turns embeddings into the outputs of `task`: the host
+    /// calls it instead of its built-in decoder (GraphStorm's `decoder_type`, or
+    /// `lp_decoder_type` for link prediction).
+    pub fn decodes(mut self, task: Task) -> Self {
+        if !self.decode_tasks.contains(&task) {
+            self.decode_tasks.push(task);
+        }
+        self
+    }
+
+    /// Declares that [`Model::loss`] computes the training loss of `task`: the host calls it
+    /// instead of its built-in loss.
+    pub fn computes_loss(mut self, task: Task) -> Self {
+        if !self.loss_tasks.contains(&task) {
+            self.loss_tasks.push(task);
+        }
+        self
     }
 
     /// Adds a supported task.
@@ -278,5 +335,17 @@ mod tests {
         assert_eq!(info.tasks.len(), 1);
         assert_eq!(info.hyper_params[0].default, "mean");
         assert_eq!(Task::NodeRegression.as_str(), "node-regression");
+        assert!(info.decode_tasks.is_empty() && info.loss_tasks.is_empty());
+    }
+
+    #[test]
+    fn decode_and_loss_are_declared_per_task_once() {
+        let info = Info::new("dot", "0.1.0")
+            .task(Task::EdgeRegression)
+            .decodes(Task::EdgeRegression)
+            .decodes(Task::EdgeRegression)
+            .computes_loss(Task::LinkPrediction);
+        assert_eq!(info.decode_tasks, vec![Task::EdgeRegression]);
+        assert_eq!(info.loss_tasks, vec![Task::LinkPrediction]);
     }
 }

@@ -27,6 +27,10 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("test-bad-shapes", env!("GS_TEST_PLUGIN_TEST_BAD_SHAPES")),
     (
+        "test-edge-decoder",
+        env!("GS_TEST_PLUGIN_TEST_EDGE_DECODER"),
+    ),
+    (
         "test-giant-tensor",
         env!("GS_TEST_PLUGIN_TEST_GIANT_TENSOR"),
     ),
@@ -258,12 +262,13 @@ pub fn instantiate(
         .instantiate(limits, params())
 }
 
-/// A `gs:plugin@0.1.0` model component made from a hand-written core module in WAT, for
+/// A `gs:plugin@0.1.1` model component made from a hand-written core module in WAT, for
 /// behaviour no real plugin shows (such as calling `param` outside `init`).
 ///
 /// The module implements the canonical ABI by hand: it imports host functions by their
-/// interface and name (`(import "gs:plugin/tensors@0.1.0" "param" …)`), exports
-/// `gs:plugin/model-api@0.1.0#describe` and the other exports with their lowered signatures,
+/// interface and name (`(import "gs:plugin/tensors@0.1.1" "param" …)`), exports
+/// `gs:plugin/model-api@0.1.1#describe`, the other exports and
+/// `gs:plugin/model-capabilities@0.1.1#capabilities` with their lowered signatures,
 /// plus `memory` and `cabi_realloc`. The model world of the repository's `wit/` is embedded
 /// and the module is wrapped into a component with `wit-component`.
 ///

@@ -13,7 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gs_runtime::{
-    Mode, ModelConfig, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits,
+    DecodeTargets, Mode, ModelConfig, PluginEngine, PluginError, PluginFailure, PluginInstance,
+    PluginLimits,
 };
 use gs_tensor::{Kind, Tensor};
 use gs_tests::{
@@ -264,7 +265,7 @@ fn wrong_version_is_refused_before_instantiating() {
     let err = engine
         .load_file(&path)
         .err()
-        .expect("a gs:plugin@0.2.0 component must not load");
+        .expect("a gs:plugin@0.99.0 component must not load");
     let message = err.to_string();
     println!("--- test-wrong-version:\n{message}\n");
     match &err {
@@ -276,8 +277,8 @@ fn wrong_version_is_refused_before_instantiating() {
             ..
         } => {
             assert_eq!(plugin, &path.display().to_string());
-            assert_eq!(found, "gs:plugin@0.2.0");
-            assert_eq!(supported, "gs:plugin@0.1.0");
+            assert_eq!(found, "gs:plugin@0.99.0");
+            assert_eq!(supported, "gs:plugin@0.1.0 to 0.1.1");
             // Built with raw wit-bindgen: there is no SDK stamp, and the message says so.
             assert_eq!(sdk, "no gs-plugin-sdk version stamp");
         }
@@ -287,8 +288,8 @@ fn wrong_version_is_refused_before_instantiating() {
         &message,
         &[
             "test_wrong_version.wasm",
-            "gs:plugin@0.2.0",
-            "gs:plugin@0.1.0",
+            "gs:plugin@0.99.0",
+            "gs:plugin@0.1.0 to 0.1.1",
             "hint: upgrade gs",
         ],
     );
@@ -390,7 +391,7 @@ fn through_every_export(
     let result = (|| {
         instance.init(config, &tiny_schema())?;
         let embeddings = instance.forward(&batch, Mode::Train)?;
-        instance.decode(&batch, &embeddings, Mode::Train)?;
+        instance.decode(&batch, &DecodeTargets::Nodes, &embeddings, Mode::Train)?;
         let labels = Tensor::from_slice(&[0i64, 1]);
         instance.loss(&embeddings[0].1, &labels)?;
         Ok(())

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use gs_runtime::{
-    Mode, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits, Task,
+    DecodeTargets, Mode, PluginCapabilities, PluginEngine, PluginError, PluginFailure,
+    PluginInstance, PluginLimits, Task,
 };
 use gs_tensor::Tensor;
 use gs_tests::{
@@ -60,7 +61,7 @@ fn sage_describes_itself() {
     );
 
     let component = sage.component();
-    assert_eq!(component.package_version, "0.1.0");
+    assert_eq!(component.package_version, gs_runtime::SUPPORTED_VERSION);
     assert!(!info.sdk_version.is_empty());
     assert_eq!(
         component.sdk_version.as_deref(),
@@ -151,7 +152,7 @@ fn sage_creates_the_documented_weights() {
 /// A plugin that calls `param` from `forward`; `init` creates nothing.
 const PARAM_OUTSIDE_INIT: &str = r#"
 (module
-  (import "gs:plugin/tensors@0.1.0" "param"
+  (import "gs:plugin/tensors@0.1.1" "param"
     (func $param (param i32 i32 i32 i32 i32 f64 f64) (result i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 4096))
@@ -181,24 +182,28 @@ const PARAM_OUTSIDE_INIT: &str = r#"
       (then (drop (memory.grow (i32.const 1)))))
     (local.get $ptr))
 
-  (func (export "gs:plugin/model-api@0.1.0#describe") (result i32)
+  (func (export "gs:plugin/model-api@0.1.1#describe") (result i32)
     (i32.const 512))
 
-  (func (export "gs:plugin/model-api@0.1.0#init")
+  (func (export "gs:plugin/model-api@0.1.1#init")
     (param i32 i32 i32 i32 f32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.const 768))
 
-  (func (export "gs:plugin/model-api@0.1.0#forward") (param i32 i32) (result i32)
+  (func (export "gs:plugin/model-api@0.1.1#forward") (param i32 i32) (result i32)
     ;; param("late.weight", [1], zeros)
     (drop (call $param (i32.const 352) (i32.const 11) (i32.const 384) (i32.const 1)
                        (i32.const 0) (f64.const 0) (f64.const 0)))
     (i32.const 768))
 
-  (func (export "gs:plugin/model-api@0.1.0#decode") (param i32 i32 i32 i32) (result i32)
+  (func (export "gs:plugin/model-api@0.1.1#decode") (param i32 i32 i32 i32) (result i32)
     unreachable)
 
-  (func (export "gs:plugin/model-api@0.1.0#loss") (param i32 i32) (result i32)
-    unreachable))
+  (func (export "gs:plugin/model-api@0.1.1#loss") (param i32 i32) (result i32)
+    unreachable)
+
+  ;; capabilities: two empty task lists (a zeroed record at 1024).
+  (func (export "gs:plugin/model-capabilities@0.1.1#capabilities") (result i32)
+    (i32.const 1024)))
 "#;
 
 #[test]
@@ -287,8 +292,15 @@ fn sage_forward_is_deterministic_and_falls_back_to_the_host_decoder_and_loss() {
         "the embeddings are not all zero"
     );
 
-    // sage leaves decoding and the loss to the host.
-    assert!(a.decode(&batch, &out_a, Mode::Eval).unwrap().is_none());
+    // sage leaves decoding and the loss to the host, and says so (`gs:plugin@0.1.1`).
+    let declared = a.capabilities().expect("sage declares its capabilities");
+    assert!(declared.decode.is_empty() && declared.loss.is_empty());
+    let nodes = DecodeTargets::Nodes;
+    assert!(
+        a.decode(&batch, &nodes, &out_a, Mode::Eval)
+            .unwrap()
+            .is_none()
+    );
     let labels = Tensor::from_slice(&[0i64, 2]);
     assert!(a.loss(pa, &labels).unwrap().is_none());
     assert_eq!(
@@ -338,8 +350,21 @@ fn custom_gcn_example_loads_and_decodes() {
             (gs_tensor::Kind::Float, gs_tensor::Device::Cpu),
         ),
     )];
+    assert_eq!(
+        gcn.capabilities(),
+        Some(&PluginCapabilities {
+            decode: vec![Task::NodeClassification, Task::NodeRegression],
+            loss: vec![],
+        }),
+        "custom-gcn declares its decoder for node tasks, and no loss"
+    );
     let logits = gcn
-        .decode(&tiny_batch(), &embeddings, Mode::Eval)
+        .decode(
+            &tiny_batch(),
+            &DecodeTargets::Nodes,
+            &embeddings,
+            Mode::Eval,
+        )
         .expect("decode")
         .expect("custom-gcn has a decoder");
     assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
@@ -364,7 +389,7 @@ fn custom_gcn_example_forwards() {
         .expect("custom-gcn forward");
     paper_output(&outputs);
     let logits = gcn
-        .decode(&batch, &outputs, Mode::Train)
+        .decode(&batch, &DecodeTargets::Nodes, &outputs, Mode::Train)
         .expect("decode")
         .expect("custom-gcn has a decoder");
     assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);

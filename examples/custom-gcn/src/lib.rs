@@ -43,6 +43,9 @@ impl Model for CustomGcn {
         Info::new("custom-gcn", env!("CARGO_PKG_VERSION"))
             .task(Task::NodeClassification)
             .task(Task::NodeRegression)
+            // `decode` below serves both tasks; the host's loss applies.
+            .decodes(Task::NodeClassification)
+            .decodes(Task::NodeRegression)
             .hyper_param(
                 "residual",
                 "false",
@@ -168,8 +171,9 @@ impl Model for CustomGcn {
         Ok(h.into_iter().collect())
     }
 
-    /// Optional: without it the host would use its built-in decoder. Here, a linear layer on
-    /// the target node type's embeddings. `loss` is left to the host.
+    /// Optional, and declared in `info` with `decodes`: without it the host would use its
+    /// built-in decoder. Here, a linear layer on the target node type's embeddings. `loss` is
+    /// left to the host.
     fn decode(
         &self,
         batch: &Batch,

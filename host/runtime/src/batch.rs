@@ -1,13 +1,14 @@
-//! Mini-batches handed to a plugin's `forward`, as `batch` and `block` resources.
+//! Mini-batches handed to a plugin's `forward` and `decode`, as `batch` and `block` resources.
 
 use std::collections::BTreeMap;
 
 use gs_tensor::Tensor;
 use wasmtime::component::Resource;
 
-use crate::bindings::graph::{EdgeType, Host, HostBatch, HostBlock};
+use crate::bindings::graph::{self, EdgeType, Host, HostBatch, HostBlock};
 use crate::host_tensors::TensorRes;
 use crate::state::HostState;
+use crate::targets::{DecodeTargets, LpPairsData, TargetEdgesData};
 
 /// One edge type's edges in one layer (DGL message-flow-graph convention).
 #[derive(Debug)]
@@ -96,12 +97,16 @@ impl BatchData {
     }
 }
 
-/// The `batch` resource: the host's batch behind a guest handle.
+/// The `batch` resource: the host's batch behind a guest handle, with what it decodes
+/// (nothing in `forward`).
 #[allow(
     unreachable_pub,
     reason = "bindgen's `with` re-exports it from a public module"
 )]
-pub struct BatchRes(pub(crate) BatchData);
+pub struct BatchRes {
+    pub(crate) data: BatchData,
+    pub(crate) targets: DecodeTargets,
+}
 /// The `block` resource.
 #[allow(
     unreachable_pub,
@@ -115,7 +120,11 @@ impl crate::bindings::types::Host for HostState {}
 
 impl HostState {
     fn batch(&self, handle: &Resource<BatchRes>) -> wasmtime::Result<&BatchData> {
-        Ok(&self.table.get(handle)?.0)
+        Ok(&self.table.get(handle)?.data)
+    }
+
+    fn targets(&self, handle: &Resource<BatchRes>) -> wasmtime::Result<&DecodeTargets> {
+        Ok(&self.table.get(handle)?.targets)
     }
 
     fn block(&self, handle: &Resource<BlockRes>) -> wasmtime::Result<&BlockData> {
@@ -219,6 +228,43 @@ impl HostBatch for HostState {
     fn target_node_type(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<String> {
         self.host_calls += 1;
         Ok(self.batch(&this)?.target_node_type.clone())
+    }
+
+    fn target_edges(
+        &mut self,
+        this: Resource<BatchRes>,
+    ) -> wasmtime::Result<Option<graph::TargetEdges>> {
+        self.host_calls += 1;
+        let DecodeTargets::Edges(edges) = self.targets(&this)? else {
+            return Ok(None);
+        };
+        let TargetEdgesData { etype, src, dst } = edges.shallow_clone();
+        Ok(Some(graph::TargetEdges {
+            edge_type: etype.into(),
+            src: self.push("batch.target-edges", src)?,
+            dst: self.push("batch.target-edges", dst)?,
+        }))
+    }
+
+    fn lp_pairs(&mut self, this: Resource<BatchRes>) -> wasmtime::Result<Option<graph::LpPairs>> {
+        self.host_calls += 1;
+        let DecodeTargets::Pairs(pairs) = self.targets(&this)? else {
+            return Ok(None);
+        };
+        let LpPairsData {
+            etype,
+            pos_src,
+            pos_dst,
+            neg_src,
+            neg_dst,
+        } = pairs.shallow_clone();
+        Ok(Some(graph::LpPairs {
+            edge_type: etype.into(),
+            pos_src: self.push("batch.lp-pairs", pos_src)?,
+            pos_dst: self.push("batch.lp-pairs", pos_dst)?,
+            neg_src: self.push("batch.lp-pairs", neg_src)?,
+            neg_dst: self.push("batch.lp-pairs", neg_dst)?,
+        }))
     }
 
     fn drop(&mut self, rep: Resource<BatchRes>) -> wasmtime::Result<()> {

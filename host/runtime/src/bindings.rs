@@ -11,5 +11,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub(crate) use exports::gs::plugin::model_api;
+pub(crate) use exports::gs::plugin::{model_api, model_capabilities};
 pub(crate) use gs::plugin::{graph, log, tensors, types};

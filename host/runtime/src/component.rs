@@ -2,16 +2,18 @@
 //! does it export, which SDK built it.
 
 use wasmtime::Engine;
+use wasmtime::component::InstancePre;
 use wasmtime::wasmparser::{Parser, Payload};
 
 use crate::PluginError;
-use crate::bindings::ModelPre;
+use crate::exports::ExportIndices;
 use crate::state::HostState;
 
 /// The WIT package plugins are built against.
 pub const SUPPORTED_PACKAGE: &str = "gs:plugin";
-/// The package version this host implements. Components of the same `0.MINOR` line load.
-pub const SUPPORTED_VERSION: &str = "0.1.0";
+/// The package version this host implements. Components built against it or an earlier
+/// patch of its `0.MINOR` line (0.1.0) load: within a line, versions only add (see `wit/`).
+pub const SUPPORTED_VERSION: &str = "0.1.1";
 const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
 /// Custom section in which gs-plugin-sdk stamps its version.
 const SDK_SECTION: &str = "gs-plugin-sdk-version";
@@ -33,13 +35,24 @@ pub struct ComponentInfo {
 /// A compiled, linked plugin, ready to instantiate (cheaply, many times).
 pub struct Plugin {
     pub(crate) info: ComponentInfo,
-    pub(crate) pre: ModelPre<HostState>,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) exports: ExportIndices,
     pub(crate) engine: Engine,
 }
 
 impl Plugin {
-    pub(crate) fn new(info: ComponentInfo, pre: ModelPre<HostState>, engine: Engine) -> Self {
-        Self { info, pre, engine }
+    pub(crate) fn new(
+        info: ComponentInfo,
+        pre: InstancePre<HostState>,
+        exports: ExportIndices,
+        engine: Engine,
+    ) -> Self {
+        Self {
+            info,
+            pre,
+            exports,
+            engine,
+        }
     }
 
     pub fn info(&self) -> &ComponentInfo {
@@ -47,21 +60,42 @@ impl Plugin {
     }
 }
 
-fn version_line(version: &str) -> Option<(u64, u64)> {
+/// `major.minor.patch` of a version (pre-release and build suffixes ignored).
+fn version_parts(version: &str) -> Option<(u64, u64, u64)> {
     let mut parts = version.split(['.', '-', '+']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
+    let patch = parts.next()?.parse().ok()?;
+    Some((major, minor, patch))
 }
 
-/// Whether a component built against `version` runs on this host (semver: same major,
-/// and the same minor while the major is 0).
+/// The compatibility line of a version: `(major, minor)` while the major is 0, else
+/// `(major, 0)` (semver).
+fn version_line(version: &str) -> Option<(u64, u64)> {
+    version_parts(version).map(|(major, minor, _)| (major, if major == 0 { minor } else { 0 }))
+}
+
+/// Whether a component built against `version` runs on this host: the same line as
+/// [`SUPPORTED_VERSION`] and not a later patch (whose additions this host lacks).
 pub(crate) fn is_supported(version: &str) -> bool {
-    match (version_line(version), version_line(SUPPORTED_VERSION)) {
-        (Some((major, minor)), Some((smajor, sminor))) => {
-            major == smajor && (major != 0 || minor == sminor)
+    match (version_parts(version), version_parts(SUPPORTED_VERSION)) {
+        (Some(found), Some(host)) => {
+            version_line(version) == version_line(SUPPORTED_VERSION) && found <= host
         }
         _ => false,
+    }
+}
+
+/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.1`.
+fn supported_range() -> String {
+    match version_parts(SUPPORTED_VERSION) {
+        Some((0, minor, patch)) if patch > 0 => {
+            format!("{SUPPORTED_PACKAGE}@0.{minor}.0 to 0.{minor}.{patch}")
+        }
+        Some((major, _, _)) if major > 0 => {
+            format!("{SUPPORTED_PACKAGE}@{major}.0.0 to {SUPPORTED_VERSION}")
+        }
+        _ => format!("{SUPPORTED_PACKAGE}@{SUPPORTED_VERSION}"),
     }
 }
 
@@ -130,11 +164,11 @@ pub(crate) fn inspect(
     };
     let package_version = export[MODEL_INTERFACE.len()..].to_string();
     if !is_supported(&package_version) {
-        let newer = version_line(&package_version) > version_line(SUPPORTED_VERSION);
+        let newer = version_parts(&package_version) > version_parts(SUPPORTED_VERSION);
         return Err(PluginError::IncompatibleVersion {
             plugin: source.to_string(),
             found: format!("{SUPPORTED_PACKAGE}@{package_version}"),
-            supported: format!("{SUPPORTED_PACKAGE}@{SUPPORTED_VERSION}"),
+            supported: supported_range(),
             sdk: sdk_version.as_ref().map_or_else(
                 || "no gs-plugin-sdk version stamp".to_string(),
                 |v| format!("gs-plugin-sdk {v}"),
@@ -162,11 +196,18 @@ mod tests {
 
     #[test]
     fn version_lines() {
+        // Every patch of the 0.1 line up to the host's own.
         assert!(is_supported("0.1.0"));
-        assert!(is_supported("0.1.7"));
+        assert!(is_supported("0.1.1"));
+        // A later patch may call what this host lacks; another line is another contract.
+        assert!(!is_supported("0.1.7"));
         assert!(!is_supported("0.2.0"));
+        assert!(!is_supported("0.99.0"));
+        assert!(!is_supported("0.0.1"));
         assert!(!is_supported("1.1.0"));
+        assert!(!is_supported("0.1"));
         assert!(!is_supported("garbage"));
+        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.1");
     }
 
     #[test]

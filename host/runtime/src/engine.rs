@@ -14,6 +14,7 @@ use crate::PluginError;
 use crate::bindings::Model;
 use crate::cache::{CacheLocation, ComponentCache};
 use crate::component::{Plugin, inspect};
+use crate::exports::ExportIndices;
 use crate::state::HostState;
 
 /// How often the engine's epoch advances; at every tick a running export's deadline is
@@ -104,8 +105,8 @@ impl PluginEngine {
             plugin: source.to_string(),
             message: format!("{e:#}\nhint: the plugin imports something gs does not provide (only gs:plugin and WASI 0.2)"),
         })?;
-        let pre = crate::bindings::ModelPre::new(pre).map_err(fail)?;
-        Ok(Plugin::new(info, pre, self.engine.clone()))
+        let exports = ExportIndices::new(&pre).map_err(fail)?;
+        Ok(Plugin::new(info, pre, exports, self.engine.clone()))
     }
 }
 

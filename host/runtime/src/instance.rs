@@ -7,11 +7,13 @@ use wasmtime::component::Resource;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::batch::{BatchData, BatchRes};
-use crate::bindings::{Model, model_api, types};
+use crate::bindings::{model_api, model_capabilities, types};
 use crate::component::{ComponentInfo, Plugin};
 use crate::error::{PluginError, PluginFailure};
+use crate::exports::Exports;
 use crate::limits::PluginLimits;
 use crate::state::HostState;
+use crate::targets::DecodeTargets;
 
 /// Handles a plugin may hold besides tensors (batches, blocks, WASI streams) before wasmtime's
 /// own cap on a store's handles stops it.
@@ -35,6 +37,19 @@ pub enum Task {
     LinkPrediction,
 }
 
+impl Task {
+    /// The name the WIT uses, such as `edge-regression`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::NodeClassification => "node-classification",
+            Task::NodeRegression => "node-regression",
+            Task::EdgeClassification => "edge-classification",
+            Task::EdgeRegression => "edge-regression",
+            Task::LinkPrediction => "link-prediction",
+        }
+    }
+}
+
 /// A custom argument a plugin accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HyperParam {
@@ -51,6 +66,16 @@ pub struct PluginInfo {
     pub sdk_version: String,
     pub tasks: Vec<Task>,
     pub hyper_params: Vec<HyperParam>,
+}
+
+/// Which optional exports a plugin implements, per task, as its `model-capabilities` export
+/// (`gs:plugin@0.1.1`) declares them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PluginCapabilities {
+    /// Tasks for which `decode` is implemented; the host decodes the others.
+    pub decode: Vec<Task>,
+    /// Tasks for which `loss` is implemented; the host's loss applies to the others.
+    pub loss: Vec<Task>,
 }
 
 /// The resolved configuration a plugin's model is built from.
@@ -119,9 +144,13 @@ fn mode_to_wit(mode: Mode) -> types::Mode {
 /// An instance of a plugin with its own store, weights and limits.
 pub struct PluginInstance {
     store: Store<HostState>,
-    bindings: Model,
+    exports: Exports,
     component: ComponentInfo,
     info: PluginInfo,
+    /// `None` for a component built against 0.1.0 (no `model-capabilities` export).
+    capabilities: Option<PluginCapabilities>,
+    /// The task of the last successful `init`.
+    task: Option<Task>,
     stopped_in: Option<&'static str>,
 }
 
@@ -156,16 +185,17 @@ impl Plugin {
         });
         store.data_mut().start_call_deadline();
         store.set_epoch_deadline(1);
-        let bindings = self
+        let exports = self
             .pre
             .instantiate(&mut store)
+            .and_then(|instance| self.exports.load(&mut store, &instance))
             .map_err(|e| PluginError::Load {
                 plugin: name.clone(),
                 message: format!("instantiation failed: {e:#}"),
             })?;
         let mut instance = PluginInstance {
             store,
-            bindings,
+            exports,
             component: self.info.clone(),
             info: PluginInfo {
                 name: name.clone(),
@@ -174,10 +204,12 @@ impl Plugin {
                 tasks: vec![],
                 hyper_params: vec![],
             },
+            capabilities: None,
+            task: None,
             stopped_in: None,
         };
-        let described = instance.call("describe", None, |model, store| {
-            model.gs_plugin_model_api().call_describe(store)
+        let described = instance.call("describe", None, |exports, store| {
+            exports.model_api.call_describe(store)
         })?;
         instance.store.data_mut().plugin_name = described.name.clone();
         instance.info = PluginInfo {
@@ -199,6 +231,13 @@ impl Plugin {
     }
 }
 
+fn capabilities_from_wit(declared: model_capabilities::PluginCapabilities) -> PluginCapabilities {
+    PluginCapabilities {
+        decode: declared.decode.into_iter().map(task_from_wit).collect(),
+        loss: declared.loss.into_iter().map(task_from_wit).collect(),
+    }
+}
+
 fn error_kind(error: &types::Error) -> (&'static str, String) {
     match error {
         types::Error::InvalidArgument(m) => ("invalid argument", m.clone()),
@@ -217,6 +256,30 @@ impl PluginInstance {
     /// What the host read from the component's bytes.
     pub fn component(&self) -> &ComponentInfo {
         &self.component
+    }
+
+    /// Which of `decode` and `loss` the model built by the last `init` implements per task, as
+    /// the plugin's `model-capabilities` export declares (`gs:plugin@0.1.1`); `None` before
+    /// `init` and for a component built against 0.1.0, which declares nothing (the host then
+    /// decodes edge tasks and link prediction itself, and finds out about node tasks by calling
+    /// `decode` and `loss`).
+    pub fn capabilities(&self) -> Option<&PluginCapabilities> {
+        self.capabilities.as_ref()
+    }
+
+    /// Whether the plugin declared `decode` for `task`: `None` if it declares nothing.
+    pub fn declares_decode(&self, task: Task) -> Option<bool> {
+        self.capabilities.as_ref().map(|c| c.decode.contains(&task))
+    }
+
+    /// Whether the plugin declared `loss` for `task`: `None` if it declares nothing.
+    pub fn declares_loss(&self, task: Task) -> Option<bool> {
+        self.capabilities.as_ref().map(|c| c.loss.contains(&task))
+    }
+
+    /// The task the model was built for by the last successful [`init`](Self::init).
+    pub fn task(&self) -> Option<Task> {
+        self.task
     }
 
     /// The weights the plugin created.
@@ -264,7 +327,7 @@ impl PluginInstance {
         &mut self,
         export: &'static str,
         training: Option<bool>,
-        f: impl FnOnce(&Model, &mut Store<HostState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Exports, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         if let Some(earlier) = self.stopped_in {
             return Err(PluginError::Stopped {
@@ -283,7 +346,7 @@ impl PluginInstance {
             }
         }
         self.store.set_epoch_deadline(1);
-        match f(&self.bindings, &mut self.store) {
+        match f(&self.exports, &mut self.store) {
             Ok(value) => Ok(value),
             Err(error) => {
                 self.stopped_in = Some(export);
@@ -373,20 +436,43 @@ impl PluginInstance {
                 .collect(),
         };
         self.store.data_mut().in_init = true;
-        let result = self.call("init", Some(false), |model, store| {
-            model
-                .gs_plugin_model_api()
-                .call_init(store, &wit_config, &wit_schema)
+        let result = self.call("init", Some(false), |exports, store| {
+            exports.model_api.call_init(store, &wit_config, &wit_schema)
         });
         self.store.data_mut().in_init = false;
-        result?.map_err(|e| self.returned("init", &e))
+        result?.map_err(|e| self.returned("init", &e))?;
+        self.task = Some(config.task);
+        self.capabilities = self.declared_capabilities()?;
+        Ok(())
     }
 
-    fn push_batch(&mut self, batch: &BatchData) -> Result<Resource<BatchRes>, PluginError> {
+    /// What the model `init` built declares it implements (`model-capabilities`), or `None`
+    /// for a component without that export (built against 0.1.0).
+    fn declared_capabilities(&mut self) -> Result<Option<PluginCapabilities>, PluginError> {
+        if self.exports.capabilities.is_none() {
+            return Ok(None);
+        }
+        let declared = self.call("capabilities", None, |exports, store| {
+            match &exports.capabilities {
+                Some(capabilities) => capabilities.call_capabilities(store).map(Some),
+                None => Ok(None),
+            }
+        })?;
+        Ok(declared.map(capabilities_from_wit))
+    }
+
+    fn push_batch(
+        &mut self,
+        batch: &BatchData,
+        targets: &DecodeTargets,
+    ) -> Result<Resource<BatchRes>, PluginError> {
         self.store
             .data_mut()
             .table
-            .push(BatchRes(batch.shallow_clone()))
+            .push(BatchRes {
+                data: batch.shallow_clone(),
+                targets: targets.shallow_clone(),
+            })
             .map_err(|e| PluginError::Load {
                 plugin: self.info.name.clone(),
                 message: format!("cannot hand over the batch: {e}"),
@@ -406,11 +492,11 @@ impl PluginInstance {
         if mode == Mode::Train {
             self.end_batch();
         }
-        let handle = self.push_batch(batch)?;
+        let handle = self.push_batch(batch, &DecodeTargets::Nodes)?;
         let borrowed = Resource::new_borrow(handle.rep());
-        let result = self.call("forward", Some(mode == Mode::Train), |model, store| {
-            model
-                .gs_plugin_model_api()
+        let result = self.call("forward", Some(mode == Mode::Train), |exports, store| {
+            exports
+                .model_api
                 .call_forward(store, borrowed, mode_to_wit(mode))
         });
         self.drop_batch(handle);
@@ -422,14 +508,18 @@ impl PluginInstance {
         Ok(taken)
     }
 
-    /// The plugin's decoder, or `None` when it leaves decoding to the host.
+    /// The plugin's decoder over `batch`'s `targets` (the target nodes, the target edges of an
+    /// edge task, or one edge type's pairs of link prediction), or `None` when it returns
+    /// `not-implemented` (leaves decoding to the host). The caller checks the output's shape
+    /// against [`DecodeTargets::decoded_shape`].
     pub fn decode(
         &mut self,
         batch: &BatchData,
+        targets: &DecodeTargets,
         embeddings: &[(String, Tensor)],
         mode: Mode,
     ) -> Result<Option<Tensor>, PluginError> {
-        let handle = self.push_batch(batch)?;
+        let handle = self.push_batch(batch, targets)?;
         let mut pushed = Vec::with_capacity(embeddings.len());
         for (node_type, tensor) in embeddings {
             let res = self.store.data_mut().push("decode", tensor.shallow_clone());
@@ -449,9 +539,9 @@ impl PluginInstance {
             .iter()
             .map(|(n, r)| (n.clone(), Resource::new_borrow(r.rep())))
             .collect();
-        let result = self.call("decode", Some(mode == Mode::Train), |model, store| {
-            model
-                .gs_plugin_model_api()
+        let result = self.call("decode", Some(mode == Mode::Train), |exports, store| {
+            exports
+                .model_api
                 .call_decode(store, borrowed, &args, mode_to_wit(mode))
         });
         for (_, res) in pushed {
@@ -493,8 +583,8 @@ impl PluginInstance {
             Resource::new_borrow(outputs.rep()),
             Resource::new_borrow(labels.rep()),
         );
-        let result = self.call("loss", None, |model, store| {
-            model.gs_plugin_model_api().call_loss(store, bo, bl)
+        let result = self.call("loss", None, |exports, store| {
+            exports.model_api.call_loss(store, bo, bl)
         });
         let _ = self.store.data_mut().take(outputs);
         let _ = self.store.data_mut().take(labels);

@@ -8,8 +8,8 @@
 //!
 //! - no filesystem, environment, network or sockets (clocks and random numbers only);
 //! - guest linear memory capped (`--plugin-memory-mb`);
-//! - a wall-clock deadline on every export call — `describe`, `init`, `forward`, `decode`,
-//!   `loss` — through epoch interruption (`--plugin-call-timeout`);
+//! - a wall-clock deadline on every export call — `describe`, `capabilities`, `init`,
+//!   `forward`, `decode`, `loss` — through epoch interruption (`--plugin-call-timeout`);
 //! - tensor handles capped (`--plugin-max-tensors`), below wasmtime's own cap on handles;
 //! - host tensor bytes budgeted (`--plugin-tensor-budget-mb`): every tensor op computes the
 //!   size of its output from the shapes and is refused before libtorch allocates; in
@@ -22,7 +22,13 @@
 //! [`PluginError`] naming the plugin and the export, with a hint, and never takes the host
 //! down; the failed instance refuses further calls.
 //!
-//! It knows nothing about tasks, training loops or graphs beyond the batch it hands over.
+//! Components built against an earlier patch of the host's `gs:plugin` line (0.1.0 on this
+//! 0.1.1 host) link and run unchanged: wasmtime matches their `@0.1.0` imports and exports to
+//! the host's `@0.1.1` names, and the exports added since (`model-capabilities`) are looked up
+//! one by one and treated as absent ([`PluginInstance::capabilities`]).
+//!
+//! It knows nothing about tasks, training loops or graphs beyond the batch it hands over
+//! and what `decode` targets in it ([`DecodeTargets`]).
 
 mod batch;
 mod bindings;
@@ -30,12 +36,14 @@ mod cache;
 mod component;
 mod engine;
 mod error;
+mod exports;
 mod host_log;
 mod host_tensors;
 mod instance;
 mod limits;
 mod private_fs;
 mod state;
+mod targets;
 
 pub use batch::{BatchData, BlockData, LayerData};
 pub use cache::CacheLocation;
@@ -43,7 +51,8 @@ pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION}
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
 pub use instance::{
-    EdgeTypeName, GraphSchema, HyperParam, Mode, ModelConfig, NodeTypeSchema, PluginInfo,
-    PluginInstance, Task,
+    EdgeTypeName, GraphSchema, HyperParam, Mode, ModelConfig, NodeTypeSchema, PluginCapabilities,
+    PluginInfo, PluginInstance, Task,
 };
 pub use limits::PluginLimits;
+pub use targets::{DecodeTargets, LpPairsData, TargetEdgesData};

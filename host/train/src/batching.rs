@@ -47,6 +47,8 @@ pub struct LpPairs {
 /// embeddings `forward` returns to row `dst[i]` of the `dst_type` ones.
 pub struct TargetEdges {
     pub src_type: String,
+    /// The relation of the target edge type (for a plugin's `decode`).
+    pub rel: String,
     pub dst_type: String,
     /// `[E]` int64 local indices.
     pub src: Tensor,

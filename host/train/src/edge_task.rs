@@ -2,8 +2,8 @@
 //! (`target_etype`), a batch is sampled for their endpoints (gs-graph's edge batches, with
 //! `remove_target_edge_type` and `exclude_training_targets`), the plugin's `forward` gives the
 //! endpoints' embeddings, and the host's edge decoder ([`crate::edge_decoder`]) scores each
-//! target edge. A plugin's own `decode` is not called for edge tasks: `gs:plugin@0.1.0` cannot
-//! hand it the target edges yet. The training loop is [`crate::train_loop`].
+//! target edge, unless the plugin declares its own `decode` for the task (`gs:plugin@0.1.1`,
+//! which hands it the batch's target edges). The training loop is [`crate::train_loop`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -246,16 +246,22 @@ impl EdgeTask {
         })
     }
 
-    /// Initialise a plugin instance; the host decodes the target edges.
+    /// Initialise a plugin instance; the host decodes the target edges unless the plugin
+    /// declares `decode` for the task.
     pub fn plugin_model(
         &self,
         mut instance: PluginInstance,
         custom_args: Vec<(String, String)>,
     ) -> Result<TaskModel, TrainError> {
-        instance.init(&self.model_config(custom_args)?, &self.schema())?;
+        let config = self.model_config(custom_args)?;
+        instance.init(&config, &self.schema())?;
+        let decoder = match instance.declares_decode(config.task) {
+            Some(true) => None,
+            _ => Some(self.decoder()?),
+        };
         Ok(TaskModel::new(
             Encoder::Plugin(Box::new(instance)),
-            Some(self.decoder()?),
+            decoder,
             self.loss.clone(),
             self.expected()?,
             LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
@@ -395,6 +401,7 @@ impl EdgeTask {
                     labels,
                     edges: Some(TargetEdges {
                         src_type: etype.src.clone(),
+                        rel: etype.rel.clone(),
                         dst_type: etype.dst.clone(),
                         src: Tensor::from_slice(&pairs.src),
                         dst: Tensor::from_slice(&pairs.dst),

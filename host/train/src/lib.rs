@@ -34,6 +34,7 @@ mod loss;
 mod lp_decoder;
 mod lp_edge_weights;
 mod lp_loss;
+mod lp_rank;
 mod lp_task;
 mod metrics;
 mod model;

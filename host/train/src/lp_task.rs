@@ -4,7 +4,10 @@
 //! endpoint, the batch's own edges (and reverses) excluded when `exclude_training_targets`, and
 //! message passing restricted to `train_mask` edges (GraphStorm's
 //! `edge_mask_for_gnn_embeddings`). The plugin's `forward` gives the endpoints' embeddings and
-//! the host's score function ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest.
+//! the host's score function ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest,
+//! unless the plugin declares its own `decode` or `loss` for link prediction (`gs:plugin@0.1.1`):
+//! its `decode` then scores each edge type's pairs (`batch.lp-pairs`), in training and in
+//! evaluation, and its `loss` turns the scores into the loss.
 //!
 //! Evaluation is GraphStorm's: embeddings of every node are computed first (with `eval_fanout`
 //! and the same `train_mask` edges), then each validation or test edge of `eval_etype` is
@@ -26,10 +29,10 @@ use gs_graph::{
     EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
     HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId, PREFETCH_CAPACITY,
     Prefetcher, TrueEdges, full_fanouts, parse_fanouts, parse_reverse_edge_types_map,
-    rank_among_all, sample_lp_batch, sample_lp_eval_batch,
+    sample_lp_batch, sample_lp_eval_batch,
 };
-use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
-use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+use gs_runtime::{EdgeTypeName, GraphSchema, LpPairsData, Mode, ModelConfig, PluginInstance, Task};
+use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::all_embeddings::NodeEmbeddings;
 use crate::batching::LpPairs;
@@ -39,6 +42,7 @@ use crate::loss::NodeLoss;
 use crate::lp_decoder::{LP_DECODER_TYPES, LpDecoder};
 use crate::lp_edge_weights::LpEdgeWeights;
 use crate::lp_loss::LpLoss;
+use crate::lp_rank::{EvalPairs, rank_by_decode};
 use crate::model::HostDecoder;
 use crate::plugin_outputs::ExpectedOutputs;
 use crate::task::{Batches, TargetTask};
@@ -318,32 +322,39 @@ impl LinkPredictionTask {
         }
     }
 
-    fn new_model(&self, encoder: Encoder) -> Result<TaskModel, TrainError> {
+    /// `host_decodes`: the host's score function scores pairs, else the plugin's `decode`.
+    fn new_model(&self, encoder: Encoder, host_decodes: bool) -> Result<TaskModel, TrainError> {
         // The node loss is never used: `batch_loss` scores pairs with the link-prediction loss.
         Ok(TaskModel::new(
             encoder,
-            Some(self.decoder()?),
+            if host_decodes {
+                Some(self.decoder()?)
+            } else {
+                None
+            },
             NodeLoss::Mse,
             self.expected(),
             LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?,
         ))
     }
 
-    /// Initialise a plugin instance; the host scores pairs.
+    /// Initialise a plugin instance; the host scores pairs unless the plugin declares
+    /// `decode` for link prediction.
     pub fn plugin_model(
         &self,
         mut instance: PluginInstance,
         custom_args: Vec<(String, String)>,
     ) -> Result<TaskModel, TrainError> {
         instance.init(&self.model_config(custom_args), &self.schema())?;
-        self.new_model(Encoder::Plugin(Box::new(instance)))
+        let host_decodes = instance.declares_decode(Task::LinkPrediction) != Some(true);
+        self.new_model(Encoder::Plugin(Box::new(instance)), host_decodes)
     }
 
     /// The native GraphSAGE oracle with the host's score function.
     pub fn native_model(&self) -> Result<TaskModel, TrainError> {
         let mut params = ParamStore::new(self.config.seed, self.device);
         let model = NativeSage::new(&self.model_config(vec![]), &self.schema(), &mut params)?;
-        self.new_model(Encoder::Native { model, params })
+        self.new_model(Encoder::Native { model, params }, true)
     }
 
     fn layers(&self) -> usize {
@@ -529,9 +540,6 @@ impl LinkPredictionTask {
     ) -> Result<Vec<(Metric, f64)>, TrainError> {
         let _guard = tch::no_grad_guard();
         let embeddings = self.all_node_embeddings(model, true, progress)?;
-        let decoder = model.lp_decoder().ok_or_else(|| {
-            config_error("link prediction needs the host's score function".into())
-        })?;
         let targets = self.by_etype(ids);
         let batches = EvalEdgeBatches::new(
             &targets,
@@ -561,17 +569,29 @@ impl LinkPredictionTask {
             let hs = self.normalize(embeddings[&et.src].shallow_clone());
             let hd = self.normalize(embeddings[&et.dst].shallow_clone());
             let (ranks, sizes) = per_type.entry(et.clone()).or_default();
-            rank_batch(
-                decoder,
-                &batch.negatives,
-                et,
-                &hs,
-                &hd,
-                &batch.pos_src,
-                &batch.pos_dst,
-                ranks,
-                sizes,
-            )?;
+            match model.lp_decoder() {
+                Some(decoder) => rank_batch(
+                    decoder,
+                    &batch.negatives,
+                    et,
+                    &hs,
+                    &hd,
+                    &batch.pos_src,
+                    &batch.pos_dst,
+                    ranks,
+                    sizes,
+                )?,
+                None => {
+                    let pairs = EvalPairs {
+                        et,
+                        hs: &hs,
+                        hd: &hd,
+                        pos_src: &batch.pos_src,
+                        pos_dst: &batch.pos_dst,
+                    };
+                    rank_by_decode(model, &batch.negatives, &pairs, ranks, sizes)?
+                }
+            }
             progress.eval_batch_done();
         }
         let scores = self
@@ -627,6 +647,15 @@ impl LinkPredictionTask {
     }
 }
 
+/// An edge type as the plugin runtime names it.
+fn etype_name(et: &EdgeType) -> EdgeTypeName {
+    EdgeTypeName {
+        src: et.src.clone(),
+        rel: et.rel.clone(),
+        dst: et.dst.clone(),
+    }
+}
+
 /// The ranks of one evaluation batch's positives (appended to `ranks`, with the size of each
 /// candidate list to `sizes`).
 #[allow(clippy::too_many_arguments)]
@@ -649,18 +678,8 @@ fn rank_batch(
     let b = pos_src.len() as i64;
     let positive = decoder.score(et, &s, &d)?;
     // GraphStorm's `calc_ranking` sorts sigmoid scores; ties count against the positive.
-    let read =
-        |e: tch::TchError| TrainError::Tensor(gs_tensor::TensorError::torch("read scores", e));
     let count_ranks = |neg: Tensor, ranks: &mut Vec<u64>, sizes: &mut Vec<u64>| {
-        let k = neg.size()[1];
-        let above = neg
-            .sigmoid()
-            .ge_tensor(&positive.sigmoid().unsqueeze(1))
-            .sum_dim_intlist(1, false, Kind::Int64);
-        let above = Vec::<i64>::try_from(above).map_err(read)?;
-        ranks.extend(above.iter().map(|&a| a as u64 + 1));
-        sizes.extend(std::iter::repeat_n(k as u64 + 1, above.len()));
-        Ok::<(), TrainError>(())
+        crate::lp_rank::count_ranks(&positive, &neg, ranks, sizes)
     };
     match negatives {
         EvalNegatives::PerPositive {
@@ -690,16 +709,15 @@ fn rank_batch(
         } => {
             let all = decoder
                 .score(et, &s.unsqueeze(1), &hd.unsqueeze(0))?
-                .sigmoid()
-                .to_kind(Kind::Float);
-            let n = *num_candidates as usize;
-            let all = Vec::<f32>::try_from(all.flatten(0, -1)).map_err(read)?;
-            for (i, &pos) in pos_dst.iter().enumerate() {
-                let row = &all[i * n..(i + 1) * n];
-                let skip: &[NodeId] = exclude.as_ref().map_or(&[], |e| e[i].as_slice());
-                ranks.push(rank_among_all(row, pos, skip));
-                sizes.push(num_candidates - skip.len() as u64);
-            }
+                .sigmoid();
+            crate::lp_rank::rank_among_every_node(
+                &all,
+                pos_dst,
+                *num_candidates,
+                exclude.as_ref(),
+                ranks,
+                sizes,
+            )?;
         }
     }
     Ok(())
@@ -760,37 +778,32 @@ impl TargetTask for LinkPredictionTask {
             .pairs
             .as_ref()
             .ok_or_else(|| config_error("a link-prediction batch came without pairs".into()))?;
-        let embeddings = model.embeddings(&batch.data, Mode::Train)?;
-        let find = |ntype: &str| -> Result<Tensor, TrainError> {
-            let (_, h) = embeddings.iter().find(|(t, _)| t == ntype).ok_or_else(|| {
-                config_error(format!(
-                    "the model's `forward` returned no embeddings for node type `{ntype}`, an \
-                     endpoint type of the target edges; hint: `forward` must return every \
-                     destination node type of the last layer"
-                ))
-            })?;
-            Ok(self.normalize(h.shallow_clone()))
-        };
-        let decoder = model.lp_decoder().ok_or_else(|| {
-            config_error("link prediction needs the host's score function".into())
-        })?;
+        let embeddings: Vec<(String, Tensor)> = model
+            .embeddings(&batch.data, Mode::Train)?
+            .into_iter()
+            .map(|(ntype, h)| (ntype, self.normalize(h)))
+            .collect();
         let mut scores = Vec::with_capacity(pairs.len());
         for p in pairs {
-            let (hs, hd) = (find(&p.etype.src)?, find(&p.etype.dst)?);
-            let pos = decoder.score(
-                &p.etype,
-                &hs.index_select(0, &p.pos_src),
-                &hd.index_select(0, &p.pos_dst),
-            )?;
-            let (b, k) = (p.neg_src.size()[0], p.neg_src.size()[1]);
-            let ns = hs
-                .index_select(0, &p.neg_src.flatten(0, -1))
-                .reshape([b, k, -1]);
-            let nd = hd
-                .index_select(0, &p.neg_dst.flatten(0, -1))
-                .reshape([b, k, -1]);
-            let neg = decoder.score(&p.etype, &ns, &nd)?;
-            scores.push((pos, neg));
+            let pairs = LpPairsData {
+                etype: etype_name(&p.etype),
+                pos_src: p.pos_src.shallow_clone(),
+                pos_dst: p.pos_dst.shallow_clone(),
+                neg_src: p.neg_src.shallow_clone(),
+                neg_dst: p.neg_dst.shallow_clone(),
+            };
+            scores.push(model.lp_scores(&batch.data, &pairs, &embeddings, Mode::Train)?);
+        }
+        if model.plugin_declares_loss() {
+            if self.edge_weights.is_some() {
+                return Err(config_error(
+                    "`lp_edge_weight_for_loss` is set, but the plugin computes the \
+                     link-prediction loss itself and would not see the weights; hint: drop the \
+                     key, or use a plugin that leaves the loss to the host"
+                        .into(),
+                ));
+            }
+            return model.plugin_lp_loss(&scores);
         }
         let weights = pairs
             .iter()

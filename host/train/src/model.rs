@@ -1,12 +1,18 @@
 //! A task model: an encoder (a plugin or the native oracle) plus, unless the plugin
 //! decodes itself, the host's built-in decoder and loss.
 //!
-//! Edge tasks always decode on the host (`DenseBiDecoder` or `MLPDecoder`): `gs:plugin@0.1.0`
-//! has no way to hand a plugin the target edges, so a plugin's own `decode` is not called for
-//! edge tasks until the contract grows; its `forward` gives the endpoints' embeddings.
+//! A plugin decodes a task itself when it declares so (`model-capabilities`,
+//! `gs:plugin@0.1.1`): node tasks get the target nodes, edge tasks the batch's target edges
+//! (`batch.target-edges`), link prediction one edge type's pairs at a time
+//! (`batch.lp-pairs`), and every output is checked against the shape `wit/model.wit`
+//! documents. A component built against 0.1.0 declares nothing: edge tasks and link
+//! prediction then decode on the host (`DenseBiDecoder`/`MLPDecoder`, `lp_decoder_type`), and
+//! node tasks find out by calling `decode` once. The same holds for `loss`.
 
-use gs_runtime::{BatchData, Mode, PluginInstance};
-use gs_tensor::{ParamStore, Tensor, TensorError};
+use gs_runtime::{
+    BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, PluginInstance, TargetEdgesData,
+};
+use gs_tensor::{Kind, ParamStore, Tensor, TensorError};
 
 use crate::batching::TargetEdges;
 use crate::decoder::NodeDecoder;
@@ -14,7 +20,7 @@ use crate::edge_decoder::EdgeDecoder;
 use crate::learnable_embeddings::LearnableEmbeddings;
 use crate::loss::NodeLoss;
 use crate::lp_decoder::LpDecoder;
-use crate::plugin_outputs::{ExpectedOutputs, check_loss};
+use crate::plugin_outputs::{ExpectedOutputs, check_decoded_targets, check_loss};
 use crate::{NativeSage, PreparedBatch, TrainError};
 
 /// The host's built-in decoder of a task.
@@ -95,7 +101,8 @@ pub struct TaskModel {
     learnable: LearnableEmbeddings,
     decoder: Option<HostDecoder>,
     loss: NodeLoss,
-    /// Whether the plugin computes the loss itself (`None` until first asked).
+    /// Whether the plugin computes the loss itself: as it declares (`gs:plugin@0.1.1`), else
+    /// `None` until first asked.
     plugin_loss: Option<bool>,
     /// Shapes a plugin's outputs must have.
     expected: ExpectedOutputs,
@@ -110,12 +117,16 @@ impl TaskModel {
         expected: ExpectedOutputs,
         learnable: LearnableEmbeddings,
     ) -> Self {
+        let plugin_loss = match &encoder {
+            Encoder::Plugin(p) => p.task().and_then(|task| p.declares_loss(task)),
+            Encoder::Native { .. } => Some(false),
+        };
         Self {
             encoder,
             learnable,
             decoder,
             loss,
-            plugin_loss: None,
+            plugin_loss,
             expected,
         }
     }
@@ -177,8 +188,9 @@ impl TaskModel {
         }
     }
 
-    /// Edge-task outputs: the host's edge decoder over the embeddings `forward` returns for
-    /// the target edges' endpoint types.
+    /// Edge-task outputs: the plugin's `decode` over the batch's target edges when it decodes
+    /// the task, else the host's edge decoder over the embeddings `forward` returns for the
+    /// target edges' endpoint types.
     fn edge_outputs(
         &mut self,
         batch: &BatchData,
@@ -186,6 +198,19 @@ impl TaskModel {
         mode: Mode,
     ) -> Result<Tensor, TrainError> {
         let embeddings = self.encode(batch, mode)?;
+        if self.decoder.is_none() {
+            let targets = DecodeTargets::Edges(TargetEdgesData {
+                etype: EdgeTypeName {
+                    src: edges.src_type.clone(),
+                    rel: edges.rel.clone(),
+                    dst: edges.dst_type.clone(),
+                },
+                src: edges.src.shallow_clone(),
+                dst: edges.dst.shallow_clone(),
+            });
+            let width = self.expected.width;
+            return self.plugin_decode(batch, &targets, &embeddings, width, mode);
+        }
         let Some(HostDecoder::Edge(decoder)) = &self.decoder else {
             return Err(TrainError::Config(
                 "an edge batch reached a model without the host's edge decoder".into(),
@@ -236,12 +261,143 @@ impl TaskModel {
         Ok(embeddings)
     }
 
-    /// The host's link-prediction decoder, if the model has one.
+    /// The host's link-prediction decoder, if the model has one (none when the plugin decodes).
     pub(crate) fn lp_decoder(&self) -> Option<&LpDecoder> {
         match &self.decoder {
             Some(HostDecoder::Lp(d)) => Some(d),
             _ => None,
         }
+    }
+
+    /// Raw scores of one edge type's pairs, positives `[P]` and negatives `[P, K]`: the host's
+    /// score function, or the plugin's `decode` (`[P, 1 + K]`, checked) when it decodes link
+    /// prediction. `embeddings` are per node type (normalised as `lp_embed_normalizer` says);
+    /// the pairs index their rows.
+    pub(crate) fn lp_scores(
+        &mut self,
+        batch: &BatchData,
+        pairs: &LpPairsData,
+        embeddings: &[(String, Tensor)],
+        mode: Mode,
+    ) -> Result<(Tensor, Tensor), TrainError> {
+        let (p, k) = (pairs.num_positives(), pairs.negatives_per_positive());
+        let Some(decoder) = self.lp_decoder() else {
+            let targets = DecodeTargets::Pairs(pairs.shallow_clone());
+            let scores = self.plugin_decode(batch, &targets, embeddings, 1, mode)?;
+            return Ok((scores.select(1, 0), scores.narrow(1, 1, k)));
+        };
+        let find = |ntype: &str| -> Result<&Tensor, TrainError> {
+            embeddings
+                .iter()
+                .find(|(t, _)| t == ntype)
+                .map(|(_, h)| h)
+                .ok_or_else(|| {
+                    TrainError::Config(format!(
+                        "the model's `forward` returned no embeddings for node type `{ntype}`, \
+                         an endpoint type of the target edges; hint: `forward` must return \
+                         every destination node type of the last layer"
+                    ))
+                })
+        };
+        let et = &pairs.etype;
+        let etype = gs_graph::EdgeType::new(&et.src, &et.rel, &et.dst);
+        let (hs, hd) = (find(&et.src)?, find(&et.dst)?);
+        let pos = decoder.score(
+            &etype,
+            &hs.index_select(0, &pairs.pos_src),
+            &hd.index_select(0, &pairs.pos_dst),
+        )?;
+        let ns = hs
+            .index_select(0, &pairs.neg_src.flatten(0, -1))
+            .reshape([p, k, -1]);
+        let nd = hd
+            .index_select(0, &pairs.neg_dst.flatten(0, -1))
+            .reshape([p, k, -1]);
+        let neg = decoder.score(&etype, &ns, &nd)?;
+        Ok((pos, neg))
+    }
+
+    /// The plugin's `decode` over `targets` (target edges or pairs), its output checked to
+    /// have the documented shape (`width` columns per target edge).
+    fn plugin_decode(
+        &mut self,
+        batch: &BatchData,
+        targets: &DecodeTargets,
+        embeddings: &[(String, Tensor)],
+        width: i64,
+        mode: Mode,
+    ) -> Result<Tensor, TrainError> {
+        let Encoder::Plugin(p) = &mut self.encoder else {
+            return Err(TrainError::Config(
+                "a model without the host's decoder has no plugin to decode".into(),
+            ));
+        };
+        let task = p.task().map_or("?", |t| t.as_str());
+        let outputs = p.decode(batch, targets, embeddings, mode)?.ok_or_else(|| {
+            TrainError::Config(format!(
+                "plugin `{}` declares `decode` for task `{task}` but returned `not-implemented`; \
+                 hint: implement `decode` for the task, or stop declaring it \
+                 (`model-capabilities`)",
+                p.info().name
+            ))
+        })?;
+        if let Some(task) = p.task() {
+            check_decoded_targets(p, task, targets, width, &outputs)?;
+        }
+        Ok(outputs)
+    }
+
+    /// Whether the plugin computes the loss of the task (as declared in `gs:plugin@0.1.1`).
+    pub(crate) fn plugin_declares_loss(&self) -> bool {
+        self.plugin_loss == Some(true)
+    }
+
+    /// Link prediction's loss by the plugin's `loss`, per edge type of the batch (`outputs`
+    /// `[P, 1 + K]`, labels 1 in column 0 and 0 elsewhere), averaged weighted by `P`.
+    pub(crate) fn plugin_lp_loss(
+        &mut self,
+        scores: &[(Tensor, Tensor)],
+    ) -> Result<Tensor, TrainError> {
+        let mut total: Option<Tensor> = None;
+        let mut positives = 0i64;
+        for (pos, neg) in scores {
+            let outputs = Tensor::cat(&[pos.unsqueeze(1), neg.shallow_clone()], 1);
+            let labels = Tensor::cat(&[pos.ones_like().unsqueeze(1), neg.zeros_like()], 1);
+            let loss = self.plugin_loss(&outputs, &labels)?;
+            let p = pos.size()[0];
+            positives += p;
+            let weighted = loss.reshape([-1]).sum(Kind::Float) * p as f64;
+            total = Some(match total {
+                Some(t) => t + weighted,
+                None => weighted,
+            });
+        }
+        match total {
+            Some(t) => Ok(t / positives.max(1) as f64),
+            None => Err(TrainError::Config(
+                "a link-prediction batch came without pairs".into(),
+            )),
+        }
+    }
+
+    /// The plugin's `loss`, which it declared for the task: `not-implemented` is an error.
+    fn plugin_loss(&mut self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor, TrainError> {
+        let Encoder::Plugin(p) = &mut self.encoder else {
+            return Err(TrainError::Config(
+                "the native model has no plugin loss".into(),
+            ));
+        };
+        let loss = p.loss(outputs, labels)?.ok_or_else(|| {
+            TrainError::Config(format!(
+                "plugin `{}` declares `loss` for task `{}` but returned `not-implemented`; \
+                 hint: implement `loss` for the task, or stop declaring it \
+                 (`model-capabilities`)",
+                p.info().name,
+                p.task().map_or("?", |t| t.as_str())
+            ))
+        })?;
+        check_loss(p, outputs, &loss)?;
+        Ok(loss)
     }
 
     /// Task outputs (logits or values) for the batch's target nodes.
@@ -266,11 +422,14 @@ impl TaskModel {
             }
             None => match &mut self.encoder {
                 Encoder::Plugin(p) => {
-                    let outputs = p.decode(batch, &embeddings, mode)?.ok_or_else(|| {
-                        TrainError::Config(
-                            "the plugin stopped decoding after it decoded before".into(),
-                        )
-                    })?;
+                    let targets = DecodeTargets::Nodes;
+                    let outputs =
+                        p.decode(batch, &targets, &embeddings, mode)?
+                            .ok_or_else(|| {
+                                TrainError::Config(
+                                    "the plugin stopped decoding after it decoded before".into(),
+                                )
+                            })?;
                     self.expected.check_decoded(p, batch, &outputs)?;
                     Ok(outputs)
                 }
@@ -283,7 +442,10 @@ impl TaskModel {
 
     /// The training loss: the plugin's if it provides one, else the host's for the task.
     pub fn loss(&mut self, outputs: &Tensor, labels: &Tensor) -> Result<Tensor, TrainError> {
-        if self.plugin_loss != Some(false) {
+        if self.plugin_loss == Some(true) {
+            return self.plugin_loss(outputs, labels);
+        }
+        if self.plugin_loss.is_none() {
             if let Encoder::Plugin(p) = &mut self.encoder
                 && let Some(loss) = p.loss(outputs, labels)?
             {

@@ -8,7 +8,7 @@ use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
-use gs_runtime::{GraphSchema, Mode, ModelConfig, PluginInstance, Task};
+use gs_runtime::{DecodeTargets, GraphSchema, Mode, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
@@ -198,7 +198,8 @@ impl NodeTask {
         })
     }
 
-    /// Initialise a plugin instance and find out whether it decodes itself.
+    /// Initialise a plugin instance and find out whether it decodes itself: as it declares
+    /// (`gs:plugin@0.1.1`), or, for a 0.1.0 component, by calling `decode` once.
     pub fn plugin_model(
         &self,
         mut instance: PluginInstance,
@@ -206,23 +207,11 @@ impl NodeTask {
     ) -> Result<TaskModel, TrainError> {
         let model_config = self.model_config(custom_args)?;
         instance.init(&model_config, &self.schema())?;
-        // Probe `decode` once on a few target nodes: a plugin either decodes or leaves it to the host.
-        let probe_ids: Vec<NodeId> = (0..self
-            .graph
-            .num_nodes(&self.config.target_ntype)
-            .unwrap_or(0)
-            .min(2))
-            .collect();
-        let probe = self
-            .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
-            .to_device(self.device);
         let mut learnable =
             LearnableEmbeddings::from_config(&self.features, &self.config, self.device)?;
-        let plugin_decodes = {
-            let _guard = tch::no_grad_guard();
-            let probe = learnable.inputs(&probe.data, false)?.unwrap_or(probe.data);
-            let embeddings = instance.forward(&probe, Mode::Eval)?;
-            instance.decode(&probe, &embeddings, Mode::Eval)?.is_some()
+        let plugin_decodes = match instance.declares_decode(model_config.task) {
+            Some(declared) => declared,
+            None => self.probe_decode(&mut instance, &mut learnable)?,
         };
         let decoder = if plugin_decodes {
             None
@@ -243,6 +232,30 @@ impl NodeTask {
             self.expected_outputs()?,
             learnable,
         ))
+    }
+
+    /// Whether a plugin that declares nothing (a 0.1.0 component) decodes: `decode` called once
+    /// on a few target nodes either decodes or leaves it to the host.
+    fn probe_decode(
+        &self,
+        instance: &mut PluginInstance,
+        learnable: &mut LearnableEmbeddings,
+    ) -> Result<bool, TrainError> {
+        let probe_ids: Vec<NodeId> = (0..self
+            .graph
+            .num_nodes(&self.config.target_ntype)
+            .unwrap_or(0)
+            .min(2))
+            .collect();
+        let probe = self
+            .assemble(&probe_ids, &self.eval_sampler()?, 0, false)?
+            .to_device(self.device);
+        let _guard = tch::no_grad_guard();
+        let probe = learnable.inputs(&probe.data, false)?.unwrap_or(probe.data);
+        let embeddings = instance.forward(&probe, Mode::Eval)?;
+        Ok(instance
+            .decode(&probe, &DecodeTargets::Nodes, &embeddings, Mode::Eval)?
+            .is_some())
     }
 
     /// The native GraphSAGE oracle with the host decoder.

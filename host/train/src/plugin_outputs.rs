@@ -1,10 +1,10 @@
 //! Checks of every tensor a plugin returns, before a host op touches it: the target
-//! embeddings of `forward` (when the host decodes), the outputs of `decode`, the loss of
-//! `loss`. A wrong shape or dtype ends the run with an error naming the plugin, the export,
+//! embeddings of `forward` (when the host decodes), the outputs of `decode` (for target nodes,
+//! target edges or link-prediction pairs), the loss of `loss`. A wrong shape or dtype ends the run with an error naming the plugin, the export,
 //! the expected and the actual shape, instead of a crash in the host's decoder, loss, metrics
 //! or prediction writer.
 
-use gs_runtime::{BatchData, PluginError, PluginFailure, PluginInstance};
+use gs_runtime::{BatchData, DecodeTargets, PluginError, PluginFailure, PluginInstance, Task};
 use gs_tensor::{Kind, Tensor};
 
 use crate::TrainError;
@@ -73,6 +73,44 @@ impl ExpectedOutputs {
             hint,
         )
     }
+}
+
+/// The outputs `decode` returned for the target edges of an edge task (`[E, width]`) or one
+/// edge type's pairs of link prediction (`[P, 1 + K]`), as `wit/model.wit` documents them.
+pub(crate) fn check_decoded_targets(
+    plugin: &PluginInstance,
+    task: Task,
+    targets: &DecodeTargets,
+    width: i64,
+    outputs: &Tensor,
+) -> Result<(), TrainError> {
+    let Some([rows, columns]) = targets.decoded_shape(width) else {
+        return Ok(());
+    };
+    let (what, hint) = match targets {
+        DecodeTargets::Pairs(_) => (
+            format!("its scores for task `{}`", task.as_str()),
+            "for link prediction `decode` returns [P, 1 + K] f32 scores for `batch.lp-pairs`: \
+             column 0 the P positive pairs, columns 1 to K each positive's K negatives"
+                .to_string(),
+        ),
+        _ => (
+            format!("its outputs for task `{}`", task.as_str()),
+            format!(
+                "for edge tasks `decode` returns one row per edge of `batch.target-edges` \
+                 (E = {rows}): [E, num_classes] f32 logits for classification, [E, 1] for \
+                 regression"
+            ),
+        ),
+    };
+    check(
+        plugin,
+        "decode",
+        &what,
+        outputs,
+        &[Some(rows), Some(columns)],
+        &hint,
+    )
 }
 
 /// The loss `loss` returned: one f32 value (shape `[]` or `[1]`) that, when `outputs` need a

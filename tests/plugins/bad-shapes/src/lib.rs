@@ -1,8 +1,8 @@
 //! Test plugin `test-bad-shapes`: a valid model whose `forward`, `decode` or `loss` returns a
 //! tensor of the wrong shape or dtype, chosen by `--bad` (see the README's table). With
 //! `--bad none` (the default) every output is well formed: the host decodes and computes the
-//! loss. `decode` and `loss` run only when `--bad` names them, and then decode with their own
-//! linear layer and compute a mean squared error.
+//! loss. `decode` and `loss` run only when `--bad` names them (the model declares them only
+//! then), and then decode with their own linear layer and compute a mean squared error.
 
 use gs_plugin_sdk::prelude::*;
 use test_plugin_kit::TargetLinear;
@@ -88,7 +88,20 @@ impl Model for BadShapes {
             .collect())
     }
 
-    fn decode(&self, batch: &Batch, embeddings: &[(String, Tensor)], _mode: Mode) -> Result<Tensor> {
+    fn decodes(&self, _task: Task) -> bool {
+        self.breaks("decode")
+    }
+
+    fn computes_loss(&self, _task: Task) -> bool {
+        self.breaks("loss")
+    }
+
+    fn decode(
+        &self,
+        batch: &Batch,
+        embeddings: &[(String, Tensor)],
+        _mode: Mode,
+    ) -> Result<Tensor> {
         if !self.breaks("decode") {
             return Err(Error::not_implemented("the host decodes"));
         }

@@ -1,6 +1,7 @@
 //! What several test plugins share: a minimal valid model, so a plugin that misbehaves in one
-//! export can behave in the others (and train through the real `gs`), and a busy wait that
-//! never calls a `gs:plugin` import, so only the host's epoch deadline can stop it.
+//! export can behave in the others (and train through the real `gs`), an encoder for every
+//! node type (for plugins that decode edges), and a busy wait that never calls a `gs:plugin`
+//! import, so only the host's epoch deadline can stop it.
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,52 @@ impl TargetLinear {
         })?;
         let h = self.linear.forward(&features.narrow(0, 0, targets));
         Ok(vec![(target, h)])
+    }
+}
+
+/// One linear layer per node type with features, from its input features to `hidden_size`:
+/// embeddings of the last layer's destination nodes of every such type (what the endpoints of
+/// edge tasks and link prediction need), without message passing.
+pub struct TypeLinears {
+    linears: Vec<(String, Linear)>,
+}
+
+impl TypeLinears {
+    /// Creates the layers' weights (call it in `init`).
+    pub fn new(config: &ModelConfig, schema: &GraphSchema) -> Self {
+        let scope = Scope::root().sub("embed");
+        let linears = schema
+            .node_types
+            .iter()
+            .filter(|t| t.feature_dim > 0)
+            .map(|t| {
+                let linear = Linear::new(
+                    &scope.sub(&t.name),
+                    i64::from(t.feature_dim),
+                    i64::from(config.hidden_size),
+                );
+                (t.name.clone(), linear)
+            })
+            .collect();
+        TypeLinears { linears }
+    }
+
+    /// `[dst nodes, hidden_size]` embeddings of the last layer's destination nodes, per type.
+    pub fn forward(&self, batch: &Batch) -> Vec<(String, Tensor)> {
+        let last = batch.num_layers().saturating_sub(1);
+        self.linears
+            .iter()
+            .filter_map(|(node_type, linear)| {
+                let rows = batch.num_dst_nodes(last, node_type);
+                let features = batch.input_features(node_type)?;
+                (rows > 0).then(|| {
+                    (
+                        node_type.clone(),
+                        linear.forward(&features.narrow(0, 0, rows)),
+                    )
+                })
+            })
+            .collect()
     }
 }
 

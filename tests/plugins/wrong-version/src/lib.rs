@@ -1,8 +1,9 @@
 //! Test plugin `test-wrong-version`: a valid tiny model (one linear layer over the target node
-//! type's input features) built against `gs:plugin@0.2.0`, a copy of the WIT in `wit/` that
-//! differs from the real one only in its version. A host for 0.1.0 must refuse it before
-//! instantiating it, naming both versions. It cannot use gs-plugin-sdk, which is built for
-//! 0.1.0, so it uses wit-bindgen directly.
+//! type's input features) built against `gs:plugin@0.99.0`, a copy of the WIT in `wit/` that
+//! differs from the real one only in its version: a far-future minor line, which no host of
+//! the 0.1 line may load. A host for 0.1.x must refuse it before instantiating it, naming both
+//! versions. It cannot use gs-plugin-sdk, which is built for 0.1.x, so it uses wit-bindgen
+//! directly.
 
 mod bindings {
     wit_bindgen::generate!({
@@ -17,6 +18,9 @@ mod bindings {
 use std::cell::RefCell;
 
 use bindings::exports::gs::plugin::model_api::{Guest, ModelConfig, PluginInfo};
+use bindings::exports::gs::plugin::model_capabilities::{
+    Guest as CapabilitiesGuest, PluginCapabilities,
+};
 use bindings::gs::plugin::graph::{Batch, GraphSchema};
 use bindings::gs::plugin::tensors::{Tensor, param};
 use bindings::gs::plugin::types::{Error, Init, Mode, Task};
@@ -76,6 +80,15 @@ impl Guest for WrongVersion {
     }
 }
 
+impl CapabilitiesGuest for WrongVersion {
+    fn capabilities() -> PluginCapabilities {
+        PluginCapabilities {
+            decode: Vec::new(),
+            loss: Vec::new(),
+        }
+    }
+}
+
 bindings::export!(WrongVersion with_types_in bindings);
 
 /// The `decode` export, by hand: it releases its arguments as the canonical ABI requires and
@@ -85,7 +98,7 @@ bindings::export!(WrongVersion with_types_in bindings);
 /// Only the canonical ABI may call it, with `decode`'s lowered arguments: a borrow handle of
 /// the batch, a list of `len` (string, borrow handle) elements the guest now owns, the mode.
 #[cfg(target_arch = "wasm32")]
-#[unsafe(export_name = "gs:plugin/model-api@0.2.0#decode")]
+#[unsafe(export_name = "gs:plugin/model-api@0.99.0#decode")]
 unsafe extern "C" fn decode(batch: i32, list: *mut u8, len: usize, _mode: i32) -> *mut u8 {
     const WORD: usize = std::mem::size_of::<*const u8>();
     const MESSAGE: &str = "use the host's decoder";
