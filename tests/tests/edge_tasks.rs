@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use gs_graph::EdgeType;
-use gs_tests::{GsRun, run_gs, run_gs_line};
+use gs_tests::runs::{best_test_score, printed_test_score, training_summary, user_item_folder};
+use gs_tests::{GsRun, run_gs};
 
 const RATES: [&str; 3] = ["user", "rates", "item"];
 
@@ -44,10 +45,7 @@ gsf:
 
 /// A folder with the user–item graph as `data/user-item.json` and the YAML as `task.yaml`.
 fn setup(yaml_text: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    run_gs_line(tmp.path(), "generate user-item --output-dir data").ok();
-    std::fs::write(tmp.path().join("task.yaml"), yaml_text).unwrap();
-    tmp
+    user_item_folder(&[("task.yaml", yaml_text)])
 }
 
 fn gs_task(dir: &Path, command: &str, extra: &[&str]) -> GsRun {
@@ -62,35 +60,6 @@ fn gs_task(dir: &Path, command: &str, extra: &[&str]) -> GsRun {
     ];
     args.extend_from_slice(extra);
     run_gs(dir, &args)
-}
-
-fn summary(model: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(model.join(gs_train::SUMMARY_FILE)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The test score of the best epoch the summary records.
-fn best_test_score(model: &Path) -> f64 {
-    let s = summary(model);
-    let best = s["best_epoch"].as_u64().expect("best_epoch");
-    let epoch = s["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["epoch"].as_u64() == Some(best))
-        .expect("the best epoch's record");
-    epoch["test_score"].as_f64().expect("test_score")
-}
-
-/// `test <metric>: <value>` as `--inference` prints it.
-fn printed_test_score(run: &GsRun, metric: &str) -> f64 {
-    let prefix = format!("test {metric}: ");
-    let line = run
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no `{prefix}` in:\n{}", run.stdout));
-    line.split_whitespace().next().unwrap().parse().unwrap()
 }
 
 /// The graph's rating edges by raw `(user, item)` id: `(rating, label, split)` where split is
@@ -178,7 +147,7 @@ fn edge_classification_learns_the_planted_classes_and_predicts_the_test_edges() 
     let untrained = best_test_score(&dir.join("untrained"));
     assert!(untrained < 0.6, "an untrained model scores {untrained}");
 
-    let best = summary(&dir.join("model"))["best_checkpoint"]
+    let best = training_summary(&dir.join("model"))["best_checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -242,7 +211,7 @@ fn edge_regression_beats_the_mean_rating_by_far_and_predicts_the_test_edges() {
         "test rmse {rmse} vs the mean rating's {constant}"
     );
 
-    let best = summary(&dir.join("model"))["best_checkpoint"]
+    let best = training_summary(&dir.join("model"))["best_checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -274,7 +243,7 @@ fn edge_regression_beats_the_mean_rating_by_far_and_predicts_the_test_edges() {
 }
 
 fn epoch_losses(model: &Path) -> Vec<f64> {
-    summary(model)["epochs"]
+    training_summary(model)["epochs"]
         .as_array()
         .unwrap()
         .iter()

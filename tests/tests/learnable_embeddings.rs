@@ -10,7 +10,8 @@
 
 use std::path::Path;
 
-use gs_tests::{GsRun, run_gs, run_gs_line};
+use gs_tests::runs::{chance_mrr, printed_test_score, training_summary, user_item_folder};
+use gs_tests::{GsRun, run_gs};
 
 /// Link prediction on `user,rates,item`; users have no features.
 const MLP_YAML: &str = "version: 1.0
@@ -43,10 +44,7 @@ gsf:
 ";
 
 fn setup() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    run_gs_line(tmp.path(), "generate user-item --output-dir data").ok();
-    std::fs::write(tmp.path().join("mlp.yaml"), MLP_YAML).unwrap();
-    tmp
+    user_item_folder(&[("mlp.yaml", MLP_YAML)])
 }
 
 fn lp(dir: &Path, extra: &[&str]) -> GsRun {
@@ -63,31 +61,12 @@ fn lp(dir: &Path, extra: &[&str]) -> GsRun {
     run_gs(dir, &args)
 }
 
-fn summary(model: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(model.join(gs_train::SUMMARY_FILE)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn best(model: &Path) -> (String, f64) {
-    let s = summary(model);
+    let s = training_summary(model);
     (
         s["best_checkpoint"].as_str().unwrap().to_string(),
         s["test_score"].as_f64().unwrap(),
     )
-}
-
-/// Mean reciprocal rank of a uniformly random rank among `n` candidates: H(n) / n.
-fn chance_mrr(n: u32) -> f64 {
-    (1..=n).map(|r| 1.0 / f64::from(r)).sum::<f64>() / f64::from(n)
-}
-
-fn printed_test_mrr(run: &GsRun) -> f64 {
-    run.stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("test mrr: "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no test mrr in:\n{}", run.stdout))
 }
 
 #[test]
@@ -135,7 +114,7 @@ fn featureless_users_learn_embeddings_that_rank_their_items() {
         ],
     )
     .ok();
-    let printed = printed_test_mrr(&run);
+    let printed = printed_test_score(&run, "mrr");
     assert!((printed - mrr).abs() < 1e-4, "{printed} vs {mrr}");
     let (ids, rows) = gs_output::read_node_embeddings(&dir.join("emb"), "user").unwrap();
     assert_eq!((ids.len(), rows[0].len()), (400, 32));
@@ -190,7 +169,7 @@ fn learnable_embeddings_resume_exactly_with_their_optimizer_state() {
     )
     .ok();
     let losses = |model: &str| -> Vec<f64> {
-        summary(&dir.join(model))["epochs"]
+        training_summary(&dir.join(model))["epochs"]
             .as_array()
             .unwrap()
             .iter()
@@ -231,7 +210,7 @@ fn use_node_embeddings_widens_every_input_and_changes_training() {
         args.extend_from_slice(&["--save-model-path", name]);
         args.extend_from_slice(extra);
         lp(dir, &args).ok();
-        summary(&dir.join(name))["epochs"][0]["train_loss"]
+        training_summary(&dir.join(name))["epochs"][0]["train_loss"]
             .as_f64()
             .unwrap()
     };

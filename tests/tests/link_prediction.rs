@@ -10,7 +10,8 @@
 
 use std::path::Path;
 
-use gs_tests::{GsRun, run_gs, run_gs_line};
+use gs_tests::runs::{best_test_score, chance_mrr, training_summary, user_item_folder};
+use gs_tests::{GsRun, run_gs};
 
 /// A GraphStorm-style YAML (three-level `gsf:` layout, `rgcn:` encoder section) for link
 /// prediction on `user,rates,item`.
@@ -53,10 +54,7 @@ gsf:
 ";
 
 fn setup() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    run_gs_line(tmp.path(), "generate user-item --output-dir data").ok();
-    std::fs::write(tmp.path().join("lp.yaml"), LP_YAML).unwrap();
-    tmp
+    user_item_folder(&[("lp.yaml", LP_YAML)])
 }
 
 fn lp(dir: &Path, extra: &[&str]) -> GsRun {
@@ -71,28 +69,6 @@ fn lp(dir: &Path, extra: &[&str]) -> GsRun {
     ];
     args.extend_from_slice(extra);
     run_gs(dir, &args)
-}
-
-fn summary(model: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(model.join(gs_train::SUMMARY_FILE)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn best_test_score(model: &Path) -> f64 {
-    let s = summary(model);
-    let best = s["best_epoch"].as_u64().expect("best_epoch");
-    s["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["epoch"].as_u64() == Some(best))
-        .and_then(|e| e["test_score"].as_f64())
-        .expect("the best epoch's test score")
-}
-
-/// Mean reciprocal rank of a uniformly random rank among `n` candidates: H(n) / n.
-fn chance_mrr(n: u32) -> f64 {
-    (1..=n).map(|r| 1.0 / f64::from(r)).sum::<f64>() / f64::from(n)
 }
 
 #[test]
@@ -139,7 +115,7 @@ fn link_prediction_ranks_true_items_far_above_chance() {
     );
 
     // Inference reproduces the test score and writes every node's embedding with raw ids.
-    let best = summary(&dir.join("model"))["best_checkpoint"]
+    let best = training_summary(&dir.join("model"))["best_checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -225,7 +201,7 @@ fn first_epoch(dir: &Path, name: &str, extra: &[&str]) -> (f64, f64) {
     let mut args = vec!["--num-epochs", "1", "--save-model-path", name];
     args.extend_from_slice(extra);
     lp(dir, &args).ok();
-    let s = summary(&dir.join(name));
+    let s = training_summary(&dir.join(name));
     let e = &s["epochs"][0];
     (
         e["train_loss"].as_f64().unwrap(),
@@ -424,7 +400,7 @@ fn lp_edge_weight_for_loss_weighs_positive_edges() {
         "{}",
         run.stderr
     );
-    let ignored = summary(&dir.join("contrastive-weighted"))["epochs"][0]["train_loss"]
+    let ignored = training_summary(&dir.join("contrastive-weighted"))["epochs"][0]["train_loss"]
         .as_f64()
         .unwrap();
     assert_eq!(ignored, contrastive);
@@ -462,7 +438,7 @@ fn link_prediction_restored_with_its_optimizer_continues_exactly() {
     )
     .ok();
     let losses = |model: &str| -> Vec<f64> {
-        summary(&dir.join(model))["epochs"]
+        training_summary(&dir.join(model))["epochs"]
             .as_array()
             .unwrap()
             .iter()

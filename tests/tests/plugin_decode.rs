@@ -17,9 +17,8 @@ use gs_runtime::{
     BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, PluginLimits, TargetEdgesData, Task,
 };
 use gs_tensor::{Kind, Tensor};
-use gs_tests::{
-    GsRun, instantiate, params, plugin_path, run_gs, run_gs_line, temp_engine, tiny_schema,
-};
+use gs_tests::runs::{best_test_score, chance_mrr, training_summary, user_item_folder};
+use gs_tests::{GsRun, instantiate, params, plugin_path, run_gs, temp_engine, tiny_schema};
 
 /// The log line `decode` writes the first time it decodes target edges in training.
 const EDGE_DECODE_LOG: &str = "[test-edge-decoder] decode (train): dot product of the endpoints of";
@@ -85,11 +84,7 @@ gsf:
 ";
 
 fn setup() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    run_gs_line(tmp.path(), "generate user-item --output-dir data").ok();
-    std::fs::write(tmp.path().join("edge.yaml"), EDGE_YAML).unwrap();
-    std::fs::write(tmp.path().join("lp.yaml"), LP_YAML).unwrap();
-    tmp
+    user_item_folder(&[("edge.yaml", EDGE_YAML), ("lp.yaml", LP_YAML)])
 }
 
 fn decoder_plugin() -> PathBuf {
@@ -117,26 +112,9 @@ fn gs_with_plugin(dir: &Path, command: &str, yaml: &str, extra: &[&str], custom:
     run_gs(dir, &args)
 }
 
-fn summary(model: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(model.join(gs_train::SUMMARY_FILE)).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn best_test_score(model: &Path) -> f64 {
-    let s = summary(model);
-    let best = s["best_epoch"].as_u64().expect("best_epoch");
-    s["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["epoch"].as_u64() == Some(best))
-        .and_then(|e| e["test_score"].as_f64())
-        .expect("the best epoch's test score")
-}
-
 /// The weight names of the best checkpoint of the run saved at `model`.
 fn checkpoint_weights(model: &Path) -> Vec<String> {
-    let best = summary(model)["best_checkpoint"]
+    let best = training_summary(model)["best_checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -198,7 +176,7 @@ fn edge_regression_trains_and_predicts_with_the_plugins_decoder() {
     );
 
     // Inference restores the plugin's weights and decodes with it again.
-    let best = summary(&dir.join("model"))["best_checkpoint"]
+    let best = training_summary(&dir.join("model"))["best_checkpoint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -325,11 +303,6 @@ fn the_plugins_declared_loss_trains_both_tasks() {
     );
     let mrr = best_test_score(&dir.join("lp"));
     assert!(mrr > 3.0 * chance_mrr(101), "test mrr {mrr}");
-}
-
-/// Mean reciprocal rank of a uniformly random rank among `n` candidates: H(n) / n.
-fn chance_mrr(n: u32) -> f64 {
-    (1..=n).map(|r| 1.0 / f64::from(r)).sum::<f64>() / f64::from(n)
 }
 
 #[test]

@@ -1,0 +1,55 @@
+//! What tests read back from a `gs` run: the training summary a `--save-model-path` folder
+//! holds, its best epoch's test score, the scores `--inference` prints, and the MRR of
+//! random ranking to compare with. Also the user–item folder most task tests start from.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{GsRun, run_gs_line};
+
+/// `training_summary.json` of the run saved at `model`.
+pub fn training_summary(model: &Path) -> Value {
+    let text = std::fs::read_to_string(model.join(gs_train::SUMMARY_FILE)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The test score of the best epoch the summary at `model` records.
+pub fn best_test_score(model: &Path) -> f64 {
+    let s = training_summary(model);
+    let best = s["best_epoch"].as_u64().expect("best_epoch");
+    s["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["epoch"].as_u64() == Some(best))
+        .and_then(|e| e["test_score"].as_f64())
+        .expect("the best epoch's test score")
+}
+
+/// `test <metric>: <value>` as `--inference` prints it.
+pub fn printed_test_score(run: &GsRun, metric: &str) -> f64 {
+    let prefix = format!("test {metric}: ");
+    let line = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` in:\n{}", run.stdout));
+    line.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Mean reciprocal rank of a uniformly random rank among `n` candidates: H(n) / n.
+pub fn chance_mrr(n: u32) -> f64 {
+    (1..=n).map(|r| 1.0 / f64::from(r)).sum::<f64>() / f64::from(n)
+}
+
+/// A folder with `gs generate user-item` as `data/user-item.json` and each `(name, text)` of
+/// `files` written beside it.
+pub fn user_item_folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    run_gs_line(tmp.path(), "generate user-item --output-dir data").ok();
+    for (name, text) in files {
+        std::fs::write(tmp.path().join(name), text).unwrap();
+    }
+    tmp
+}
