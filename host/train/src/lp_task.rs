@@ -602,7 +602,17 @@ impl LinkPredictionTask {
 
     /// The losses of the first `steps` training steps of epoch 0.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
-        train_loop::loss_curve(self, model, steps)
+        train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
+    }
+
+    /// [`Self::loss_curve`], reporting the time of each phase to `progress` (benchmarks).
+    pub fn loss_curve_with(
+        &self,
+        model: &mut TaskModel,
+        steps: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps, progress)
     }
 
     /// The score function's relation table with the edge type of each row (partition order),
