@@ -138,6 +138,7 @@ impl EdgeTask {
             reverse_edge_types_map: reverse,
             edge_mask: None,
             mask_after_sampling: false,
+            ..EdgeBatchOptions::default()
         };
         let task = Self {
             graph,

@@ -227,7 +227,10 @@ impl LinkPredictionTask {
                 reverse_edge_types_map: reverse,
                 edge_mask: Some(EMBEDDING_EDGE_MASK.into()),
                 mask_after_sampling: false,
-            },
+                ..EdgeBatchOptions::default()
+            }
+            .with_derived_masks(&graph)
+            .map_err(|e| config_error(e.to_string()))?,
         };
         let task = Self {
             graph,
