@@ -1,6 +1,7 @@
 //! `gs bench` claims match the code (issue 7, item 10): `plugin-boundary` fails when the plugin
-//! and native paths disagree, and `sampling` samples a graph from disk, gs's format or a
-//! GraphStorm/DGL partition.
+//! and native paths disagree, `sampling` samples a graph from disk, gs's format or a
+//! GraphStorm/DGL partition, and `task` (issue 8) reports every row of its jobs. None of these
+//! tests times anything.
 
 use std::path::{Path, PathBuf};
 
@@ -123,4 +124,64 @@ fn sampling_bench_samples_a_graph_in_gs_format_and_names_bad_input() {
     run_gs_line(dir.path(), &line).fails_with(1, &["--target-ntype", "author", "paper"]);
     let bad_fanout = sample(dir.path(), &part_config, "10,x", "1");
     bad_fanout.fails_with(1, &["--fanout", "10,x"]);
+}
+
+/// The cells of the markdown row whose first cell starts with `label`.
+fn row_cells<'a>(stdout: &'a str, label: &str) -> Vec<&'a str> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("| {label}")))
+        .unwrap_or_else(|| panic!("no row `{label}` in:\n{stdout}"));
+    line.trim_matches('|').split('|').map(str::trim).collect()
+}
+
+#[test]
+fn task_bench_reports_every_row_of_both_jobs_and_the_large_graph_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_gs_line(dir.path(), "bench task --quick").ok();
+    let out = &run.stdout;
+    for label in [
+        "wall, job start to final metrics",
+        "process wall, exec to exit",
+        "training loop, all epochs",
+        "time per epoch",
+        "peak RSS (VmHWM",
+        "final metric",
+        "waiting for the next batch",
+        "forward: rgcn encoder",
+        "backward",
+        "optimizer: zero_grad, Adam step",
+        "evaluation: validation and test",
+        "batch preparation on the prefetch thread",
+    ] {
+        let cells = row_cells(out, label);
+        // The label, then edge regression and link prediction.
+        assert_eq!(cells.len(), 3, "{label}: {cells:?}");
+        for cell in &cells[1..] {
+            assert!(
+                !cell.is_empty() && !cell.contains("n/a") && !cell.contains("NaN"),
+                "{label}: {cells:?}"
+            );
+        }
+    }
+    let peak = row_cells(out, "peak RSS (VmHWM");
+    assert!(
+        peak[1].contains("MiB") && peak[2].contains("MiB"),
+        "{peak:?}"
+    );
+    let metrics = row_cells(out, "final metric");
+    assert!(metrics[1].starts_with("test rmse "), "{metrics:?}");
+    assert!(metrics[2].starts_with("test mrr "), "{metrics:?}");
+    assert!(
+        out.contains("## 2-epoch jobs on the MovieLens-scale graph"),
+        "{out}"
+    );
+    // The large graph: an epoch of edge regression and a fixed number of link-prediction batches.
+    let er = row_cells(out, "edge regression | every training edge once");
+    assert!(er.last().unwrap().starts_with("test rmse "), "{er:?}");
+    let lp = row_cells(out, "link prediction | a fixed 2 training batches");
+    assert!(
+        lp[6].contains("MiB") && lp[7].starts_with("loss "),
+        "{lp:?}"
+    );
 }

@@ -146,6 +146,14 @@ pub(crate) fn load_average() -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// Whether the 1-minute load average is above 1: other work is running on the machine.
+pub(crate) fn load_average_is_high() -> bool {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .is_some_and(|l| l > 1.0)
+}
+
 /// System (kernel) CPU time of this process so far, in seconds (`/proc/self/stat`, field 15;
 /// 10 ms resolution); NaN where unknown. Page faults are spent here.
 pub(crate) fn system_seconds() -> f64 {

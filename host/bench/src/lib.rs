@@ -1,7 +1,9 @@
-//! gs-bench: the benchmarks behind `gs bench`, each run side by side with what it is compared
-//! with, in one process, printing ratios (see `BENCHMARKS.md`). It owns the measurement
-//! helpers (medians, alternation, process CPU time) and parses its own subcommand's flags; the
-//! `gs` binary only hands it the command and the built-in `sage` component.
+//! gs-bench: the benchmarks behind `gs bench` (see `BENCHMARKS.md`): the plugin boundary and
+//! sampling, each run side by side with what it is compared with, and whole training jobs timed
+//! from start to final metrics. It owns the measurement helpers (medians, alternation, process
+//! CPU time, peak RSS, the per-phase clock of the training loop), the child processes that
+//! isolate measurements, and parses its own subcommand's flags; the `gs` binary only hands it
+//! the command and the built-in plugin components.
 //!
 //! `gs bench plugin-boundary` ([`plugin_boundary`]): the WebAssembly plugin path against the
 //! native tch path, side by side in one run.
@@ -26,16 +28,31 @@
 //! The hidden `--perturb-plugin` shifts one plugin weight to show the check failing.
 //!
 //! `gs bench sampling` ([`sampling`]) measures neighbour sampling on a graph from disk.
+//!
+//! `gs bench task` ([`task`]) runs whole jobs as a user runs them, each in a child process
+//! ([`task_job`]): a 10-epoch RGCN edge-regression job and a link-prediction job on a generated
+//! user–item graph at MovieLens-100K scale, and an epoch of each on a ≥ 1M-node graph. It
+//! reports wall time, time per epoch, peak RSS (`VmHWM`), the shares of the training loop's
+//! phases (gs-train reports them through `Progress::phase_done` to a [`phase_clock`]) and the
+//! final metrics ([`task_report`]).
 
 mod alloc;
+mod phase_clock;
 mod plugin_boundary;
+mod proc_status;
 mod report;
 mod sampling;
+mod task;
+mod task_graph;
+mod task_job;
+mod task_report;
 
+use anyhow::Context;
 use clap::Subcommand;
 
 pub use plugin_boundary::PluginBoundary;
 pub use sampling::SamplingArgs;
+pub use task::TaskArgs;
 
 /// `gs bench` subcommands.
 #[derive(Subcommand)]
@@ -47,13 +64,25 @@ pub enum BenchCommand {
     /// Neighbour-sampling throughput on a graph from disk (gs's format or a GraphStorm/DGL
     /// partition), with 1 or more threads.
     Sampling(SamplingArgs),
+    /// Whole RGCN jobs timed from start to final metrics: 10-epoch edge regression and link
+    /// prediction at MovieLens-100K scale, and an epoch of each on a 1M-node graph; wall
+    /// time, time per epoch, peak RSS, the shares of sampling, forward, backward and optimizer.
+    Task(TaskArgs),
 }
 
-/// Run one benchmark. `sage` is the built-in `sage` component, which `plugin-boundary`
-/// compares with the native oracle.
-pub fn run(command: BenchCommand, sage: &[u8]) -> anyhow::Result<()> {
+/// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
+/// compares `sage` with the native oracle, `task` trains `rgcn`.
+pub fn run(command: BenchCommand, builtins: &[(&str, &[u8])]) -> anyhow::Result<()> {
+    let builtin = |name: &str| {
+        builtins
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| *bytes)
+            .with_context(|| format!("the built-in `{name}` plugin is missing from this build"))
+    };
     match command {
-        BenchCommand::PluginBoundary(args) => plugin_boundary::run(&args, sage),
+        BenchCommand::PluginBoundary(args) => plugin_boundary::run(&args, builtin("sage")?),
         BenchCommand::Sampling(args) => sampling::run(&args),
+        BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),
     }
 }

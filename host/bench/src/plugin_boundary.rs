@@ -356,11 +356,7 @@ pub(crate) fn run(args: &PluginBoundary, sage: &[u8]) -> anyhow::Result<()> {
         std::env::var("GS_MALLOC").unwrap_or_else(|_| "(unset: tuned)".into()),
         load_average(),
     );
-    if std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .is_some_and(|l| l > 1.0)
-    {
+    if load_average_is_high() {
         println!(
             "- WARNING: other work is running on this machine (load average above 1): expect noisy figures"
         );

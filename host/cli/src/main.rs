@@ -142,12 +142,7 @@ fn main() -> ExitCode {
         Command::Generate { what } => generate::run(what),
         Command::Graph { what } => graph_info::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),
-        Command::Bench { what } => match builtin::builtin("sage") {
-            Some(sage) => gs_bench::run(what, sage),
-            None => Err(anyhow::anyhow!(
-                "the built-in `sage` plugin is missing from this build"
-            )),
-        },
+        Command::Bench { what } => gs_bench::run(what, builtin::BUILTIN_PLUGINS),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

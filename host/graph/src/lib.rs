@@ -55,7 +55,7 @@ pub use sampling::{
     Block, Fanout, LayerBlocks, MiniBatch, Sampler, full_fanouts, parse_fanouts, sample_blocks,
 };
 pub use sampling::{
-    EdgeBatchOptions, EdgeBatches, EdgeMiniBatch, EdgeSamplingError, EdgeSeedBatch,
+    DerivedMasks, EdgeBatchOptions, EdgeBatches, EdgeMiniBatch, EdgeSamplingError, EdgeSeedBatch,
     EvalEdgeBatches, EvalNegatives, HardNegatives, LocalPairs, LpBatch, LpEvalBatch, LpEvalOptions,
     LpTrainOptions, NegativePairs, NegativeSampler, TrueEdges, edge_endpoints,
     parse_reverse_edge_types_map, rank_among_all, sample_edge_batch, sample_lp_batch,

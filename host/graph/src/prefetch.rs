@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// Prepares items (e.g. sample a batch and gather its features) on worker threads, at most
 /// `capacity` items ahead of the consumer, and yields them in input order.
@@ -25,6 +27,8 @@ pub struct Prefetcher<T> {
     next_due: usize,
     window: Arc<Window>,
     workers: Vec<JoinHandle<()>>,
+    /// Nanoseconds the workers spent in `work`, summed over items.
+    work_nanos: Arc<AtomicU64>,
 }
 
 /// A good default for [`Prefetcher::new`]'s `capacity`: enough to hide sampling jitter, small
@@ -100,14 +104,16 @@ impl<T: Send + 'static> Prefetcher<T> {
         });
         let items = Arc::new(Mutex::new(items.into_iter().enumerate()));
         let work = Arc::new(work);
+        let work_nanos = Arc::new(AtomicU64::new(0));
         let (tx, rx) = channel();
         let workers = (0..workers)
             .map(|k| {
-                let (items, work, window, tx) = (
+                let (items, work, window, tx, nanos) = (
                     Arc::clone(&items),
                     Arc::clone(&work),
                     Arc::clone(&window),
                     tx.clone(),
+                    Arc::clone(&work_nanos),
                 );
                 thread::Builder::new()
                     .name(format!("gs-prefetch-{k}"))
@@ -122,7 +128,11 @@ impl<T: Send + 'static> Prefetcher<T> {
                                 return;
                             }
                             drop(items);
+                            let started = Instant::now();
                             let result = catch_unwind(AssertUnwindSafe(|| work(item)));
+                            let spent = started.elapsed().as_nanos();
+                            nanos
+                                .fetch_add(spent.try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
                             if tx.send((i, result)).is_err() {
                                 return; // the consumer is gone
                             }
@@ -137,7 +147,14 @@ impl<T: Send + 'static> Prefetcher<T> {
             next_due: 0,
             window,
             workers,
+            work_nanos,
         }
+    }
+
+    /// Wall time the workers have spent preparing items so far, summed over items (items
+    /// prepared at once by several workers count each).
+    pub fn work_time(&self) -> Duration {
+        Duration::from_nanos(self.work_nanos.load(Ordering::Relaxed))
     }
 }
 
@@ -229,6 +246,22 @@ mod tests {
             most.load(Ordering::SeqCst) <= 3,
             "at most one item per worker"
         );
+    }
+
+    #[test]
+    fn work_time_sums_the_time_of_every_item() {
+        for workers in [1, 2] {
+            let mut p = Prefetcher::with_workers(0..6u64, 2, workers, |i| {
+                thread::sleep(Duration::from_millis(5));
+                i
+            });
+            assert_eq!(p.by_ref().count(), 6);
+            let spent = p.work_time();
+            assert!(
+                spent >= Duration::from_millis(30) && spent < Duration::from_secs(5),
+                "{workers} workers: {spent:?}"
+            );
+        }
     }
 
     #[test]

@@ -90,7 +90,10 @@ pub(crate) fn all_node_embeddings(
         reverse_edge_types_map: opts.reverse.clone(),
         edge_mask: opts.edge_mask.map(String::from),
         mask_after_sampling: false,
-    };
+        ..EdgeBatchOptions::default()
+    }
+    .with_derived_masks(graph)
+    .map_err(|e| config_error(e.to_string()))?;
     let size = opts.batch_size.max(1) as usize;
     let ntypes: Vec<String> = graph.node_types().map(String::from).collect();
     let total: usize = ntypes

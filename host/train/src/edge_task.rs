@@ -139,6 +139,7 @@ impl EdgeTask {
             reverse_edge_types_map: reverse,
             edge_mask: None,
             mask_after_sampling: false,
+            ..EdgeBatchOptions::default()
         };
         let task = Self {
             graph,
@@ -440,7 +441,17 @@ impl EdgeTask {
 
     /// The losses of the first `steps` training steps of epoch 0.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
-        train_loop::loss_curve(self, model, steps)
+        train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
+    }
+
+    /// [`Self::loss_curve`], reporting the time of each phase to `progress` (benchmarks).
+    pub fn loss_curve_with(
+        &self,
+        model: &mut TaskModel,
+        steps: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps, progress)
     }
 
     /// Outputs for edges `ids` (the test edges), scored when they have labels.

@@ -62,6 +62,6 @@ pub use native_sage::NativeSage;
 pub use node_task::{InferenceOutput, NodeTask, RunOptions};
 pub use optimizer::{Adam, AdamConfig};
 pub use plugin_args::{resolve_custom_args, resolve_plugin_args};
-pub use progress::{NoProgress, Progress};
+pub use progress::{NoProgress, Phase, Progress};
 pub use save_folder::{check_save_folder, checkpoints_in, remove_stale_temporaries};
 pub use summary::{EpochReport, IterationReport, SUMMARY_FILE, TrainingSummary};

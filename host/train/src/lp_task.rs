@@ -29,10 +29,10 @@ use gs_graph::{
     EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
     HeteroGraph, LpEvalOptions, LpTrainOptions, NegativeSampler, NodeId, PREFETCH_CAPACITY,
     Prefetcher, TrueEdges, full_fanouts, parse_fanouts, parse_reverse_edge_types_map,
-    sample_lp_batch, sample_lp_eval_batch,
+    rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
 use gs_runtime::{EdgeTypeName, GraphSchema, LpPairsData, Mode, ModelConfig, PluginInstance, Task};
-use gs_tensor::{Device, ParamStore, Tensor, tch};
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::all_embeddings::NodeEmbeddings;
 use crate::batching::LpPairs;
@@ -235,7 +235,10 @@ impl LinkPredictionTask {
                 reverse_edge_types_map: reverse,
                 edge_mask: Some(EMBEDDING_EDGE_MASK.into()),
                 mask_after_sampling: false,
-            },
+                ..EdgeBatchOptions::default()
+            }
+            .with_derived_masks(&graph)
+            .map_err(|e| config_error(e.to_string()))?,
         };
         let edge_weights = LpEdgeWeights::from_config(&graph, &config, &train_etypes)?;
         let task = Self {
@@ -626,7 +629,17 @@ impl LinkPredictionTask {
 
     /// The losses of the first `steps` training steps of epoch 0.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
-        train_loop::loss_curve(self, model, steps)
+        train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
+    }
+
+    /// [`Self::loss_curve`], reporting the time of each phase to `progress` (benchmarks).
+    pub fn loss_curve_with(
+        &self,
+        model: &mut TaskModel,
+        steps: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps, progress)
     }
 
     /// The score function's relation table with the edge type of each row (partition order),
@@ -656,8 +669,26 @@ fn etype_name(et: &EdgeType) -> EdgeTypeName {
     }
 }
 
+/// Candidate scores computed at once while ranking: a chunk of positives is scored against its
+/// candidates as `[rows, candidates, hidden]`, about this many floats (64 MiB), however large
+/// `eval_batch_size` is. Each score is computed exactly as without chunks.
+const RANK_CHUNK_FLOATS: i64 = 1 << 24;
+
+/// Positives per chunk when each is scored against `candidates` rows of width `hidden`.
+fn rank_chunk_rows(candidates: i64, hidden: i64) -> i64 {
+    (RANK_CHUNK_FLOATS / (candidates.max(1) * hidden.max(1))).max(1)
+}
+
+/// `(start, len)` of consecutive chunks of `rows` covering `0..total`.
+fn chunks(total: i64, rows: i64) -> impl Iterator<Item = (i64, i64)> {
+    (0..total)
+        .step_by(rows.max(1) as usize)
+        .map(move |start| (start, rows.min(total - start)))
+}
+
 /// The ranks of one evaluation batch's positives (appended to `ranks`, with the size of each
-/// candidate list to `sizes`).
+/// candidate list to `sizes`): every positive's destination-corrupted ranks, then (when the
+/// sampler corrupts sources too) every positive's source-corrupted ones.
 #[allow(clippy::too_many_arguments)]
 fn rank_batch(
     decoder: &LpDecoder,
@@ -676,10 +707,37 @@ fn rank_batch(
     let rows = |h: &Tensor, ids: &[NodeId]| h.index_select(0, &index(ids));
     let (s, d) = (rows(hs, pos_src), rows(hd, pos_dst));
     let b = pos_src.len() as i64;
+    let hidden = hs.size().last().copied().unwrap_or(1);
     let positive = decoder.score(et, &s, &d)?;
     // GraphStorm's `calc_ranking` sorts sigmoid scores; ties count against the positive.
-    let count_ranks = |neg: Tensor, ranks: &mut Vec<u64>, sizes: &mut Vec<u64>| {
-        crate::lp_rank::count_ranks(&positive, &neg, ranks, sizes)
+    let read =
+        |e: tch::TchError| TrainError::Tensor(gs_tensor::TensorError::torch("read scores", e));
+    // Ranks of positives `start..start + len` from their negative scores `[len, k]`.
+    // Ranks of positives `start..start + len` from their negative scores `[len, k]`.
+    let count_ranks =
+        |neg: Tensor, start: i64, len: i64, ranks: &mut Vec<u64>, sizes: &mut Vec<u64>| {
+            crate::lp_rank::count_ranks(&positive.narrow(0, start, len), &neg, ranks, sizes)
+        };
+    // Negatives `[B · k]` per positive, paired with `fixed` (the positives' other end).
+    let per_positive = |k: i64,
+                        negs: &[NodeId],
+                        table: &Tensor,
+                        fixed: &Tensor,
+                        corrupt_src: bool,
+                        ranks: &mut Vec<u64>,
+                        sizes: &mut Vec<u64>| {
+        for (start, len) in chunks(b, rank_chunk_rows(k, hidden)) {
+            let ids = &negs[(start * k) as usize..((start + len) * k) as usize];
+            let n = rows(table, ids).reshape([len, k, -1]);
+            let f = fixed.narrow(0, start, len).unsqueeze(1);
+            let scores = if corrupt_src {
+                decoder.score(et, &n, &f)?
+            } else {
+                decoder.score(et, &f, &n)?
+            };
+            count_ranks(scores, start, len, ranks, sizes)?;
+        }
+        Ok::<(), TrainError>(())
     };
     match negatives {
         EvalNegatives::PerPositive {
@@ -688,36 +746,44 @@ fn rank_batch(
             neg_dst,
         } => {
             let k = *k as i64;
-            let nd = rows(hd, neg_dst).reshape([b, k, -1]);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
-            let ns = rows(hs, neg_src).reshape([b, k, -1]);
-            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes)?;
+            per_positive(k, neg_dst, hd, &s, false, ranks, sizes)?;
+            per_positive(k, neg_src, hs, &d, true, ranks, sizes)?;
         }
         EvalNegatives::Shared { neg_src, neg_dst } => {
             let nd = rows(hd, neg_dst).unsqueeze(0);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
+            for (start, len) in chunks(b, rank_chunk_rows(neg_dst.len() as i64, hidden)) {
+                let sc = s.narrow(0, start, len).unsqueeze(1);
+                count_ranks(decoder.score(et, &sc, &nd)?, start, len, ranks, sizes)?;
+            }
             let ns = rows(hs, neg_src).unsqueeze(0);
-            count_ranks(decoder.score(et, &ns, &d.unsqueeze(1))?, ranks, sizes)?;
+            for (start, len) in chunks(b, rank_chunk_rows(neg_src.len() as i64, hidden)) {
+                let dc = d.narrow(0, start, len).unsqueeze(1);
+                count_ranks(decoder.score(et, &ns, &dc)?, start, len, ranks, sizes)?;
+            }
         }
         EvalNegatives::Fixed { k, neg_dst } => {
-            let nd = rows(hd, neg_dst).reshape([b, *k as i64, -1]);
-            count_ranks(decoder.score(et, &s.unsqueeze(1), &nd)?, ranks, sizes)?;
+            per_positive(*k as i64, neg_dst, hd, &s, false, ranks, sizes)?;
         }
         EvalNegatives::AllNodes {
             num_candidates,
             exclude,
         } => {
-            let all = decoder
-                .score(et, &s.unsqueeze(1), &hd.unsqueeze(0))?
-                .sigmoid();
-            crate::lp_rank::rank_among_every_node(
-                &all,
-                pos_dst,
-                *num_candidates,
-                exclude.as_ref(),
-                ranks,
-                sizes,
-            )?;
+            let n = *num_candidates as usize;
+            let candidates = hd.unsqueeze(0);
+            for (start, len) in chunks(b, rank_chunk_rows(n as i64, hidden)) {
+                let sc = s.narrow(0, start, len).unsqueeze(1);
+                let all = decoder
+                    .score(et, &sc, &candidates)?
+                    .sigmoid()
+                    .to_kind(Kind::Float);
+                let all = Vec::<f32>::try_from(all.flatten(0, -1)).map_err(read)?;
+                for (j, i) in (start as usize..(start + len) as usize).enumerate() {
+                    let row = &all[j * n..(j + 1) * n];
+                    let skip: &[NodeId] = exclude.as_ref().map_or(&[], |e| e[i].as_slice());
+                    ranks.push(rank_among_all(row, pos_dst[i], skip));
+                    sizes.push(num_candidates - skip.len() as u64);
+                }
+            }
         }
     }
     Ok(())
@@ -821,5 +887,19 @@ impl TargetTask for LinkPredictionTask {
         progress: &mut dyn Progress,
     ) -> Result<Vec<(Metric, f64)>, TrainError> {
         self.rank_edges(model, ids, what, progress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_row_once_in_order() {
+        let got: Vec<(i64, i64)> = chunks(10, 4).collect();
+        assert_eq!(got, [(0, 4), (4, 4), (8, 2)]);
+        assert_eq!(chunks(0, 4).count(), 0);
+        assert_eq!(rank_chunk_rows(100, 64), (1 << 24) / 6400);
+        assert_eq!(rank_chunk_rows(1 << 30, 64), 1);
     }
 }

@@ -407,7 +407,7 @@ impl NodeTask {
     /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
     /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
-        train_loop::loss_curve(self, model, steps)
+        train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
     }
 
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.

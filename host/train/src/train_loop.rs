@@ -1,8 +1,9 @@
 //! The one training loop, over any [`TargetTask`]: epochs of shuffled training batches, Adam
 //! steps, evaluation (every epoch end, and every `eval_frequency` iterations), checkpoints,
-//! model selection, early stop, and evaluation outputs for inference.
+//! model selection, early stop, and evaluation outputs for inference. It reports how long each
+//! phase took through [`Progress::phase_done`] (a few clock reads per step, no allocation).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gs_runtime::Mode;
 
@@ -15,8 +16,8 @@ use crate::early_stop::EarlyStop;
 use crate::node_task::RunOptions;
 use crate::task::TargetTask;
 use crate::{
-    Adam, AdamConfig, EpochReport, IterationReport, Metric, PreparedBatch, Progress, TaskModel,
-    TrainError, TrainingSummary,
+    Adam, AdamConfig, EpochReport, IterationReport, Metric, Phase, PreparedBatch, Progress,
+    TaskModel, TrainError, TrainingSummary,
 };
 
 /// Model outputs and labels for every target of `ids`, in order, under `no_grad`.
@@ -139,12 +140,18 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
     let mut total_steps = options.start_epoch as u64 * steps_per_epoch;
     for epoch in options.start_epoch..num_epochs {
         let started = Instant::now();
-        let (count, batches) =
+        let (count, mut batches) =
             task.batches(train_ids.clone(), c.batch_size, true, epoch as u64, true)?;
         progress.epoch_start(epoch, num_epochs, count);
         let (mut loss_sum, mut steps) = (0.0, 0usize);
-        for (iteration, batch) in batches.enumerate() {
-            let value = train_step(task, model, &mut adam, batch?)?;
+        for iteration in 0usize.. {
+            let waiting = Instant::now();
+            let Some(batch) = batches.next() else {
+                break;
+            };
+            progress.phase_done(Phase::WaitForBatch, waiting.elapsed());
+            let (value, times) = train_step(task, model, &mut adam, batch?)?;
+            times.report(progress);
             if !value.is_finite() {
                 return Err(TrainError::Config(format!(
                     "the training loss became {value} in epoch {epoch}; hint: lower --lr"
@@ -162,21 +169,25 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
                 continue;
             }
             let val = if eval_now {
-                task.evaluate(model, &val_ids, "val", progress)?
+                timed(progress, Phase::Evaluation, |p| {
+                    task.evaluate(model, &val_ids, "val", p)
+                })?
             } else {
                 vec![]
             };
             let val_score = val.first().map(|&(_, s)| s);
             let checkpoint = if save_now {
                 let metrics = val.iter().map(|(m, s)| (format!("val_{m}"), *s)).collect();
-                writer.save(
-                    format!("epoch-{epoch}-iter-{iteration}"),
-                    epoch,
-                    metrics,
-                    val_score,
-                    &model.checkpoint_weights(),
-                    &optimizer_state(&adam, model),
-                )?
+                timed(progress, Phase::Checkpoint, |_| {
+                    writer.save(
+                        format!("epoch-{epoch}-iter-{iteration}"),
+                        epoch,
+                        metrics,
+                        val_score,
+                        &model.checkpoint_weights(),
+                        &optimizer_state(&adam, model),
+                    )
+                })?
             } else {
                 None
             };
@@ -199,16 +210,21 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
                 checkpoint,
             });
         }
-        let val = if val_ids.is_empty() {
-            vec![]
-        } else {
-            task.evaluate(model, &val_ids, "val", progress)?
-        };
-        let test = if test_ids.is_empty() {
-            vec![]
-        } else {
-            task.evaluate(model, &test_ids, "test", progress)?
-        };
+        progress.phase_done(Phase::PrepareBatches, batches.work_time());
+        drop(batches);
+        let (val, test) = timed(progress, Phase::Evaluation, |p| {
+            let val = if val_ids.is_empty() {
+                vec![]
+            } else {
+                task.evaluate(model, &val_ids, "val", p)?
+            };
+            let test = if test_ids.is_empty() {
+                vec![]
+            } else {
+                task.evaluate(model, &test_ids, "test", p)?
+            };
+            Ok::<_, TrainError>((val, test))
+        })?;
         let val_score = val.first().map(|&(_, s)| s);
         let test_score = test.first().map(|&(_, s)| s);
         let mut metrics = std::collections::BTreeMap::new();
@@ -218,14 +234,16 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         for (m, s) in &test {
             metrics.insert(format!("test_{m}"), *s);
         }
-        let checkpoint = writer.save(
-            format!("epoch-{epoch}"),
-            epoch,
-            metrics,
-            val_score,
-            &model.checkpoint_weights(),
-            &optimizer_state(&adam, model),
-        )?;
+        let checkpoint = timed(progress, Phase::Checkpoint, |_| {
+            writer.save(
+                format!("epoch-{epoch}"),
+                epoch,
+                metrics,
+                val_score,
+                &model.checkpoint_weights(),
+                &optimizer_state(&adam, model),
+            )
+        })?;
         let improved = match (val_score, summary.best_val_score) {
             (Some(v), Some(best)) => better(v, best),
             (Some(_), None) => true,
@@ -252,7 +270,7 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         progress.epoch_end(&report);
         summary.epochs.push(report);
         if let Some(dir) = &options.save_model_path {
-            summary.save(dir)?;
+            timed(progress, Phase::Checkpoint, |_| summary.save(dir))?;
         }
         if c.use_early_stop && should_stop(task, &summary, primary.higher_is_better()) {
             progress.message(&format!(
@@ -264,14 +282,42 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
     Ok(summary)
 }
 
-/// One optimisation step on `batch`; returns the loss.
+/// Runs `work` and reports its wall time as `phase`.
+fn timed<R>(
+    progress: &mut dyn Progress,
+    phase: Phase,
+    work: impl FnOnce(&mut dyn Progress) -> R,
+) -> R {
+    let started = Instant::now();
+    let result = work(progress);
+    progress.phase_done(phase, started.elapsed());
+    result
+}
+
+/// How long the phases of one training step took.
+struct StepTimes {
+    forward: Duration,
+    backward: Duration,
+    optimizer: Duration,
+}
+
+impl StepTimes {
+    fn report(&self, progress: &mut dyn Progress) {
+        progress.phase_done(Phase::Forward, self.forward);
+        progress.phase_done(Phase::Backward, self.backward);
+        progress.phase_done(Phase::Optimizer, self.optimizer);
+    }
+}
+
+/// One optimisation step on `batch`; returns the loss and the time of its phases.
 fn train_step<T: TargetTask + ?Sized>(
     task: &T,
     model: &mut TaskModel,
     adam: &mut Adam,
     batch: PreparedBatch,
-) -> Result<f64, TrainError> {
+) -> Result<(f64, StepTimes), TrainError> {
     let c = task.config();
+    let started = Instant::now();
     let batch = batch.to_device(task.device());
     let mut loss = task.batch_loss(model, &batch)?;
     if c.alpha_l2norm > 0.0 {
@@ -285,16 +331,24 @@ fn train_step<T: TargetTask + ?Sized>(
         // A new tensor, not `+=`: tch's `+=` adds in place into the autograd graph.
         loss = &loss + l2 * c.alpha_l2norm;
     }
+    let forward_done = Instant::now();
     adam.zero_grad();
+    let backward_start = Instant::now();
     loss.f_backward()
         .map_err(|e| TrainError::Tensor(gs_tensor::TensorError::torch("backward", e)))?;
+    let backward_done = Instant::now();
     if let Some(max_norm) = c.max_grad_norm {
         adam.clip_grad_norm(max_norm, c.grad_norm_type);
     }
     adam.step()?;
     model.step_embeddings()?;
     model.end_batch();
-    Ok(loss.double_value(&[]))
+    let times = StepTimes {
+        forward: forward_done - started,
+        backward: backward_done - backward_start,
+        optimizer: (backward_start - forward_done) + backward_done.elapsed(),
+    };
+    Ok((loss.double_value(&[]), times))
 }
 
 /// A fresh optimizer over the model's weights, as `train` makes it.
@@ -307,24 +361,35 @@ pub(crate) fn optimizer<T: TargetTask + ?Sized>(task: &T, model: &TaskModel) -> 
 }
 
 /// The losses of the first `steps` training steps of epoch 0 (fewer if the epoch is
-/// shorter), exactly as `train` runs them: for parity tests and benchmarks.
+/// shorter), exactly as `train` runs them, reporting their phases to `progress`: for parity
+/// tests and benchmarks.
 pub(crate) fn loss_curve<T: TargetTask + ?Sized>(
     task: &T,
     model: &mut TaskModel,
     steps: usize,
+    progress: &mut dyn Progress,
 ) -> Result<Vec<f64>, TrainError> {
     let mut adam = optimizer(task, model);
-    let (_, batches) = task.batches(
+    let (_, mut batches) = task.batches(
         task.split("train_mask")?,
         task.config().batch_size,
         true,
         0,
         true,
     )?;
-    batches
-        .take(steps)
-        .map(|batch| train_step(task, model, &mut adam, batch?))
-        .collect()
+    let mut losses = Vec::with_capacity(steps);
+    while losses.len() < steps {
+        let waiting = Instant::now();
+        let Some(batch) = batches.next() else {
+            break;
+        };
+        progress.phase_done(Phase::WaitForBatch, waiting.elapsed());
+        let (loss, times) = train_step(task, model, &mut adam, batch?)?;
+        times.report(progress);
+        losses.push(loss);
+    }
+    progress.phase_done(Phase::PrepareBatches, batches.work_time());
+    Ok(losses)
 }
 
 fn should_stop<T: TargetTask + ?Sized>(

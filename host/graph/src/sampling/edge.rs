@@ -17,12 +17,16 @@
 //!   `fast_*` loaders, `FastMultiLayerNeighborSampler`) it draws among all edges and then drops
 //!   the masked-out ones, which is cheaper but yields fewer edges. A reverse edge type without
 //!   the mask uses its forward type's mask through `reverse_edge_types_map`, matched by
-//!   endpoints. Types with neither are unrestricted.
+//!   endpoints; deriving it costs a pass over every edge of the type, so a task derives it once
+//!   ([`EdgeBatchOptions::with_derived_masks`]) rather than at every batch. Types with neither
+//!   are unrestricted.
 //!
 //! Deterministic given `rng_seed`, whatever the number of threads.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 use super::fanout::Fanout;
 use super::neighbor::{EdgeFilter, LayerBlocks, sample_core};
@@ -104,6 +108,71 @@ pub struct EdgeBatchOptions {
     pub edge_mask: Option<String>,
     /// Apply `edge_mask` after sampling (GraphStorm's `fast_*` loaders) instead of before.
     pub mask_after_sampling: bool,
+    /// `edge_mask` of reverse edge types that lack it, derived once
+    /// ([`EdgeBatchOptions::with_derived_masks`]); empty: derived at every batch.
+    pub derived_masks: DerivedMasks,
+}
+
+/// The `edge_mask` of reverse edge types that lack it, derived from their forward type's mask
+/// (see the module docs). Batches sample the same edges with or without it; with it they skip
+/// a pass over every edge of those types.
+#[derive(Clone, Default, PartialEq)]
+pub struct DerivedMasks {
+    /// The `edge_mask` the masks were derived for.
+    name: String,
+    /// Reverse edge type → its forward type and the mask of the reverse type's edges.
+    masks: BTreeMap<EdgeType, (EdgeType, Arc<[u8]>)>,
+}
+
+impl DerivedMasks {
+    /// The mask of `rev` derived from `fwd`'s mask `name`, if one was derived.
+    fn get(&self, name: &str, fwd: &EdgeType, rev: &EdgeType) -> Option<&[u8]> {
+        match self.masks.get(rev) {
+            Some((f, mask)) if self.name == name && f == fwd => Some(mask),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for DerivedMasks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let types: Vec<String> = self.masks.keys().map(ToString::to_string).collect();
+        f.debug_struct("DerivedMasks")
+            .field("name", &self.name)
+            .field("reverse_types", &types)
+            .finish()
+    }
+}
+
+impl EdgeBatchOptions {
+    /// These options with the `edge_mask` of every reverse edge type that lacks it derived
+    /// now, once, instead of at every batch; the batches are the same.
+    pub fn with_derived_masks(mut self, graph: &HeteroGraph) -> Result<Self, EdgeSamplingError> {
+        self.derived_masks = DerivedMasks::default();
+        let Some(name) = self.edge_mask.clone() else {
+            return Ok(self);
+        };
+        let mut masks = BTreeMap::new();
+        // As `build_filter`: a type with its own mask keeps it, and the first entry naming a
+        // reverse type wins.
+        for (fwd, rev) in &self.reverse_edge_types_map {
+            if graph.csc(fwd).is_none()
+                || graph.csc(rev).is_none()
+                || graph.edge_data(rev, &name).is_some()
+                || masks.contains_key(rev)
+            {
+                continue;
+            }
+            let Some(array) = graph.edge_data(fwd, &name) else {
+                continue;
+            };
+            let forward = mask_slice(fwd, &name, array)?;
+            let mask: Arc<[u8]> = reverse_mask(graph, fwd, rev, forward).into();
+            masks.insert(rev.clone(), (fwd.clone(), mask));
+        }
+        self.derived_masks = DerivedMasks { name, masks };
+        Ok(self)
+    }
 }
 
 /// Parses GraphStorm's `reverse_edge_types_map` entries, `head,rel,rev_rel,tail`, into
@@ -310,7 +379,7 @@ fn build_filter<'g>(
     graph: &'g HeteroGraph,
     endpoints: &BTreeMap<EdgeType, (Vec<NodeId>, Vec<NodeId>)>,
     targets: &BTreeMap<EdgeType, Vec<EdgeId>>,
-    opts: &EdgeBatchOptions,
+    opts: &'g EdgeBatchOptions,
 ) -> Result<Option<EdgeFilter<'g>>, EdgeSamplingError> {
     if !opts.exclude_training_targets && opts.edge_mask.is_none() {
         return Ok(None);
@@ -342,8 +411,8 @@ fn build_filter<'g>(
                 mask[i] = Some(Cow::Borrowed(mask_slice(et, name, a)?));
             }
         }
-        // Reverse types without the mask borrow their forward type's, matched by endpoints
-        // (O(edges of the type) per batch: store the mask on the reverse type to avoid it).
+        // Reverse types without the mask borrow their forward type's, matched by endpoints:
+        // derived once in `opts.derived_masks`, else here (a pass over the type's edges).
         for (fwd, rev) in &opts.reverse_edge_types_map {
             let (Some(fi), Some(ri)) = (pos(fwd), pos(rev)) else {
                 continue;
@@ -352,7 +421,10 @@ fn build_filter<'g>(
                 continue;
             }
             if let Some(fm) = mask[fi].clone() {
-                mask[ri] = Some(Cow::Owned(reverse_mask(graph, fwd, rev, &fm)));
+                mask[ri] = Some(match opts.derived_masks.get(name, fwd, rev) {
+                    Some(derived) => Cow::Borrowed(derived),
+                    None => Cow::Owned(reverse_mask(graph, fwd, rev, &fm)),
+                });
             }
         }
     }

@@ -6,7 +6,7 @@ mod negative;
 mod neighbor;
 
 pub use edge::{
-    EdgeBatchOptions, EdgeMiniBatch, EdgeSamplingError, LocalPairs, edge_endpoints,
+    DerivedMasks, EdgeBatchOptions, EdgeMiniBatch, EdgeSamplingError, LocalPairs, edge_endpoints,
     parse_reverse_edge_types_map, sample_edge_batch,
 };
 pub use fanout::{Fanout, full_fanouts, parse_fanouts};

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::*;
 use crate::array::Array;
-use crate::sampling::edge::{EdgeBatchOptions, parse_reverse_edge_types_map};
+use crate::sampling::edge::{DerivedMasks, EdgeBatchOptions, parse_reverse_edge_types_map};
 use crate::{Fanout, parse_fanouts};
 
 fn et(s: &str) -> EdgeType {
@@ -177,6 +177,43 @@ fn edge_masks_before_and_after_sampling() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("uint8") && e.contains("hint:"), "{e}");
+}
+
+/// Deriving the reverse type's mask once gives exactly the batches of deriving it per batch.
+#[test]
+fn derived_reverse_masks_sample_the_same_batches() {
+    let g = graph();
+    let rates = et("user:rates:item");
+    let targets: BTreeMap<EdgeType, Vec<EdgeId>> = [(rates.clone(), (0..40).collect())].into();
+    let none = BTreeMap::new();
+    let mut per_batch = opts("2,2", true);
+    per_batch.edge_mask = Some("train_mask".to_string());
+    let once = per_batch.clone().with_derived_masks(&g).unwrap();
+    assert_ne!(
+        once.derived_masks,
+        DerivedMasks::default(),
+        "`rated-by` has a derived mask"
+    );
+    for after in [false, true] {
+        let (mut a, mut b) = (per_batch.clone(), once.clone());
+        a.mask_after_sampling = after;
+        b.mask_after_sampling = after;
+        for seed in 0..4 {
+            assert_eq!(
+                sample_edge_batch(&g, &targets, &none, &a, seed).unwrap(),
+                sample_edge_batch(&g, &targets, &none, &b, seed).unwrap(),
+                "mask after sampling: {after}, seed {seed}"
+            );
+        }
+    }
+    // Masks derived for another edge mask are not used for this one.
+    let mut other = once.clone();
+    other.edge_mask = Some("hard".to_string());
+    let e = sample_edge_batch(&g, &targets, &none, &other, 0).unwrap_err();
+    assert!(e.to_string().contains("uint8"), "{e}");
+    // No edge mask: nothing to derive.
+    let plain = opts("2", false).with_derived_masks(&g).unwrap();
+    assert_eq!(plain.derived_masks, DerivedMasks::default());
 }
 
 fn lp(sampler: &str, k: usize) -> LpTrainOptions {
