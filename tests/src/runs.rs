@@ -53,3 +53,27 @@ pub fn user_item_folder(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     tmp
 }
+
+/// The training loss of every epoch the summary at `model` records, in order.
+pub fn epoch_losses(model: &Path) -> Vec<f64> {
+    training_summary(model)["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["train_loss"].as_f64().unwrap())
+        .collect()
+}
+
+/// Assert that checkpoints `a` and `b` hold the same weights, name for name, each within
+/// `tolerance`; returns the weight names.
+pub fn assert_same_weights(a: &Path, b: &Path, tolerance: f64) -> Vec<String> {
+    let x = gs_train::checkpoint::load(a).unwrap();
+    let y = gs_train::checkpoint::load(b).unwrap();
+    assert_eq!(x.weights.len(), y.weights.len());
+    for ((name, p), (other, q)) in x.weights.iter().zip(&y.weights) {
+        assert_eq!(name, other);
+        let diff = (p - q).abs().max().double_value(&[]);
+        assert!(diff <= tolerance, "{name} differs by {diff}");
+    }
+    x.weights.into_iter().map(|(n, _)| n).collect()
+}

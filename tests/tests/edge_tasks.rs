@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use gs_graph::EdgeType;
-use gs_tests::runs::{best_test_score, printed_test_score, training_summary, user_item_folder};
+use gs_tests::runs::{
+    assert_same_weights, best_test_score, epoch_losses, printed_test_score, training_summary,
+    user_item_folder,
+};
 use gs_tests::{GsRun, run_gs};
 
 const RATES: [&str; 3] = ["user", "rates", "item"];
@@ -242,15 +245,6 @@ fn edge_regression_beats_the_mean_rating_by_far_and_predicts_the_test_edges() {
     assert!((recomputed - rmse).abs() < 1e-4, "{recomputed} vs {rmse}");
 }
 
-fn epoch_losses(model: &Path) -> Vec<f64> {
-    training_summary(model)["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["train_loss"].as_f64().unwrap())
-        .collect()
-}
-
 #[test]
 fn an_edge_task_restored_with_its_optimizer_continues_exactly() {
     let tmp = setup(&yaml("edge_regression", "rating", ""));
@@ -280,15 +274,13 @@ fn an_edge_task_restored_with_its_optimizer_continues_exactly() {
         a[2],
         b[0]
     );
-    let x = gs_train::checkpoint::load(&dir.join("full/epoch-2")).unwrap();
-    let y = gs_train::checkpoint::load(&dir.join("resumed/epoch-2")).unwrap();
-    assert_eq!(x.weights.len(), y.weights.len());
-    for ((name, p), (_, q)) in x.weights.iter().zip(&y.weights) {
-        let diff = (p - q).abs().max().double_value(&[]);
-        assert!(diff <= 1e-6, "{name} differs by {diff}");
-    }
+    let names = assert_same_weights(
+        &dir.join("full/epoch-2"),
+        &dir.join("resumed/epoch-2"),
+        1e-6,
+    );
     assert!(
-        x.weights.iter().any(|(n, _)| n.starts_with("decoder/")),
+        names.iter().any(|n| n.starts_with("decoder/")),
         "the decoder is saved"
     );
 }

@@ -10,7 +10,10 @@
 
 use std::path::Path;
 
-use gs_tests::runs::{chance_mrr, printed_test_score, training_summary, user_item_folder};
+use gs_tests::runs::{
+    assert_same_weights, chance_mrr, epoch_losses, printed_test_score, training_summary,
+    user_item_folder,
+};
 use gs_tests::{GsRun, run_gs};
 
 /// Link prediction on `user,rates,item`; users have no features.
@@ -168,14 +171,7 @@ fn learnable_embeddings_resume_exactly_with_their_optimizer_state() {
         ],
     )
     .ok();
-    let losses = |model: &str| -> Vec<f64> {
-        training_summary(&dir.join(model))["epochs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["train_loss"].as_f64().unwrap())
-            .collect()
-    };
+    let losses = |model: &str| epoch_losses(&dir.join(model));
     let (a, b) = (losses("full"), losses("resumed"));
     assert_eq!((a.len(), b.len()), (3, 1));
     assert!(
@@ -184,13 +180,12 @@ fn learnable_embeddings_resume_exactly_with_their_optimizer_state() {
         a[2],
         b[0]
     );
-    let x = gs_train::checkpoint::load(&dir.join("full/epoch-2")).unwrap();
-    let y = gs_train::checkpoint::load(&dir.join("resumed/epoch-2")).unwrap();
-    assert!(x.weights.iter().any(|(n, _)| n == "sparse_embed/user"));
-    for ((name, p), (_, q)) in x.weights.iter().zip(&y.weights) {
-        let diff = (p - q).abs().max().double_value(&[]);
-        assert!(diff <= 1e-6, "{name} differs by {diff}");
-    }
+    let names = assert_same_weights(
+        &dir.join("full/epoch-2"),
+        &dir.join("resumed/epoch-2"),
+        1e-6,
+    );
+    assert!(names.iter().any(|n| n == "sparse_embed/user"));
 }
 
 #[test]

@@ -10,7 +10,10 @@
 
 use std::path::Path;
 
-use gs_tests::runs::{best_test_score, chance_mrr, training_summary, user_item_folder};
+use gs_tests::runs::{
+    assert_same_weights, best_test_score, chance_mrr, epoch_losses, training_summary,
+    user_item_folder,
+};
 use gs_tests::{GsRun, run_gs};
 
 /// A GraphStorm-style YAML (three-level `gsf:` layout, `rgcn:` encoder section) for link
@@ -437,14 +440,7 @@ fn link_prediction_restored_with_its_optimizer_continues_exactly() {
         ],
     )
     .ok();
-    let losses = |model: &str| -> Vec<f64> {
-        training_summary(&dir.join(model))["epochs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["train_loss"].as_f64().unwrap())
-            .collect()
-    };
+    let losses = |model: &str| epoch_losses(&dir.join(model));
     let (a, b) = (losses("full"), losses("resumed"));
     assert_eq!((a.len(), b.len()), (3, 1));
     assert!(
@@ -453,12 +449,12 @@ fn link_prediction_restored_with_its_optimizer_continues_exactly() {
         a[2],
         b[0]
     );
-    let x = gs_train::checkpoint::load(&dir.join("full/epoch-2")).unwrap();
-    let y = gs_train::checkpoint::load(&dir.join("resumed/epoch-2")).unwrap();
-    for ((name, p), (_, q)) in x.weights.iter().zip(&y.weights) {
-        let diff = (p - q).abs().max().double_value(&[]);
-        assert!(diff <= 1e-6, "{name} differs by {diff}");
-    }
+    let names = assert_same_weights(
+        &dir.join("full/epoch-2"),
+        &dir.join("resumed/epoch-2"),
+        1e-6,
+    );
+    assert!(!names.is_empty());
 }
 
 #[test]

@@ -40,8 +40,9 @@ pub struct BatchData {
     pub layers: Vec<LayerData>,
     /// Features of layer 0's source nodes per node type.
     pub input_features: BTreeMap<String, Tensor>,
-    /// Graph ids (int64) of layer 0's source nodes per node type, row for row with
-    /// `input_features`. The host reads them (learnable node embeddings); plugins do not see them.
+    /// Graph ids (int64) of layer 0's source nodes, row for row with `input_features`, for the
+    /// node types with learnable embeddings. The host reads them to look the embeddings up;
+    /// plugins do not see them.
     pub input_nodes: BTreeMap<String, Tensor>,
     pub target_node_type: String,
 }

@@ -194,8 +194,11 @@ impl BatchAssembler {
                 input_features.insert(ntype.clone(), t);
             }
         }
+        // Only the learnable embeddings read node ids: other types skip the copy.
+        let learnable = self.features.learnable_types();
         let input_nodes = input_nodes
             .iter()
+            .filter(|(ntype, _)| learnable.contains_key(ntype.as_str()))
             .map(|(ntype, ids)| {
                 let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
                 (ntype.clone(), Tensor::from_slice(&ids))

@@ -41,7 +41,7 @@ struct Lookup {
 }
 
 /// The learnable node embeddings of a model (empty when no node type has one).
-pub struct LearnableEmbeddings {
+pub(crate) struct LearnableEmbeddings {
     tables: BTreeMap<String, Table>,
     lr: f64,
     pending: Vec<Lookup>,
@@ -49,7 +49,8 @@ pub struct LearnableEmbeddings {
 
 impl LearnableEmbeddings {
     /// No tables: every node type has features and `use_node_embeddings` is off.
-    pub fn none() -> Self {
+    #[cfg(test)]
+    fn none() -> Self {
         Self {
             tables: BTreeMap::new(),
             lr: 0.0,
@@ -59,7 +60,7 @@ impl LearnableEmbeddings {
 
     /// Tables for the learnable node types of `features`, initialised uniformly in [-1, 1] as
     /// GraphStorm's `init_emb`, from `seed` and the node type's name.
-    pub fn new(
+    pub(crate) fn new(
         features: &FeatureSpec,
         lr: f64,
         seed: u64,
@@ -107,10 +108,6 @@ impl LearnableEmbeddings {
     ) -> Result<Self, TensorError> {
         let lr = config.sparse_optimizer_lr.unwrap_or(config.lr);
         Self::new(features, lr, config.seed, device)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
     }
 
     /// `batch` with each learnable node type's embedding rows appended to its input features

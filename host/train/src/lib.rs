@@ -54,7 +54,6 @@ pub use batching::{BatchAssembler, LpPairs, PreparedBatch, TargetEdges};
 pub use edge_task::{EdgeInferenceOutput, EdgeTask};
 pub use error::TrainError;
 pub use features::FeatureSpec;
-pub use learnable_embeddings::LearnableEmbeddings;
 pub use lp_task::LinkPredictionTask;
 pub use metrics::{Metric, roc_auc_macro};
 pub use model::{Encoder, TaskModel};
