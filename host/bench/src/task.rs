@@ -90,6 +90,14 @@ pub(crate) enum TaskPart {
     LargeLinkPrediction,
 }
 
+impl TaskPart {
+    /// The part's name on the command line (`--only`).
+    pub(crate) fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+}
+
 /// Sizes of one run.
 pub(crate) struct Sizes {
     pub(crate) small: UserItemParams,
@@ -248,10 +256,10 @@ pub(crate) fn run(args: &TaskArgs, rgcn: &[u8]) -> anyhow::Result<()> {
         for (i, spec) in specs.iter().enumerate() {
             let result = spawn_job(spec)?;
             progress(&format!(
-                "rep {}/{}: {:?} wall {:.2} s, peak RSS {:.0} MiB",
+                "rep {}/{}: {} wall {:.2} s, peak RSS {:.0} MiB",
                 rep + 1,
                 args.reps.max(1),
-                spec.part,
+                spec.part.name(),
                 result["wall_s"].as_f64().unwrap_or(f64::NAN),
                 result["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
             ));
@@ -341,8 +349,8 @@ fn spawn_job(spec: &JobSpec) -> anyhow::Result<Value> {
             Ok(line)
         }
         _ => bail!(
-            "job {:?} failed ({}):\n{}{}",
-            spec.part,
+            "job {} failed ({}):\n{}{}",
+            spec.part.name(),
             output.status,
             stdout,
             String::from_utf8_lossy(&output.stderr)

@@ -155,8 +155,8 @@ pub(crate) fn print(run: &Run) {
             format!(" (only the first {n} training batches, no evaluation)")
         });
         println!(
-            "  - {:?}: `{}`{steps}",
-            spec.part,
+            "  - {}: `{}`{steps}",
+            spec.part.name(),
             command_line(spec, graph)
         );
     }
