@@ -36,7 +36,7 @@
 
 #![warn(missing_docs)]
 
-/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.1`), for what the safe types of
+/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.2`), for what the safe types of
 /// this crate do not cover. `decode` is skipped here (wit-bindgen cannot lift its
 /// `list<tuple<string, borrow<tensor>>>` argument); [`export_model!`] exports it by hand.
 #[allow(missing_docs)]
@@ -72,7 +72,7 @@ pub use tensor::{Dtype, Init, Reduce, Tensor, param};
 /// The `gs:plugin` package version this SDK builds components against: they export
 /// `gs:plugin/model-api@` this version and run on every gs whose host supports it (the same
 /// `0.MINOR` line, this patch or later).
-pub const PACKAGE_VERSION: &str = "0.1.1";
+pub const PACKAGE_VERSION: &str = "0.1.2";
 
 /// The version of this SDK, as `describe` reports it in `sdk-version` and as the component's
 /// `gs-plugin-sdk-version` custom section holds it.

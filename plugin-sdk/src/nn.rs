@@ -138,8 +138,8 @@ pub trait Conv {
 /// ```
 ///
 /// A destination node without in-edges gets a zero mean. `fc_self` has a weight and a bias,
-/// `fc_neigh` a weight only. Host calls, in order: `narrow` (self rows), `index_select`
-/// (messages), `scatter_reduce(mean)`, `matmul` + `add` (fc_self), `matmul` (fc_neigh), `add`.
+/// `fc_neigh` a weight only. Host calls, in order: `narrow` (self rows), `block.aggregate(mean)`
+/// (the mean of the messages), `matmul` + `add` (fc_self), `matmul` (fc_neigh), `add`.
 /// Weights are Xavier-uniform with the ReLU gain `sqrt(2)` and the bias is zero, as DGL's
 /// `reset_parameters` does.
 #[derive(Debug)]
@@ -180,8 +180,7 @@ impl SageConv {
     /// The mean of `h_src` over each destination node's in-edges, `[block.num_dst(), in_src]`,
     /// zero for a node without in-edges.
     pub fn aggregate(block: &Block, h_src: &Tensor) -> Tensor {
-        let messages = h_src.index_select(0, &block.src());
-        messages.scatter_reduce(&block.dst(), block.num_dst(), Reduce::Mean)
+        block.aggregate(h_src, Reduce::Mean)
     }
 }
 

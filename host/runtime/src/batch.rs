@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use gs_tensor::Tensor;
+use gs_tensor::{InEdges, Tensor};
 use wasmtime::component::Resource;
 
 use crate::bindings::graph::{self, EdgeType, Host, HostBatch, HostBlock};
-use crate::host_tensors::TensorRes;
+use crate::bindings::types::Reduce;
+use crate::host_tensors::{TensorRes, op_reduce, resized_numel};
 use crate::state::HostState;
 use crate::targets::{DecodeTargets, LpPairsData, TargetEdgesData};
 
@@ -113,7 +114,11 @@ pub struct BatchRes {
     unreachable_pub,
     reason = "bindgen's `with` re-exports it from a public module"
 )]
-pub struct BlockRes(pub(crate) BlockData);
+pub struct BlockRes {
+    pub(crate) data: BlockData,
+    /// The edges grouped by destination, built by the first `aggregate` on this block.
+    in_edges: Option<InEdges>,
+}
 
 impl Host for HostState {}
 
@@ -129,7 +134,7 @@ impl HostState {
     }
 
     fn block(&self, handle: &Resource<BlockRes>) -> wasmtime::Result<&BlockData> {
-        Ok(&self.table.get(handle)?.0)
+        Ok(&self.table.get(handle)?.data)
     }
 
     /// Layer `layer` of the batch, or stop the guest if there is no such layer.
@@ -172,7 +177,12 @@ impl HostBatch for HostState {
         })?;
         blocks
             .into_iter()
-            .map(|b| Ok(self.table.push(BlockRes(b))?))
+            .map(|data| {
+                Ok(self.table.push(BlockRes {
+                    data,
+                    in_edges: None,
+                })?)
+            })
             .collect()
     }
 
@@ -323,6 +333,37 @@ impl HostBlock for HostState {
             Some(t) => Ok(Some(self.push("block.edge-feature", t)?)),
             None => Ok(None),
         }
+    }
+
+    fn aggregate(
+        &mut self,
+        this: Resource<BlockRes>,
+        h_src: Resource<TensorRes>,
+        reduce: Reduce,
+    ) -> wasmtime::Result<Resource<TensorRes>> {
+        const OP: &str = "block.aggregate";
+        self.host_calls += 1;
+        let h_src = self.tensor(&h_src)?.shallow_clone();
+        let num_dst = self.block(&this)?.num_dst;
+        self.check_budget(
+            OP,
+            resized_numel(&h_src, 0, num_dst.max(0) as usize),
+            h_src.kind(),
+        )?;
+        let block = self.table.get_mut(&this)?;
+        let edges = match block.in_edges.take() {
+            Some(edges) => edges,
+            None => {
+                let d = &block.data;
+                match InEdges::from_tensors(&d.src, &d.dst, d.num_src, d.num_dst) {
+                    Ok(edges) => edges,
+                    Err(e) => return Err(self.stop(e.to_string())),
+                }
+            }
+        };
+        let result = edges.aggregate(&h_src, op_reduce(reduce));
+        self.table.get_mut(&this)?.in_edges = Some(edges);
+        self.finish(OP, result)
     }
 
     fn drop(&mut self, rep: Resource<BlockRes>) -> wasmtime::Result<()> {

@@ -120,11 +120,20 @@ fn extent(t: &Tensor, dim: i64) -> Option<usize> {
 
 /// Elements of `t` with dimension `dim` resized to `len` (all of `t` if `dim` is invalid:
 /// the op will refuse it).
-fn resized_numel(t: &Tensor, dim: i64, len: usize) -> usize {
+pub(crate) fn resized_numel(t: &Tensor, dim: i64, len: usize) -> usize {
     match extent(t, dim) {
         Some(0) => 0,
         Some(e) => (t.numel() / e).saturating_mul(len),
         None => t.numel(),
+    }
+}
+
+/// The tensor crate's reduction for the contract's.
+pub(crate) fn op_reduce(reduce: Reduce) -> OpReduce {
+    match reduce {
+        Reduce::Sum => OpReduce::Sum,
+        Reduce::Mean => OpReduce::Mean,
+        Reduce::Max => OpReduce::Max,
     }
 }
 
@@ -136,7 +145,7 @@ fn elementwise_size(kind: Kind) -> usize {
 
 impl HostState {
     /// Push the result of an op, or stop the guest with the op's error.
-    fn finish(&mut self, op: &'static str, result: Result<Tensor, TensorError>) -> Out {
+    pub(crate) fn finish(&mut self, op: &'static str, result: Result<Tensor, TensorError>) -> Out {
         match result {
             Ok(t) => self.push_output(op, t),
             Err(e) => Err(self.stop(e.to_string())),
@@ -485,12 +494,7 @@ impl HostTensor for HostState {
             numel = numel.saturating_add(num_rows_usize);
         }
         self.check_budget("scatter-reduce", numel, src.kind())?;
-        let reduce = match reduce {
-            Reduce::Sum => OpReduce::Sum,
-            Reduce::Mean => OpReduce::Mean,
-            Reduce::Max => OpReduce::Max,
-        };
-        let result = ops::scatter_reduce(&src, &index, num_rows, reduce);
+        let result = ops::scatter_reduce(&src, &index, num_rows, op_reduce(reduce));
         self.finish("scatter-reduce", result)
     }
 

@@ -9,6 +9,7 @@
 //! Other crates reach libtorch types through the re-exported [`tch`] module and never
 //! depend on `tch` themselves.
 
+mod aggregate;
 mod alloc;
 mod device;
 mod error;
@@ -17,6 +18,7 @@ mod io;
 pub mod ops;
 mod params;
 
+pub use aggregate::InEdges;
 pub use alloc::{AllocatorTuning, tune_allocator};
 pub use device::{DeviceChoice, choose_device};
 pub use error::{TensorError, show_cpp_traces, torch_message};

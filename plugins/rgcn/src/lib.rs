@@ -139,19 +139,12 @@ impl RgcnLayer {
             let w = weights
                 .narrow(0, r, 1)
                 .reshape(&[self.in_dim, self.out_dim]);
-            let n = block.num_dst();
             // DGL's GraphConv(norm='right', weight given): project first when that shrinks
             // the messages, else aggregate first. Mean by in-degree; no in-edge gives 0.
             let y = if self.in_dim > self.out_dim {
-                h_src
-                    .matmul(&w)
-                    .index_select(0, &block.src())
-                    .scatter_reduce(&block.dst(), n, Reduce::Mean)
+                block.aggregate(&h_src.matmul(&w), Reduce::Mean)
             } else {
-                h_src
-                    .index_select(0, &block.src())
-                    .scatter_reduce(&block.dst(), n, Reduce::Mean)
-                    .matmul(&w)
+                block.aggregate(h_src, Reduce::Mean).matmul(&w)
             };
             let merged = match out.remove(&edge_type.dst) {
                 Some(prev) => &prev + &y,

@@ -1,0 +1,201 @@
+//! Fused neighbour aggregation: for every destination node of a block, the sum, mean or max
+//! of its in-edges' source rows, without the `[E, d]` message tensor.
+//!
+//! `h.index_select(0, src).scatter_reduce(dst, n, reduce)` writes one row per edge, scatters
+//! it back, and its backward sorts the edges twice (`index_add` by source and by destination).
+//! [`InEdges::aggregate`] computes the same rows with libtorch's `embedding_bag` over the
+//! block's edges grouped by destination (a CSR of the block, built once per block in O(E)):
+//! one pass forward, one backward, about twice as fast (`gs bench plugin-boundary` measures
+//! both side by side).
+
+use tch::{Kind, Tensor};
+
+use crate::TensorError;
+use crate::ops::{Reduce, checked_numel};
+
+type Result<T> = std::result::Result<T, TensorError>;
+
+const OP: &str = "aggregate";
+
+/// The edges of a block grouped by destination node: edge `k` of destination `v` for `k` in
+/// `offsets[v]..offsets[v + 1]` comes from source row `sources[k]`.
+#[derive(Debug)]
+pub struct InEdges {
+    /// int64 `[E]`: source rows, grouped by destination (stable within a destination).
+    sources: Tensor,
+    /// int64 `[num_dst + 1]`: where each destination's edges start, and `E` last.
+    offsets: Tensor,
+    num_src: i64,
+    num_dst: i64,
+}
+
+impl InEdges {
+    /// Group edges `src[i] -> dst[i]` by destination (a stable counting sort; blocks sampled
+    /// destination by destination are already grouped and are only checked).
+    pub fn new(src: &[i64], dst: &[i64], num_src: i64, num_dst: i64) -> Result<Self> {
+        if src.len() != dst.len() {
+            return Err(TensorError::new(
+                OP,
+                format!("{} sources but {} destinations", src.len(), dst.len()),
+            ));
+        }
+        fn out_of(values: &[i64], bound: i64) -> Option<i64> {
+            values.iter().copied().find(|&v| v < 0 || v >= bound)
+        }
+        if let Some(v) = out_of(src, num_src) {
+            return Err(TensorError::new(
+                OP,
+                format!("source index {v} outside [0, {num_src})"),
+            ));
+        }
+        if let Some(v) = out_of(dst, num_dst) {
+            return Err(TensorError::new(
+                OP,
+                format!("destination index {v} outside [0, {num_dst})"),
+            ));
+        }
+        let mut offsets = vec![0i64; num_dst as usize + 1];
+        for &v in dst {
+            offsets[v as usize + 1] += 1;
+        }
+        for v in 0..num_dst as usize {
+            offsets[v + 1] += offsets[v];
+        }
+        let sources = if dst.is_sorted() {
+            src.to_vec()
+        } else {
+            let mut next = offsets.clone();
+            let mut grouped = vec![0i64; src.len()];
+            for (&u, &v) in src.iter().zip(dst) {
+                grouped[next[v as usize] as usize] = u;
+                next[v as usize] += 1;
+            }
+            grouped
+        };
+        Ok(Self {
+            sources: Tensor::from_slice(&sources),
+            offsets: Tensor::from_slice(&offsets),
+            num_src,
+            num_dst,
+        })
+    }
+
+    /// [`InEdges::new`] from int64 index tensors (on any device).
+    pub fn from_tensors(src: &Tensor, dst: &Tensor, num_src: i64, num_dst: i64) -> Result<Self> {
+        let values = |t: &Tensor| {
+            Vec::<i64>::try_from(t.to_device(tch::Device::Cpu).flatten(0, -1))
+                .map_err(|e| TensorError::torch(OP, e))
+        };
+        Self::new(&values(src)?, &values(dst)?, num_src, num_dst)
+    }
+
+    /// `[num_dst, ...]`: row `v` is the `reduce` of the rows of `h_src` (`[num_src, ...]`, float)
+    /// over `v`'s in-edges, and zero for a destination without in-edges. Equal to
+    /// `scatter_reduce(index_select(h_src, 0, src), dst, num_dst, reduce)`, gradient included.
+    pub fn aggregate(&self, h_src: &Tensor, reduce: Reduce) -> Result<Tensor> {
+        let shape = h_src.size();
+        if shape.first() != Some(&self.num_src) {
+            return Err(TensorError::new(
+                OP,
+                format!(
+                    "the source rows have shape {shape:?}, but the block has {} source nodes \
+                     (hint: pass the source type's rows of this layer)",
+                    self.num_src
+                ),
+            ));
+        }
+        if !matches!(
+            h_src.kind(),
+            Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+        ) {
+            return Err(TensorError::new(
+                OP,
+                format!(
+                    "the source rows must be floating point, got {:?}",
+                    h_src.kind()
+                ),
+            ));
+        }
+        let mut out_shape = shape.clone();
+        out_shape[0] = self.num_dst;
+        checked_numel(OP, &out_shape)?;
+        let width: i64 = shape[1..].iter().product();
+        let mode = match reduce {
+            Reduce::Sum => 0,
+            Reduce::Mean => 1,
+            Reduce::Max => 2,
+        };
+        let device = h_src.device();
+        let rows = h_src
+            .f_reshape([self.num_src, width])
+            .map_err(|e| TensorError::torch(OP, e))?;
+        let (out, ..) = Tensor::f_embedding_bag::<Tensor>(
+            &rows,
+            &self.sources.to_device(device),
+            &self.offsets.to_device(device),
+            false,
+            mode,
+            false,
+            None,
+            true,
+        )
+        .map_err(|e| TensorError::torch(OP, e))?;
+        out.f_reshape(&out_shape)
+            .map_err(|e| TensorError::torch(OP, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{index_select, scatter_reduce};
+
+    fn unfused(h: &Tensor, src: &[i64], dst: &[i64], n: i64, reduce: Reduce) -> Tensor {
+        let messages = index_select(h, 0, &Tensor::from_slice(src)).unwrap();
+        scatter_reduce(&messages, &Tensor::from_slice(dst), n, reduce).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).abs().max().double_value(&[])
+    }
+
+    #[test]
+    fn aggregate_equals_gather_then_scatter_with_gradients() {
+        // Unsorted destinations, a destination without edges (3), a repeated source.
+        let (src, dst) = ([4i64, 0, 2, 2, 1, 0, 3], [2i64, 0, 2, 1, 0, 4, 2]);
+        for reduce in [Reduce::Sum, Reduce::Mean, Reduce::Max] {
+            let h = Tensor::randn([5, 3, 2], (Kind::Float, tch::Device::Cpu));
+            let (h1, h2) = (h.copy().set_requires_grad(true), h.set_requires_grad(true));
+            let edges = InEdges::new(&src, &dst, 5, 5).unwrap();
+            let fused = edges.aggregate(&h1, reduce).unwrap();
+            let plain = unfused(&h2, &src, &dst, 5, reduce);
+            assert_eq!(fused.size(), vec![5, 3, 2]);
+            assert!(max_diff(&fused, &plain) < 1e-6, "{reduce:?}");
+            assert_eq!(fused.get(3).abs().sum(Kind::Float).double_value(&[]), 0.0);
+            let weights = Tensor::randn([5, 3, 2], (Kind::Float, tch::Device::Cpu));
+            (&fused * &weights).sum(Kind::Float).backward();
+            (&plain * &weights).sum(Kind::Float).backward();
+            assert!(
+                max_diff(&h1.grad(), &h2.grad()) < 1e-6,
+                "{reduce:?} gradient"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_blocks_and_rows_are_refused_with_the_reason() {
+        let e = InEdges::new(&[0, 5], &[0, 0], 3, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("source index 5 outside [0, 3)"), "{e}");
+        let e = InEdges::new(&[0], &[1], 3, 1).unwrap_err().to_string();
+        assert!(e.contains("destination index 1 outside [0, 1)"), "{e}");
+        let edges = InEdges::new(&[0, 1], &[0, 0], 2, 1).unwrap();
+        let h = Tensor::ones([3, 4], (Kind::Float, tch::Device::Cpu));
+        let e = edges.aggregate(&h, Reduce::Mean).unwrap_err().to_string();
+        assert!(e.contains("block has 2 source nodes"), "{e}");
+        let ids = Tensor::from_slice(&[1i64, 2]);
+        let e = edges.aggregate(&ids, Reduce::Sum).unwrap_err().to_string();
+        assert!(e.contains("floating point"), "{e}");
+    }
+}
