@@ -1,6 +1,7 @@
 //! `gs bench` claims match the code (issue 7, item 10): `plugin-boundary` fails when the plugin
 //! and native paths disagree, `sampling` samples a graph from disk, gs's format or a
-//! GraphStorm/DGL partition, and `task` (issue 8) reports every row of its jobs. None of these
+//! GraphStorm/DGL partition, `task` (issue 8) reports every row of its jobs, and `aggregation`
+//! checks the fused aggregation against the unfused one before timing them. None of these
 //! tests times anything.
 
 use std::path::{Path, PathBuf};
@@ -183,5 +184,28 @@ fn task_bench_reports_every_row_of_both_jobs_and_the_large_graph_epoch() {
     assert!(
         lp[6].contains("MiB") && lp[7].starts_with("loss "),
         "{lp:?}"
+    );
+}
+
+#[test]
+fn aggregation_checks_the_fused_path_against_the_unfused_one_on_every_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_gs_line(
+        dir.path(),
+        "bench aggregation --num-src 300 --num-dst 200,50 --fanout 4 --width 8 --reps 3",
+    )
+    .ok();
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("| 200 |") || l.starts_with("| 50 |"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", run.stdout);
+    assert!(rows[0].starts_with("| 200 | 800 |"), "{}", rows[0]);
+    assert!(
+        run.stdout
+            .contains("Outputs and gradients of the two paths agree within 1e-5"),
+        "{}",
+        run.stdout
     );
 }

@@ -27,6 +27,9 @@
 //! fails (non-zero exit) unless every comparison is exactly equal, as `BENCHMARKS.md` claims.
 //! The hidden `--perturb-plugin` shifts one plugin weight to show the check failing.
 //!
+//! `gs bench aggregation` ([`aggregation`]) times `block.aggregate` against the
+//! `index_select` + `scatter_reduce` pair it replaces, forward and backward.
+//!
 //! `gs bench sampling` ([`sampling`]) measures neighbour sampling on a graph from disk.
 //!
 //! `gs bench task` ([`task`]) runs whole jobs as a user runs them, each in a child process
@@ -36,6 +39,7 @@
 //! phases (gs-train reports them through `Progress::phase_done` to a [`phase_clock`]) and the
 //! final metrics ([`task_report`]).
 
+mod aggregation;
 mod alloc;
 mod phase_clock;
 mod plugin_boundary;
@@ -50,6 +54,7 @@ mod task_report;
 use anyhow::Context;
 use clap::Subcommand;
 
+pub use aggregation::AggregationArgs;
 pub use plugin_boundary::PluginBoundary;
 pub use sampling::SamplingArgs;
 pub use task::TaskArgs;
@@ -61,6 +66,9 @@ pub enum BenchCommand {
     /// GraphSAGE oracle (same weights), alternating every repetition; plus glibc malloc
     /// settings, measured in child processes.
     PluginBoundary(PluginBoundary),
+    /// Neighbour aggregation: `block.aggregate` against `index_select` + `scatter_reduce`,
+    /// forward and backward, alternating every repetition.
+    Aggregation(AggregationArgs),
     /// Neighbour-sampling throughput on a graph from disk (gs's format or a GraphStorm/DGL
     /// partition), with 1 or more threads.
     Sampling(SamplingArgs),
@@ -82,6 +90,7 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &[u8])]) -> anyhow::Result<
     };
     match command {
         BenchCommand::PluginBoundary(args) => plugin_boundary::run(&args, builtin("sage")?),
+        BenchCommand::Aggregation(args) => aggregation::run(&args),
         BenchCommand::Sampling(args) => sampling::run(&args),
         BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),
     }
