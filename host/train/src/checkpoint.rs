@@ -47,7 +47,8 @@ pub struct CheckpointMeta {
     pub config: BTreeMap<String, serde_json::Value>,
     /// The plugin's custom arguments, resolved against its `describe`.
     pub custom_args: Vec<(String, String)>,
-    /// Validation and test scores of this epoch by metric name.
+    /// Validation and test scores of this epoch by metric name (`null` where undefined).
+    #[serde(deserialize_with = "crate::metrics::nan_for_null_values")]
     pub metrics: BTreeMap<String, f64>,
     /// SHA-256 (hex) of every other file of the checkpoint, by file name. [`save`] fills it.
     #[serde(default)]

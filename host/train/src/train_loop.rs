@@ -3,6 +3,7 @@
 //! model selection, early stop, and evaluation outputs for inference. It reports how long each
 //! phase took through [`Progress::phase_done`] (a few clock reads per step, no allocation).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use gs_runtime::Mode;
@@ -16,8 +17,8 @@ use crate::early_stop::EarlyStop;
 use crate::node_task::RunOptions;
 use crate::task::TargetTask;
 use crate::{
-    Adam, AdamConfig, EpochReport, IterationReport, Metric, Phase, PreparedBatch, Progress,
-    TaskModel, TrainError, TrainingSummary,
+    Adam, AdamConfig, EpochReport, IterationReport, Phase, PreparedBatch, Progress, Score,
+    Scores, TaskModel, TrainError, TrainingSummary,
 };
 
 /// Model outputs and labels for every target of `ids`, in order, under `no_grad`.
@@ -66,7 +67,7 @@ pub(crate) fn evaluate<T: TargetTask + ?Sized>(
     ids: &[TargetId],
     what: &str,
     progress: &mut dyn Progress,
-) -> Result<Vec<(Metric, f64)>, TrainError> {
+) -> Result<Scores, TrainError> {
     let (_, outputs, labels) = outputs_for(task, model, ids, true, what, progress)?;
     match labels {
         Some(labels) => task.scores(&outputs, &labels),
@@ -109,8 +110,11 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         state
     };
     let primary = task.metrics()[0];
+    // An undefined score (NaN) never beats a defined one; a defined one beats NaN.
     let better = |a: f64, b: f64| {
-        if primary.higher_is_better() {
+        if b.is_nan() {
+            !a.is_nan()
+        } else if primary.higher_is_better() {
             a > b
         } else {
             a < b
@@ -175,9 +179,9 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             } else {
                 vec![]
             };
-            let val_score = val.first().map(|&(_, s)| s);
+            let val_score = val.first().map(|(_, s)| s.value);
             let checkpoint = if save_now {
-                let metrics = val.iter().map(|(m, s)| (format!("val_{m}"), *s)).collect();
+                let metrics = checkpoint_metrics(&val, &[]);
                 timed(progress, Phase::Checkpoint, |_| {
                     writer.save(
                         format!("epoch-{epoch}-iter-{iteration}"),
@@ -225,15 +229,9 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             };
             Ok::<_, TrainError>((val, test))
         })?;
-        let val_score = val.first().map(|&(_, s)| s);
-        let test_score = test.first().map(|&(_, s)| s);
-        let mut metrics = std::collections::BTreeMap::new();
-        for (m, s) in &val {
-            metrics.insert(format!("val_{m}"), *s);
-        }
-        for (m, s) in &test {
-            metrics.insert(format!("test_{m}"), *s);
-        }
+        let val_score = val.first().map(|(_, s)| s.value);
+        let test_score = test.first().map(|(_, s)| s.value);
+        let metrics = checkpoint_metrics(&val, &test);
         let checkpoint = timed(progress, Phase::Checkpoint, |_| {
             writer.save(
                 format!("epoch-{epoch}"),
@@ -264,6 +262,8 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             },
             val_score,
             test_score,
+            val_metrics: by_name(&val),
+            test_metrics: by_name(&test),
             seconds: started.elapsed().as_secs_f64(),
             checkpoint,
         };
@@ -280,6 +280,29 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         }
     }
     Ok(summary)
+}
+
+/// The figures of a checkpoint's `metrics`: `val_<metric>` and `test_<metric>`, and for the
+/// per-class metrics also `val_<metric>_class_<c>` for each class.
+fn checkpoint_metrics(val: &[(crate::Metric, Score)], test: &[(crate::Metric, Score)]) -> BTreeMap<String, f64> {
+    let mut metrics = BTreeMap::new();
+    for (split, scores) in [("val", val), ("test", test)] {
+        for (m, s) in scores {
+            metrics.insert(format!("{split}_{m}"), s.value);
+            for (class, value) in &s.per_class {
+                metrics.insert(format!("{split}_{m}_class_{class}"), *value);
+            }
+        }
+    }
+    metrics
+}
+
+/// `scores` by metric name, for the training summary.
+fn by_name(scores: &[(crate::Metric, Score)]) -> BTreeMap<String, Score> {
+    scores
+        .iter()
+        .map(|(m, s)| (m.to_string(), s.clone()))
+        .collect()
 }
 
 /// Runs `work` and reports its wall time as `phase`.
