@@ -25,7 +25,11 @@ use std::collections::BTreeMap;
 /// equals the trapezoid area under the ROC curve. NaN without both a positive and a negative.
 pub(crate) fn binary_roc_auc(scores: &[f32], positive: &[bool]) -> f64 {
     assert_eq!(scores.len(), positive.len());
-    let mut pairs: Vec<(f32, bool)> = scores.iter().copied().zip(positive.iter().copied()).collect();
+    let mut pairs: Vec<(f32, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let positives = pairs.iter().filter(|(_, p)| *p).count() as f64;
     let negatives = pairs.len() as f64 - positives;
@@ -74,7 +78,10 @@ fn one_vs_rest_auc(probabilities: &[f32], width: usize, labels: &[i64]) -> BTree
     (0..width)
         .map(|c| {
             let positive: Vec<bool> = labels.iter().map(|&l| l == c as i64).collect();
-            (c as u32, binary_roc_auc(&column(probabilities, width, c), &positive))
+            (
+                c as u32,
+                binary_roc_auc(&column(probabilities, width, c), &positive),
+            )
         })
         .collect()
 }
@@ -105,7 +112,10 @@ pub(crate) fn multilabel_roc_auc(
     let per_class: BTreeMap<u32, f64> = (0..width)
         .map(|c| {
             let positive: Vec<bool> = column(truth, width, c).iter().map(|&t| t > 0.5).collect();
-            (c as u32, binary_roc_auc(&column(probabilities, width, c), &positive))
+            (
+                c as u32,
+                binary_roc_auc(&column(probabilities, width, c), &positive),
+            )
         })
         .collect();
     let overall = per_class.values().sum::<f64>() / width as f64;
@@ -122,7 +132,11 @@ pub(crate) fn precision_recall_auc(scores: &[f32], positive: &[bool]) -> f64 {
     if scores.is_empty() {
         return f64::NAN;
     }
-    let mut pairs: Vec<(f32, bool)> = scores.iter().copied().zip(positive.iter().copied()).collect();
+    let mut pairs: Vec<(f32, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let total_positives = pairs.iter().filter(|(_, p)| *p).count() as f64;
     // (recall, precision) at every distinct threshold, from the highest score down.
@@ -162,7 +176,8 @@ pub(crate) fn per_class_f1(predicted: &[i64], labels: &[i64]) -> (f64, BTreeMap<
         .into_iter()
         .map(|c| {
             let counts = ClassCounts::of(c, predicted, labels);
-            let denominator = 2.0 * counts.true_positives + counts.false_positives() + counts.false_negatives();
+            let denominator =
+                2.0 * counts.true_positives + counts.false_positives() + counts.false_negatives();
             let f1 = if denominator == 0.0 {
                 0.0
             } else {

@@ -428,16 +428,35 @@ mod tests {
         assert_eq!(auc, Score::from(0.75));
         // Precision at each threshold: 1, 1/2, 2/3, 2/4 at recall 1/2, 1/2, 1, 1.
         let pr = Metric::PrecisionRecallAuc.from_probabilities(&probabilities, 2, &labels);
-        assert!((pr.value - (0.5 + 0.5 * (0.5 + 2.0 / 3.0) / 2.0)).abs() < 1e-12, "{pr}");
+        assert!(
+            (pr.value - (0.5 + 0.5 * (0.5 + 2.0 / 3.0) / 2.0)).abs() < 1e-12,
+            "{pr}"
+        );
         let per_class = Metric::PerClassRocAuc.from_probabilities(&probabilities, 2, &labels);
         assert_eq!(per_class.value, 0.75);
-        assert_eq!(per_class.per_class.values().copied().collect::<Vec<_>>(), [0.75, 0.75]);
+        assert_eq!(
+            per_class.per_class.values().copied().collect::<Vec<_>>(),
+            [0.75, 0.75]
+        );
         let f1 = Metric::PerClassF1.from_classes(&[1, 0, 1, 0], &labels, 2);
         assert_eq!(f1.value, 0.5);
         assert_eq!(f1.per_class.len(), 2);
-        assert_eq!(Metric::F1Macro.from_classes(&[1, 0, 1, 0], &labels, 2).value, f1.value);
-        assert_eq!(Metric::Precision.from_classes(&[1, 1, 1, 0], &labels, 2).value, 1.0);
-        assert_eq!(Metric::Recall.from_classes(&[1, 1, 1, 0], &labels, 2).value, 2.0 / 3.0);
+        assert_eq!(
+            Metric::F1Macro
+                .from_classes(&[1, 0, 1, 0], &labels, 2)
+                .value,
+            f1.value
+        );
+        assert_eq!(
+            Metric::Precision
+                .from_classes(&[1, 1, 1, 0], &labels, 2)
+                .value,
+            1.0
+        );
+        assert_eq!(
+            Metric::Recall.from_classes(&[1, 1, 1, 0], &labels, 2).value,
+            2.0 / 3.0
+        );
         // Multilabel: `accuracy` skips a column without negatives, `roc_auc` is undefined.
         let scores = [0.9, 0.2, 0.1, 0.7];
         let truth = [1.0, 1.0, 0.0, 1.0];
@@ -461,7 +480,10 @@ mod tests {
         assert!(back.per_class[&2].is_nan());
         let back: Score = serde_json::from_str(r#"{"value":null}"#).unwrap();
         assert!(back.value.is_nan() && back.per_class.is_empty());
-        assert_eq!(serde_json::to_string(&plain).unwrap(), r#"{"value":0.123456}"#);
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"value":0.123456}"#
+        );
     }
 
     #[test]

@@ -94,8 +94,8 @@ pub(crate) trait TargetTask {
                 .map(|&m| (m, m.multilabel(&probabilities, &truth, width)))
                 .collect());
         }
-        let truth = Vec::<i64>::try_from(labels.to_kind(Kind::Int64).flatten(0, -1))
-            .map_err(read_error)?;
+        let truth =
+            Vec::<i64>::try_from(labels.to_kind(Kind::Int64).flatten(0, -1)).map_err(read_error)?;
         let probabilities = if metrics.iter().any(|m| m.needs_probabilities()) {
             let p = head.probabilities(outputs);
             // A one-logit binary head (focal loss) scores class 1 by its sigmoid: as columns
@@ -110,8 +110,8 @@ pub(crate) trait TargetTask {
             vec![]
         };
         let probability_width = if head == Head::Binary { 2 } else { width };
-        let predicted = Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1))
-            .map_err(read_error)?;
+        let predicted =
+            Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1)).map_err(read_error)?;
         let classes = config.num_classes.unwrap_or(2).max(2) as usize;
         Ok(metrics
             .iter()

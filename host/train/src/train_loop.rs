@@ -17,8 +17,8 @@ use crate::early_stop::EarlyStop;
 use crate::node_task::RunOptions;
 use crate::task::TargetTask;
 use crate::{
-    Adam, AdamConfig, EpochReport, IterationReport, Phase, PreparedBatch, Progress, Score,
-    Scores, TaskModel, TrainError, TrainingSummary,
+    Adam, AdamConfig, EpochReport, IterationReport, Phase, PreparedBatch, Progress, Score, Scores,
+    TaskModel, TrainError, TrainingSummary,
 };
 
 /// Model outputs and labels for every target of `ids`, in order, under `no_grad`.
@@ -284,7 +284,10 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
 
 /// The figures of a checkpoint's `metrics`: `val_<metric>` and `test_<metric>`, and for the
 /// per-class metrics also `val_<metric>_class_<c>` for each class.
-fn checkpoint_metrics(val: &[(crate::Metric, Score)], test: &[(crate::Metric, Score)]) -> BTreeMap<String, f64> {
+fn checkpoint_metrics(
+    val: &[(crate::Metric, Score)],
+    test: &[(crate::Metric, Score)],
+) -> BTreeMap<String, f64> {
     let mut metrics = BTreeMap::new();
     for (split, scores) in [("val", val), ("test", test)] {
         for (m, s) in scores {
