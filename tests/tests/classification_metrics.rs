@@ -313,6 +313,12 @@ fn metrics_that_do_not_fit_the_task_are_refused_naming_eval_metric_and_what_fits
     );
     fails(
         &four_classes,
+        "hit_at_5",
+        1,
+        &["eval_metric", "hit_at_5", "not computed by gs", "roc_auc"],
+    );
+    fails(
+        &four_classes,
         "fscore_at_2",
         1,
         &["eval_metric", "fscore_at_2", "per_class_roc_auc"],

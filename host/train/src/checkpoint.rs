@@ -358,6 +358,24 @@ mod tests {
     }
 
     #[test]
+    fn an_undefined_metric_is_saved_as_null_and_loads_back_as_nan() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("epoch-1");
+        let mut m = meta(b"wasm");
+        m.metrics = BTreeMap::from([
+            ("val_roc_auc".to_string(), f64::NAN),
+            ("val_per_class_roc_auc_class_0".to_string(), 0.75),
+        ]);
+        let w = vec![("gnn/w".to_string(), Tensor::from_slice(&[1.0f32]))];
+        save(&dir, &m, &w, &[], b"wasm").unwrap();
+        let text = std::fs::read_to_string(dir.join(META_FILE)).unwrap();
+        assert!(text.contains("\"val_roc_auc\": null"), "{text}");
+        let loaded = load(&dir).unwrap();
+        assert!(loaded.meta.metrics["val_roc_auc"].is_nan());
+        assert_eq!(loaded.meta.metrics["val_per_class_roc_auc_class_0"], 0.75);
+    }
+
+    #[test]
     fn every_file_is_recorded_and_a_changed_byte_is_refused_naming_both_digests() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("epoch-0");

@@ -14,6 +14,12 @@
 //!   and the labels both top out at class 1, macro otherwise), called with the labels and the
 //!   predictions swapped, exactly as GraphStorm calls it; see [`graphstorm_precision_recall`].
 //!
+//! GraphStorm refuses to mix metrics of probabilities (`roc_auc`, `per_class_roc_auc`,
+//! `precision_recall`) with metrics of predicted classes (`accuracy`, `f1_score`,
+//! `per_class_f1_score`) in one `eval_metric`, as its evaluation computes either probabilities
+//! or classes; gs scores each metric from the view it needs, so any mix works, each metric with
+//! the value GraphStorm gives it alone.
+//!
 //! Where scikit-learn raises (an AUC with a single class present, a multi-class AUC with a
 //! class missing from the labels), these functions return NaN: GraphStorm stops training
 //! there, gs reports the score as undefined and goes on.

@@ -144,6 +144,12 @@ pub(crate) fn parse_metrics(config: &TrainConfig) -> Result<Vec<Metric>, TrainEr
         .map_err(TrainError::Config)?;
     let classification = task.is_classification();
     let ranking = task == gs_config::TaskType::LinkPrediction;
+    if classification && let Some(m) = metrics.iter().find(|m| m.is_ranking()) {
+        return Err(TrainError::Config(format!(
+            "eval_metric `{m}` of classification (GraphStorm's hit@k of binary classification) \
+             is not computed by gs yet; hint: use one of {CLASSIFICATION_NAMES}"
+        )));
+    }
     if let Some(m) = metrics.iter().find(|m| {
         m.is_ranking() != ranking || (!ranking && m.is_classification() != classification)
     }) {

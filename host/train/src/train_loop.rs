@@ -110,16 +110,7 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         state
     };
     let primary = task.metrics()[0];
-    // An undefined score (NaN) never beats a defined one; a defined one beats NaN.
-    let better = |a: f64, b: f64| {
-        if b.is_nan() {
-            !a.is_nan()
-        } else if primary.higher_is_better() {
-            a > b
-        } else {
-            a < b
-        }
-    };
+    let better = |a: f64, b: f64| improves(a, b, primary.higher_is_better());
     let mut summary = match &options.continued_summary {
         Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
         None => TrainingSummary {
@@ -282,6 +273,18 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
     Ok(summary)
 }
 
+/// Whether validation score `a` beats the best so far, `b`. An undefined score (NaN, e.g. a
+/// ROC AUC on a split with one class) never beats a defined one, and a defined one beats it.
+fn improves(a: f64, b: f64, higher_is_better: bool) -> bool {
+    if b.is_nan() {
+        !a.is_nan()
+    } else if higher_is_better {
+        a > b
+    } else {
+        a < b
+    }
+}
+
 /// The figures of a checkpoint's `metrics`: `val_<metric>` and `test_<metric>`, and for the
 /// per-class metrics also `val_<metric>_class_<c>` for each class.
 fn checkpoint_metrics(
@@ -426,4 +429,43 @@ fn should_stop<T: TargetTask + ?Sized>(
     let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
     EarlyStop::from_config(task.config())
         .is_some_and(|rule| rule.should_stop(&scores, higher_is_better))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Metric;
+
+    #[test]
+    fn undefined_scores_lose_to_defined_ones() {
+        assert!(improves(0.6, 0.5, true) && !improves(0.5, 0.6, true));
+        assert!(improves(0.5, 0.6, false) && !improves(0.6, 0.5, false));
+        assert!(improves(0.1, f64::NAN, true) && improves(9.0, f64::NAN, false));
+        assert!(!improves(f64::NAN, 0.1, true) && !improves(f64::NAN, f64::NAN, true));
+    }
+
+    #[test]
+    fn checkpoints_record_every_metric_and_each_class() {
+        let val = vec![
+            (Metric::RocAuc, Score::from(0.9)),
+            (
+                Metric::PerClassF1,
+                Score::per_class(0.7, BTreeMap::from([(0, 0.6), (1, 0.8)])),
+            ),
+        ];
+        let test = vec![(Metric::RocAuc, Score::from(0.8))];
+        let metrics = checkpoint_metrics(&val, &test);
+        let expected: BTreeMap<String, f64> = [
+            ("test_roc_auc", 0.8),
+            ("val_per_class_f1_score", 0.7),
+            ("val_per_class_f1_score_class_0", 0.6),
+            ("val_per_class_f1_score_class_1", 0.8),
+            ("val_roc_auc", 0.9),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(metrics, expected);
+        assert_eq!(by_name(&val)["per_class_f1_score"].per_class.len(), 2);
+    }
 }
