@@ -155,6 +155,31 @@ fn binary_node_classification_reports_roc_auc_precision_recall_and_per_class_f1(
     );
     assert!(untrained.stdout.contains("best epoch validation: "));
 
+    // Focal loss has one logit per paper (a sigmoid): its probability of class 1 is scored the
+    // same way, and both classes' one-vs-rest AUCs are that AUC.
+    launch_binary(
+        dir,
+        &[
+            "--eval-metric",
+            "roc_auc",
+            "per_class_roc_auc",
+            "--class-loss-func",
+            "focal",
+            "--lr",
+            "0.01",
+            "--num-epochs",
+            "3",
+            "--save-model-path",
+            "focal",
+        ],
+    )
+    .ok();
+    let focal = &best_epoch(&dir.join("focal"))["test_metrics"];
+    assert!(value(focal, "roc_auc") > 0.9, "{focal}");
+    let auc = per_class(focal, "per_class_roc_auc");
+    assert_eq!(auc.len(), 2, "{focal}");
+    assert!((auc[0].1 - value(focal, "roc_auc")).abs() < 1e-6, "{focal}");
+
     // The checkpoint records each class too.
     let checkpoint = best["checkpoint"].as_str().unwrap();
     let meta: Value = serde_json::from_str(
