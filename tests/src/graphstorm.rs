@@ -228,7 +228,7 @@ impl GraphStormModel {
             .scores
             .iter()
             .find(|(m, _)| m.to_string() == "accuracy")
-            .map(|(_, s)| *s);
+            .map(|(_, s)| s.value);
         (
             Agreement {
                 compared: seen.len(),

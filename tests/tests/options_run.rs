@@ -201,7 +201,7 @@ fn multilabel_and_its_weights_change_the_first_loss() {
     let scores = task
         .evaluate(&mut model, &ids, "val", &mut NoProgress)
         .unwrap();
-    assert!((0.0..=1.0).contains(&scores[0].1), "{scores:?}");
+    assert!((0.0..=1.0).contains(&scores[0].1.value), "{scores:?}");
     let out = task.infer(&mut model, &ids, &mut NoProgress).unwrap();
     assert_eq!(out.outputs.size(), [ids.len() as i64, 4]);
     let sums = out

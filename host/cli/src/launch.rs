@@ -310,6 +310,21 @@ fn train(resolved: &Resolved) -> anyhow::Result<()> {
         ),
         None => println!("no epoch was trained (num_epochs is 0)"),
     }
+    let best = summary
+        .best_epoch
+        .and_then(|b| summary.epochs.iter().find(|e| e.epoch == b))
+        // Not when the best checkpoint is one inside that epoch (`save_model_frequency`).
+        .filter(|e| e.checkpoint == summary.best_checkpoint);
+    if let Some(best) = best {
+        for (split, metrics) in [
+            ("validation", &best.val_metrics),
+            ("test", &best.test_metrics),
+        ] {
+            if let Some(line) = crate::progress::all_metrics_line(metrics) {
+                println!("best epoch {split}: {line}");
+            }
+        }
+    }
     if let Some(dir) = &resolved.train.save_model_path {
         println!(
             "checkpoints and {} in `{}`",

@@ -47,7 +47,8 @@ pub struct CheckpointMeta {
     pub config: BTreeMap<String, serde_json::Value>,
     /// The plugin's custom arguments, resolved against its `describe`.
     pub custom_args: Vec<(String, String)>,
-    /// Validation and test scores of this epoch by metric name.
+    /// Validation and test scores of this epoch by metric name (`null` where undefined).
+    #[serde(deserialize_with = "crate::metrics::nan_for_null_values")]
     pub metrics: BTreeMap<String, f64>,
     /// SHA-256 (hex) of every other file of the checkpoint, by file name. [`save`] fills it.
     #[serde(default)]
@@ -354,6 +355,24 @@ mod tests {
             vec![std::ffi::OsString::from("epoch-2")],
             "no temporary directory is left behind"
         );
+    }
+
+    #[test]
+    fn an_undefined_metric_is_saved_as_null_and_loads_back_as_nan() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("epoch-1");
+        let mut m = meta(b"wasm");
+        m.metrics = BTreeMap::from([
+            ("val_roc_auc".to_string(), f64::NAN),
+            ("val_per_class_roc_auc_class_0".to_string(), 0.75),
+        ]);
+        let w = vec![("gnn/w".to_string(), Tensor::from_slice(&[1.0f32]))];
+        save(&dir, &m, &w, &[], b"wasm").unwrap();
+        let text = std::fs::read_to_string(dir.join(META_FILE)).unwrap();
+        assert!(text.contains("\"val_roc_auc\": null"), "{text}");
+        let loaded = load(&dir).unwrap();
+        assert!(loaded.meta.metrics["val_roc_auc"].is_nan());
+        assert_eq!(loaded.meta.metrics["val_per_class_roc_auc_class_0"], 0.75);
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct EdgeInferenceOutput {
     /// `[edges, width]` on CPU: probabilities (`return_proba`), classes, or regression values.
     pub outputs: Tensor,
     /// Scores of `eval_metric` on these edges.
-    pub scores: Vec<(Metric, f64)>,
+    pub scores: crate::Scores,
 }
 
 /// An edge task over one graph and one resolved configuration.
@@ -420,7 +420,7 @@ impl EdgeTask {
         ids: &[EdgeId],
         what: &str,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<crate::Scores, TrainError> {
         train_loop::evaluate(self, model, ids, what, progress)
     }
 

@@ -540,7 +540,7 @@ impl LinkPredictionTask {
         ids: &[u64],
         what: &str,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<crate::Scores, TrainError> {
         let _guard = tch::no_grad_guard();
         let embeddings = self.all_node_embeddings(model, true, progress)?;
         let targets = self.by_etype(ids);
@@ -606,7 +606,10 @@ impl LinkPredictionTask {
                     .map(|(ranks, sizes)| m.ranking(ranks, sizes))
                     .collect();
                 let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-                (m, if values.is_empty() { f64::NAN } else { mean })
+                (
+                    m,
+                    crate::Score::from(if values.is_empty() { f64::NAN } else { mean }),
+                )
             })
             .collect();
         Ok(scores)
@@ -654,7 +657,7 @@ impl LinkPredictionTask {
         &self,
         model: &mut TaskModel,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<crate::Scores, TrainError> {
         let ids = self.inference_ids()?;
         self.rank_edges(model, &ids, "test", progress)
     }
@@ -885,7 +888,7 @@ impl TargetTask for LinkPredictionTask {
         ids: &[u64],
         what: &str,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<crate::Scores, TrainError> {
         self.rank_edges(model, ids, what, progress)
     }
 }

@@ -50,7 +50,7 @@ pub struct InferenceOutput {
     /// `[ids.len(), width]` on CPU: probabilities (`return_proba`), logits, or regression values.
     pub outputs: Tensor,
     /// Scores of `eval_metric` on these nodes, when they have labels.
-    pub scores: Vec<(Metric, f64)>,
+    pub scores: crate::Scores,
 }
 
 /// A node task over one graph and one resolved configuration.
@@ -385,7 +385,7 @@ impl NodeTask {
         ids: &[NodeId],
         what: &str,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<crate::Scores, TrainError> {
         train_loop::evaluate(self, model, ids, what, progress)
     }
 

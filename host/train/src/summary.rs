@@ -1,10 +1,13 @@
-//! `training_summary.json`: what each epoch scored and which checkpoint is best.
+//! `training_summary.json`: what each epoch scored and which checkpoint is best. Each epoch
+//! records the primary metric's validation and test values (`val_score`, `test_score`) and
+//! every `eval_metric` by name (`val_metrics`, `test_metrics`), per-class values included.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::TrainError;
+use crate::{Score, TrainError};
 
 /// One epoch's figures.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -14,6 +17,12 @@ pub struct EpochReport {
     /// Validation score of the primary metric (`null` without validation).
     pub val_score: Option<f64>,
     pub test_score: Option<f64>,
+    /// Every `eval_metric` on the validation targets, by name (none without validation).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub val_metrics: BTreeMap<String, Score>,
+    /// Every `eval_metric` on the test targets, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub test_metrics: BTreeMap<String, Score>,
     pub seconds: f64,
     /// The checkpoint directory name, when one was saved.
     pub checkpoint: Option<String>,

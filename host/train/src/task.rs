@@ -11,7 +11,7 @@ use gs_tensor::{Device, Kind, Tensor};
 use gs_runtime::Mode;
 
 use crate::head::Head;
-use crate::metrics::roc_auc_macro;
+use crate::metrics::{CLASSIFICATION_NAMES, RANKING_NAMES, REGRESSION_NAMES, Score, Scores};
 use crate::{Metric, PreparedBatch, Progress, TaskModel, TrainError, train_loop};
 
 /// Batches of a task, sampled and assembled ahead of the model.
@@ -65,46 +65,75 @@ pub(crate) trait TargetTask {
         ids: &[u64],
         what: &str,
         progress: &mut dyn Progress,
-    ) -> Result<Vec<(Metric, f64)>, TrainError> {
+    ) -> Result<Scores, TrainError> {
         train_loop::evaluate(self, model, ids, what, progress)
     }
 
     /// Scores of every metric of `outputs` against `labels`.
-    fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Vec<(Metric, f64)>, TrainError> {
+    fn scores(&self, outputs: &Tensor, labels: &Tensor) -> Result<Scores, TrainError> {
         let config = self.config();
-        let convert = |e| TrainError::Tensor(gs_tensor::TensorError::torch("read outputs", e));
-        self.metrics()
+        let head = self.head();
+        let metrics = self.metrics();
+        let floats = |t: Tensor| {
+            Vec::<f32>::try_from(t.to_kind(Kind::Float).flatten(0, -1)).map_err(read_error)
+        };
+        if !config.task_type.is_classification() {
+            let predicted = floats(outputs.shallow_clone())?;
+            let truth = floats(labels.shallow_clone())?;
+            return Ok(metrics
+                .iter()
+                .map(|&m| (m, Score::from(m.regression(&predicted, &truth))))
+                .collect());
+        }
+        let width = self.output_dim()? as usize;
+        if head == Head::MultiLabel {
+            let probabilities = floats(head.probabilities(outputs))?;
+            let truth = floats(labels.shallow_clone())?;
+            return Ok(metrics
+                .iter()
+                .map(|&m| (m, m.multilabel(&probabilities, &truth, width)))
+                .collect());
+        }
+        let truth =
+            Vec::<i64>::try_from(labels.to_kind(Kind::Int64).flatten(0, -1)).map_err(read_error)?;
+        let probabilities = if metrics.iter().any(|m| m.needs_probabilities()) {
+            let p = head.probabilities(outputs);
+            // A one-logit binary head (focal loss) scores class 1 by its sigmoid: as columns
+            // [1 - p, p], like the softmax of two logits.
+            let p = if head == Head::Binary {
+                Tensor::cat(&[p.ones_like() - &p, p], 1)
+            } else {
+                p
+            };
+            floats(p)?
+        } else {
+            vec![]
+        };
+        let probability_width = if head == Head::Binary { 2 } else { width };
+        let predicted =
+            Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1)).map_err(read_error)?;
+        let classes = config.num_classes.unwrap_or(2).max(2) as usize;
+        Ok(metrics
             .iter()
             .map(|&m| {
-                let head = self.head();
-                let score = if m.is_classification() && head == Head::MultiLabel {
-                    // GraphStorm's multilabel `accuracy` is the macro ROC AUC.
-                    let probabilities = head.probabilities(outputs).flatten(0, -1);
-                    let scores = Vec::<f32>::try_from(probabilities).map_err(convert)?;
-                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
-                        .map_err(convert)?;
-                    roc_auc_macro(&scores, &truth, self.output_dim()? as usize)
-                } else if m.is_classification() {
-                    let predicted = Vec::<i64>::try_from(head.classes(outputs).flatten(0, -1))
-                        .map_err(convert)?;
-                    let truth =
-                        Vec::<i64>::try_from(labels.to_kind(Kind::Int64)).map_err(convert)?;
-                    let classes = config.num_classes.unwrap_or(2).max(2) as usize;
-                    m.classification(&predicted, &truth, classes)
+                let score = if m.needs_probabilities() {
+                    m.from_probabilities(&probabilities, probability_width, &truth)
                 } else {
-                    let predicted =
-                        Vec::<f32>::try_from(outputs.flatten(0, -1)).map_err(convert)?;
-                    let truth = Vec::<f32>::try_from(labels.to_kind(Kind::Float).flatten(0, -1))
-                        .map_err(convert)?;
-                    m.regression(&predicted, &truth)
+                    m.from_classes(&predicted, &truth, classes)
                 };
-                Ok((m, score))
+                (m, score)
             })
-            .collect()
+            .collect())
     }
 }
 
-/// The metrics of `eval_metric`, checked against the task.
+fn read_error(e: gs_tensor::tch::TchError) -> TrainError {
+    TrainError::Tensor(gs_tensor::TensorError::torch("read outputs", e))
+}
+
+/// The metrics of `eval_metric`, checked against the task: each must fit the task type,
+/// multilabel classification takes the ROC AUC metrics only, and `precision_recall` binary
+/// classification only.
 pub(crate) fn parse_metrics(config: &TrainConfig) -> Result<Vec<Metric>, TrainError> {
     let task = config.task_type;
     let metrics = config
@@ -115,11 +144,24 @@ pub(crate) fn parse_metrics(config: &TrainConfig) -> Result<Vec<Metric>, TrainEr
         .map_err(TrainError::Config)?;
     let classification = task.is_classification();
     let ranking = task == gs_config::TaskType::LinkPrediction;
+    if classification && let Some(m) = metrics.iter().find(|m| m.is_ranking()) {
+        return Err(TrainError::Config(format!(
+            "eval_metric `{m}` of classification (GraphStorm's hit@k of binary classification) \
+             is not computed by gs yet; hint: use one of {CLASSIFICATION_NAMES}"
+        )));
+    }
     if let Some(m) = metrics.iter().find(|m| {
         m.is_ranking() != ranking || (!ranking && m.is_classification() != classification)
     }) {
+        let fits = if ranking {
+            RANKING_NAMES
+        } else if classification {
+            CLASSIFICATION_NAMES
+        } else {
+            REGRESSION_NAMES
+        };
         return Err(TrainError::Config(format!(
-            "eval_metric `{m}` does not apply to `{}`",
+            "eval_metric `{m}` does not apply to `{}`; hint: use one of {fits}",
             task.name()
         )));
     }
@@ -127,11 +169,23 @@ pub(crate) fn parse_metrics(config: &TrainConfig) -> Result<Vec<Metric>, TrainEr
         return Err(TrainError::Config("`eval_metric` is empty".into()));
     }
     if config.multilabel
-        && let Some(m) = metrics.iter().find(|m| **m != Metric::Accuracy)
+        && let Some(m) = metrics.iter().find(|m| !m.fits_multilabel())
     {
         return Err(TrainError::Config(format!(
             "eval_metric `{m}` is not computed for multilabel classification; hint: use \
-             --eval-metric accuracy (the macro ROC AUC, as GraphStorm reports it)"
+             accuracy (the macro ROC AUC, as GraphStorm reports it), roc_auc or \
+             per_class_roc_auc"
+        )));
+    }
+    let classes = config.num_classes.unwrap_or(2);
+    if classification
+        && classes > 2
+        && let Some(m) = metrics.iter().find(|m| **m == Metric::PrecisionRecallAuc)
+    {
+        return Err(TrainError::Config(format!(
+            "eval_metric `{m}` is defined for binary classification only (GraphStorm scores \
+             the probability of class 1 with sklearn's precision_recall_curve), but \
+             num_classes is {classes}; hint: use roc_auc, f1_score or per_class_f1_score"
         )));
     }
     Ok(metrics)

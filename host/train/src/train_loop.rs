@@ -3,6 +3,7 @@
 //! model selection, early stop, and evaluation outputs for inference. It reports how long each
 //! phase took through [`Progress::phase_done`] (a few clock reads per step, no allocation).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use gs_runtime::Mode;
@@ -16,7 +17,7 @@ use crate::early_stop::EarlyStop;
 use crate::node_task::RunOptions;
 use crate::task::TargetTask;
 use crate::{
-    Adam, AdamConfig, EpochReport, IterationReport, Metric, Phase, PreparedBatch, Progress,
+    Adam, AdamConfig, EpochReport, IterationReport, Phase, PreparedBatch, Progress, Score, Scores,
     TaskModel, TrainError, TrainingSummary,
 };
 
@@ -66,7 +67,7 @@ pub(crate) fn evaluate<T: TargetTask + ?Sized>(
     ids: &[TargetId],
     what: &str,
     progress: &mut dyn Progress,
-) -> Result<Vec<(Metric, f64)>, TrainError> {
+) -> Result<Scores, TrainError> {
     let (_, outputs, labels) = outputs_for(task, model, ids, true, what, progress)?;
     match labels {
         Some(labels) => task.scores(&outputs, &labels),
@@ -109,13 +110,7 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         state
     };
     let primary = task.metrics()[0];
-    let better = |a: f64, b: f64| {
-        if primary.higher_is_better() {
-            a > b
-        } else {
-            a < b
-        }
-    };
+    let better = |a: f64, b: f64| improves(a, b, primary.higher_is_better());
     let mut summary = match &options.continued_summary {
         Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
         None => TrainingSummary {
@@ -175,9 +170,9 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             } else {
                 vec![]
             };
-            let val_score = val.first().map(|&(_, s)| s);
+            let val_score = val.first().map(|(_, s)| s.value);
             let checkpoint = if save_now {
-                let metrics = val.iter().map(|(m, s)| (format!("val_{m}"), *s)).collect();
+                let metrics = checkpoint_metrics(&val, &[]);
                 timed(progress, Phase::Checkpoint, |_| {
                     writer.save(
                         format!("epoch-{epoch}-iter-{iteration}"),
@@ -225,15 +220,9 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             };
             Ok::<_, TrainError>((val, test))
         })?;
-        let val_score = val.first().map(|&(_, s)| s);
-        let test_score = test.first().map(|&(_, s)| s);
-        let mut metrics = std::collections::BTreeMap::new();
-        for (m, s) in &val {
-            metrics.insert(format!("val_{m}"), *s);
-        }
-        for (m, s) in &test {
-            metrics.insert(format!("test_{m}"), *s);
-        }
+        let val_score = val.first().map(|(_, s)| s.value);
+        let test_score = test.first().map(|(_, s)| s.value);
+        let metrics = checkpoint_metrics(&val, &test);
         let checkpoint = timed(progress, Phase::Checkpoint, |_| {
             writer.save(
                 format!("epoch-{epoch}"),
@@ -264,6 +253,8 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
             },
             val_score,
             test_score,
+            val_metrics: by_name(&val),
+            test_metrics: by_name(&test),
             seconds: started.elapsed().as_secs_f64(),
             checkpoint,
         };
@@ -280,6 +271,44 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         }
     }
     Ok(summary)
+}
+
+/// Whether validation score `a` beats the best so far, `b`. An undefined score (NaN, e.g. a
+/// ROC AUC on a split with one class) never beats a defined one, and a defined one beats it.
+fn improves(a: f64, b: f64, higher_is_better: bool) -> bool {
+    if b.is_nan() {
+        !a.is_nan()
+    } else if higher_is_better {
+        a > b
+    } else {
+        a < b
+    }
+}
+
+/// The figures of a checkpoint's `metrics`: `val_<metric>` and `test_<metric>`, and for the
+/// per-class metrics also `val_<metric>_class_<c>` for each class.
+fn checkpoint_metrics(
+    val: &[(crate::Metric, Score)],
+    test: &[(crate::Metric, Score)],
+) -> BTreeMap<String, f64> {
+    let mut metrics = BTreeMap::new();
+    for (split, scores) in [("val", val), ("test", test)] {
+        for (m, s) in scores {
+            metrics.insert(format!("{split}_{m}"), s.value);
+            for (class, value) in &s.per_class {
+                metrics.insert(format!("{split}_{m}_class_{class}"), *value);
+            }
+        }
+    }
+    metrics
+}
+
+/// `scores` by metric name, for the training summary.
+fn by_name(scores: &[(crate::Metric, Score)]) -> BTreeMap<String, Score> {
+    scores
+        .iter()
+        .map(|(m, s)| (m.to_string(), s.clone()))
+        .collect()
 }
 
 /// Runs `work` and reports its wall time as `phase`.
@@ -400,4 +429,43 @@ fn should_stop<T: TargetTask + ?Sized>(
     let scores: Vec<f64> = summary.epochs.iter().filter_map(|e| e.val_score).collect();
     EarlyStop::from_config(task.config())
         .is_some_and(|rule| rule.should_stop(&scores, higher_is_better))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Metric;
+
+    #[test]
+    fn undefined_scores_lose_to_defined_ones() {
+        assert!(improves(0.6, 0.5, true) && !improves(0.5, 0.6, true));
+        assert!(improves(0.5, 0.6, false) && !improves(0.6, 0.5, false));
+        assert!(improves(0.1, f64::NAN, true) && improves(9.0, f64::NAN, false));
+        assert!(!improves(f64::NAN, 0.1, true) && !improves(f64::NAN, f64::NAN, true));
+    }
+
+    #[test]
+    fn checkpoints_record_every_metric_and_each_class() {
+        let val = vec![
+            (Metric::RocAuc, Score::from(0.9)),
+            (
+                Metric::PerClassF1,
+                Score::per_class(0.7, BTreeMap::from([(0, 0.6), (1, 0.8)])),
+            ),
+        ];
+        let test = vec![(Metric::RocAuc, Score::from(0.8))];
+        let metrics = checkpoint_metrics(&val, &test);
+        let expected: BTreeMap<String, f64> = [
+            ("test_roc_auc", 0.8),
+            ("val_per_class_f1_score", 0.7),
+            ("val_per_class_f1_score_class_0", 0.6),
+            ("val_per_class_f1_score_class_1", 0.8),
+            ("val_roc_auc", 0.9),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(metrics, expected);
+        assert_eq!(by_name(&val)["per_class_f1_score"].per_class.len(), 2);
+    }
 }
