@@ -42,7 +42,18 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
             .as_deref()
             .unwrap_or(&info.sdk_version)
     );
-    println!("tasks:         {:?}", info.tasks);
+    let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
+    println!("tasks:         {}", tasks.join(", "));
+    println!(
+        "decode, loss:  {}",
+        if loaded.declares_capabilities() {
+            "declared per task after init (model-capabilities); the host's decoder and loss \
+             serve the rest"
+        } else {
+            "a 0.1.0 component: the host decodes edge tasks and link prediction, and calls \
+             decode once to learn whether the plugin decodes node tasks"
+        }
+    );
     let is_key = |name: &str| gs_config::PLUGIN_KEYS.contains(&name.replace('-', "_").as_str());
     let (keys, custom): (Vec<_>, Vec<_>) = info.hyper_params.iter().partition(|h| is_key(&h.name));
     if !keys.is_empty() {

@@ -55,6 +55,14 @@ impl Plugin {
         }
     }
 
+    /// Whether the component says, after `init`, which tasks its `decode` and `loss` serve
+    /// (the `model-capabilities` export, since `gs:plugin@0.1.1`). Without it the host decodes
+    /// edge tasks and link prediction itself and calls `decode` once to find out about node
+    /// tasks.
+    pub fn declares_capabilities(&self) -> bool {
+        self.exports.declares_capabilities()
+    }
+
     pub fn info(&self) -> &ComponentInfo {
         &self.info
     }

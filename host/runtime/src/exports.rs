@@ -29,6 +29,11 @@ pub(crate) struct Exports {
 }
 
 impl ExportIndices {
+    /// Whether the component exports `model-capabilities` (built against 0.1.1 or later).
+    pub(crate) fn declares_capabilities(&self) -> bool {
+        self.capabilities.is_some()
+    }
+
     /// Find the exports of `pre`'s component: `model-api` must be there, `model-capabilities`
     /// may be.
     pub(crate) fn new(pre: &InstancePre<HostState>) -> wasmtime::Result<Self> {
