@@ -218,7 +218,7 @@ impl EdgeTask {
             num_classes: self.output_dim()? as u32,
             dropout: self.config.dropout as f32,
             target_node_type: self.etype.dst.clone(),
-            custom_args,
+            custom_args: self.features.plugin_args(&self.graph, custom_args),
         })
     }
 
