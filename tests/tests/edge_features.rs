@@ -4,7 +4,9 @@
 //! `review` of the item's other ratings (`gs generate user-item`): rgcn with the edge feature
 //! beats rgcn without it by far, `--inference` from the checkpoint reproduces the test score,
 //! every message operation trains with GraphStorm's weight names and shapes and gives its own
-//! result, and a plugin that reads no edge features has them refused by name.
+//! result, and a plugin that reads no edge features has them refused by name. The edge
+//! decoder `MLPEFeatEdgeDecoder` (`decoder_edge_feat`) learns from the target edge's own review
+//! when no message passes over the ratings, and is the only decoder that takes edge features.
 
 use std::path::Path;
 
@@ -209,5 +211,133 @@ fn edge_features_are_refused_for_plugins_that_do_not_read_them_and_bad_names_are
     train(dir.path(), "m", &["--edge-feat-mp-op", "max"]).fails_with(
         2,
         &["edge-feat-mp-op", "`max`", "concat, add, sub, mul, div"],
+    );
+}
+
+/// Edge regression of `quality` without message passing over the ratings (GraphStorm's default
+/// `remove_target_edge_type`): only the decoder can read a review, the target edge's own.
+fn decoder_yaml() -> String {
+    YAML.replace("    remove_target_edge_type: false\n", "")
+}
+
+#[test]
+fn the_edge_feature_decoder_learns_from_the_target_edges_own_feature() {
+    let dir = user_item_folder(&[("task.yaml", &decoder_yaml())]);
+    train(dir.path(), "mlp", &["--decoder-type", "MLPDecoder"]).ok();
+    train(
+        dir.path(),
+        "efeat",
+        &[
+            "--decoder-type",
+            "MLPEFeatEdgeDecoder",
+            "--decoder-edge-feat",
+            "user,rates,item:review",
+        ],
+    )
+    .ok();
+    let plain = best_test_score(&dir.path().join("mlp"));
+    let with_edge = best_test_score(&dir.path().join("efeat"));
+    // A review is the quality plus noise of deviation 0.3; node features say nothing of it.
+    assert!(plain > 0.85, "rmse of MLPDecoder {plain}");
+    assert!(
+        with_edge < 0.5 && with_edge < plain - 0.4,
+        "rmse of MLPEFeatEdgeDecoder {with_edge}, of MLPDecoder {plain}"
+    );
+    let summary = gs_tests::runs::training_summary(&dir.path().join("efeat"));
+    let best = format!("efeat/epoch-{}", summary["best_epoch"].as_u64().unwrap());
+    let ckpt = gs_train::checkpoint::load(&dir.path().join(&best)).unwrap();
+    let shapes: Vec<(String, Vec<i64>)> = ckpt
+        .weights
+        .iter()
+        .filter(|(n, _)| n.starts_with("decoder/"))
+        .map(|(n, t)| (n.clone(), t.size()))
+        .collect();
+    // GraphStorm's MLPEFeatEdgeDecoder for regression (hidden 16, one feature column).
+    for (name, shape) in [
+        ("decoder/decoder.nn_decoder", vec![32, 16]),
+        ("decoder/decoder.feat_decoder", vec![1, 16]),
+        ("decoder/decoder.combine_decoder", vec![32, 16]),
+        ("decoder/decoder.decoder", vec![16, 16]),
+        ("decoder/decoder.bias", vec![16]),
+        ("decoder/decoder.regression_head.weight", vec![16, 1]),
+    ] {
+        assert!(
+            shapes.iter().any(|(n, s)| n == name && *s == shape),
+            "{name} {shape:?} not in {shapes:?}"
+        );
+    }
+    // `--inference` from the checkpoint (its saved config brings decoder_edge_feat back).
+    let infer = run_gs(
+        dir.path(),
+        &[
+            "edge-regression",
+            "--inference",
+            "--cf",
+            "task.yaml",
+            "--part-config",
+            "data/user-item.json",
+            "--num-trainers",
+            "1",
+            "--restore-model-path",
+            &best,
+        ],
+    )
+    .ok();
+    let score = printed_test_score(&infer, "rmse");
+    assert!(
+        (score - with_edge).abs() < 1e-3,
+        "inference rmse {score}, training's test rmse {with_edge}"
+    );
+}
+
+#[test]
+fn decoder_edge_feat_is_refused_outside_the_edge_feature_decoder_by_name() {
+    let dir = user_item_folder(&[("task.yaml", &decoder_yaml())]);
+    for decoder in ["DenseBiDecoder", "MLPDecoder"] {
+        train(
+            dir.path(),
+            "m",
+            &["--decoder-type", decoder, "--decoder-edge-feat", "review"],
+        )
+        .fails_with(
+            1,
+            &[
+                "`decoder_edge_feat`",
+                decoder,
+                "MLPEFeatEdgeDecoder",
+                "hint",
+            ],
+        );
+    }
+    let efeat = ["--decoder-type", "MLPEFeatEdgeDecoder"];
+    train(dir.path(), "m", &efeat).fails_with(
+        1,
+        &[
+            "MLPEFeatEdgeDecoder",
+            "`decoder_edge_feat` is unset",
+            "user,rates,item",
+        ],
+    );
+    let with = |value: &str| [efeat[0], efeat[1], "--decoder-edge-feat", value].map(String::from);
+    let run = |args: [String; 4]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        train(dir.path(), "m", &args)
+    };
+    run(with("stars")).fails_with(
+        1,
+        &[
+            "`decoder_edge_feat`",
+            "`stars`",
+            "`user,rates,item`",
+            "\"review\"",
+        ],
+    );
+    run(with("item,rated-by,user:review")).fails_with(
+        1,
+        &[
+            "`decoder_edge_feat`",
+            "another edge type",
+            "user,rates,item",
+        ],
     );
 }

@@ -430,7 +430,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "drop the target edge type and its reverse from message passing"),
     o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
     o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "bases of DenseBiDecoder"),
-    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder (MLPEFeatEdgeDecoder) are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
+    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Sup("tests/tests/edge_features.rs::the_edge_feature_decoder_learns_from_the_target_edges_own_feature"), "edge features for MLPEFeatEdgeDecoder"),
     o("decoder_norm", Sec::EdgeTask, K::Str, D::None, Nys("decoder normalisation is not supported yet"), "normalisation in the decoder"),
     // ---- link prediction ----
     o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup("tests/tests/link_prediction.rs::link_prediction_ranks_true_items_far_above_chance"), "edge types to train on: `src,rel,dst ...`"),

@@ -54,6 +54,8 @@ pub struct TargetEdges {
     pub src: Tensor,
     /// `[E]` int64 local indices.
     pub dst: Tensor,
+    /// `[E, F]` float32 features of the target edges themselves (`decoder_edge_feat`), if any.
+    pub features: Option<Tensor>,
 }
 
 impl PreparedBatch {
@@ -87,6 +89,7 @@ impl PreparedBatch {
             edges: self.edges.map(|e| TargetEdges {
                 src: move_t(&e.src),
                 dst: move_t(&e.dst),
+                features: e.features.as_ref().map(move_t),
                 ..e
             }),
             pairs: self.pairs.map(|pairs| {
