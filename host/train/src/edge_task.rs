@@ -106,7 +106,11 @@ fn decoder_edge_features(
     } else {
         format!("{},{},{}:{entry}", etype.src, etype.rel, etype.dst)
     };
-    let spec = EdgeFeatureSpec::parse(graph, "decoder_edge_feat", Some(&[entry.clone()]))?;
+    let spec = EdgeFeatureSpec::parse(
+        graph,
+        "decoder_edge_feat",
+        Some(std::slice::from_ref(&entry)),
+    )?;
     if spec.features(etype).is_empty() {
         return Err(config_error(format!(
             "`decoder_edge_feat` entry `{entry}` names another edge type than the target \
