@@ -186,7 +186,10 @@ impl Block {
         Tensor::from_raw(self.0.dst())
     }
 
-    /// An edge feature of these edges, if the graph has it.
+    /// An edge feature of these edges, `[num-edges, width]` float32, if the run selected it
+    /// (`edge_feat_name`). A plugin learns the selection, with widths, by listing the
+    /// hyper-parameter `edge_feat_name`: the host hands it `src,rel,dst:name=width,...`
+    /// entries separated by `;` (see the `rgcn` plugin).
     pub fn edge_feature(&self, name: &str) -> Option<Tensor> {
         self.0.edge_feature(name).map(Tensor::from_raw)
     }

@@ -311,8 +311,9 @@ fn bad_edge_task_input_is_refused_naming_key_value_and_fix() {
             "MLPDecoder",
         ],
     );
+    // MLPEFeatEdgeDecoder reads the target edges' features, so it needs decoder_edge_feat.
     ec(&["--decoder-type", "MLPEFeatEdgeDecoder"])
-        .fails_with(1, &["MLPEFeatEdgeDecoder", "not supported yet"]);
+        .fails_with(1, &["MLPEFeatEdgeDecoder", "decoder_edge_feat", "hint"]);
     ec(&["--num-decoder-basis", "0"]).fails_with(2, &["--num-decoder-basis", "at least 1", "hint"]);
     ec(&["--fanout", "10,10"]).fails_with(2, &["--fanout", "num_layers is 1", "hint"]);
     ec(&["--reverse-edge-types-map", "user,rates,likes,item"])

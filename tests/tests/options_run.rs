@@ -595,7 +595,8 @@ fn refusal(flags: &str) -> String {
 #[test]
 fn unimplemented_keys_are_refused_by_name() {
     // (group, flag, a non-default value, words of the reason). `num_bases` and `use_self_loop`
-    // are read by the rgcn plugin and refused for others in `rgcn.rs`.
+    // are read by the rgcn plugin and refused for others in `rgcn.rs`; so are `edge_feat_name`
+    // and `edge_feat_mp_op`, refused for others in `edge_features.rs`.
     let groups: &[(&str, &str, &str, &str)] = &[
         ("model", "--num-heads", "8", "no gs model reads it yet"),
         (
@@ -623,8 +624,6 @@ fn unimplemented_keys_are_refused_by_name() {
             "1",
             "one linear layer",
         ),
-        ("edge features", "--edge-feat-name", "feat", "edge features"),
-        ("edge features", "--edge-feat-mp-op", "add", "edge features"),
         ("outputs", "--do-nid-remap", "false", "raw node ids"),
         ("outputs", "--preserve-input", "true", "remapped outputs"),
     ];

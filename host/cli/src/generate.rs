@@ -35,7 +35,8 @@ pub(crate) enum Generate {
     },
     /// A user–item rating graph with a planted edge signal, for edge classification
     /// (`label`, 3 classes) and edge regression (`rating`) on `user,rates,item`, with the
-    /// reverse `item,rated-by,user` and train/val/test masks on the ratings.
+    /// reverse `item,rated-by,user` and train/val/test masks on the ratings; the edge feature
+    /// `review` (on both edge types) carries the only signal of the edge label `quality`.
     UserItem {
         /// Directory to write (must not exist or be empty); the part-config is `<dir>/<graph-name>.json`.
         #[arg(long)]

@@ -283,8 +283,16 @@ const NO_MODEL_READS: &str =
 /// (YAML, flag, checkpoint or the table's default) among its custom arguments. Set to a
 /// non-default value while the plugin does not list it, such a key is an error naming the
 /// key and the plugin. Each one is a `Supported` row of [`known_options`] with a field in
-/// `TrainConfig`.
-pub const PLUGIN_KEYS: &[&str] = &["num_bases", "use_self_loop"];
+/// `TrainConfig`. `edge_feat_name` reaches the plugin resolved against the graph (one
+/// `src,rel,dst:feat=width,...` entry per edge type, `;`-separated; see gs-train's
+/// `EdgeFeatureSpec::plugin_arg`), so that a plugin that does not read edge features has them
+/// refused by name.
+pub const PLUGIN_KEYS: &[&str] = &[
+    "num_bases",
+    "use_self_loop",
+    "edge_feat_name",
+    "edge_feat_mp_op",
+];
 
 /// The name of the CLI-only option that points at the YAML file (`--cf`).
 pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
@@ -350,8 +358,8 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder, used as the built-in plugin when --plugin is not given: sage, rgcn, or mlp (num_layers 0, no fanout); GraphStorm's rgat, hgt, gat, gatv2, lm and learnable_embed are not built in yet"),
     o("input_activate", Sec::Gnn, K::Str, D::None, Nys(NO_MODEL_READS), "activation in the input layer: none or relu"),
     o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
-    o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Nys("edge features are not passed to models yet"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
-    o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Nys("edge features are not passed to models yet"), "how edge features join messages: concat, add, sub, mul or div"),
+    o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/edge_features.rs::rgcn_learns_from_a_signal_only_in_edge_features"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
+    o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Sup("tests/tests/edge_features.rs::every_edge_feature_message_op_trains_and_changes_the_result"), "how edge features join messages: concat, add, sub, mul or div"),
     o("fanout", Sec::Gnn, K::Str, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "neighbours sampled per layer: `10,10` or `src/rel/dst:10@src/rel2/dst:5,...` (-1: all); none with num_layers 0"),
     o("eval_fanout", Sec::Gnn, K::Str, D::Derived("-1 (all neighbours) per layer"), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "fanout during evaluation and inference, same forms as --fanout"),
     o("hidden_size", Sec::Gnn, K::Int, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "width of hidden layers (required)"),
@@ -422,7 +430,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("remove_target_edge_type", Sec::EdgeTask, K::Bool, D::Bool(true), Sup("host/train/src/edge_task.rs::remove_target_edge_type_and_the_reverse_map_shape_the_blocks"), "drop the target edge type and its reverse from message passing"),
     o("decoder_type", Sec::EdgeTask, K::Str, D::Str("DenseBiDecoder"), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "edge decoder: DenseBiDecoder, MLPDecoder or MLPEFeatEdgeDecoder"),
     o("num_decoder_basis", Sec::EdgeTask, K::Int, D::Int(2), Sup("host/train/src/edge_task.rs::decoder_keys_build_the_decoder_they_name"), "bases of DenseBiDecoder"),
-    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Nys("edge features in the decoder (MLPEFeatEdgeDecoder) are not supported yet"), "edge features for MLPEFeatEdgeDecoder"),
+    o("decoder_edge_feat", Sec::EdgeTask, K::StrList, D::None, Sup("tests/tests/edge_features.rs::the_edge_feature_decoder_learns_from_the_target_edges_own_feature"), "edge features for MLPEFeatEdgeDecoder"),
     o("decoder_norm", Sec::EdgeTask, K::Str, D::None, Nys("decoder normalisation is not supported yet"), "normalisation in the decoder"),
     // ---- link prediction ----
     o("train_etype", Sec::LinkPrediction, K::StrList, D::Derived("all edge types"), Sup("tests/tests/link_prediction.rs::link_prediction_ranks_true_items_far_above_chance"), "edge types to train on: `src,rel,dst ...`"),
@@ -593,7 +601,11 @@ mod tests {
         for key in PLUGIN_KEYS {
             let spec = spec(key).unwrap_or_else(|| panic!("{key} is not in the table"));
             assert!(spec.support.is_supported(), "{key} is not supported");
-            assert!(spec.default.to_json().is_some(), "{key} has no default");
+            // A list without a default is unset (none), which a plugin reads as empty.
+            assert!(
+                spec.default.to_json().is_some() || spec.kind == ValueKind::StrList,
+                "{key} has no default"
+            );
         }
     }
 

@@ -915,6 +915,7 @@ impl Builder<'_> {
                 &["DenseBiDecoder", "MLPDecoder", "MLPEFeatEdgeDecoder"],
             )?,
             num_decoder_basis: self.u32_d("num_decoder_basis", 1)?,
+            decoder_edge_feat: self.list("decoder_edge_feat"),
             train_etype: self.list("train_etype"),
             eval_etype: self.list("eval_etype"),
             train_etypes_negative_dstnode: self.list("train_etypes_negative_dstnode"),

@@ -284,6 +284,9 @@ pub struct TrainConfig {
     pub decoder_type: String,
     /// Bases of `DenseBiDecoder` (default 2).
     pub num_decoder_basis: u32,
+    /// Edge features of the target edges that `MLPEFeatEdgeDecoder` reads: `feat` or one
+    /// `src,rel,dst:f1,f2` entry.
+    pub decoder_edge_feat: Option<Vec<String>>,
     // ---- link prediction ----
     /// Edge types to train on as `src,rel,dst`; `None` means all.
     pub train_etype: Option<Vec<String>>,

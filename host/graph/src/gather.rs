@@ -1,4 +1,4 @@
-//! Feature gathering: copy the rows of a node data array for a list of ids.
+//! Feature gathering: copy the rows of a node or edge data array for a list of ids.
 
 use rayon::prelude::*;
 
@@ -6,7 +6,7 @@ use crate::array::{Array, DType};
 use crate::buffer::Element;
 use crate::error::GraphError;
 use crate::graph::{HeteroGraph, check_ids};
-use crate::types::NodeId;
+use crate::types::{EdgeId, EdgeType, NodeId};
 
 /// Below this many elements a gather runs on the calling thread.
 const PARALLEL_MIN_ELEMS: usize = 1 << 16;
@@ -42,15 +42,23 @@ impl HeteroGraph {
         check_ids(ids, a.num_rows() as u64, ntype, || {
             format!("gathering `{name}`")
         })?;
-        let width = a.row_width();
-        let values = match a.dtype() {
-            DType::F32 => gather_rows(a.as_f32().unwrap_or_default(), width, ids),
-            DType::I64 => {
-                gather_rows_cast(a.as_i64().unwrap_or_default(), width, ids, |v| v as f32)
-            }
-            DType::U8 => gather_rows_cast(a.as_u8().unwrap_or_default(), width, ids, f32::from),
-        };
-        Ok((values, width))
+        Ok(rows_as_f32(a, ids))
+    }
+
+    /// Gathers rows `ids` (edge ids of `etype`, i.e. CSC positions, as the sampler's blocks
+    /// carry them) of numeric edge data `name` cast to float32, as [`Self::gather_as_f32`]
+    /// does for node data. Returns the values and the row width.
+    pub fn gather_edge_as_f32(
+        &self,
+        etype: &EdgeType,
+        name: &str,
+        ids: &[EdgeId],
+    ) -> Result<(Vec<f32>, usize), GraphError> {
+        let a = self.edge_array(etype, name)?;
+        check_ids(ids, a.num_rows() as u64, &etype.to_string(), || {
+            format!("gathering edge data `{name}`")
+        })?;
+        Ok(rows_as_f32(a, ids))
     }
 
     /// Gathers rows `ids` of int64 node data (e.g. labels). Returns values and row width.
@@ -121,6 +129,17 @@ impl HeteroGraph {
         })?;
         Ok(a)
     }
+}
+
+/// Rows `ids` (already range-checked) of `a` cast to float32, and the row width.
+fn rows_as_f32(a: &Array, ids: &[u64]) -> (Vec<f32>, usize) {
+    let width = a.row_width();
+    let values = match a.dtype() {
+        DType::F32 => gather_rows(a.as_f32().unwrap_or_default(), width, ids),
+        DType::I64 => gather_rows_cast(a.as_i64().unwrap_or_default(), width, ids, |v| v as f32),
+        DType::U8 => gather_rows_cast(a.as_u8().unwrap_or_default(), width, ids, f32::from),
+    };
+    (values, width)
 }
 
 /// Copies rows `ids` (already range-checked) of a row-major `data` with `width` columns.

@@ -278,6 +278,22 @@ impl HeteroGraph {
         })
     }
 
+    /// Edge data `name` of `etype`, or an error naming what exists.
+    pub fn edge_array(&self, etype: &EdgeType, name: &str) -> Result<&Array, GraphError> {
+        let store = self
+            .etypes
+            .get(etype)
+            .ok_or_else(|| GraphError::UnknownEdgeType {
+                etype: etype.to_string(),
+                known: self.known_etypes(),
+            })?;
+        store.data.get(name).ok_or_else(|| GraphError::UnknownData {
+            owner: etype.to_string(),
+            name: name.to_string(),
+            known: join_or_none(store.data.keys()),
+        })
+    }
+
     /// Sets (or replaces) the raw ids of `ntype`; there must be one per node.
     pub fn set_raw_ids(&mut self, ntype: &str, ids: RawIds) -> Result<(), GraphError> {
         let n = self.node_count(ntype)?;

@@ -68,6 +68,6 @@ pub use storage::{
 };
 pub use types::{EdgeId, EdgeType, NodeId, validate_type_name};
 pub use user_item::{
-    USER_ITEM_CLASS_THRESHOLD, USER_ITEM_HARD_NEGATIVES, UserItemParams, generate_user_item,
-    user_item_etype,
+    USER_ITEM_CLASS_THRESHOLD, USER_ITEM_HARD_NEGATIVES, USER_ITEM_REVIEW_NOISE, UserItemParams,
+    generate_user_item, user_item_etype,
 };

@@ -16,6 +16,14 @@
 //! [`USER_ITEM_HARD_NEGATIVES`] hard negatives in the int64 `[E, 4]` edge data `hard_neg`
 //! (GraphStorm's `edge_dst_hard_negative` layout, `-1` where the group has too few): items of
 //! the user's own group that the user did not rate, which `group` alone cannot tell apart.
+//!
+//! A third signal lives only in edge features, for `edge_feat_name` and `decoder_edge_feat`:
+//! every item has a hidden quality `q ~ N(0, 1)` that no node feature reveals. Each rating edge
+//! (and its reverse) carries the float `[E, 1]` edge feature `review`, the item's quality plus
+//! noise (standard deviation [`USER_ITEM_REVIEW_NOISE`]), and the rating edges carry the float
+//! label `quality`, the item's `q` itself. A model that reads the other reviews of the item
+//! (message passing with edge features) or the target edge's own review (an edge-feature
+//! decoder) predicts it; one that reads only node features gets an RMSE of about 1.
 
 use std::collections::HashSet;
 
@@ -65,6 +73,9 @@ impl Default for UserItemParams {
         }
     }
 }
+
+/// Standard deviation of the noise of an edge's `review` around its item's quality.
+pub const USER_ITEM_REVIEW_NOISE: f32 = 0.3;
 
 /// Hard negatives listed per rating edge (`hard_neg`).
 pub const USER_ITEM_HARD_NEGATIVES: usize = 4;
@@ -230,6 +241,13 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
         })
         .collect();
     let hard_negatives = in_group_unrated_items(p, &src, &dst, &mut stream(5));
+    // The edge-feature signal: hidden item quality and per-rating reviews of it.
+    let mut rng = stream(6);
+    let quality: Vec<f32> = (0..p.num_items).map(|_| normal(&mut rng)).collect();
+    let reviews: Vec<f32> = dst
+        .iter()
+        .map(|&i| quality[i as usize] + USER_ITEM_REVIEW_NOISE * normal(&mut rng))
+        .collect();
     let mut order: Vec<usize> = (0..src.len()).collect();
     order.shuffle(&mut stream(4));
     let n = src.len();
@@ -250,8 +268,21 @@ pub fn generate_user_item(p: &UserItemParams) -> Result<HeteroGraph, GraphError>
     g.add_node_type("item", p.num_items)?;
     let rates = user_item_etype();
     let perm = g.add_edges(&rates, &src, &dst)?;
-    g.add_edges(&EdgeType::new("item", "rated-by", "user"), &dst, &src)?;
+    let rated_by = EdgeType::new("item", "rated-by", "user");
+    let perm_back = g.add_edges(&rated_by, &dst, &src)?;
     let m = perm.len();
+    for (etype, order) in [(&rates, &perm), (&rated_by, &perm_back)] {
+        let review = order.iter().map(|&j| reviews[j]).collect();
+        g.set_edge_data(etype, "review", Array::from_f32(review, &[m, 1])?)?;
+    }
+    g.set_edge_data(
+        &rates,
+        "quality",
+        Array::from_f32(
+            perm.iter().map(|&j| quality[dst[j] as usize]).collect(),
+            &[m],
+        )?,
+    )?;
     g.set_edge_data(
         &rates,
         "rating",
@@ -383,5 +414,60 @@ mod tests {
         }
         // Groups hold ~37 items, of which a user rated ~13: four are nearly always found.
         assert!(missing < 10, "{missing} hard negatives missing");
+    }
+    #[test]
+    fn reviews_on_both_directions_scatter_around_the_item_quality_label() {
+        let p = UserItemParams::default();
+        let g = generate_user_item(&p).unwrap();
+        let rates = user_item_etype();
+        let back = EdgeType::new("item", "rated-by", "user");
+        let quality = g.edge_data(&rates, "quality").unwrap().as_f32().unwrap();
+        let review = g.edge_data(&rates, "review").unwrap();
+        assert_eq!(review.shape(), [p.num_ratings as usize, 1]);
+        let review = review.as_f32().unwrap();
+        // Every rating of an item has the same quality label; its review is that plus noise.
+        let csc = g.csc_of(&rates).unwrap();
+        let mut per_item = vec![Vec::new(); p.num_items as usize];
+        for item in 0..p.num_items {
+            let (ids, _) = csc.in_edges(item);
+            for e in ids {
+                let e = e as usize;
+                per_item[item as usize].push(quality[e]);
+                assert!((review[e] - quality[e]).abs() < 6.0 * USER_ITEM_REVIEW_NOISE);
+            }
+        }
+        for qs in per_item.iter().filter(|q| !q.is_empty()) {
+            assert!(qs.iter().all(|&q| q == qs[0]));
+        }
+        let spread: f64 =
+            quality.iter().map(|&q| f64::from(q * q)).sum::<f64>() / quality.len() as f64;
+        assert!((0.6..1.6).contains(&spread), "quality variance {spread}");
+        // The reverse edges carry the same multiset of reviews, keyed by their own order.
+        let mut a: Vec<f32> = review.to_vec();
+        let mut b: Vec<f32> = g
+            .edge_data(&back, "review")
+            .unwrap()
+            .as_f32()
+            .unwrap()
+            .to_vec();
+        a.sort_by(f32::total_cmp);
+        b.sort_by(f32::total_cmp);
+        assert_eq!(a, b);
+        // The reverse edge `i -> u` of rating `u -> i` has that rating's review.
+        let back_csc = g.csc_of(&back).unwrap();
+        let back_review = g.edge_data(&back, "review").unwrap().as_f32().unwrap();
+        let mut by_pair = std::collections::HashMap::new();
+        for item in 0..p.num_items {
+            let (ids, users) = csc.in_edges(item);
+            for (e, &u) in ids.zip(users) {
+                by_pair.insert((u, item), review[e as usize]);
+            }
+        }
+        for user in 0..p.num_users {
+            let (ids, items) = back_csc.in_edges(user);
+            for (e, &i) in ids.zip(items) {
+                assert_eq!(back_review[e as usize], by_pair[&(user, i)]);
+            }
+        }
     }
 }

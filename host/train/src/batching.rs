@@ -1,4 +1,4 @@
-//! Mini-batch assembly: sampled blocks and gathered features become host tensors.
+//! Mini-batch assembly: sampled blocks and gathered node and edge features become host tensors.
 //!
 //! This runs on the prefetch thread (and the rayon pool inside sampling and gathering),
 //! ahead of the trainer; the trainer thread only moves the result to its device and runs
@@ -54,6 +54,8 @@ pub struct TargetEdges {
     pub src: Tensor,
     /// `[E]` int64 local indices.
     pub dst: Tensor,
+    /// `[E, F]` float32 features of the target edges themselves (`decoder_edge_feat`), if any.
+    pub features: Option<Tensor>,
 }
 
 impl PreparedBatch {
@@ -68,6 +70,9 @@ impl PreparedBatch {
             for block in &mut layer.blocks {
                 block.src = move_t(&block.src);
                 block.dst = move_t(&block.dst);
+                for t in block.edge_features.values_mut() {
+                    *t = move_t(t);
+                }
             }
         }
         for t in data
@@ -84,6 +89,7 @@ impl PreparedBatch {
             edges: self.edges.map(|e| TargetEdges {
                 src: move_t(&e.src),
                 dst: move_t(&e.dst),
+                features: e.features.as_ref().map(move_t),
                 ..e
             }),
             pairs: self.pairs.map(|pairs| {
@@ -159,9 +165,28 @@ impl BatchAssembler {
         input_nodes: &BTreeMap<String, Vec<NodeId>>,
         target_node_type: &str,
     ) -> Result<BatchData, TrainError> {
-        let layers = sampled
-            .iter()
-            .map(|layer| LayerData {
+        let edge_spec = self.features.edge_features();
+        let mut layers = Vec::with_capacity(sampled.len());
+        for layer in sampled {
+            let mut blocks = Vec::with_capacity(layer.blocks.len());
+            for b in &layer.blocks {
+                // The named edge features of the sampled edges, by edge id (`edge_feat_name`).
+                let edge_features = edge_spec
+                    .gather_each(&self.graph, &b.etype, &b.edge_ids)?
+                    .into_iter()
+                    .collect();
+                blocks.push(BlockData {
+                    src_type: b.etype.src.clone(),
+                    rel: b.etype.rel.clone(),
+                    dst_type: b.etype.dst.clone(),
+                    num_src: b.num_src as i64,
+                    num_dst: b.num_dst as i64,
+                    src: Tensor::from_slice(&b.src),
+                    dst: Tensor::from_slice(&b.dst),
+                    edge_features,
+                });
+            }
+            layers.push(LayerData {
                 num_src: layer
                     .src_nodes
                     .iter()
@@ -172,22 +197,9 @@ impl BatchAssembler {
                     .iter()
                     .map(|(t, &n)| (t.clone(), n as i64))
                     .collect(),
-                blocks: layer
-                    .blocks
-                    .iter()
-                    .map(|b| BlockData {
-                        src_type: b.etype.src.clone(),
-                        rel: b.etype.rel.clone(),
-                        dst_type: b.etype.dst.clone(),
-                        num_src: b.num_src as i64,
-                        num_dst: b.num_dst as i64,
-                        src: Tensor::from_slice(&b.src),
-                        dst: Tensor::from_slice(&b.dst),
-                        edge_features: BTreeMap::new(),
-                    })
-                    .collect(),
-            })
-            .collect();
+                blocks,
+            });
+        }
         let mut input_features = BTreeMap::new();
         for (ntype, ids) in input_nodes {
             if let Some(t) = self.gather_features(ntype, ids)? {
@@ -251,5 +263,102 @@ impl BatchAssembler {
                 labels.to_kind(Kind::Float).reshape([rows, -1])
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gs_graph::{Array, EdgeType, Sampler, parse_fanouts};
+
+    use super::*;
+    use crate::EdgeFeatureSpec;
+
+    /// Users rate items; the edge feature `code` of `u -> i` is `[100 u + i, -i]` and `w` is
+    /// `u + 0.5`, set in input order, so a block edge's features can be checked against its
+    /// endpoints whatever edge ids the storage gave.
+    fn rated_graph() -> (HeteroGraph, EdgeType) {
+        let mut g = HeteroGraph::new();
+        g.add_node_type("user", 6).unwrap();
+        g.add_node_type("item", 5).unwrap();
+        let rates = EdgeType::new("user", "rates", "item");
+        let mut src = Vec::new();
+        let mut dst = Vec::new();
+        for u in 0..6u64 {
+            for i in 0..5u64 {
+                if (u * 7 + i * 3) % 4 != 0 {
+                    src.push(u);
+                    dst.push(i);
+                }
+            }
+        }
+        let order = g.add_edges(&rates, &src, &dst).unwrap();
+        let code: Vec<f32> = order
+            .iter()
+            .flat_map(|&k| [(100 * src[k] + dst[k]) as f32, -(dst[k] as f32)])
+            .collect();
+        let w: Vec<f32> = order.iter().map(|&k| src[k] as f32 + 0.5).collect();
+        g.set_edge_data(
+            &rates,
+            "code",
+            Array::from_f32(code, &[order.len(), 2]).unwrap(),
+        )
+        .unwrap();
+        g.set_edge_data(&rates, "w", Array::from_f32(w, &[order.len()]).unwrap())
+            .unwrap();
+        let feat: Vec<f32> = (0..6).map(|v| v as f32).collect();
+        g.set_node_data("user", "feat", Array::from_f32(feat, &[6, 1]).unwrap())
+            .unwrap();
+        (g, rates)
+    }
+
+    #[test]
+    fn block_edge_features_are_the_stored_rows_of_the_sampled_edges() {
+        let (g, rates) = rated_graph();
+        let edges = EdgeFeatureSpec::parse(
+            &g,
+            "edge_feat_name",
+            Some(&["user,rates,item:w,code".into()]),
+        )
+        .unwrap();
+        let features = FeatureSpec::parse(&g, Some(&["user:feat".to_string()]))
+            .unwrap()
+            .with_edge_features(edges);
+        let g = Arc::new(g);
+        let assembler = BatchAssembler::new(g.clone(), features, "item", None);
+        let fanouts = parse_fanouts("2,3", 2).unwrap();
+        let batch = Sampler::new(fanouts)
+            .sample(&g, "item", &[4, 1], 9)
+            .unwrap();
+        let prepared = assembler.assemble(&batch).unwrap();
+        let mut checked = 0;
+        for (sampled, layer) in batch.layers.iter().zip(&prepared.data.layers) {
+            for (b, block) in sampled.blocks.iter().zip(&layer.blocks) {
+                assert_eq!(block.edge_features.len(), 2);
+                let rows = |name: &str| {
+                    let t = &block.edge_features[name];
+                    assert_eq!(t.size()[0], b.src.len() as i64);
+                    Vec::<f32>::try_from(t.reshape([-1])).unwrap()
+                };
+                let (w, code) = (rows("w"), rows("code"));
+                // Every row is the stored row of the block's edge id.
+                let (stored_w, _) = g.gather_edge_as_f32(&rates, "w", &b.edge_ids).unwrap();
+                assert_eq!(w, stored_w);
+                for (i, (&s, &d)) in b.src.iter().zip(&b.dst).enumerate() {
+                    let user = sampled.src_nodes["user"][s as usize];
+                    let item = sampled.src_nodes["item"][d as usize];
+                    assert_eq!(w[i], user as f32 + 0.5);
+                    assert_eq!(
+                        code[2 * i..2 * i + 2],
+                        [(100 * user + item) as f32, -(item as f32)]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 4, "only {checked} edges sampled");
+        // Without `edge_feat_name` the blocks carry none.
+        let plain = BatchAssembler::new(g.clone(), FeatureSpec::default(), "item", None);
+        let prepared = plain.assemble(&batch).unwrap();
+        assert!(prepared.data.layers[1].blocks[0].edge_features.is_empty());
     }
 }

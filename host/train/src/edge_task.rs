@@ -18,7 +18,7 @@ use gs_runtime::{GraphSchema, ModelConfig, PluginInstance, Task};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::TargetEdges;
-use crate::edge_decoder::{DECODER_TYPES, EdgeDecoder, EdgeDecoderSpec};
+use crate::edge_decoder::{DECODER_TYPES, EDGE_FEATURE_DECODER, EdgeDecoder, EdgeDecoderSpec};
 use crate::head::Head;
 use crate::labels::Expected;
 use crate::learnable_embeddings::LearnableEmbeddings;
@@ -27,8 +27,8 @@ use crate::model::HostDecoder;
 use crate::plugin_outputs::ExpectedOutputs;
 use crate::task::{Batches, TargetTask};
 use crate::{
-    Adam, BatchAssembler, Encoder, FeatureSpec, Metric, NativeSage, PreparedBatch, Progress,
-    RunOptions, TaskModel, TrainError, TrainingSummary, edge_labels, train_loop,
+    Adam, BatchAssembler, EdgeFeatureSpec, Encoder, FeatureSpec, Metric, NativeSage, PreparedBatch,
+    Progress, RunOptions, TaskModel, TrainError, TrainingSummary, edge_labels, train_loop,
 };
 
 /// Predictions of an edge inference run.
@@ -50,6 +50,8 @@ pub struct EdgeTask {
     etype: EdgeType,
     label: String,
     features: FeatureSpec,
+    /// The target edges' features `MLPEFeatEdgeDecoder` reads (`decoder_edge_feat`).
+    decoder_features: EdgeFeatureSpec,
     device: Device,
     metrics: Vec<Metric>,
     loss: NodeLoss,
@@ -59,6 +61,64 @@ pub struct EdgeTask {
 
 fn config_error(message: String) -> TrainError {
     TrainError::Config(message)
+}
+
+/// GraphStorm's `decoder_edge_feat` for the target edge type `etype`: `feat` or one
+/// `src,rel,dst:f1,f2` entry naming `etype`, only with `decoder_type: MLPEFeatEdgeDecoder`, which
+/// in turn needs it.
+fn decoder_edge_features(
+    graph: &HeteroGraph,
+    config: &TrainConfig,
+    etype: &EdgeType,
+) -> Result<EdgeFeatureSpec, TrainError> {
+    let entries = config.decoder_edge_feat.clone().unwrap_or_default();
+    let efeat_decoder = config.decoder_type == EDGE_FEATURE_DECODER;
+    match (entries.as_slice(), efeat_decoder) {
+        ([], false) => return Ok(EdgeFeatureSpec::default()),
+        ([], true) => {
+            return Err(config_error(format!(
+                "`decoder_type` is `{EDGE_FEATURE_DECODER}`, which reads the target edges' \
+                 features, and `decoder_edge_feat` is unset; hint: set decoder_edge_feat to a \
+                 feature of `{},{},{}` (`feat` or `{0},{1},{2}:feat`)",
+                etype.src, etype.rel, etype.dst
+            )));
+        }
+        (_, false) => {
+            return Err(config_error(format!(
+                "`decoder_edge_feat` is {entries:?}, which only `decoder_type: \
+                 {EDGE_FEATURE_DECODER}` reads, and `decoder_type` is `{}`; hint: set \
+                 decoder_type to {EDGE_FEATURE_DECODER}, or drop decoder_edge_feat",
+                config.decoder_type
+            )));
+        }
+        ([_], true) => {}
+        (_, true) => {
+            return Err(config_error(format!(
+                "`decoder_edge_feat` is {entries:?}; GraphStorm takes one entry, for the one \
+                 target edge type (`feat` or `src,rel,dst:feat1,feat2`)"
+            )));
+        }
+    }
+    let entry = entries[0].trim();
+    // `feat` names the target edge type's feature (GraphStorm asserts only that one has it).
+    let entry = if entry.contains(':') {
+        entry.to_string()
+    } else {
+        format!("{},{},{}:{entry}", etype.src, etype.rel, etype.dst)
+    };
+    let spec = EdgeFeatureSpec::parse(
+        graph,
+        "decoder_edge_feat",
+        Some(std::slice::from_ref(&entry)),
+    )?;
+    if spec.features(etype).is_empty() {
+        return Err(config_error(format!(
+            "`decoder_edge_feat` entry `{entry}` names another edge type than the target \
+             `{},{},{}`; hint: name the target edge type's features",
+            etype.src, etype.rel, etype.dst
+        )));
+    }
+    Ok(spec)
 }
 
 impl EdgeTask {
@@ -107,17 +167,13 @@ impl EdgeTask {
         let metrics = crate::task::parse_metrics(&config)?;
         let loss = NodeLoss::from_config(&config)?;
         if !DECODER_TYPES.contains(&config.decoder_type.as_str()) {
-            let hint = if config.decoder_type == "MLPEFeatEdgeDecoder" {
-                "edge features in the decoder (MLPEFeatEdgeDecoder, decoder_edge_feat) are not \
-                 supported yet; use DenseBiDecoder or MLPDecoder"
-            } else {
-                "use DenseBiDecoder (GraphStorm's default) or MLPDecoder"
-            };
             return Err(config_error(format!(
-                "`decoder_type` is `{}`; hint: {hint}",
+                "`decoder_type` is `{}`; hint: use DenseBiDecoder (GraphStorm's default), \
+                 MLPDecoder or MLPEFeatEdgeDecoder (with decoder_edge_feat)",
                 config.decoder_type
             )));
         }
+        let decoder_features = decoder_edge_features(&graph, &config, &etype)?;
         let entries: Vec<&str> = config
             .reverse_edge_types_map
             .iter()
@@ -147,6 +203,7 @@ impl EdgeTask {
             etype,
             label,
             features,
+            decoder_features,
             device,
             metrics,
             loss,
@@ -218,7 +275,7 @@ impl EdgeTask {
             num_classes: self.output_dim()? as u32,
             dropout: self.config.dropout as f32,
             target_node_type: self.etype.dst.clone(),
-            custom_args,
+            custom_args: self.features.plugin_args(&self.graph, custom_args),
         })
     }
 
@@ -234,6 +291,7 @@ impl EdgeTask {
                 num_basis: i64::from(c.num_decoder_basis),
                 bias: c.decoder_bias,
                 dropout: c.dropout,
+                edge_feat_dim: self.decoder_features.dim(&self.graph, &self.etype) as i64,
             },
             c.seed,
             self.device,
@@ -257,6 +315,14 @@ impl EdgeTask {
         let config = self.model_config(custom_args)?;
         instance.init(&config, &self.schema())?;
         let decoder = match instance.declares_decode(config.task) {
+            Some(true) if !self.decoder_features.is_empty() => {
+                return Err(config_error(format!(
+                    "`decoder_edge_feat` feeds the host's MLPEFeatEdgeDecoder, and plugin `{}` \
+                     decodes the target edges itself; hint: drop decoder_edge_feat, or read the \
+                     edge features in the plugin",
+                    instance.info().name
+                )));
+            }
             Some(true) => None,
             _ => Some(self.decoder()?),
         };
@@ -372,6 +438,7 @@ impl EdgeTask {
         let graph = self.graph.clone();
         let etype = self.etype.clone();
         let label = with_labels.then(|| self.label.clone());
+        let decoder_features = self.decoder_features.clone();
         let classes = self.config.task_type.is_classification() && !self.config.multilabel;
         let assembler = BatchAssembler::new(
             self.graph.clone(),
@@ -390,6 +457,8 @@ impl EdgeTask {
                 let data =
                     assembler.batch_data(&sampled.layers, &sampled.input_nodes, &etype.dst)?;
                 let pairs = &sampled.positives[&etype];
+                // The target edges' own features, by edge id (`decoder_edge_feat`).
+                let target_features = decoder_features.gather_concat(&graph, &etype, &b.seeds)?;
                 let labels = match &label {
                     Some(field) => Some(edge_labels::gather(
                         &graph, &etype, field, &b.seeds, classes,
@@ -406,6 +475,7 @@ impl EdgeTask {
                         dst_type: etype.dst.clone(),
                         src: Tensor::from_slice(&pairs.src),
                         dst: Tensor::from_slice(&pairs.dst),
+                        features: target_features,
                     }),
                     pairs: None,
                 })

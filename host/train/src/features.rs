@@ -1,13 +1,13 @@
-//! Which node features feed the model (`node_feat_name`), and which node types get a learnable
+//! Which node features feed the model (`node_feat_name`), which node types get a learnable
 //! embedding appended to them (featureless types always; every type with
-//! `use_node_embeddings`).
+//! `use_node_embeddings`), and which edge features the blocks carry (`edge_feat_name`).
 
 use std::collections::BTreeMap;
 
 use gs_config::TrainConfig;
 use gs_graph::HeteroGraph;
 
-use crate::TrainError;
+use crate::{EdgeFeatureSpec, TrainError};
 
 /// The input features of every node type: feature names, concatenated in order, then the
 /// node's learnable embedding where it has one.
@@ -18,6 +18,8 @@ pub struct FeatureSpec {
     learnable: BTreeMap<String, u64>,
     /// Width of every learnable embedding (`hidden_size`, as in GraphStorm).
     learnable_dim: usize,
+    /// The edge features every block carries (`edge_feat_name`).
+    edges: EdgeFeatureSpec,
 }
 
 impl FeatureSpec {
@@ -26,6 +28,8 @@ impl FeatureSpec {
     /// `use_node_embeddings`, for every node type (GraphStorm's `GSNodeEncoderInputLayer`).
     pub fn from_config(graph: &HeteroGraph, config: &TrainConfig) -> Result<Self, TrainError> {
         let mut spec = Self::parse(graph, config.node_feat_name.as_deref())?;
+        spec.edges =
+            EdgeFeatureSpec::parse(graph, "edge_feat_name", config.edge_feat_name.as_deref())?;
         spec.learnable_dim = config.hidden_size as usize;
         spec.learnable = graph
             .node_types()
@@ -43,12 +47,33 @@ impl FeatureSpec {
             per_type: BTreeMap::new(),
             learnable: types.iter().map(|&(t, n)| (t.to_string(), n)).collect(),
             learnable_dim: dim,
+            edges: EdgeFeatureSpec::default(),
         }
     }
 
     /// Node types with a learnable embedding, with their node counts.
     pub fn learnable_types(&self) -> &BTreeMap<String, u64> {
         &self.learnable
+    }
+
+    /// This selection with the edge features `edges` in place of its own.
+    pub fn with_edge_features(self, edges: EdgeFeatureSpec) -> Self {
+        Self { edges, ..self }
+    }
+
+    /// The edge features of message passing (`edge_feat_name`).
+    pub fn edge_features(&self) -> &EdgeFeatureSpec {
+        &self.edges
+    }
+
+    /// `custom_args` with the value of a plugin's `edge_feat_name` argument replaced by the
+    /// resolved selection (see [`EdgeFeatureSpec::plugin_arg`]).
+    pub fn plugin_args(
+        &self,
+        graph: &HeteroGraph,
+        custom_args: Vec<(String, String)>,
+    ) -> Vec<(String, String)> {
+        crate::edge_features::with_resolved_plugin_arg(custom_args, &self.edges, graph)
     }
 
     /// Width of the learnable embeddings.

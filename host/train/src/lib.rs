@@ -19,6 +19,7 @@ mod classification_metrics;
 mod decoder;
 mod early_stop;
 mod edge_decoder;
+mod edge_features;
 mod edge_labels;
 mod edge_task;
 mod embeddings;
@@ -52,6 +53,7 @@ mod train_loop;
 
 pub use all_embeddings::{NodeEmbeddings, embed_every_node};
 pub use batching::{BatchAssembler, LpPairs, PreparedBatch, TargetEdges};
+pub use edge_features::EdgeFeatureSpec;
 pub use edge_task::{EdgeInferenceOutput, EdgeTask};
 pub use error::TrainError;
 pub use features::FeatureSpec;

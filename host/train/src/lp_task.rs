@@ -302,7 +302,7 @@ impl LinkPredictionTask {
                 .first()
                 .map(|e| e.dst.clone())
                 .unwrap_or_default(),
-            custom_args,
+            custom_args: self.features.plugin_args(&self.graph, custom_args),
         }
     }
 

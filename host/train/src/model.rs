@@ -237,7 +237,7 @@ impl TaskModel {
         };
         let h_src = side(&edges.src_type, &edges.src)?;
         let h_dst = side(&edges.dst_type, &edges.dst)?;
-        Ok(decoder.forward(&h_src, &h_dst, mode == Mode::Train)?)
+        Ok(decoder.forward(&h_src, &h_dst, edges.features.as_ref(), mode == Mode::Train)?)
     }
 
     /// The encoder's embeddings of every node type it returns, each checked to be

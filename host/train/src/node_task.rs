@@ -194,7 +194,7 @@ impl NodeTask {
             num_classes: self.output_dim()? as u32,
             dropout: self.config.dropout as f32,
             target_node_type: self.config.target_ntype.clone(),
-            custom_args,
+            custom_args: self.features.plugin_args(&self.graph, custom_args),
         })
     }
 

@@ -3,21 +3,31 @@
 //! relation (or DGL's basis decomposition), a self-loop and a bias; ReLU and dropout between
 //! layers, nothing after the last. Its weights are named after GraphStorm's state-dict keys,
 //! so a GraphStorm `model.bin` maps onto them one to one. This crate's README states the
-//! computation op by op and the key mapping.
+//! computation op by op and the key mapping. With `edge_feat_name`, edge features join the
+//! messages of their edge types as in GraphStorm (see [`edge_feat`]).
+
+mod edge_feat;
 
 use std::collections::BTreeMap;
 
 use gs_plugin_sdk::prelude::*;
 
+use edge_feat::{EdgeEncoder, EdgeFeatConv, MpOp};
+
 /// The GraphStorm key that chooses the basis decomposition (`gsf.rgcn.num_bases`).
 const NUM_BASES: &str = "num_bases";
 /// The GraphStorm key that switches the self-loop term (`use_self_loop`).
 const USE_SELF_LOOP: &str = "use_self_loop";
+/// The GraphStorm key that selects edge features (`edge_feat_name`); the host hands it
+/// resolved against the graph, with widths (`src,rel,dst:name=width,...`, `;`-separated).
+const EDGE_FEAT_NAME: &str = "edge_feat_name";
+/// The GraphStorm key that says how edge features join messages (`edge_feat_mp_op`).
+const EDGE_FEAT_MP_OP: &str = "edge_feat_mp_op";
 
 /// Xavier-uniform bounds as `torch.nn.init.xavier_uniform_` computes them for any rank:
 /// `fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`, `receptive` the
 /// product of the dimensions after the second.
-fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
+pub(crate) fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
     let receptive: i64 = shape[2..].iter().product();
     let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
     let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
@@ -35,6 +45,8 @@ enum RelWeights {
 /// One `RelGraphConvLayer` of GraphStorm.
 struct RgcnLayer {
     weights: RelWeights,
+    /// `GraphConvwithEdgeFeat` of each edge type with edge features, by canonical name.
+    edge_convs: BTreeMap<String, EdgeFeatConv>,
     loop_weight: Option<Tensor>,
     h_bias: Tensor,
     in_dim: i64,
@@ -49,6 +61,7 @@ impl RgcnLayer {
         in_dim: i64,
         out_dim: i64,
         self_loop: bool,
+        edge_feats: &[(EdgeType, MpOp)],
     ) -> Self {
         let weights = match num_bases {
             Some(b) => {
@@ -84,8 +97,16 @@ impl RgcnLayer {
                 torch_xavier_uniform(&shape, Init::RELU_GAIN),
             )
         });
+        let edge_convs = edge_feats
+            .iter()
+            .map(|(et, op)| {
+                let conv = EdgeFeatConv::new(scope, et, *op, in_dim, out_dim);
+                (et.canonical_name(), conv)
+            })
+            .collect();
         RgcnLayer {
             weights,
+            edge_convs,
             loop_weight,
             h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
             in_dim,
@@ -111,6 +132,7 @@ impl RgcnLayer {
         layer: u32,
         rel_index: &BTreeMap<String, i64>,
         h: &BTreeMap<String, Tensor>,
+        edge_encoder: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>> {
         let combined;
         let weights = match &self.weights {
@@ -139,9 +161,13 @@ impl RgcnLayer {
             let w = weights
                 .narrow(0, r, 1)
                 .reshape(&[self.in_dim, self.out_dim]);
+            let edge_conv = self.edge_convs.get(&edge_type.canonical_name());
             // DGL's GraphConv(norm='right', weight given): project first when that shrinks
             // the messages, else aggregate first. Mean by in-degree; no in-edge gives 0.
-            let y = if self.in_dim > self.out_dim {
+            // An edge type with edge features uses GraphConvwithEdgeFeat instead.
+            let y = if let (Some(conv), Some(e_h)) = (edge_conv, edge_encoder.embed(&block)?) {
+                conv.forward(&block, h_src, &e_h)
+            } else if self.in_dim > self.out_dim {
                 block.aggregate(&h_src.matmul(&w), Reduce::Mean)
             } else {
                 block.aggregate(h_src, Reduce::Mean).matmul(&w)
@@ -185,6 +211,8 @@ struct Rgcn {
     input_projs: BTreeMap<String, Tensor>,
     layers: Vec<RgcnLayer>,
     rel_index: BTreeMap<String, i64>,
+    /// `edge_embed.input_projs.<etype>` of the edge types with features (`edge_feat_name`).
+    edge_encoder: EdgeEncoder,
     dropout: f64,
 }
 
@@ -205,11 +233,26 @@ impl Model for Rgcn {
                 "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
                  in every layer.",
             )
+            .hyper_param(
+                EDGE_FEAT_NAME,
+                "",
+                "GraphStorm key `edge_feat_name` (`--edge-feat-name`): edge features joined to \
+                 the messages of their edge types (GraphStorm's GraphConvwithEdgeFeat); the \
+                 host hands it resolved, `src,rel,dst:name=width,...` entries separated by `;`.",
+            )
+            .hyper_param(
+                EDGE_FEAT_MP_OP,
+                "concat",
+                "GraphStorm key `edge_feat_mp_op` (`--edge-feat-mp-op`): how an edge's \
+                 embedding joins its source node's: concat, add, sub, mul or div.",
+            )
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let num_bases: i64 = config.parse_arg(NUM_BASES, -1)?;
         let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
+        let edge_selection = edge_feat::parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+        let mp_op = MpOp::parse(config.arg_or(EDGE_FEAT_MP_OP, "concat"))?;
         if num_bases == 0 || num_bases < -1 {
             return Err(Error::invalid_argument(format!(
                 "`num_bases` is {num_bases}; rgcn takes -1 (a weight per edge type) or a \
@@ -263,9 +306,27 @@ impl Model for Rgcn {
                 );
             }
         }
+        let edge_encoder =
+            EdgeEncoder::new(&edge_selection, schema, hidden, f64::from(config.dropout))?;
+        let edge_feats: Vec<(EdgeType, MpOp)> = schema
+            .edge_types
+            .iter()
+            .filter(|e| edge_encoder.has(&e.canonical_name()))
+            .map(|e| (e.clone(), mp_op))
+            .collect();
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
-            .map(|l| RgcnLayer::new(&gnn.sub(l), num_rels, bases, hidden, hidden, self_loop))
+            .map(|l| {
+                RgcnLayer::new(
+                    &gnn.sub(l),
+                    num_rels,
+                    bases,
+                    hidden,
+                    hidden,
+                    self_loop,
+                    &edge_feats,
+                )
+            })
             .collect();
         let rel_index = schema
             .edge_types
@@ -275,14 +336,16 @@ impl Model for Rgcn {
             .collect();
         gs_plugin_sdk::debug!(
             "rgcn: {} layers over {num_rels} edge types, hidden size {hidden}, bases {:?}, \
-             self-loop {self_loop}",
+             self-loop {self_loop}, edge features on {} edge types ({mp_op:?})",
             config.num_layers,
-            bases
+            bases,
+            edge_feats.len()
         );
         Ok(Rgcn {
             input_projs,
             layers,
             rel_index,
+            edge_encoder,
             dropout: f64::from(config.dropout),
         })
     }
@@ -297,7 +360,7 @@ impl Model for Rgcn {
         }
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            let out = layer.forward(batch, l as u32, &self.rel_index, &h)?;
+            let out = layer.forward(batch, l as u32, &self.rel_index, &h, &self.edge_encoder)?;
             h = if l == last {
                 out
             } else {
