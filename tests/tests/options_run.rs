@@ -491,6 +491,11 @@ fn num_omp_threads_sets_the_tensor_threads() {
     assert!(one.stderr.contains("1 tensor threads"), "{}", one.stderr);
     let two = launch(dir, &["--num-omp-threads", "2"]).ok();
     assert!(two.stderr.contains("2 tensor threads"), "{}", two.stderr);
+    // Unset: GraphStorm's default, half the cores and at least one.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let default = launch(dir, &[]).ok();
+    let want = format!("{} tensor threads", (cores / 2).max(1));
+    assert!(default.stderr.contains(&want), "{want}: {}", default.stderr);
 }
 
 #[test]

@@ -322,7 +322,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("num_servers", Sec::Launch, K::Int, D::Int(1), Ign("gs reads the graph in-process; there are no graph-server processes"), "graph-server processes per machine"),
     o("num_samplers", Sec::Launch, K::Int, D::Int(0), Sup("tests/tests/cli.rs::several_sampler_workers_train_the_same_model"), "batches sampled at once ahead of the model (0 or 1: one; each batch also uses every core)"),
     o("num_server_threads", Sec::Launch, K::Int, D::None, Ign("gs has no graph-server processes"), "OMP threads per graph server"),
-    o("num_omp_threads", Sec::Launch, K::Int, D::None, Sup("tests/tests/options_run.rs::num_omp_threads_sets_the_tensor_threads"), "threads for tensor operations (default: gs picks)"),
+    o("num_omp_threads", Sec::Launch, K::Int, D::None, Sup("tests/tests/options_run.rs::num_omp_threads_sets_the_tensor_threads"), "threads for tensor operations (default: half the cores, at least 1, as GraphStorm)"),
     o("ssh_port", Sec::Launch, K::Int, D::Int(22), Ign(ONE_MACHINE), "ssh port for remote machines"),
     o("ssh_username", Sec::Launch, K::Str, D::Str(""), Ign(ONE_MACHINE), "ssh user for remote machines"),
     o("graph_format", Sec::Launch, K::Str, D::Str("csc"), Ign("gs builds the CSC/CSR views it needs"), "graph formats to load (csr,csc,coo)"),

@@ -28,12 +28,22 @@ pub use params::ParamStore;
 pub use tch;
 pub use tch::{Device, Kind, Tensor};
 
-/// Seed libtorch's global generator (dropout) and set its intra-op thread count.
+/// Seed libtorch's global generator (dropout) and set its intra-op thread count: `threads`,
+/// or by default GraphStorm's (`--num-omp-threads`: half the cores for one trainer, at least
+/// one), which leaves the other half to sampling.
+///
+/// The default matters on small machines: libtorch's own (every core) spins its OpenMP
+/// threads at each barrier while the prefetch thread samples, and on a 2-core machine with
+/// other work running that made a 10-epoch RGCN job 97 s instead of 12 s (`BENCHMARKS.md`).
 pub fn seed_and_threads(seed: u64, threads: Option<usize>) {
     tch::manual_seed(seed as i64);
-    if let Some(threads) = threads {
-        tch::set_num_threads(threads as i32);
-    }
+    tch::set_num_threads(threads.unwrap_or_else(default_threads) as i32);
+}
+
+/// GraphStorm's default `--num-omp-threads` for one trainer: `max(1, cores / 2)`.
+pub fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (cores / 2).max(1)
 }
 
 /// Bytes of one element of `kind`.
