@@ -54,6 +54,43 @@ pub fn user_item_folder(files: &[(&str, &str)]) -> tempfile::TempDir {
     tmp
 }
 
+/// A GraphStorm-style YAML (three-level `gsf:` layout) for an edge task (`edge_regression`,
+/// `edge_classification`) on `user,rates,item` of the generated user–item graph: one rgcn
+/// layer of 16, fanout 10, batches of 256, lr 0.01, `num_epochs` epochs, and the task
+/// section's `extra_task_keys` lines (indented by four spaces) after its `label_field`.
+pub fn user_item_edge_yaml(
+    task: &str,
+    label: &str,
+    num_epochs: u32,
+    extra_task_keys: &str,
+) -> String {
+    format!(
+        "version: 1.0
+gsf:
+  basic:
+    model_encoder_type: rgcn
+  gnn:
+    num_layers: 1
+    hidden_size: 16
+    fanout: \"10\"
+  input:
+    node_feat_name:
+      - \"user:feat\"
+      - \"item:feat\"
+  hyperparam:
+    lr: 0.01
+    num_epochs: {num_epochs}
+    batch_size: 256
+  {task}:
+    target_etype:
+      - \"user,rates,item\"
+    reverse_edge_types_map:
+      - \"user,rates,rated-by,item\"
+    label_field: {label}
+{extra_task_keys}"
+    )
+}
+
 /// The training loss of every epoch the summary at `model` records, in order.
 pub fn epoch_losses(model: &Path) -> Vec<f64> {
     training_summary(model)["epochs"]

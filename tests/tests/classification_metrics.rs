@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use gs_graph::{Array, DemoParams, generate_demo};
 use gs_tensor::Device;
-use gs_tests::runs::{training_summary, user_item_folder};
+use gs_tests::runs::{training_summary, user_item_edge_yaml, user_item_folder};
 use gs_tests::{GsRun, run_gs, small_demo_graph_with};
 use gs_train::{NoProgress, NodeTask};
 use serde_json::Value;
@@ -197,40 +197,25 @@ fn binary_node_classification_reports_roc_auc_precision_recall_and_per_class_f1(
     );
 }
 
-const EDGE_YAML: &str = "version: 1.0
-gsf:
-  basic:
-    model_encoder_type: rgcn
-  gnn:
-    num_layers: 1
-    hidden_size: 16
-    fanout: \"10\"
-  input:
-    node_feat_name:
-      - \"user:feat\"
-      - \"item:feat\"
-  hyperparam:
-    lr: 0.01
-    num_epochs: 6
-    batch_size: 256
-  edge_classification:
-    target_etype:
-      - \"user,rates,item\"
-    reverse_edge_types_map:
-      - \"user,rates,rated-by,item\"
-    label_field: label
-    num_classes: 3
+fn edge_yaml() -> String {
+    user_item_edge_yaml(
+        "edge_classification",
+        "label",
+        6,
+        "    num_classes: 3
     eval_metric:
       - per_class_roc_auc
       - roc_auc
       - per_class_f1_score
       - precision
       - recall
-";
+",
+    )
+}
 
 #[test]
 fn edge_classification_ranks_models_by_the_overall_per_class_roc_auc() {
-    let tmp = user_item_folder(&[("task.yaml", EDGE_YAML)]);
+    let tmp = user_item_folder(&[("task.yaml", &edge_yaml())]);
     let dir = tmp.path();
     let gs = |extra: &[&str]| {
         let mut args = vec![

@@ -10,35 +10,19 @@
 
 use std::path::Path;
 
-use gs_tests::runs::{best_test_score, printed_test_score, user_item_folder};
+use gs_tests::runs::{best_test_score, printed_test_score, user_item_edge_yaml, user_item_folder};
 use gs_tests::{GsRun, run_gs};
 
 /// Edge regression of `quality` on `user,rates,item` with rgcn; the rating edges (and their
 /// reverses) carry messages, minus each batch's own targets.
-const YAML: &str = "version: 1.0
-gsf:
-  basic:
-    model_encoder_type: rgcn
-  gnn:
-    num_layers: 1
-    hidden_size: 16
-    fanout: \"10\"
-  input:
-    node_feat_name:
-      - \"user:feat\"
-      - \"item:feat\"
-  hyperparam:
-    lr: 0.01
-    num_epochs: 4
-    batch_size: 256
-  edge_regression:
-    target_etype:
-      - \"user,rates,item\"
-    reverse_edge_types_map:
-      - \"user,rates,rated-by,item\"
-    label_field: quality
-    remove_target_edge_type: false
-";
+fn yaml() -> String {
+    user_item_edge_yaml(
+        "edge_regression",
+        "quality",
+        4,
+        "    remove_target_edge_type: false\n",
+    )
+}
 
 fn train(dir: &Path, model: &str, extra: &[&str]) -> GsRun {
     let mut args = vec![
@@ -58,7 +42,7 @@ fn train(dir: &Path, model: &str, extra: &[&str]) -> GsRun {
 
 #[test]
 fn rgcn_learns_from_a_signal_only_in_edge_features() {
-    let dir = user_item_folder(&[("task.yaml", YAML)]);
+    let dir = user_item_folder(&[("task.yaml", &yaml())]);
     train(dir.path(), "plain", &[]).ok();
     train(dir.path(), "efeat", &["--edge-feat-name", "review"]).ok();
     let plain = best_test_score(&dir.path().join("plain"));
@@ -100,7 +84,7 @@ fn rgcn_learns_from_a_signal_only_in_edge_features() {
 
 #[test]
 fn every_edge_feature_message_op_trains_and_changes_the_result() {
-    let dir = user_item_folder(&[("task.yaml", YAML)]);
+    let dir = user_item_folder(&[("task.yaml", &yaml())]);
     let mut scores: Vec<(&str, f64)> = Vec::new();
     for op in ["concat", "add", "sub", "mul", "div"] {
         let model = format!("m-{op}");
@@ -163,7 +147,7 @@ fn every_edge_feature_message_op_trains_and_changes_the_result() {
 
 #[test]
 fn edge_features_are_refused_for_plugins_that_do_not_read_them_and_bad_names_are_named() {
-    let dir = user_item_folder(&[("task.yaml", YAML)]);
+    let dir = user_item_folder(&[("task.yaml", &yaml())]);
     for plugin in ["sage", "mlp"] {
         train(
             dir.path(),
@@ -217,7 +201,7 @@ fn edge_features_are_refused_for_plugins_that_do_not_read_them_and_bad_names_are
 /// Edge regression of `quality` without message passing over the ratings (GraphStorm's default
 /// `remove_target_edge_type`): only the decoder can read a review, the target edge's own.
 fn decoder_yaml() -> String {
-    YAML.replace("    remove_target_edge_type: false\n", "")
+    yaml().replace("    remove_target_edge_type: false\n", "")
 }
 
 #[test]

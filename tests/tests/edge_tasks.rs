@@ -11,39 +11,16 @@ use std::path::Path;
 use gs_graph::EdgeType;
 use gs_tests::runs::{
     assert_same_weights, best_test_score, epoch_losses, printed_test_score, training_summary,
-    user_item_folder,
+    user_item_edge_yaml, user_item_folder,
 };
 use gs_tests::{GsRun, run_gs};
 
 const RATES: [&str; 3] = ["user", "rates", "item"];
 
-/// A GraphStorm-style YAML (three-level `gsf:` layout) for an edge task on `user,rates,item`.
+/// A GraphStorm-style YAML (three-level `gsf:` layout) for a 10-epoch edge task on
+/// `user,rates,item`.
 fn yaml(task: &str, label: &str, extra_task_keys: &str) -> String {
-    format!(
-        "version: 1.0
-gsf:
-  basic:
-    model_encoder_type: rgcn
-  gnn:
-    num_layers: 1
-    hidden_size: 16
-    fanout: \"10\"
-  input:
-    node_feat_name:
-      - \"user:feat\"
-      - \"item:feat\"
-  hyperparam:
-    lr: 0.01
-    num_epochs: 10
-    batch_size: 256
-  {task}:
-    target_etype:
-      - \"user,rates,item\"
-    reverse_edge_types_map:
-      - \"user,rates,rated-by,item\"
-    label_field: {label}
-{extra_task_keys}"
-    )
+    user_item_edge_yaml(task, label, 10, extra_task_keys)
 }
 
 /// A folder with the user–item graph as `data/user-item.json` and the YAML as `task.yaml`.
