@@ -24,6 +24,24 @@ fn yaml() -> String {
     )
 }
 
+/// The test RMSE `--inference` prints from checkpoint `restored`, whose saved config brings
+/// the edge-feature keys back.
+fn inference_rmse(dir: &Path, restored: &str) -> f64 {
+    let args = [
+        "edge-regression",
+        "--inference",
+        "--cf",
+        "task.yaml",
+        "--part-config",
+        "data/user-item.json",
+        "--num-trainers",
+        "1",
+        "--restore-model-path",
+        restored,
+    ];
+    printed_test_score(&run_gs(dir, &args).ok(), "rmse")
+}
+
 fn train(dir: &Path, model: &str, extra: &[&str]) -> GsRun {
     let mut args = vec![
         "edge-regression",
@@ -59,23 +77,7 @@ fn rgcn_learns_from_a_signal_only_in_edge_features() {
     let summary = gs_tests::runs::training_summary(&dir.path().join("efeat"));
     let best = summary["best_epoch"].as_u64().unwrap();
     let restored = format!("efeat/epoch-{best}");
-    let infer = run_gs(
-        dir.path(),
-        &[
-            "edge-regression",
-            "--inference",
-            "--cf",
-            "task.yaml",
-            "--part-config",
-            "data/user-item.json",
-            "--num-trainers",
-            "1",
-            "--restore-model-path",
-            &restored,
-        ],
-    )
-    .ok();
-    let score = printed_test_score(&infer, "rmse");
+    let score = inference_rmse(dir.path(), &restored);
     assert!(
         (score - with_edges).abs() < 1e-3,
         "inference rmse {score}, training's test rmse {with_edges}"
@@ -251,23 +253,7 @@ fn the_edge_feature_decoder_learns_from_the_target_edges_own_feature() {
         );
     }
     // `--inference` from the checkpoint (its saved config brings decoder_edge_feat back).
-    let infer = run_gs(
-        dir.path(),
-        &[
-            "edge-regression",
-            "--inference",
-            "--cf",
-            "task.yaml",
-            "--part-config",
-            "data/user-item.json",
-            "--num-trainers",
-            "1",
-            "--restore-model-path",
-            &best,
-        ],
-    )
-    .ok();
-    let score = printed_test_score(&infer, "rmse");
+    let score = inference_rmse(dir.path(), &best);
     assert!(
         (score - with_edge).abs() < 1e-3,
         "inference rmse {score}, training's test rmse {with_edge}"
