@@ -3,14 +3,17 @@
 //!
 //! `h.index_select(0, src).scatter_reduce(dst, n, reduce)` writes one row per edge, scatters
 //! it back, and its backward sorts the edges twice (`index_add` by source and by destination).
-//! [`InEdges::aggregate`] computes the same rows with libtorch's `embedding_bag` over the
-//! block's edges grouped by destination (a CSR of the block, built once per block in O(E)):
-//! one pass forward, one backward, about twice as fast (`gs bench plugin-boundary` measures
-//! both side by side).
+//! [`InEdges::aggregate`] builds the block's adjacency once, as a CSR matrix `A` by destination
+//! (values 1, or 1/in-degree for the mean) and its transpose by source, both in O(E). The sum
+//! and the mean are then `A @ h`, whose backward `Aᵀ @ grad` uses the transpose built ahead
+//! (`csrc/csr_product.cpp`): one sparse product each way. The max goes through libtorch's
+//! `embedding_bag` over the same grouping. `gs bench aggregation` times it against the pair
+//! of ops it replaces.
 
 use tch::{Kind, Tensor};
 
 use crate::TensorError;
+use crate::csr_product::{csr_matrix, csr_product};
 use crate::ops::{Reduce, checked_numel};
 
 type Result<T> = std::result::Result<T, TensorError>;
@@ -25,6 +28,14 @@ pub struct InEdges {
     sources: Tensor,
     /// int64 `[num_dst + 1]`: where each destination's edges start, and `E` last.
     offsets: Tensor,
+    /// int64 `[E]`: destination rows, grouped by source (the transpose's columns).
+    destinations: Tensor,
+    /// int64 `[num_src + 1]`: where each source's edges start in `destinations`.
+    source_offsets: Tensor,
+    /// f32 `[E]`: 1 / in-degree of each edge's destination, in `sources` order.
+    mean_weights: Tensor,
+    /// f32 `[E]`: the same weights in `destinations` order.
+    mean_weights_by_source: Tensor,
     num_src: i64,
     num_dst: i64,
 }
@@ -61,20 +72,35 @@ impl InEdges {
         for v in 0..num_dst as usize {
             offsets[v + 1] += offsets[v];
         }
-        let sources = if dst.is_sorted() {
-            src.to_vec()
+        let (sources, dst_sorted) = if dst.is_sorted() {
+            (src.to_vec(), dst.to_vec())
         } else {
-            let mut next = offsets.clone();
-            let mut grouped = vec![0i64; src.len()];
-            for (&u, &v) in src.iter().zip(dst) {
-                grouped[next[v as usize] as usize] = u;
-                next[v as usize] += 1;
-            }
-            grouped
+            let (grouped, order) = group_by(dst, &offsets);
+            (order.iter().map(|&e| src[e]).collect::<Vec<_>>(), grouped)
         };
+        let inverse_degree = |v: i64| {
+            let (start, end) = (offsets[v as usize], offsets[v as usize + 1]);
+            1.0 / (end - start) as f32
+        };
+        let mean_weights: Vec<f32> = dst_sorted.iter().map(|&v| inverse_degree(v)).collect();
+        // The transpose: the same edges grouped by source.
+        let mut source_offsets = vec![0i64; num_src as usize + 1];
+        for &u in &sources {
+            source_offsets[u as usize + 1] += 1;
+        }
+        for u in 0..num_src as usize {
+            source_offsets[u + 1] += source_offsets[u];
+        }
+        let (_, order) = group_by(&sources, &source_offsets);
+        let destinations: Vec<i64> = order.iter().map(|&e| dst_sorted[e]).collect();
+        let weights_by_source: Vec<f32> = order.iter().map(|&e| mean_weights[e]).collect();
         Ok(Self {
             sources: Tensor::from_slice(&sources),
             offsets: Tensor::from_slice(&offsets),
+            destinations: Tensor::from_slice(&destinations),
+            source_offsets: Tensor::from_slice(&source_offsets),
+            mean_weights: Tensor::from_slice(&mean_weights),
+            mean_weights_by_source: Tensor::from_slice(&weights_by_source),
             num_src,
             num_dst,
         })
@@ -120,29 +146,78 @@ impl InEdges {
         out_shape[0] = self.num_dst;
         checked_numel(OP, &out_shape)?;
         let width: i64 = shape[1..].iter().product();
-        let mode = match reduce {
-            Reduce::Sum => 0,
-            Reduce::Mean => 1,
-            Reduce::Max => 2,
-        };
-        let device = h_src.device();
         let rows = h_src
             .f_reshape([self.num_src, width])
             .map_err(|e| TensorError::torch(OP, e))?;
+        let out = match reduce {
+            Reduce::Sum | Reduce::Mean => self.product(&rows, reduce == Reduce::Mean)?,
+            Reduce::Max => self.bag_max(&rows)?,
+        };
+        out.f_reshape(&out_shape)
+            .map_err(|e| TensorError::torch(OP, e))
+    }
+
+    /// `A @ rows` with `A` the block's adjacency by destination (weights 1, or 1/in-degree).
+    fn product(&self, rows: &Tensor, mean: bool) -> Result<Tensor> {
+        let options = (rows.kind(), rows.device());
+        let (weights, weights_by_source) = if mean {
+            (
+                self.mean_weights.to_device(options.1).to_kind(options.0),
+                self.mean_weights_by_source
+                    .to_device(options.1)
+                    .to_kind(options.0),
+            )
+        } else {
+            let ones = Tensor::ones(self.sources.size(), options);
+            (ones.shallow_clone(), ones)
+        };
+        let on_device = |t: &Tensor| t.to_device(options.1);
+        let matrix = csr_matrix(
+            &on_device(&self.offsets),
+            &on_device(&self.sources),
+            &weights,
+            self.num_dst,
+            self.num_src,
+        )?;
+        let transposed = csr_matrix(
+            &on_device(&self.source_offsets),
+            &on_device(&self.destinations),
+            &weights_by_source,
+            self.num_src,
+            self.num_dst,
+        )?;
+        csr_product(&rows.contiguous(), &matrix, &transposed)
+    }
+
+    /// The row-wise max over each destination's in-edges (libtorch's `embedding_bag`).
+    fn bag_max(&self, rows: &Tensor) -> Result<Tensor> {
+        let device = rows.device();
         let (out, ..) = Tensor::f_embedding_bag::<Tensor>(
-            &rows,
+            rows,
             &self.sources.to_device(device),
             &self.offsets.to_device(device),
             false,
-            mode,
+            2,
             false,
             None,
             true,
         )
         .map_err(|e| TensorError::torch(OP, e))?;
-        out.f_reshape(&out_shape)
-            .map_err(|e| TensorError::torch(OP, e))
+        Ok(out)
     }
+}
+
+/// Stable counting sort of `keys` by value, with `offsets` the start of each value's group:
+/// the keys in order, and the position in `keys` of each.
+fn group_by(keys: &[i64], offsets: &[i64]) -> (Vec<i64>, Vec<usize>) {
+    let mut next = offsets.to_vec();
+    let mut order = vec![0usize; keys.len()];
+    for (e, &k) in keys.iter().enumerate() {
+        order[next[k as usize] as usize] = e;
+        next[k as usize] += 1;
+    }
+    let grouped = order.iter().map(|&e| keys[e]).collect();
+    (grouped, order)
 }
 
 #[cfg(test)]
@@ -161,12 +236,13 @@ mod tests {
 
     #[test]
     fn aggregate_equals_gather_then_scatter_with_gradients() {
-        // Unsorted destinations, a destination without edges (3), a repeated source.
-        let (src, dst) = ([4i64, 0, 2, 2, 1, 0, 3], [2i64, 0, 2, 1, 0, 4, 2]);
+        // Unsorted destinations, a destination without edges (3), a repeated source, a
+        // repeated edge (4 -> 2) and a source without edges (5).
+        let (src, dst) = ([4i64, 0, 2, 2, 1, 0, 3, 4], [2i64, 0, 2, 1, 0, 4, 2, 2]);
         for reduce in [Reduce::Sum, Reduce::Mean, Reduce::Max] {
-            let h = Tensor::randn([5, 3, 2], (Kind::Float, tch::Device::Cpu));
+            let h = Tensor::randn([6, 3, 2], (Kind::Float, tch::Device::Cpu));
             let (h1, h2) = (h.copy().set_requires_grad(true), h.set_requires_grad(true));
-            let edges = InEdges::new(&src, &dst, 5, 5).unwrap();
+            let edges = InEdges::new(&src, &dst, 6, 5).unwrap();
             let fused = edges.aggregate(&h1, reduce).unwrap();
             let plain = unfused(&h2, &src, &dst, 5, reduce);
             assert_eq!(fused.size(), vec![5, 3, 2]);

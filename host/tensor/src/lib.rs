@@ -11,6 +11,7 @@
 
 mod aggregate;
 mod alloc;
+mod csr_product;
 mod device;
 mod error;
 mod init;
