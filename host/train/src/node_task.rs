@@ -410,6 +410,16 @@ impl NodeTask {
         train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
     }
 
+    /// [`Self::loss_curve`], reporting the time of each phase to `progress` (benchmarks).
+    pub fn loss_curve_with(
+        &self,
+        model: &mut TaskModel,
+        steps: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps, progress)
+    }
+
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.
     pub fn first_training_batch(&self) -> Result<PreparedBatch, TrainError> {
         let (_, mut batches) = self.node_batches(
