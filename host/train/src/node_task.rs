@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gs_batch::{DecodeTargets, GraphSchema, Mode, ModelConfig, Task};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
-use gs_runtime::{DecodeTargets, GraphSchema, Mode, ModelConfig, PluginInstance, Task};
+use gs_runtime::PluginInstance;
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
