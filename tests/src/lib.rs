@@ -14,10 +14,10 @@ pub mod runs;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use gs_runtime::{
-    BatchData, BlockData, CacheLocation, EdgeTypeName, GraphSchema, LayerData, ModelConfig,
-    NodeTypeSchema, PluginEngine, PluginError, PluginInstance, PluginLimits, Task,
+use gs_batch::{
+    BatchData, BlockData, EdgeTypeName, GraphSchema, LayerData, ModelConfig, NodeTypeSchema, Task,
 };
+use gs_runtime::{CacheLocation, PluginEngine, PluginError, PluginInstance, PluginLimits};
 use gs_tensor::{Device, Kind, ParamStore, Tensor};
 
 /// The components `build.rs` builds, by package name, with the path it exported for each.

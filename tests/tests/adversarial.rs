@@ -12,10 +12,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gs_runtime::{
-    DecodeTargets, Mode, ModelConfig, PluginEngine, PluginError, PluginFailure, PluginInstance,
-    PluginLimits,
-};
+use gs_batch::{DecodeTargets, Mode, ModelConfig};
+use gs_runtime::{PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits};
 use gs_tensor::{Kind, Tensor};
 use gs_tests::{
     GsRun, HIDDEN, NUM_TARGETS, instantiate, params, plugin_path, run_gs, temp_engine, tiny_batch,

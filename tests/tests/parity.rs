@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use gs_batch::Mode;
 use gs_graph::{DemoParams, generate_demo};
-use gs_runtime::{Mode, PluginEngine, PluginLimits};
+use gs_runtime::{PluginEngine, PluginLimits};
 use gs_tensor::{Device, ParamStore, tch};
 use gs_train::{NodeTask, TaskModel, resolve_custom_args};
 

@@ -13,9 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
-use gs_runtime::{
-    BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, PluginLimits, TargetEdgesData, Task,
-};
+use gs_batch::{BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, TargetEdgesData, Task};
+use gs_runtime::PluginLimits;
 use gs_tensor::{Kind, Tensor};
 use gs_tests::runs::{best_test_score, chance_mrr, training_summary, user_item_folder};
 use gs_tests::{GsRun, instantiate, params, plugin_path, run_gs, temp_engine, tiny_schema};
@@ -380,7 +379,7 @@ fn f32_tensor(values: &[f32], rows: i64) -> Tensor {
 fn decode_sees_the_batchs_target_edges_and_pairs() {
     let (engine, _cache) = temp_engine();
     let mut plugin = instantiate(&engine, "test-edge-decoder", PluginLimits::default()).unwrap();
-    let config = gs_runtime::ModelConfig {
+    let config = gs_batch::ModelConfig {
         task: Task::EdgeRegression,
         num_classes: 1,
         target_node_type: "paper".into(),

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use gs_batch::{DecodeTargets, Mode, Task};
 use gs_runtime::{
-    DecodeTargets, Mode, PluginCapabilities, PluginEngine, PluginError, PluginFailure,
-    PluginInstance, PluginLimits, Task,
+    PluginCapabilities, PluginEngine, PluginError, PluginFailure, PluginInstance, PluginLimits,
 };
 use gs_tensor::Tensor;
 use gs_tests::{
@@ -83,7 +83,7 @@ fn sage_rejects_unknown_hyper_parameter_values() {
         ("aggregator", "max", "mean"),
         ("activation", "gelu", "relu, elu, leaky_relu, sigmoid, tanh"),
     ] {
-        let config = gs_runtime::ModelConfig {
+        let config = gs_batch::ModelConfig {
             custom_args: vec![(name.to_string(), value.to_string())],
             ..tiny_config()
         };
@@ -322,7 +322,7 @@ fn initialised_custom_gcn(engine: &PluginEngine) -> PluginInstance {
             .collect::<Vec<_>>(),
         ["residual"]
     );
-    let config = gs_runtime::ModelConfig {
+    let config = gs_batch::ModelConfig {
         custom_args: vec![("residual".into(), "true".into())],
         ..tiny_config()
     };

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
+use gs_batch::Mode;
 use gs_graph::generate_demo;
-use gs_runtime::Mode;
 use gs_tensor::{AllocatorTuning, tch, tune_allocator};
 use gs_train::TaskModel;
 use serde_json::{Value, json};

@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use clap::{Args, ValueEnum};
+use gs_batch::{BatchData, Mode};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{DemoParams, HeteroGraph, generate_demo};
-use gs_runtime::{
-    BatchData, Mode, Plugin, PluginEngine, PluginError, PluginInstance, PluginLimits,
-};
+use gs_runtime::{Plugin, PluginEngine, PluginError, PluginInstance, PluginLimits};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 use gs_train::{Encoder, NodeTask, PreparedBatch, TaskModel};
 

@@ -1,26 +1,23 @@
 //! One training job of `gs bench task`, run in a child process of its own so that its peak RSS
 //! (`VmHWM`) is its own. The job takes the flags `gs edge-regression` / `gs link-prediction`
-//! take and is assembled as the CLI assembles those commands (`host/cli/src/launch.rs`):
-//! gs-config resolves the flags, the graph is loaded from disk, gs-train's `EdgeTask` or
-//! `LinkPredictionTask` runs the built-in `rgcn` component through its one training loop. The
-//! loop reports each phase to a [`PhaseClock`]. The child prints one JSON line.
+//! take and is assembled from gs-pipeline's pieces, as those commands are: gs-config resolves
+//! the flags, the graph is loaded from disk, gs-pipeline's [`RunTask`] (gs-train's `EdgeTask`
+//! or `LinkPredictionTask`) runs the built-in `rgcn` component through its one training loop.
+//! The loop reports each phase to a [`PhaseClock`]. The child prints one JSON line.
 //!
 //! With `steps`, the job trains only that many batches of epoch 0 and does not evaluate (the
 //! fixed-size "epoch" of link prediction on a large graph), through the tasks'
 //! `loss_curve_with`, which runs the training loop's own step and reports the same phases.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::ValueEnum;
-use gs_config::{Resolved, TaskType};
-use gs_runtime::{PluginEngine, PluginInstance, PluginLimits};
-use gs_tensor::{Device, ParamStore, seed_and_threads};
-use gs_train::checkpoint::PluginIdentity;
-use gs_train::{
-    EdgeTask, LinkPredictionTask, RunOptions, TaskModel, TrainingSummary, resolve_plugin_args,
-};
+use gs_config::TaskType;
+use gs_pipeline::{RunTask, identity, instantiate, load_graph, plugin_custom_args};
+use gs_runtime::PluginEngine;
+use gs_tensor::{Device, seed_and_threads};
+use gs_train::RunOptions;
 use serde_json::{Value, json};
 
 use crate::phase_clock::PhaseClock;
@@ -53,81 +50,6 @@ impl JobKind {
     }
 }
 
-/// The task of a job.
-enum Job {
-    Edge(EdgeTask),
-    Lp(LinkPredictionTask),
-}
-
-impl Job {
-    fn plugin_model(
-        &self,
-        instance: PluginInstance,
-        custom_args: Vec<(String, String)>,
-    ) -> anyhow::Result<TaskModel> {
-        Ok(match self {
-            Job::Edge(t) => t.plugin_model(instance, custom_args)?,
-            Job::Lp(t) => t.plugin_model(instance, custom_args)?,
-        })
-    }
-
-    fn metric(&self) -> String {
-        match self {
-            Job::Edge(t) => t.metrics()[0].to_string(),
-            Job::Lp(t) => t.metrics()[0].to_string(),
-        }
-    }
-
-    fn train(
-        &self,
-        model: &mut TaskModel,
-        options: &RunOptions,
-        clock: &mut PhaseClock,
-    ) -> anyhow::Result<TrainingSummary> {
-        Ok(match self {
-            Job::Edge(t) => t.train(model, options, clock)?,
-            Job::Lp(t) => t.train(model, options, clock)?,
-        })
-    }
-
-    fn loss_curve(
-        &self,
-        model: &mut TaskModel,
-        steps: usize,
-        clock: &mut PhaseClock,
-    ) -> anyhow::Result<Vec<f64>> {
-        Ok(match self {
-            Job::Edge(t) => t.loss_curve_with(model, steps, clock)?,
-            Job::Lp(t) => t.loss_curve_with(model, steps, clock)?,
-        })
-    }
-}
-
-/// The plugin limits of the resolved configuration, as `gs launch` sets them.
-fn limits(resolved: &Resolved) -> PluginLimits {
-    let t = &resolved.train;
-    PluginLimits {
-        memory_bytes: (t.plugin_memory_mb as usize) << 20,
-        call_timeout: Duration::from_secs(t.plugin_call_timeout),
-        max_tensors: t.plugin_max_tensors as usize,
-        tensor_bytes: (t.plugin_tensor_budget_mb as usize) << 20,
-    }
-}
-
-fn identity(instance: &PluginInstance) -> PluginIdentity {
-    let (info, component) = (instance.info(), instance.component());
-    PluginIdentity {
-        name: info.name.clone(),
-        version: info.version.clone(),
-        sdk_version: component
-            .sdk_version
-            .clone()
-            .unwrap_or_else(|| info.sdk_version.clone()),
-        package_version: component.package_version.clone(),
-        digest: component.digest.clone(),
-    }
-}
-
 /// Runs one job with the GraphStorm flags `args` and the `rgcn` component, and prints its
 /// JSON line.
 pub(crate) fn run_job(
@@ -152,39 +74,16 @@ pub(crate) fn run_job(
         resolved.train.seed,
         resolved.launch.num_omp_threads.map(|n| n as usize),
     );
-    let part_config = &resolved.launch.part_config;
-    let graph = gs_graph::load(part_config)
-        .with_context(|| format!("cannot load graph `{}`", part_config.display()))?;
-    let graph = Arc::new(graph);
+    let graph = load_graph(&resolved)?;
     let loaded = started.elapsed();
-    let (config, device) = (resolved.train.clone(), Device::Cpu);
-    let job = match kind {
-        JobKind::EdgeRegression => {
-            let mut task = EdgeTask::new(graph.clone(), config, device)?;
-            task.set_sampler_workers(resolved.launch.num_samplers);
-            Job::Edge(task)
-        }
-        JobKind::LinkPrediction => {
-            let mut task = LinkPredictionTask::new(graph.clone(), config, device)?;
-            task.set_sampler_workers(resolved.launch.num_samplers);
-            Job::Lp(task)
-        }
-    };
+    let device = Device::Cpu;
+    let job = RunTask::new(graph.clone(), &resolved, device)?;
     let task_ready = started.elapsed();
     let engine = PluginEngine::new(None)?;
     let plugin = engine.load_bytes("rgcn", rgcn)?;
     let compiled = started.elapsed();
-    let instance = plugin.instantiate(
-        limits(&resolved),
-        ParamStore::new(resolved.train.seed, device),
-    )?;
-    let custom_args = resolve_plugin_args(
-        &instance.info().name,
-        &resolved.custom_args,
-        &instance.info().hyper_params,
-        &resolved.plugin_keys(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let instance = instantiate(&plugin, &resolved, device)?;
+    let custom_args = plugin_custom_args(&instance, &resolved, &resolved.custom_args)?;
     let plugin_identity = identity(&instance);
     let mut model = job.plugin_model(instance, custom_args.clone())?;
     let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();

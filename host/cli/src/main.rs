@@ -6,20 +6,15 @@
 //! codes. The logic lives in the library crates so tests can reach it.
 
 mod builtin;
-mod edge_outputs;
-mod embeddings;
 mod gconstruct;
 mod generate;
 mod graph_info;
 mod launch;
 mod logging;
-mod lp_outputs;
 mod partition;
 mod paths;
 mod plugin_cmd;
-mod predictions;
 mod progress;
-mod warm_start;
 
 use std::process::ExitCode;
 

@@ -2,9 +2,8 @@
 //! epoch, and a training-loss line every `log_report_frequency` iterations; the lines go to
 //! the log (stderr, and `--logging-file`), so they land in logs when no terminal is attached.
 
-use std::collections::BTreeMap;
-
-use gs_train::{EpochReport, Progress, Score};
+use gs_pipeline::all_metrics_line;
+use gs_train::{EpochReport, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub(crate) struct Bars {
@@ -128,20 +127,6 @@ impl Progress for Bars {
             None => tracing::info!("{text}"),
         }
     }
-}
-
-/// Every metric of one split with its per-class values, e.g. `roc_auc 0.9312,
-/// per_class_f1_score 0.8500 [class 0: 0.9000, class 1: 0.8000]`; `None` when the epoch line
-/// already says it all (a single metric without per-class values).
-pub(crate) fn all_metrics_line(metrics: &BTreeMap<String, Score>) -> Option<String> {
-    let more = metrics.len() > 1 || metrics.values().any(|s| !s.per_class.is_empty());
-    more.then(|| {
-        metrics
-            .iter()
-            .map(|(m, s)| format!("{m} {s:.4}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
 }
 
 impl Drop for Bars {

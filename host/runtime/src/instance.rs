@@ -6,49 +6,19 @@ use gs_tensor::{ParamStore, Tensor};
 use wasmtime::component::Resource;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::batch::{BatchData, BatchRes};
+use crate::DecodeTargets;
+use crate::batch::BatchRes;
 use crate::bindings::{model_api, model_capabilities, types};
 use crate::component::{ComponentInfo, Plugin};
 use crate::error::{PluginError, PluginFailure};
 use crate::exports::Exports;
 use crate::limits::PluginLimits;
 use crate::state::HostState;
-use crate::targets::DecodeTargets;
+use crate::{BatchData, Mode, ModelConfig, Task};
 
 /// Handles a plugin may hold besides tensors (batches, blocks, WASI streams) before wasmtime's
 /// own cap on a store's handles stops it.
 const NON_TENSOR_HANDLES: usize = 10_000;
-
-/// Why the host calls `forward`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Train,
-    Eval,
-    Predict,
-}
-
-/// GraphStorm's task types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    NodeClassification,
-    NodeRegression,
-    EdgeClassification,
-    EdgeRegression,
-    LinkPrediction,
-}
-
-impl Task {
-    /// The name the WIT uses, such as `edge-regression`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Task::NodeClassification => "node-classification",
-            Task::NodeRegression => "node-regression",
-            Task::EdgeClassification => "edge-classification",
-            Task::EdgeRegression => "edge-regression",
-            Task::LinkPrediction => "link-prediction",
-        }
-    }
-}
 
 /// A custom argument a plugin accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,41 +46,6 @@ pub struct PluginCapabilities {
     pub decode: Vec<Task>,
     /// Tasks for which `loss` is implemented; the host's loss applies to the others.
     pub loss: Vec<Task>,
-}
-
-/// The resolved configuration a plugin's model is built from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelConfig {
-    pub task: Task,
-    pub hidden_size: u32,
-    pub num_layers: u32,
-    pub num_classes: u32,
-    pub dropout: f32,
-    pub target_node_type: String,
-    pub custom_args: Vec<(String, String)>,
-}
-
-/// A node type as `init` sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeTypeSchema {
-    pub name: String,
-    pub num_nodes: u64,
-    pub feature_dim: u32,
-}
-
-/// A canonical edge type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EdgeTypeName {
-    pub src: String,
-    pub rel: String,
-    pub dst: String,
-}
-
-/// The graph's schema as `init` sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GraphSchema {
-    pub node_types: Vec<NodeTypeSchema>,
-    pub edge_types: Vec<EdgeTypeName>,
 }
 
 fn task_to_wit(task: Task) -> types::Task {

@@ -28,7 +28,9 @@
 //! one by one and treated as absent ([`PluginInstance::capabilities`]).
 //!
 //! It knows nothing about tasks, training loops or graphs beyond the batch it hands over
-//! and what `decode` targets in it ([`DecodeTargets`]).
+//! and what `decode` targets in it ([`DecodeTargets`]). Those plain types live in gs-batch
+//! (no wasmtime) and are re-exported here; this crate wraps them in resources and converts
+//! them to the WIT types.
 
 mod batch;
 mod bindings;
@@ -45,14 +47,13 @@ mod private_fs;
 mod state;
 mod targets;
 
-pub use batch::{BatchData, BlockData, LayerData};
 pub use cache::CacheLocation;
 pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION};
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
-pub use instance::{
-    EdgeTypeName, GraphSchema, HyperParam, Mode, ModelConfig, NodeTypeSchema, PluginCapabilities,
-    PluginInfo, PluginInstance, Task,
+pub use gs_batch::{
+    BatchData, BlockData, DecodeTargets, EdgeTypeName, GraphSchema, LayerData, LpPairsData, Mode,
+    ModelConfig, NodeTypeSchema, TargetEdgesData, Task,
 };
+pub use instance::{HyperParam, PluginCapabilities, PluginInfo, PluginInstance};
 pub use limits::PluginLimits;
-pub use targets::{DecodeTargets, LpPairsData, TargetEdgesData};

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gs_batch::Mode;
 use gs_config::TrainConfig;
 use gs_graph::{
     EdgeBatchOptions, EdgeType, Fanout, HeteroGraph, NodeId, full_fanouts, parse_fanouts,
     parse_reverse_edge_types_map, sample_edge_batch,
 };
-use gs_runtime::Mode;
 use gs_tensor::{Device, Kind, Tensor, tch};
 
 use crate::{BatchAssembler, FeatureSpec, PreparedBatch, Progress, TaskModel, TrainError};

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gs_batch::{BatchData, BlockData, LayerData};
 use gs_graph::{DType, HeteroGraph, LayerBlocks, MiniBatch, NodeId};
-use gs_runtime::{BatchData, BlockData, LayerData};
 use gs_tensor::{Device, Kind, Tensor};
 
 use crate::{FeatureSpec, TrainError};

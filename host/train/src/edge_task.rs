@@ -8,13 +8,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gs_batch::{GraphSchema, ModelConfig, Task};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     EdgeBatchOptions, EdgeId, EdgeType, Fanout, HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher,
     Sampler, SeedBatches, edge_endpoints, full_fanouts, parse_fanouts,
     parse_reverse_edge_types_map, sample_edge_batch,
 };
-use gs_runtime::{GraphSchema, ModelConfig, PluginInstance, Task};
+use gs_runtime::PluginInstance;
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::batching::TargetEdges;

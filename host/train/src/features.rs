@@ -138,11 +138,11 @@ impl FeatureSpec {
 
     /// The graph as a plugin's `init` sees it: node types with their input widths under this
     /// feature selection, and edge types.
-    pub fn schema(&self, graph: &HeteroGraph) -> gs_runtime::GraphSchema {
-        gs_runtime::GraphSchema {
+    pub fn schema(&self, graph: &HeteroGraph) -> gs_batch::GraphSchema {
+        gs_batch::GraphSchema {
             node_types: graph
                 .node_types()
-                .map(|t| gs_runtime::NodeTypeSchema {
+                .map(|t| gs_batch::NodeTypeSchema {
                     name: t.to_string(),
                     num_nodes: graph.num_nodes(t).unwrap_or(0),
                     feature_dim: self.dim(graph, t) as u32,
@@ -150,7 +150,7 @@ impl FeatureSpec {
                 .collect(),
             edge_types: graph
                 .edge_types()
-                .map(|e| gs_runtime::EdgeTypeName {
+                .map(|e| gs_batch::EdgeTypeName {
                     src: e.src.clone(),
                     rel: e.rel.clone(),
                     dst: e.dst.clone(),

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use gs_batch::BatchData;
 use gs_config::TrainConfig;
-use gs_runtime::BatchData;
 use gs_tensor::{Device, Init, Kind, Tensor, TensorError, init_param, tch};
 
 use crate::FeatureSpec;

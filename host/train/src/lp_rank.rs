@@ -4,8 +4,8 @@
 //! negatives), so [`rank_by_decode`] spells every kind of evaluation negatives out as `[P, K]`
 //! index tensors into the embeddings of every node.
 
+use gs_batch::{BatchData, EdgeTypeName, LpPairsData, Mode};
 use gs_graph::{EdgeType, EvalNegatives, NodeId, rank_among_all};
-use gs_runtime::{BatchData, EdgeTypeName, LpPairsData, Mode};
 use gs_tensor::{Kind, Tensor, tch};
 
 use crate::{TaskModel, TrainError};

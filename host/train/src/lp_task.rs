@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use gs_batch::{EdgeTypeName, GraphSchema, LpPairsData, Mode, ModelConfig, Task};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     EdgeBatchOptions, EdgeBatches, EdgeId, EdgeType, EvalEdgeBatches, EvalNegatives, Fanout,
@@ -31,7 +32,7 @@ use gs_graph::{
     Prefetcher, TrueEdges, full_fanouts, parse_fanouts, parse_reverse_edge_types_map,
     rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
-use gs_runtime::{EdgeTypeName, GraphSchema, LpPairsData, Mode, ModelConfig, PluginInstance, Task};
+use gs_runtime::PluginInstance;
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 
 use crate::all_embeddings::NodeEmbeddings;

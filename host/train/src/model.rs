@@ -9,9 +9,8 @@
 //! prediction then decode on the host (`DenseBiDecoder`/`MLPDecoder`, `lp_decoder_type`), and
 //! node tasks find out by calling `decode` once. The same holds for `loss`.
 
-use gs_runtime::{
-    BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, PluginInstance, TargetEdgesData,
-};
+use gs_batch::{BatchData, DecodeTargets, EdgeTypeName, LpPairsData, Mode, TargetEdgesData};
+use gs_runtime::PluginInstance;
 use gs_tensor::{Kind, ParamStore, Tensor, TensorError};
 
 use crate::batching::TargetEdges;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use gs_runtime::{BatchData, GraphSchema, ModelConfig};
+use gs_batch::{BatchData, GraphSchema, ModelConfig};
 use gs_tensor::ops::{self, Reduce};
 use gs_tensor::{InEdges, Init, Kind, ParamStore, Tensor, TensorError};
 

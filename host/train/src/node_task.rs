@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gs_batch::{DecodeTargets, GraphSchema, Mode, ModelConfig, Task};
 use gs_config::{TaskType, TrainConfig};
 use gs_graph::{
     HeteroGraph, NodeId, PREFETCH_CAPACITY, Prefetcher, Sampler, SeedBatches, parse_fanouts,
 };
-use gs_runtime::{DecodeTargets, GraphSchema, Mode, ModelConfig, PluginInstance, Task};
+use gs_runtime::PluginInstance;
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 
 use crate::batching::LabelKind;
@@ -408,6 +409,16 @@ impl NodeTask {
     /// shorter), exactly as `train` runs them: for parity tests and benchmarks.
     pub fn loss_curve(&self, model: &mut TaskModel, steps: usize) -> Result<Vec<f64>, TrainError> {
         train_loop::loss_curve(self, model, steps, &mut crate::NoProgress)
+    }
+
+    /// [`Self::loss_curve`], reporting the time of each phase to `progress` (benchmarks).
+    pub fn loss_curve_with(
+        &self,
+        model: &mut TaskModel,
+        steps: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        train_loop::loss_curve(self, model, steps, progress)
     }
 
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.

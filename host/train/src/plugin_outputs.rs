@@ -4,7 +4,8 @@
 //! the expected and the actual shape, instead of a crash in the host's decoder, loss, metrics
 //! or prediction writer.
 
-use gs_runtime::{BatchData, DecodeTargets, PluginError, PluginFailure, PluginInstance, Task};
+use gs_batch::{BatchData, DecodeTargets, Task};
+use gs_runtime::{PluginError, PluginFailure, PluginInstance};
 use gs_tensor::{Kind, Tensor};
 
 use crate::TrainError;

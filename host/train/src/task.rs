@@ -8,7 +8,7 @@ use gs_config::TrainConfig;
 use gs_graph::Prefetcher;
 use gs_tensor::{Device, Kind, Tensor};
 
-use gs_runtime::Mode;
+use gs_batch::Mode;
 
 use crate::head::Head;
 use crate::metrics::{CLASSIFICATION_NAMES, RANKING_NAMES, REGRESSION_NAMES, Score, Scores};

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use gs_runtime::Mode;
+use gs_batch::Mode;
 
 /// Target ids: node ids of node tasks, edge ids of edge tasks.
 type TargetId = u64;

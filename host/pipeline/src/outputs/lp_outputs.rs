@@ -11,7 +11,8 @@ use gs_output::{write_node_embeddings, write_relation_embeddings};
 use gs_tensor::Kind;
 use gs_train::{LinkPredictionTask, NoProgress, NodeEmbeddings, TaskModel};
 
-use crate::predictions::{NodeRows, output_options};
+use crate::Frontend;
+use crate::outputs::node_predictions::{NodeRows, output_options};
 
 /// Writes `embeddings` of every node type to `dir`, with raw ids.
 pub(crate) fn write_node_rows(
@@ -19,6 +20,7 @@ pub(crate) fn write_node_rows(
     graph: &gs_graph::HeteroGraph,
     embeddings: &NodeEmbeddings,
     launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
 ) -> anyhow::Result<usize> {
     let mut all = Vec::new();
     for (ntype, rows) in embeddings {
@@ -29,11 +31,11 @@ pub(crate) fn write_node_rows(
     let files = write_node_embeddings(dir, &entries, &output_options(launch))
         .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
     let nodes: usize = all.iter().map(NodeRows::len).sum();
-    println!(
+    frontend.line(&format!(
         "embeddings of {nodes} nodes in `{}` ({} files)",
         dir.display(),
         files.len()
-    );
+    ));
     Ok(nodes)
 }
 
@@ -43,9 +45,10 @@ pub(crate) fn write_embeddings(
     task: &LinkPredictionTask,
     model: &mut TaskModel,
     launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
     let embeddings = task.all_node_embeddings(model, true, &mut NoProgress)?;
-    write_node_rows(dir, task.graph(), &embeddings, launch)?;
+    write_node_rows(dir, task.graph(), &embeddings, launch, frontend)?;
     if let Some((etypes, table)) = task.relation_embeddings(model) {
         let names: Vec<[&str; 3]> = etypes
             .iter()
@@ -56,11 +59,11 @@ pub(crate) fn write_embeddings(
             .context("cannot read the relation embeddings")?;
         write_relation_embeddings(dir, &names, &data, width)
             .with_context(|| format!("cannot write relation embeddings to `{}`", dir.display()))?;
-        println!(
+        frontend.line(&format!(
             "relation embeddings of {} edge types in `{}`",
             names.len(),
             dir.display()
-        );
+        ));
     }
     Ok(())
 }

@@ -10,7 +10,8 @@ use gs_output::{NodeIds, Values, write_edge_predictions, write_node_embeddings};
 use gs_tensor::Kind;
 use gs_train::{EdgeInferenceOutput, EdgeTask, NoProgress, TaskModel};
 
-use crate::predictions::{NodeRows, output_options, raw_ids};
+use crate::Frontend;
+use crate::outputs::node_predictions::{NodeRows, output_options, raw_ids};
 
 /// Writes the predictions of an edge inference run under `dir`; returns the number of files.
 pub(crate) fn write_predictions(
@@ -42,6 +43,7 @@ pub(crate) fn write_embeddings(
     task: &EdgeTask,
     model: &mut TaskModel,
     launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
     let mut all = Vec::new();
     for ntype in task.embedding_node_types() {
@@ -58,11 +60,11 @@ pub(crate) fn write_embeddings(
     let files = write_node_embeddings(dir, &entries, &output_options(launch))
         .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
     let nodes: usize = all.iter().map(NodeRows::len).sum();
-    println!(
+    frontend.line(&format!(
         "embeddings of {nodes} nodes in `{}` ({} files)",
         dir.display(),
         files.len()
-    );
+    ));
     Ok(())
 }
 

@@ -9,7 +9,8 @@ use gs_graph::NodeId;
 use gs_output::write_node_embeddings;
 use gs_train::{NoProgress, NodeTask, TaskModel, checkpoint};
 
-use crate::predictions::{NodeRows, output_options};
+use crate::Frontend;
+use crate::outputs::node_predictions::{NodeRows, output_options};
 
 /// After training: the embeddings of every target node by the best checkpoint (`best`, when
 /// the run saved one; else by the model as training left it), written to `dir`.
@@ -19,6 +20,7 @@ pub(crate) fn after_training(
     model: &mut TaskModel,
     best: Option<PathBuf>,
     launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
     if let Some(best) = best {
         let best = checkpoint::load(&best)?;
@@ -28,7 +30,7 @@ pub(crate) fn after_training(
     }
     let target = &task.config().target_ntype;
     let ids: Vec<NodeId> = (0..task.graph().num_nodes(target).unwrap_or(0)).collect();
-    of_nodes(dir, task, model, &ids, launch)
+    of_nodes(dir, task, model, &ids, launch, frontend)
 }
 
 /// The embeddings of `ids` (target nodes) by `model`, written to `dir`.
@@ -38,16 +40,17 @@ pub(crate) fn of_nodes(
     model: &mut TaskModel,
     ids: &[NodeId],
     launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
     let rows = rows(task, model, ids)?;
     let files = write_node_embeddings(dir, &[rows.entry()], &output_options(launch))
         .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
-    println!(
+    frontend.line(&format!(
         "embeddings of {} nodes in `{}` ({} files)",
         rows.len(),
         dir.display(),
         files.len()
-    );
+    ));
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use gs_tensor::Tensor;
 use gs_train::checkpoint::{self, LoadedCheckpoint};
 use gs_train::{TaskModel, TrainingSummary};
 
+use crate::Frontend;
+
 fn same_dir(a: Option<&std::path::Path>, b: &std::path::Path) -> bool {
     let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
     a.is_some_and(|a| canonical(a).is_some() && canonical(a) == canonical(b))
@@ -73,7 +75,11 @@ impl WarmStart {
 
     /// Overwrite `model`'s weights with the restored checkpoint's; returns the first epoch to
     /// train (N + 1 after `epoch-N`, 0 without a checkpoint).
-    pub(crate) fn restore_weights(&self, model: &mut TaskModel) -> anyhow::Result<usize> {
+    pub(crate) fn restore_weights(
+        &self,
+        model: &mut TaskModel,
+        frontend: &mut dyn Frontend,
+    ) -> anyhow::Result<usize> {
         let Some(ckpt) = &self.model else {
             return Ok(0);
         };
@@ -84,12 +90,12 @@ impl WarmStart {
                 ckpt.dir.display()
             )
         })?;
-        eprintln!(
+        frontend.note(&format!(
             "starting from `{}` (epoch {}): training continues with epoch {}",
             ckpt.dir.display(),
             ckpt.meta.epoch,
             ckpt.meta.epoch + 1
-        );
+        ));
         Ok(ckpt.meta.epoch + 1)
     }
 }
