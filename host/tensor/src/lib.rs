@@ -2,7 +2,9 @@
 //!
 //! It owns device choice (with a clean fall-back to CPU), the set of fallible tensor
 //! operations that both the plugin runtime and the native models call (so the two paths
-//! run the very same code), deterministic parameter initialisation, named-tensor files
+//! run the very same code), the fused neighbour aggregation of `block.aggregate`
+//! ([`InEdges`], whose backward is a small libtorch autograd function in `csrc/`, compiled
+//! by the build script), deterministic parameter initialisation, named-tensor files
 //! for checkpoints (safetensors, written atomically), and the process allocator tuning
 //! that libtorch's large intermediates need. It knows nothing about plugins, graphs or tasks.
 //!
