@@ -50,6 +50,12 @@ impl InEdges {
                 format!("{} sources but {} destinations", src.len(), dst.len()),
             ));
         }
+        if num_src < 0 || num_dst < 0 {
+            return Err(TensorError::new(
+                OP,
+                format!("negative node counts: {num_src} sources, {num_dst} destinations"),
+            ));
+        }
         fn out_of(values: &[i64], bound: i64) -> Option<i64> {
             values.iter().copied().find(|&v| v < 0 || v >= bound)
         }
@@ -266,6 +272,8 @@ mod tests {
         assert!(e.contains("source index 5 outside [0, 3)"), "{e}");
         let e = InEdges::new(&[0], &[1], 3, 1).unwrap_err().to_string();
         assert!(e.contains("destination index 1 outside [0, 1)"), "{e}");
+        let e = InEdges::new(&[], &[], 3, -1).unwrap_err().to_string();
+        assert!(e.contains("negative node counts"), "{e}");
         let edges = InEdges::new(&[0, 1], &[0, 0], 2, 1).unwrap();
         let h = Tensor::ones([3, 4], (Kind::Float, tch::Device::Cpu));
         let e = edges.aggregate(&h, Reduce::Mean).unwrap_err().to_string();
