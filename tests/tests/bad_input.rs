@@ -280,6 +280,28 @@ fn well_formed_outputs_of_the_same_plugin_train() {
     }
 }
 
+/// `block.aggregate` with rows that are not the block's source rows stops the plugin with a
+/// message naming the op and the block's size, and the host carries on to report it.
+#[test]
+fn aggregating_rows_of_the_wrong_size_is_refused_naming_the_block() {
+    let graph = small_graph();
+    let case = bad_shapes(
+        "aggregate of the wrong rows",
+        &[],
+        &["--bad", "forward-aggregate"],
+        &[],
+    );
+    launch(graph.path(), &case).fails_with(
+        1,
+        &[
+            "failed in `forward`",
+            "tensor op `aggregate`",
+            "the source rows have shape [1, 3], but the block has",
+            "hint: pass the source type's rows of this layer",
+        ],
+    );
+}
+
 /// A host op that libtorch itself refuses (shapes that do not broadcast) is reported on one
 /// line, the first of torch's message; libtorch's C++ stack trace follows only with
 /// `--logging-level debug`.

@@ -14,6 +14,7 @@ const CASES: &[&str] = &[
     "forward-rows",
     "forward-dtype",
     "forward-op",
+    "forward-aggregate",
     "decode-rows",
     "decode-width",
     "decode-rank",
@@ -45,7 +46,7 @@ impl Model for BadShapes {
             "bad",
             "none",
             "which output is malformed: none, forward-width, forward-rows, forward-dtype, \
-             forward-op, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
+             forward-op, forward-aggregate, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
              loss-constant",
         )
     }
@@ -66,6 +67,12 @@ impl Model for BadShapes {
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+        if self.bad == "forward-aggregate" {
+            // One row where the block has one per source node: the host refuses it.
+            for block in batch.blocks(0) {
+                block.aggregate(&Tensor::ones(&[1, 3], Dtype::F32), Reduce::Mean);
+            }
+        }
         let outputs = self.model.forward(batch)?;
         if !self.breaks("forward") {
             return Ok(outputs);
