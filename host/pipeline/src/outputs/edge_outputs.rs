@@ -6,11 +6,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use gs_config::LaunchOptions;
-use gs_output::{NodeIds, Values, write_edge_predictions, write_node_embeddings};
+use gs_output::{NodeIds, Values, write_edge_predictions};
 use gs_tensor::Kind;
 use gs_train::{EdgeInferenceOutput, EdgeTask, NoProgress, TaskModel};
 
 use crate::Frontend;
+use crate::outputs::node_embeddings::write_embedding_rows;
 use crate::outputs::node_predictions::{NodeRows, output_options, raw_ids};
 
 /// Writes the predictions of an edge inference run under `dir`; returns the number of files.
@@ -56,15 +57,7 @@ pub(crate) fn write_embeddings(
             "embeddings",
         )?);
     }
-    let entries: Vec<_> = all.iter().map(NodeRows::entry).collect();
-    let files = write_node_embeddings(dir, &entries, &output_options(launch))
-        .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
-    let nodes: usize = all.iter().map(NodeRows::len).sum();
-    frontend.line(&format!(
-        "embeddings of {nodes} nodes in `{}` ({} files)",
-        dir.display(),
-        files.len()
-    ));
+    write_embedding_rows(dir, &all, launch, frontend)?;
     Ok(())
 }
 

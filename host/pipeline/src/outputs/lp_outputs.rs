@@ -7,12 +7,13 @@ use std::path::Path;
 
 use anyhow::Context;
 use gs_config::LaunchOptions;
-use gs_output::{write_node_embeddings, write_relation_embeddings};
+use gs_output::write_relation_embeddings;
 use gs_tensor::Kind;
 use gs_train::{LinkPredictionTask, NoProgress, NodeEmbeddings, TaskModel};
 
 use crate::Frontend;
-use crate::outputs::node_predictions::{NodeRows, output_options};
+use crate::outputs::node_embeddings::write_embedding_rows;
+use crate::outputs::node_predictions::NodeRows;
 
 /// Writes `embeddings` of every node type to `dir`, with raw ids.
 pub(crate) fn write_node_rows(
@@ -27,16 +28,7 @@ pub(crate) fn write_node_rows(
         let ids: Vec<u64> = (0..rows.size()[0] as u64).collect();
         all.push(NodeRows::new(graph, ntype, &ids, rows, "embeddings")?);
     }
-    let entries: Vec<_> = all.iter().map(NodeRows::entry).collect();
-    let files = write_node_embeddings(dir, &entries, &output_options(launch))
-        .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
-    let nodes: usize = all.iter().map(NodeRows::len).sum();
-    frontend.line(&format!(
-        "embeddings of {nodes} nodes in `{}` ({} files)",
-        dir.display(),
-        files.len()
-    ));
-    Ok(nodes)
+    write_embedding_rows(dir, &all, launch, frontend)
 }
 
 /// Writes the node embeddings, then the relation embeddings when the score function has them.

@@ -64,3 +64,22 @@ pub(crate) fn rows(
     let target = &task.config().target_ntype;
     NodeRows::new(task.graph(), target, &ids, &rows, "embeddings")
 }
+
+/// Writes node embeddings `all` to `dir` and reports them; returns the number of nodes.
+pub(crate) fn write_embedding_rows(
+    dir: &Path,
+    all: &[NodeRows],
+    launch: &LaunchOptions,
+    frontend: &mut dyn Frontend,
+) -> anyhow::Result<usize> {
+    let entries: Vec<_> = all.iter().map(NodeRows::entry).collect();
+    let files = write_node_embeddings(dir, &entries, &output_options(launch))
+        .with_context(|| format!("cannot write embeddings to `{}`", dir.display()))?;
+    let nodes: usize = all.iter().map(NodeRows::len).sum();
+    frontend.line(&format!(
+        "embeddings of {nodes} nodes in `{}` ({} files)",
+        dir.display(),
+        files.len()
+    ));
+    Ok(nodes)
+}
