@@ -1,6 +1,7 @@
-//! Compiles `csrc/csr_product.cpp` (the sparse product with a precomputed transpose behind
-//! [`InEdges::aggregate`](crate::InEdges)) against the libtorch headers that `torch-sys` builds
-//! with (`$LIBTORCH`, the `.libtorch` link of `.cargo/config.toml`), and links `libtorch_cuda`
+//! Compiles the C++ shim in `csrc/` (the sparse product with a precomputed transpose behind
+//! [`InEdges::aggregate`](crate::InEdges), and the one-call Adam step) against the libtorch
+//! headers that `torch-sys` builds with (`$LIBTORCH`, the `.libtorch` link of
+//! `.cargo/config.toml`), and links `libtorch_cuda`
 //! into this crate's test binaries on a CUDA install of libtorch (see `gs_torch_link::build`).
 
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 fn main() {
     gs_torch_link::build::emit();
     println!("cargo:rerun-if-changed=csrc/csr_product.cpp");
+    println!("cargo:rerun-if-changed=csrc/fused_adam.cpp");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let libtorch = PathBuf::from(
@@ -18,11 +20,12 @@ fn main() {
     cc::Build::new()
         .cpp(true)
         .file("csrc/csr_product.cpp")
+        .file("csrc/fused_adam.cpp")
         .include(libtorch.join("include"))
         .include(libtorch.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .warnings(false)
-        .compile("gs_csr_product");
+        .compile("gs_torch_shim");
 }

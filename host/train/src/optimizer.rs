@@ -1,30 +1,11 @@
-//! Adam, as `torch.optim.Adam` (L2 weight decay added to the gradient), with its state
-//! saved in checkpoints.
+//! Adam, as `torch.optim.Adam(..., fused=True)` (L2 weight decay added to the gradient; one
+//! libtorch call per step), with its state saved in checkpoints.
 
-use gs_tensor::{Kind, Tensor, TensorError, tch};
+use gs_tensor::{Kind, Tensor, TensorError, fused_adam_step, set_grads_to_none, tch};
 
-/// Adam's hyper-parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamConfig {
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub weight_decay: f64,
-}
-
-impl AdamConfig {
-    /// PyTorch's defaults with the given learning rate and weight decay.
-    pub fn new(lr: f64, weight_decay: f64) -> Self {
-        Self {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay,
-        }
-    }
-}
+/// Adam's hyper-parameters; [`AdamConfig::new`] gives PyTorch's defaults with a learning rate
+/// and weight decay.
+pub type AdamConfig = gs_tensor::AdamHyper;
 
 /// The `p`-norm of all `tensors` taken as one vector (`p` infinite: the largest absolute value).
 fn global_norm(tensors: &[Tensor], p: f64) -> f64 {
@@ -47,19 +28,25 @@ pub struct Adam {
     params: Vec<Tensor>,
     exp_avg: Vec<Tensor>,
     exp_avg_sq: Vec<Tensor>,
+    /// Calls of [`Adam::step`].
     step: u64,
+    /// Each weight's own step count: as in PyTorch, a weight without a gradient is skipped
+    /// and its count (hence its bias correction) stays behind.
+    weight_steps: Vec<u64>,
 }
 
 impl Adam {
     pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Self {
         let exp_avg = params.iter().map(|p| p.zeros_like().detach()).collect();
         let exp_avg_sq = params.iter().map(|p| p.zeros_like().detach()).collect();
+        let weight_steps = vec![0; params.len()];
         Self {
             config,
             params,
             exp_avg,
             exp_avg_sq,
             step: 0,
+            weight_steps,
         }
     }
 
@@ -67,11 +54,10 @@ impl Adam {
         self.step
     }
 
-    /// Clear every weight's gradient.
+    /// Clear every weight's gradient (set to none, PyTorch's default: the next backward
+    /// writes fresh gradients instead of adding into zero-filled ones).
     pub fn zero_grad(&mut self) {
-        for p in &mut self.params {
-            p.zero_grad();
-        }
+        set_grads_to_none(&self.params);
     }
 
     /// Scale gradients so their global `norm_type`-norm (`f64::INFINITY`: the largest absolute
@@ -99,57 +85,34 @@ impl Adam {
     pub fn step(&mut self) -> Result<(), TensorError> {
         let _guard = tch::no_grad_guard();
         self.step += 1;
-        let c = self.config;
-        let bias1 = 1.0 - c.beta1.powi(self.step as i32);
-        let bias2 = 1.0 - c.beta2.powi(self.step as i32);
-        let step_size = c.lr / bias1;
-        let torch = |e| TensorError::new("adam", format!("{e}"));
-        for ((p, m), v) in self
-            .params
-            .iter_mut()
-            .zip(&mut self.exp_avg)
-            .zip(&mut self.exp_avg_sq)
-        {
-            let mut grad = p.grad();
-            if !grad.defined() {
-                continue;
+        let (mut params, mut grads, mut exp_avg, mut exp_avg_sq, mut steps) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, p) in self.params.iter().enumerate() {
+            let grad = p.grad();
+            if grad.defined() {
+                self.weight_steps[i] += 1;
+                params.push(p.shallow_clone());
+                grads.push(grad);
+                exp_avg.push(self.exp_avg[i].shallow_clone());
+                exp_avg_sq.push(self.exp_avg_sq[i].shallow_clone());
+                steps.push(self.weight_steps[i]);
             }
-            if c.weight_decay != 0.0 {
-                grad = grad
-                    .f_add(&p.f_mul_scalar(c.weight_decay).map_err(torch)?)
-                    .map_err(torch)?;
-            }
-            let _ = m.f_mul_scalar_(c.beta1).map_err(torch)?;
-            let _ = m
-                .f_add_(&grad.f_mul_scalar(1.0 - c.beta1).map_err(torch)?)
-                .map_err(torch)?;
-            let _ = v.f_mul_scalar_(c.beta2).map_err(torch)?;
-            let _ = v
-                .f_addcmul_(&grad, &grad.f_mul_scalar(1.0 - c.beta2).map_err(torch)?)
-                .map_err(torch)?;
-            let denom = v
-                .f_sqrt()
-                .map_err(torch)?
-                .f_div_scalar(bias2.sqrt())
-                .map_err(torch)?
-                .f_add_scalar(c.eps)
-                .map_err(torch)?;
-            let update = m
-                .f_div(&denom)
-                .map_err(torch)?
-                .f_mul_scalar(step_size)
-                .map_err(torch)?;
-            let _ = p.f_sub_(&update).map_err(torch)?;
         }
-        Ok(())
+        fused_adam_step(&params, &grads, &exp_avg, &exp_avg_sq, &steps, self.config)
     }
 
-    /// The optimizer state as named tensors, for a checkpoint.
+    /// The optimizer state as named tensors, for a checkpoint: each weight's moments and
+    /// step count, and the number of steps.
     pub fn state(&self, names: &[String]) -> Vec<(String, Tensor)> {
-        let mut out = Vec::with_capacity(2 * names.len() + 1);
-        for ((name, m), v) in names.iter().zip(&self.exp_avg).zip(&self.exp_avg_sq) {
-            out.push((format!("exp_avg/{name}"), m.shallow_clone()));
-            out.push((format!("exp_avg_sq/{name}"), v.shallow_clone()));
+        let mut out = Vec::with_capacity(3 * names.len() + 1);
+        for (i, name) in names.iter().enumerate() {
+            out.push((format!("exp_avg/{name}"), self.exp_avg[i].shallow_clone()));
+            out.push((
+                format!("exp_avg_sq/{name}"),
+                self.exp_avg_sq[i].shallow_clone(),
+            ));
+            let steps = self.weight_steps[i] as i64;
+            out.push((format!("step/{name}"), Tensor::from_slice(&[steps])));
         }
         out.push(("step".to_string(), Tensor::from_slice(&[self.step as i64])));
         out
@@ -180,6 +143,11 @@ impl Adam {
         let step =
             find("step").ok_or_else(|| TensorError::new("load", "optimizer state lacks `step`"))?;
         self.step = step.int64_value(&[0]) as u64;
+        // Checkpoints written before per-weight counts had every weight at `step`.
+        for (name, count) in names.iter().zip(&mut self.weight_steps) {
+            *count =
+                find(&format!("step/{name}")).map_or(self.step, |t| t.int64_value(&[0]) as u64);
+        }
         Ok(())
     }
 }
@@ -253,5 +221,42 @@ mod tests {
         fresh.load_state(&names, &saved).unwrap();
         assert_eq!(fresh.steps(), 1);
         assert!(fresh.exp_avg[0].equal(&adam.exp_avg[0]));
+    }
+
+    #[test]
+    fn a_weight_without_a_gradient_is_skipped_and_keeps_its_own_count() {
+        let a = Tensor::from_slice(&[1.0f32]).set_requires_grad(true);
+        let b = Tensor::from_slice(&[2.0f32]).set_requires_grad(true);
+        let mut adam = Adam::new(
+            vec![a.shallow_clone(), b.shallow_clone()],
+            AdamConfig::new(0.1, 0.0),
+        );
+        let step = |adam: &mut Adam, loss: Tensor| {
+            adam.zero_grad();
+            loss.backward();
+            adam.step().unwrap();
+        };
+        step(&mut adam, (&a * &b).sum(Kind::Float));
+        let b_after_one = b.double_value(&[0]);
+        // Only `a` in the loss: `b` keeps its value (PyTorch skips it; a zero-filled gradient
+        // would have moved it by its momentum).
+        step(&mut adam, (&a * &a).sum(Kind::Float));
+        assert_eq!(b.double_value(&[0]), b_after_one);
+        assert_eq!(adam.weight_steps, [2, 1]);
+        let names = vec!["a".to_string(), "b".to_string()];
+        let saved = adam.state(&names);
+        let mut restored = Adam::new(
+            vec![a.shallow_clone(), b.shallow_clone()],
+            AdamConfig::new(0.1, 0.0),
+        );
+        restored.load_state(&names, &saved).unwrap();
+        assert_eq!(restored.weight_steps, [2, 1]);
+        // A checkpoint from before per-weight counts gives every weight the global count.
+        let old: Vec<_> = saved
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("step/"))
+            .collect();
+        restored.load_state(&names, &old).unwrap();
+        assert_eq!(restored.weight_steps, [2, 2]);
     }
 }
