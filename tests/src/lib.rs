@@ -149,6 +149,7 @@ fn block(
         src: index(&src),
         dst: index(&dst),
         edge_features: BTreeMap::new(),
+        in_edges: None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gs_tensor::Tensor;
+use gs_tensor::{InEdges, Tensor, TensorError};
 
 /// One edge type's edges in one layer (DGL message-flow-graph convention).
 #[derive(Debug)]
@@ -18,6 +18,9 @@ pub struct BlockData {
     /// Local destination index per edge (int64).
     pub dst: Tensor,
     pub edge_features: BTreeMap<String, Tensor>,
+    /// The edges grouped by destination for `block.aggregate`: built with the batch on the
+    /// prefetch thread, or on first use when absent.
+    pub in_edges: Option<InEdges>,
 }
 
 /// The blocks of one layer and its node counts per type.
@@ -58,6 +61,16 @@ impl BlockData {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.shallow_clone()))
                 .collect(),
+            in_edges: self.in_edges.as_ref().map(InEdges::shallow_clone),
+        }
+    }
+
+    /// The edges grouped by destination: the ones built ahead, or built now from `src` and
+    /// `dst`.
+    pub fn grouped_in_edges(&self) -> Result<InEdges, TensorError> {
+        match &self.in_edges {
+            Some(edges) => Ok(edges.shallow_clone()),
+            None => InEdges::from_tensors(&self.src, &self.dst, self.num_src, self.num_dst),
         }
     }
 }

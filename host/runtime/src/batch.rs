@@ -2,7 +2,7 @@
 //! (the plain batch types live in gs-batch).
 
 use gs_batch::{BatchData, BlockData, DecodeTargets, LayerData, LpPairsData, TargetEdgesData};
-use gs_tensor::{InEdges, Tensor};
+use gs_tensor::Tensor;
 use wasmtime::component::Resource;
 
 use crate::bindings::graph::{self, EdgeType, Host, HostBatch, HostBlock};
@@ -26,9 +26,9 @@ pub struct BatchRes {
     reason = "bindgen's `with` re-exports it from a public module"
 )]
 pub struct BlockRes {
+    /// The block; its `in_edges`, when the batch came without them, are built by the first
+    /// `aggregate` and kept for the next.
     pub(crate) data: BlockData,
-    /// The edges grouped by destination, built by the first `aggregate` on this block.
-    in_edges: Option<InEdges>,
 }
 
 impl Host for HostState {}
@@ -88,12 +88,7 @@ impl HostBatch for HostState {
         })?;
         blocks
             .into_iter()
-            .map(|data| {
-                Ok(self.table.push(BlockRes {
-                    data,
-                    in_edges: None,
-                })?)
-            })
+            .map(|data| Ok(self.table.push(BlockRes { data })?))
             .collect()
     }
 
@@ -261,19 +256,12 @@ impl HostBlock for HostState {
             resized_numel(&h_src, 0, num_dst.max(0) as usize),
             h_src.kind(),
         )?;
-        let block = self.table.get_mut(&this)?;
-        let edges = match block.in_edges.take() {
-            Some(edges) => edges,
-            None => {
-                let d = &block.data;
-                match InEdges::from_tensors(&d.src, &d.dst, d.num_src, d.num_dst) {
-                    Ok(edges) => edges,
-                    Err(e) => return Err(self.stop(e.to_string())),
-                }
-            }
+        let edges = match self.block(&this)?.grouped_in_edges() {
+            Ok(edges) => edges,
+            Err(e) => return Err(self.stop(e.to_string())),
         };
         let result = edges.aggregate(&h_src, op_reduce(reduce));
-        self.table.get_mut(&this)?.in_edges = Some(edges);
+        self.table.get_mut(&this)?.data.in_edges = Some(edges);
         self.finish(OP, result)
     }
 

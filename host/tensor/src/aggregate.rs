@@ -81,7 +81,8 @@ impl InEdges {
         let (sources, dst_sorted) = if dst.is_sorted() {
             (src.to_vec(), dst.to_vec())
         } else {
-            let (grouped, order) = group_by(dst, &offsets);
+            let order = group_by(dst, &offsets);
+            let grouped = order.iter().map(|&e| dst[e]).collect();
             (order.iter().map(|&e| src[e]).collect::<Vec<_>>(), grouped)
         };
         let inverse_degree = |v: i64| {
@@ -97,7 +98,7 @@ impl InEdges {
         for u in 0..num_src as usize {
             source_offsets[u + 1] += source_offsets[u];
         }
-        let (_, order) = group_by(&sources, &source_offsets);
+        let order = group_by(&sources, &source_offsets);
         let destinations: Vec<i64> = order.iter().map(|&e| dst_sorted[e]).collect();
         let weights_by_source: Vec<f32> = order.iter().map(|&e| mean_weights[e]).collect();
         Ok(Self {
@@ -110,6 +111,20 @@ impl InEdges {
             num_src,
             num_dst,
         })
+    }
+
+    /// A copy that shares the tensors (no data is copied).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            sources: self.sources.shallow_clone(),
+            offsets: self.offsets.shallow_clone(),
+            destinations: self.destinations.shallow_clone(),
+            source_offsets: self.source_offsets.shallow_clone(),
+            mean_weights: self.mean_weights.shallow_clone(),
+            mean_weights_by_source: self.mean_weights_by_source.shallow_clone(),
+            num_src: self.num_src,
+            num_dst: self.num_dst,
+        }
     }
 
     /// [`InEdges::new`] from int64 index tensors (on any device).
@@ -214,16 +229,15 @@ impl InEdges {
 }
 
 /// Stable counting sort of `keys` by value, with `offsets` the start of each value's group:
-/// the keys in order, and the position in `keys` of each.
-fn group_by(keys: &[i64], offsets: &[i64]) -> (Vec<i64>, Vec<usize>) {
+/// the position in `keys` of each key in sorted order.
+fn group_by(keys: &[i64], offsets: &[i64]) -> Vec<usize> {
     let mut next = offsets.to_vec();
     let mut order = vec![0usize; keys.len()];
     for (e, &k) in keys.iter().enumerate() {
         order[next[k as usize] as usize] = e;
         next[k as usize] += 1;
     }
-    let grouped = order.iter().map(|&e| keys[e]).collect();
-    (grouped, order)
+    order
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use gs_batch::{BatchData, BlockData, LayerData};
 use gs_graph::{DType, HeteroGraph, LayerBlocks, MiniBatch, NodeId};
-use gs_tensor::{Device, Kind, Tensor};
+use gs_tensor::{Device, InEdges, Kind, Tensor};
 
 use crate::{FeatureSpec, TrainError};
 
@@ -184,6 +184,12 @@ impl BatchAssembler {
                     src: Tensor::from_slice(&b.src),
                     dst: Tensor::from_slice(&b.dst),
                     edge_features,
+                    in_edges: Some(InEdges::new(
+                        &b.src,
+                        &b.dst,
+                        b.num_src as i64,
+                        b.num_dst as i64,
+                    )?),
                 });
             }
             layers.push(LayerData {

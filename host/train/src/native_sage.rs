@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use gs_batch::{BatchData, GraphSchema, ModelConfig};
 use gs_tensor::ops::{self, Reduce};
-use gs_tensor::{InEdges, Init, Kind, ParamStore, Tensor, TensorError};
+use gs_tensor::{Init, Kind, ParamStore, Tensor, TensorError};
 
 struct SageConvWeights {
     self_weight: Tensor,
@@ -136,9 +136,7 @@ impl NativeSage {
                     .get(&block.dst_type)
                     .ok_or_else(|| missing(&block.dst_type))?;
                 let h_self = ops::narrow(h_dst, 0, 0, block.num_dst)?;
-                let h_neigh =
-                    InEdges::from_tensors(&block.src, &block.dst, block.num_src, block.num_dst)?
-                        .aggregate(h_src, Reduce::Mean)?;
+                let h_neigh = block.grouped_in_edges()?.aggregate(h_src, Reduce::Mean)?;
                 let y_self = ops::add(&ops::matmul(&h_self, &w.self_weight)?, &w.self_bias)?;
                 let y = ops::add(&y_self, &ops::matmul(&h_neigh, &w.neigh_weight)?)?;
                 let sum = match out.remove(&block.dst_type) {
