@@ -1,6 +1,7 @@
 //! Builds the components the integration tests load — every test plugin of `tests/plugins/`,
-//! the built-in `sage`, `rgcn` and `mlp`, the example `custom-gcn` — so a test never runs a stale one, and
-//! hands their paths to the crate as `GS_TEST_PLUGIN_<PACKAGE>` (upper case, `-` as `_`).
+//! the built-in `sage`, `rgcn`, `rgat`, `hgt` and `mlp`, the example `custom-gcn` — so a test
+//! never runs a stale one, and hands their paths to the crate as `GS_TEST_PLUGIN_<PACKAGE>`
+//! (upper case, `-` as `_`).
 
 use std::path::Path;
 
@@ -21,6 +22,8 @@ const PACKAGES: &[&str] = &[
     "test-wrong-version",
     "sage",
     "rgcn",
+    "rgat",
+    "hgt",
     "mlp",
     "custom-gcn",
 ];

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 /// Built-in plugins, addressable by name with `--plugin`.
-const BUILTIN: &[&str] = &["sage", "rgcn", "mlp"];
+const BUILTIN: &[&str] = &["sage", "rgcn", "rgat", "hgt", "mlp"];
 
 fn main() {
     gs_torch_link::build::emit();

@@ -61,6 +61,8 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("sage", env!("GS_TEST_PLUGIN_SAGE")),
     ("rgcn", env!("GS_TEST_PLUGIN_RGCN")),
+    ("rgat", env!("GS_TEST_PLUGIN_RGAT")),
+    ("hgt", env!("GS_TEST_PLUGIN_HGT")),
     ("mlp", env!("GS_TEST_PLUGIN_MLP")),
     ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
 ];

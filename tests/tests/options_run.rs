@@ -600,10 +600,10 @@ fn refusal(flags: &str) -> String {
 #[test]
 fn unimplemented_keys_are_refused_by_name() {
     // (group, flag, a non-default value, words of the reason). `num_bases` and `use_self_loop`
-    // are read by the rgcn plugin and refused for others in `rgcn.rs`; so are `edge_feat_name`
-    // and `edge_feat_mp_op`, refused for others in `edge_features.rs`.
+    // are read by the rgcn plugin and refused for others in `rgcn.rs`; `num_heads` by rgat and
+    // hgt, refused for others in `rgat.rs`; `edge_feat_name` and `edge_feat_mp_op`, refused
+    // for others in `edge_features.rs`.
     let groups: &[(&str, &str, &str, &str)] = &[
-        ("model", "--num-heads", "8", "no gs model reads it yet"),
         (
             "model",
             "--input-activate",

@@ -4,6 +4,8 @@
 pub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
     ("sage", include_bytes!(env!("GS_BUILTIN_PLUGIN_SAGE"))),
     ("rgcn", include_bytes!(env!("GS_BUILTIN_PLUGIN_RGCN"))),
+    ("rgat", include_bytes!(env!("GS_BUILTIN_PLUGIN_RGAT"))),
+    ("hgt", include_bytes!(env!("GS_BUILTIN_PLUGIN_HGT"))),
     ("mlp", include_bytes!(env!("GS_BUILTIN_PLUGIN_MLP"))),
 ];
 

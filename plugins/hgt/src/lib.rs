@@ -1,0 +1,368 @@
+//! `hgt`, gs's built-in heterogeneous graph transformer with GraphStorm's semantics
+//! (`model_encoder_type: hgt`, GraphStorm's `HGTEncoder`): a per-node-type input projection,
+//! then `num-layers` `HGTLayer`s. In each layer every node type has its own key, query, value
+//! and output (`a`) linear layers and a learnt skip gate, and every edge type its own
+//! attention and message matrices per head and a prior per head. Each edge type attends over
+//! each destination's in-edges; the edge types into a node type are averaged (DGL's
+//! `cross_reducer="mean"`), gated against `a(h)`, and passed through ReLU, after the last layer
+//! too. Its weights are named after GraphStorm's state-dict keys, so a GraphStorm `model.bin`
+//! maps onto them one to one. This crate's README states the computation op by op and the key
+//! mapping.
+
+use std::collections::BTreeMap;
+
+use gs_plugin_sdk::prelude::*;
+
+/// The GraphStorm key for the attention heads (`gsf.hgt.num_heads`, `--num-heads`).
+const NUM_HEADS: &str = "num_heads";
+/// GraphStorm's default head count (`GSConfig.num_heads`).
+const DEFAULT_HEADS: i64 = 4;
+
+/// `torch.nn.init.xavier_uniform_` bounds for any rank (`fan_in = shape[1] * receptive`,
+/// `fan_out = shape[0] * receptive`), as GraphStorm initialises `relation_att` and
+/// `relation_msg` (gain 1) and the input projections (ReLU gain).
+fn xavier_uniform(shape: &[i64], gain: f64) -> Init {
+    let receptive: i64 = shape[2..].iter().product();
+    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
+    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Init::Uniform((-bound, bound))
+}
+
+/// A `torch.nn.Linear(in, out)`: `weight` `[out, in]` applied as `x @ weightᵀ + bias`, both
+/// drawn from `U(-1/√in, 1/√in)` as torch's `reset_parameters` does.
+struct TorchLinear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl TorchLinear {
+    fn new(scope: &Scope, in_dim: i64, out_dim: i64) -> Self {
+        let bound = 1.0 / (in_dim as f64).sqrt();
+        TorchLinear {
+            weight: scope.param("weight", &[out_dim, in_dim], Init::Uniform((-bound, bound))),
+            bias: scope.param("bias", &[out_dim], Init::Uniform((-bound, bound))),
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        &x.matmul(&self.weight.transpose(0, 1)) + &self.bias
+    }
+}
+
+/// The parameters of one node type in one layer.
+struct NodeParams {
+    k: TorchLinear,
+    q: TorchLinear,
+    v: TorchLinear,
+    a: TorchLinear,
+    /// `skip` `[1]`: the gate is `σ(skip)`.
+    skip: Tensor,
+}
+
+/// The parameters of one edge type in one layer.
+struct RelationParams {
+    /// `relation_pri` `[heads]`.
+    pri: Tensor,
+    /// `relation_att` and `relation_msg` `[heads, dk, dk]`.
+    att: Tensor,
+    msg: Tensor,
+}
+
+/// `x` `[N, heads, dk]` times `w[i]` `[dk, dk]` head by head (`einsum("bij,ijk->bik")`).
+fn per_head(x: &Tensor, w: &Tensor) -> Tensor {
+    x.transpose(0, 1).matmul(w).transpose(0, 1)
+}
+
+/// One `HGTLayer` of GraphStorm (no norm, no feed-forward layers, no edge features).
+struct HgtLayer {
+    /// Per node type, by name (GraphStorm builds them for every node type of the graph).
+    nodes: BTreeMap<String, NodeParams>,
+    /// Per edge type, by canonical name (`src:rel:dst`).
+    relations: BTreeMap<String, RelationParams>,
+    /// The number of edge types of the graph schema into each node type: what DGL's
+    /// `cross_reducer="mean"` divides by, whether or not a batch has edges of each.
+    relations_into: BTreeMap<String, usize>,
+    heads: i64,
+    head_dim: i64,
+    out_dim: i64,
+}
+
+impl HgtLayer {
+    fn new(scope: &Scope, schema: &GraphSchema, heads: i64, in_dim: i64, out_dim: i64) -> Self {
+        let head_dim = out_dim / heads;
+        let nodes = schema
+            .node_types
+            .iter()
+            .map(|t| {
+                let linear =
+                    |name: &str| TorchLinear::new(&scope.sub(name).sub(&t.name), in_dim, out_dim);
+                let params = NodeParams {
+                    k: linear("k_linears"),
+                    q: linear("q_linears"),
+                    v: linear("v_linears"),
+                    a: linear("a_linears"),
+                    skip: scope.sub("skip").param(&t.name, &[1], Init::Ones),
+                };
+                (t.name.clone(), params)
+            })
+            .collect();
+        let matrix = [heads, head_dim, head_dim];
+        let mut relations = BTreeMap::new();
+        let mut relations_into: BTreeMap<String, usize> = BTreeMap::new();
+        for et in &schema.edge_types {
+            // GraphStorm's ParameterDicts key an edge type by `'_'.join(canonical etype)`.
+            let key = format!("{}_{}_{}", et.src, et.rel, et.dst);
+            let params = RelationParams {
+                pri: scope.sub("relation_pri").param(&key, &[heads], Init::Ones),
+                att: scope
+                    .sub("relation_att")
+                    .param(&key, &matrix, xavier_uniform(&matrix, 1.0)),
+                msg: scope
+                    .sub("relation_msg")
+                    .param(&key, &matrix, xavier_uniform(&matrix, 1.0)),
+            };
+            relations.insert(et.canonical_name(), params);
+            *relations_into.entry(et.dst.clone()).or_default() += 1;
+        }
+        HgtLayer {
+            nodes,
+            relations,
+            relations_into,
+            heads,
+            head_dim,
+            out_dim,
+        }
+    }
+
+    fn node_params(&self, node_type: &str) -> Result<&NodeParams> {
+        self.nodes.get(node_type).ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "the batch has node type `{node_type}`, which the graph schema given to `init` \
+                 lacks"
+            ))
+        })
+    }
+
+    /// `relu(t·σ(skip) + a(h_v)·(1 − σ(skip)))` for every destination node type of layer
+    /// `layer`, `t` the mean over the schema's edge types into the type of each one's
+    /// attention-weighted messages.
+    fn forward(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        let (heads, dk) = (self.heads, self.head_dim);
+        let features = |t: &str, edge_type: &EdgeType| {
+            h.get(t).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "node type `{t}` has no input features, and it is an endpoint of edge type \
+                     `{edge_type}` (hint: give it a feature with --node-feat-name)"
+                ))
+            })
+        };
+        // Keys, values and queries of a node type do not depend on the edge type: computed
+        // once per layer, as `[N, heads, dk]`.
+        let mut keys: BTreeMap<String, (Tensor, Tensor)> = BTreeMap::new();
+        let mut queries: BTreeMap<String, Tensor> = BTreeMap::new();
+        let mut summed: BTreeMap<String, Tensor> = BTreeMap::new();
+        let scale = Tensor::from_f32(&[(dk as f32).sqrt()], &[1]);
+        for block in batch.blocks(layer) {
+            let edge_type = block.edge_type();
+            let Some(relation) = self.relations.get(&edge_type.canonical_name()) else {
+                return Err(Error::invalid_argument(format!(
+                    "the batch has edge type `{edge_type}`, which the graph schema given to \
+                     `init` lacks"
+                )));
+            };
+            let (s, d) = (&edge_type.src, &edge_type.dst);
+            let num_dst = block.num_dst();
+            if !keys.contains_key(s) {
+                let (params, x) = (self.node_params(s)?, features(s, &edge_type)?);
+                let k = params.k.forward(x).reshape(&[-1, heads, dk]);
+                let v = params.v.forward(x).reshape(&[-1, heads, dk]);
+                keys.insert(s.clone(), (k, v));
+            }
+            if !queries.contains_key(d) {
+                let (params, x) = (self.node_params(d)?, features(d, &edge_type)?);
+                let n = batch.num_dst_nodes(layer, d);
+                queries.insert(
+                    d.clone(),
+                    params
+                        .q
+                        .forward(&x.narrow(0, 0, n))
+                        .reshape(&[-1, heads, dk]),
+                );
+            }
+            let (k, v) = &keys[s];
+            let q = &queries[d];
+            let k = per_head(k, &relation.att);
+            let v = per_head(v, &relation.msg);
+            let (src, dst) = (block.src(), block.dst());
+            // score[e, i] = <q_dst, k'_src>_i · pri[i] / √dk, softmax over each dst's in-edges.
+            let score = q
+                .index_select(0, &dst)
+                .mul(&k.index_select(0, &src))
+                .sum_dim(-1, false)
+                .mul(&relation.pri)
+                .div(&scale);
+            let attention = score.segment_softmax(&dst, num_dst);
+            let messages = v
+                .index_select(0, &src)
+                .mul(&attention.reshape(&[-1, heads, 1]))
+                .scatter_reduce(&dst, num_dst, Reduce::Sum);
+            let merged = match summed.remove(d) {
+                Some(prev) => &prev + &messages,
+                None => messages,
+            };
+            summed.insert(d.clone(), merged);
+        }
+
+        let mut out = BTreeMap::new();
+        for t in batch.dst_node_types(layer) {
+            let n = batch.num_dst_nodes(layer, &t);
+            let params = self.node_params(&t)?;
+            let Some(x) = h.get(&t) else {
+                return Err(Error::unsupported(format!(
+                    "node type `{t}` has no input features, and HGT's output gate needs them \
+                     (hint: give it a feature with --node-feat-name)"
+                )));
+            };
+            let alpha = params.skip.sigmoid();
+            let beta = alpha.neg().add_scalar(1.0);
+            let skip = params.a.forward(&x.narrow(0, 0, n));
+            let transformed = match self.relations_into.get(&t) {
+                // As DGL's `multi_update_all(..., cross_reducer="mean")`: every edge type into
+                // `t` counts, an edge type without edges in this batch contributing zeros.
+                Some(&count) => {
+                    let total = summed
+                        .remove(&t)
+                        .unwrap_or_else(|| Tensor::zeros(&[n, heads, dk], Dtype::F32));
+                    let mean = total.div(&Tensor::from_f32(&[count as f32], &[1]));
+                    mean.reshape(&[n, self.out_dim]).dropout(dropout)
+                }
+                // No edge type into `t` at all: GraphStorm's pseudo self-loop, `a(h)` on both
+                // sides of the gate.
+                None => skip.dropout(dropout),
+            };
+            let gated = &transformed.mul(&alpha) + &skip.mul(&beta);
+            out.insert(t, gated.relu());
+        }
+        Ok(out)
+    }
+}
+
+/// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `HGTEncoder`.
+struct Hgt {
+    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
+    input_projs: BTreeMap<String, Tensor>,
+    layers: Vec<HgtLayer>,
+    dropout: f64,
+}
+
+impl Model for Hgt {
+    fn info() -> Info {
+        Info::new("hgt", env!("CARGO_PKG_VERSION"))
+            .all_tasks()
+            .hyper_param(
+                NUM_HEADS,
+                "4",
+                "GraphStorm key `num_heads` (`gsf.hgt.num_heads`, `--num-heads`): attention \
+                 heads of every HGT layer; it must divide the hidden size.",
+            )
+    }
+
+    fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
+        let heads: i64 = config.parse_arg(NUM_HEADS, DEFAULT_HEADS)?;
+        let hidden = i64::from(config.hidden_size);
+        if hidden == 0 {
+            return Err(Error::invalid_argument(
+                "hgt needs `hidden-size` of at least 1",
+            ));
+        }
+        if heads < 1 || hidden % heads != 0 {
+            return Err(Error::invalid_argument(format!(
+                "`num_heads` is {heads}, and hgt splits the hidden size {hidden} evenly over \
+                 the heads (hint: choose num_heads dividing hidden_size, e.g. {})",
+                if hidden % DEFAULT_HEADS == 0 {
+                    DEFAULT_HEADS
+                } else {
+                    1
+                }
+            )));
+        }
+        if config.num_layers == 0 {
+            return Err(Error::invalid_argument(
+                "hgt needs `num-layers` of at least 1 (hint: without message passing, use \
+                 `model_encoder_type: mlp`)",
+            ));
+        }
+        for edge_type in &schema.edge_types {
+            let mut needs = vec![
+                (&edge_type.src, "a source"),
+                (&edge_type.dst, "a destination"),
+            ];
+            needs.dedup_by(|a, b| a.0 == b.0);
+            for (node_type, role) in needs {
+                if schema.feature_dim(node_type)? == 0 {
+                    return Err(Error::unsupported(format!(
+                        "node type `{node_type}` has no input features and is {role} of edge \
+                         type `{edge_type}` (the host gives every node type with nodes its \
+                         features or a learnable embedding, so this host sent a schema hgt \
+                         cannot use)"
+                    )));
+                }
+            }
+        }
+
+        let embed = Scope::root().sub("node_embed").sub("input_projs");
+        let mut input_projs = BTreeMap::new();
+        for node_type in &schema.node_types {
+            let dim = i64::from(node_type.feature_dim);
+            if dim > 0 {
+                let shape = [dim, hidden];
+                input_projs.insert(
+                    node_type.name.clone(),
+                    embed.param(
+                        &node_type.name,
+                        &shape,
+                        xavier_uniform(&shape, Init::RELU_GAIN),
+                    ),
+                );
+            }
+        }
+        let gnn = Scope::root().sub("gnn").sub("_layers");
+        let layers = (0..config.num_layers)
+            .map(|l| HgtLayer::new(&gnn.sub(l), schema, heads, hidden, hidden))
+            .collect();
+        gs_plugin_sdk::debug!(
+            "hgt: {} layers over {} node types and {} edge types, hidden size {hidden}, \
+             {heads} heads",
+            config.num_layers,
+            schema.node_types.len(),
+            schema.edge_types.len()
+        );
+        Ok(Hgt {
+            input_projs,
+            layers,
+            dropout: f64::from(config.dropout),
+        })
+    }
+
+    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+        batch.expect_layers(self.layers.len())?;
+        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
+        for t in batch.src_node_types(0) {
+            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
+                h.insert(t, x.matmul(w));
+            }
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(batch, l as u32, &h, self.dropout)?;
+        }
+        Ok(h.into_iter().collect())
+    }
+}
+
+gs_plugin_sdk::export_model!(Hgt);

@@ -1,0 +1,336 @@
+//! `rgat`, gs's built-in relational graph attention network with GraphStorm's semantics
+//! (`model_encoder_type: rgat`, GraphStorm's `RelationalGATEncoder`): a per-node-type input
+//! projection, then `num-layers` `RelationalAttLayer`s. In each layer every edge type has its
+//! own DGL `GATConv` (`num_heads` heads of `hidden / num_heads` features, no bias), their
+//! outputs are summed per destination node type, then a self-loop and a bias are added; ReLU
+//! and dropout between layers, nothing after the last. Its weights are named after
+//! GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto them one to one. This
+//! crate's README states the computation op by op and the key mapping.
+
+use std::collections::BTreeMap;
+
+use gs_plugin_sdk::prelude::*;
+
+/// The GraphStorm key for the attention heads (`gsf.rgat.num_heads`, `--num-heads`).
+const NUM_HEADS: &str = "num_heads";
+/// The GraphStorm key that switches the self-loop term (`use_self_loop`).
+const USE_SELF_LOOP: &str = "use_self_loop";
+/// DGL `GATConv`'s slope of the leaky ReLU over attention logits.
+const NEGATIVE_SLOPE: f64 = 0.2;
+
+/// `torch.nn.init.xavier_uniform_` bounds for any rank (`fan_in = shape[1] * receptive`,
+/// `fan_out = shape[0] * receptive`).
+fn xavier_uniform(shape: &[i64], gain: f64) -> Init {
+    let (fan_in, fan_out) = fans(shape);
+    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Init::Uniform((-bound, bound))
+}
+
+/// `torch.nn.init.xavier_normal_` for any rank, as DGL's `GATConv` initialises `fc` and the
+/// attention vectors.
+fn xavier_normal(shape: &[i64], gain: f64) -> Init {
+    let (fan_in, fan_out) = fans(shape);
+    Init::Normal((0.0, gain * (2.0 / (fan_in + fan_out) as f64).sqrt()))
+}
+
+fn fans(shape: &[i64]) -> (i64, i64) {
+    let receptive: i64 = shape[2..].iter().product();
+    (shape[1] * receptive, shape[0] * receptive)
+}
+
+/// DGL's `GATConv(in, out / heads, heads, bias=False)` of one edge type, as GraphStorm builds
+/// it: one `fc` for sources and destinations alike.
+struct GatConv {
+    /// `fc.weight` `[heads * f, in]` (`nn.Linear`: applied as `x @ Wᵀ`).
+    fc: Tensor,
+    /// `attn_l` and `attn_r` `[1, heads, f]`.
+    attn_l: Tensor,
+    attn_r: Tensor,
+    heads: i64,
+    head_dim: i64,
+}
+
+impl GatConv {
+    fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64) -> Self {
+        let fc_shape = [heads * head_dim, in_dim];
+        let attn_shape = [1, heads, head_dim];
+        let gain = Init::RELU_GAIN;
+        GatConv {
+            fc: scope
+                .sub("fc")
+                .param("weight", &fc_shape, xavier_normal(&fc_shape, gain)),
+            attn_l: scope.param("attn_l", &attn_shape, xavier_normal(&attn_shape, gain)),
+            attn_r: scope.param("attn_r", &attn_shape, xavier_normal(&attn_shape, gain)),
+            heads,
+            head_dim,
+        }
+    }
+
+    /// `[num_dst, heads * f]`: for each destination, the attention-weighted sum of its
+    /// in-neighbours' projected rows, heads concatenated; 0 without in-edges.
+    fn forward(&self, block: &Block, h_src: &Tensor, h_dst: &Tensor) -> Tensor {
+        let (heads, f) = (self.heads, self.head_dim);
+        let num_dst = block.num_dst();
+        let w = self.fc.transpose(0, 1);
+        let feat_src = h_src.matmul(&w).reshape(&[-1, heads, f]);
+        let feat_dst = h_dst
+            .narrow(0, 0, num_dst)
+            .matmul(&w)
+            .reshape(&[-1, heads, f]);
+        // el_u = <feat_src_u, attn_l> and er_v = <feat_dst_v, attn_r>, per head: [N, heads].
+        let el = feat_src.mul(&self.attn_l).sum_dim(-1, false);
+        let er = feat_dst.mul(&self.attn_r).sum_dim(-1, false);
+        let (src, dst) = (block.src(), block.dst());
+        let logits = el
+            .index_select(0, &src)
+            .add(&er.index_select(0, &dst))
+            .leaky_relu(NEGATIVE_SLOPE);
+        // Edge softmax over each destination's in-edges, per head: [E, heads].
+        let attention = logits.segment_softmax(&dst, num_dst);
+        let messages = feat_src
+            .index_select(0, &src)
+            .mul(&attention.reshape(&[-1, heads, 1]));
+        messages
+            .scatter_reduce(&dst, num_dst, Reduce::Sum)
+            .reshape(&[num_dst, heads * f])
+    }
+}
+
+/// One `RelationalAttLayer` of GraphStorm.
+struct RgatLayer {
+    /// The `GATConv` of each edge type, by canonical name (`src:rel:dst`).
+    convs: BTreeMap<String, GatConv>,
+    loop_weight: Option<Tensor>,
+    h_bias: Tensor,
+    out_dim: i64,
+}
+
+impl RgatLayer {
+    fn new(
+        scope: &Scope,
+        edge_types: &[EdgeType],
+        heads: i64,
+        in_dim: i64,
+        out_dim: i64,
+        self_loop: bool,
+    ) -> Self {
+        let mods = scope.sub("conv").sub("mods");
+        let convs = edge_types
+            .iter()
+            .map(|et| {
+                // GraphStorm's HeteroGraphConv keys its ModuleDict by `str(canonical etype)`.
+                let key = format!("('{}', '{}', '{}')", et.src, et.rel, et.dst);
+                let conv = GatConv::new(&mods.sub(key), in_dim, heads, out_dim / heads);
+                (et.canonical_name(), conv)
+            })
+            .collect();
+        let loop_weight = self_loop.then(|| {
+            let shape = [in_dim, out_dim];
+            scope.param(
+                "loop_weight",
+                &shape,
+                xavier_uniform(&shape, Init::RELU_GAIN),
+            )
+        });
+        RgatLayer {
+            convs,
+            loop_weight,
+            h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
+            out_dim,
+        }
+    }
+
+    /// `out[v] = Σ_r GATConv_r(v) + h_v loop_weight + h_bias` for every destination node
+    /// type of layer `layer`.
+    fn forward(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
+        for block in batch.blocks(layer) {
+            let edge_type = block.edge_type();
+            let Some(conv) = self.convs.get(&edge_type.canonical_name()) else {
+                return Err(Error::invalid_argument(format!(
+                    "the batch has edge type `{edge_type}`, which the graph schema given to \
+                     `init` lacks"
+                )));
+            };
+            let missing = |t: &str| {
+                Error::unsupported(format!(
+                    "node type `{t}` has no input features, and it is an endpoint of edge type \
+                     `{edge_type}` (hint: give it a feature with --node-feat-name)"
+                ))
+            };
+            let h_src = h
+                .get(&edge_type.src)
+                .ok_or_else(|| missing(&edge_type.src))?;
+            let h_dst = h
+                .get(&edge_type.dst)
+                .ok_or_else(|| missing(&edge_type.dst))?;
+            let y = conv.forward(&block, h_src, h_dst);
+            let merged = match out.remove(&edge_type.dst) {
+                Some(prev) => &prev + &y,
+                None => y,
+            };
+            out.insert(edge_type.dst.clone(), merged);
+        }
+        // As GraphStorm: a node type with destination nodes but no block into it gets zeros
+        // (then the self-loop and bias).
+        for t in batch.src_node_types(layer) {
+            let n = batch.num_dst_nodes(layer, &t);
+            if n > 0 && !out.contains_key(&t) {
+                out.insert(t.clone(), Tensor::zeros(&[n, self.out_dim], Dtype::F32));
+            }
+        }
+        let mut result = BTreeMap::new();
+        for (t, mut y) in out {
+            if let Some(loop_weight) = &self.loop_weight {
+                let n = batch.num_dst_nodes(layer, &t);
+                let Some(h_dst) = h.get(&t) else {
+                    return Err(Error::unsupported(format!(
+                        "node type `{t}` has no input features, and the self-loop needs them \
+                         (hint: give it a feature with --node-feat-name, or set use_self_loop: false)"
+                    )));
+                };
+                y = &y + &h_dst.narrow(0, 0, n).matmul(loop_weight);
+            }
+            result.insert(t, &y + &self.h_bias);
+        }
+        Ok(result)
+    }
+}
+
+/// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `RelationalGATEncoder`.
+struct Rgat {
+    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
+    input_projs: BTreeMap<String, Tensor>,
+    layers: Vec<RgatLayer>,
+    dropout: f64,
+}
+
+impl Model for Rgat {
+    fn info() -> Info {
+        Info::new("rgat", env!("CARGO_PKG_VERSION"))
+            .all_tasks()
+            .hyper_param(
+                NUM_HEADS,
+                "4",
+                "GraphStorm key `num_heads` (`gsf.rgat.num_heads`, `--num-heads`): attention \
+                 heads of every GATConv; it must divide the hidden size.",
+            )
+            .hyper_param(
+                USE_SELF_LOOP,
+                "true",
+                "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
+                 in every layer.",
+            )
+    }
+
+    fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
+        let heads: i64 = config.parse_arg(NUM_HEADS, 4)?;
+        let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
+        let hidden = i64::from(config.hidden_size);
+        if hidden == 0 {
+            return Err(Error::invalid_argument(
+                "rgat needs `hidden-size` of at least 1",
+            ));
+        }
+        if heads < 1 || hidden % heads != 0 {
+            return Err(Error::invalid_argument(format!(
+                "`num_heads` is {heads}, and rgat splits the hidden size {hidden} evenly over \
+                 the heads (hint: choose num_heads dividing hidden_size, e.g. {})",
+                if hidden % 4 == 0 { 4 } else { 1 }
+            )));
+        }
+        if config.num_layers == 0 {
+            return Err(Error::invalid_argument(
+                "rgat needs `num-layers` of at least 1 (hint: without message passing, use \
+                 `model_encoder_type: mlp`)",
+            ));
+        }
+        for edge_type in &schema.edge_types {
+            let mut needs = vec![
+                (&edge_type.src, "a source"),
+                (&edge_type.dst, "a destination"),
+            ];
+            needs.dedup_by(|a, b| a.0 == b.0);
+            for (node_type, role) in needs {
+                if schema.feature_dim(node_type)? == 0 {
+                    return Err(Error::unsupported(format!(
+                        "node type `{node_type}` has no input features and is {role} of edge \
+                         type `{edge_type}` (the host gives every node type with nodes its \
+                         features or a learnable embedding, so this host sent a schema rgat \
+                         cannot use)"
+                    )));
+                }
+            }
+        }
+
+        let embed = Scope::root().sub("node_embed").sub("input_projs");
+        let mut input_projs = BTreeMap::new();
+        for node_type in &schema.node_types {
+            let dim = i64::from(node_type.feature_dim);
+            if dim > 0 {
+                let shape = [dim, hidden];
+                input_projs.insert(
+                    node_type.name.clone(),
+                    embed.param(
+                        &node_type.name,
+                        &shape,
+                        xavier_uniform(&shape, Init::RELU_GAIN),
+                    ),
+                );
+            }
+        }
+        let gnn = Scope::root().sub("gnn").sub("_layers");
+        let layers = (0..config.num_layers)
+            .map(|l| {
+                RgatLayer::new(
+                    &gnn.sub(l),
+                    &schema.edge_types,
+                    heads,
+                    hidden,
+                    hidden,
+                    self_loop,
+                )
+            })
+            .collect();
+        gs_plugin_sdk::debug!(
+            "rgat: {} layers over {} edge types, hidden size {hidden}, {heads} heads, \
+             self-loop {self_loop}",
+            config.num_layers,
+            schema.edge_types.len()
+        );
+        Ok(Rgat {
+            input_projs,
+            layers,
+            dropout: f64::from(config.dropout),
+        })
+    }
+
+    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+        batch.expect_layers(self.layers.len())?;
+        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
+        for t in batch.src_node_types(0) {
+            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
+                h.insert(t, x.matmul(w));
+            }
+        }
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let out = layer.forward(batch, l as u32, &h)?;
+            h = if l == last {
+                out
+            } else {
+                out.into_iter()
+                    .map(|(t, x)| (t, x.relu().dropout(self.dropout)))
+                    .collect()
+            };
+        }
+        Ok(h.into_iter().collect())
+    }
+}
+
+gs_plugin_sdk::export_model!(Rgat);
