@@ -2,14 +2,17 @@
 //! loaded with the weights the real GraphStorm trained, run on dgl-tiny, and its outputs read
 //! back by raw id. The tests assert on what these return.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gs_config::Resolved;
-use gs_graph::{HeteroGraph, NodeId, Sampler};
+use gs_graph::{HeteroGraph, NodeId};
 use gs_runtime::PluginLimits;
-use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
-use gs_train::{BatchAssembler, FeatureSpec, NoProgress, NodeTask, TaskModel, resolve_plugin_args};
+use gs_tensor::{Device, Kind, ParamStore, Tensor};
+use gs_train::{
+    NoProgress, NodeEmbeddings, NodeTask, TaskModel, embed_every_node, resolve_plugin_args,
+};
 use serde_json::Value;
 
 /// `tests/fixtures`.
@@ -32,13 +35,185 @@ pub fn golden(case: &str, file: &str) -> Value {
 
 /// gs's checkpoint name of a GraphStorm `model.bin` key: encoder keys (`node_embed.*`,
 /// `gnn.*`) are the plugin's own weight names under the host's `gnn/` prefix; the
-/// EntityClassifier's `decoder.decoder` / `decoder.bias` are the host decoder's.
+/// EntityClassifier's `decoder.decoder` / `decoder.bias` are the host decoder's; the edge and
+/// link-prediction decoders' keys (`decoder.basis_para`, `decoder.combine_basis.*`,
+/// `decoder.regression_head.*`, `decoder._w_relation.weight`) keep GraphStorm's name under the
+/// host's `decoder/` prefix.
 pub fn gs_name(graphstorm_key: &str) -> String {
     match graphstorm_key {
         "decoder.decoder" => "decoder/decoder.weight".to_string(),
         "decoder.bias" => "decoder/decoder.bias".to_string(),
+        key if key.starts_with("decoder.") => format!("decoder/{key}"),
         key => format!("gnn/{key}"),
     }
+}
+
+/// Whether GraphStorm stores `graphstorm_key` as an `nn.Linear` weight, `[out, in]`, which gs
+/// keeps as `[in, out]`.
+pub fn is_linear_weight(graphstorm_key: &str) -> bool {
+    matches!(
+        graphstorm_key,
+        "decoder.combine_basis.weight" | "decoder.regression_head.weight"
+    )
+}
+
+/// A golden case's `state_dict_values.json` as gs checkpoint weights, by gs name
+/// ([`gs_name`]; `nn.Linear` weights transposed to gs's `[in, out]`).
+pub fn graphstorm_weights(case: &str) -> Vec<(String, Tensor)> {
+    let state = golden(case, "state_dict_values.json");
+    state
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, entry)| {
+            let values: Vec<f32> = entry["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            let shape: Vec<i64> = entry["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_i64().unwrap())
+                .collect();
+            let tensor = Tensor::from_slice(&values).reshape(shape);
+            let tensor = if is_linear_weight(key) {
+                tensor.transpose(0, 1).contiguous()
+            } else {
+                tensor
+            };
+            (gs_name(key), tensor)
+        })
+        .collect()
+}
+
+/// Load a golden case's GraphStorm weights into `model` by name.
+///
+/// # Panics
+/// Unless gs's weights map one to one, with equal shapes, onto GraphStorm's keys.
+pub fn load_graphstorm_weights(model: &mut TaskModel, case: &str) {
+    let saved = graphstorm_weights(case);
+    let mut ours: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
+    let mut theirs: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(
+        ours, theirs,
+        "gs's weights map one to one onto GraphStorm's keys"
+    );
+    for (name, tensor) in model.named_weights() {
+        let (_, want) = saved.iter().find(|(n, _)| *n == name).unwrap();
+        assert_eq!(tensor.size(), want.size(), "shape of `{name}`");
+    }
+    model.load_weights(&saved).unwrap();
+}
+
+/// GraphStorm's `<case>.yaml` resolved for dgl-tiny (2 partitions, reshuffled ids), and the
+/// graph.
+pub fn resolve_case(case: &str) -> (Arc<HeteroGraph>, Resolved) {
+    resolve_case_with(case, &[])
+}
+
+/// [`resolve_case`] with more command-line arguments, such as `--mask-reverse-edges true`.
+pub fn resolve_case_with(case: &str, extra_args: &[&str]) -> (Arc<HeteroGraph>, Resolved) {
+    let part_config = dgl_tiny();
+    let yaml = fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"));
+    let args: Vec<String> = [
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--part-config",
+        part_config.to_str().unwrap(),
+        "--num-trainers",
+        "1",
+    ]
+    .iter()
+    .chain(extra_args)
+    .map(|a| a.to_string())
+    .collect();
+    let resolved = gs_config::resolve(&args, None).expect("GraphStorm's YAML resolves");
+    let graph = Arc::new(gs_graph::load(&part_config).unwrap());
+    (graph, resolved)
+}
+
+/// A built-in plugin component `plugin`, instantiated, and the custom arguments `resolved`
+/// gives it.
+pub fn plugin_instance(
+    plugin: &str,
+    resolved: &Resolved,
+) -> (gs_runtime::PluginInstance, Vec<(String, String)>) {
+    let (engine, _cache) = crate::temp_engine();
+    let instance = engine
+        .load_file(&crate::plugin_path(plugin))
+        .unwrap()
+        .instantiate(PluginLimits::default(), ParamStore::new(42, Device::Cpu))
+        .unwrap();
+    let custom_args = resolve_plugin_args(
+        plugin,
+        &resolved.custom_args,
+        &instance.info().hyper_params,
+        &resolved.plugin_keys(),
+    )
+    .unwrap();
+    (instance, custom_args)
+}
+
+/// The embeddings of every node by `model` as `gs gen-node-embedding` computes them (every
+/// edge carries messages, as GraphStorm's gen_node_embedding) against the case's
+/// `embeddings.json` by raw id; also the embeddings themselves by raw id.
+pub fn compare_all_embeddings(
+    graph: &Arc<HeteroGraph>,
+    resolved: &Resolved,
+    model: &mut TaskModel,
+    case: &str,
+) -> (Agreement, BTreeMap<String, Vec<f32>>) {
+    let embeddings =
+        embed_every_node(graph, &resolved.train, model, Device::Cpu, &mut NoProgress).unwrap();
+    compare_node_embeddings(graph, &embeddings, &golden(case, "embeddings.json"))
+}
+
+/// Embeddings of every node (`{ntype: [n, hidden]}` by per-type id) against a golden
+/// `{ntype: {raw_id: [floats]}}` by raw id; also the embeddings by raw id.
+///
+/// # Panics
+/// Unless gs and the golden file hold the same nodes.
+pub fn compare_node_embeddings(
+    graph: &HeteroGraph,
+    embeddings: &NodeEmbeddings,
+    want: &Value,
+) -> (Agreement, BTreeMap<String, Vec<f32>>) {
+    let mut agreement = Agreement {
+        compared: 0,
+        max_abs_diff: 0.0,
+    };
+    let mut by_raw = BTreeMap::new();
+    for (ntype, h) in embeddings {
+        let width = h.size()[1] as usize;
+        let rows = Vec::<f32>::try_from(h.to_kind(Kind::Float).flatten(0, -1)).unwrap();
+        for (id, row) in rows.chunks(width).enumerate() {
+            let raw = raw_id(graph, ntype, id as NodeId);
+            agreement.max_abs_diff = agreement
+                .max_abs_diff
+                .max(max_abs_diff(row, &want[ntype.as_str()][&raw]));
+            agreement.compared += 1;
+            by_raw.insert(raw, row.to_vec());
+        }
+    }
+    let golden_nodes: usize = want
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        agreement.compared, golden_nodes,
+        "gs embeds every node GraphStorm embedded"
+    );
+    (agreement, by_raw)
 }
 
 /// A golden case's NC task on dgl-tiny (2 partitions, reshuffled ids) with GraphStorm's YAML,
@@ -59,75 +234,12 @@ pub struct GraphStormModel {
 /// Unless the YAML names `plugin` as `model_encoder_type` and gs's weights map one to one,
 /// with equal shapes, onto GraphStorm's keys.
 pub fn graphstorm_model(case: &str, plugin: &str) -> GraphStormModel {
-    let part_config = dgl_tiny();
-    let yaml = fixtures()
-        .join("graphstorm-models")
-        .join(case)
-        .join(format!("{case}.yaml"));
-    let args: Vec<String> = [
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--part-config",
-        part_config.to_str().unwrap(),
-        "--num-trainers",
-        "1",
-    ]
-    .map(String::from)
-    .to_vec();
-    let resolved = gs_config::resolve(&args, None).expect("GraphStorm's YAML resolves");
+    let (graph, resolved) = resolve_case(case);
     assert_eq!(resolved.train.model_encoder_type.as_deref(), Some(plugin));
-    let graph = Arc::new(gs_graph::load(&part_config).unwrap());
     let task = NodeTask::new(graph.clone(), resolved.train.clone(), Device::Cpu).unwrap();
-    let (engine, _cache) = crate::temp_engine();
-    let instance = engine
-        .load_file(&crate::plugin_path(plugin))
-        .unwrap()
-        .instantiate(PluginLimits::default(), ParamStore::new(42, Device::Cpu))
-        .unwrap();
-    let custom_args = resolve_plugin_args(
-        plugin,
-        &resolved.custom_args,
-        &instance.info().hyper_params,
-        &resolved.plugin_keys(),
-    )
-    .unwrap();
+    let (instance, custom_args) = plugin_instance(plugin, &resolved);
     let mut model = task.plugin_model(instance, custom_args.clone()).unwrap();
-
-    // GraphStorm's state dict, mapped by name: exactly one gs weight per GraphStorm key.
-    let state = golden(case, "state_dict_values.json");
-    let saved: Vec<(String, Tensor)> = state
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, entry)| {
-            let values: Vec<f32> = entry["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            let shape: Vec<i64> = entry["shape"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_i64().unwrap())
-                .collect();
-            (gs_name(key), Tensor::from_slice(&values).reshape(shape))
-        })
-        .collect();
-    let mut ours: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
-    let mut theirs: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
-    ours.sort();
-    theirs.sort();
-    assert_eq!(
-        ours, theirs,
-        "gs's weights map one to one onto GraphStorm's keys"
-    );
-    for (name, tensor) in model.named_weights() {
-        let (_, want) = saved.iter().find(|(n, _)| *n == name).unwrap();
-        assert_eq!(tensor.size(), want.size(), "shape of `{name}`");
-    }
-    model.load_weights(&saved).unwrap();
+    load_graphstorm_weights(&mut model, case);
     GraphStormModel {
         graph,
         resolved,
@@ -165,39 +277,10 @@ pub struct Agreement {
 }
 
 impl GraphStormModel {
-    /// The embeddings of every node of `author` and `paper`, each type the target of one
-    /// full-neighbourhood batch over the YAML's `num_layers` (GraphStorm's gen_node_embedding
-    /// uses all edges), against the case's `embeddings.json` by raw id.
+    /// The embeddings of every node against the case's `embeddings.json`
+    /// ([`compare_all_embeddings`]).
     pub fn compare_embeddings(&mut self, case: &str) -> Agreement {
-        let want = golden(case, "embeddings.json");
-        let features = FeatureSpec::from_config(&self.graph, &self.resolved.train).unwrap();
-        let layers = self.resolved.train.num_layers as usize;
-        let _guard = tch::no_grad_guard();
-        let mut agreement = Agreement {
-            compared: 0,
-            max_abs_diff: 0.0,
-        };
-        for ntype in ["author", "paper"] {
-            let ids: Vec<NodeId> = (0..self.graph.num_nodes(ntype).unwrap()).collect();
-            let sampled = Sampler::full(layers)
-                .sample(&self.graph, ntype, &ids, 0)
-                .unwrap();
-            let batch = BatchAssembler::new(self.graph.clone(), features.clone(), ntype, None)
-                .assemble(&sampled)
-                .unwrap();
-            let h = self.model.target_embeddings(&batch.data).unwrap();
-            let width = h.size()[1] as usize;
-            assert_eq!(h.size(), vec![ids.len() as i64, width as i64]);
-            let rows = Vec::<f32>::try_from(h.to_kind(Kind::Float).flatten(0, -1)).unwrap();
-            for (row, id) in rows.chunks(width).zip(&batch.seeds) {
-                let raw = raw_id(&self.graph, ntype, *id);
-                agreement.max_abs_diff = agreement
-                    .max_abs_diff
-                    .max(max_abs_diff(row, &want[ntype][&raw]));
-                agreement.compared += 1;
-            }
-        }
-        agreement
+        compare_all_embeddings(&self.graph, &self.resolved, &mut self.model, case).0
     }
 
     /// The host decoder's class probabilities for the test papers (what GraphStorm's

@@ -466,9 +466,15 @@ fn bad_link_prediction_input_is_refused_naming_key_value_and_fix() {
         1,
         &["eval_etype", "user,likes,item", "user,rates,item", "hint"],
     );
-    // An edge type without a split cannot be trained on.
-    bad(&["--train-etype", "item,rated-by,user"])
-        .fails_with(1, &["item:rated-by:user", "train_mask", "hint"]);
+    // An edge type without a split trains on all its edges, as in GraphStorm, with a warning.
+    let unsplit = lp(dir, &["--train-etype", "item,rated-by,user"]).ok();
+    assert!(
+        unsplit
+            .stderr
+            .contains("every edge of `item:rated-by:user`"),
+        "{}",
+        unsplit.stderr
+    );
     bad(&["--lp-decoder-type", "fancy"]).fails_with(2, &["--lp-decoder-type", "distmult"]);
     bad(&["--train-negative-sampler", "fancy"])
         .fails_with(2, &["--train-negative-sampler", "uniform"]);

@@ -342,6 +342,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, rgcn, rgat, hgt, mlp) or a path to a .wasm component"),
     o("task_type", Sec::Gs, K::Str, D::Derived("the YAML task section"), Sup("host/config/src/tests.rs::a_subcommand_task_is_only_a_fallback"), "node_classification, node_regression, edge_classification, edge_regression or link_prediction"),
     o("device", Sec::Gs, K::Str, D::Str("cpu"), Sup("tests/tests/options_run.rs::device_picks_where_tensors_live"), "cpu, cuda or cuda:N"),
+    o("mask_reverse_edges", Sec::Gs, K::Bool, D::Bool(false), Sup("tests/tests/graphstorm_decoders.rs::mask_reverse_edges_keeps_validation_edges_out_through_their_reverses"), "link prediction: a reverse edge type without train_mask carries only the reverses of training edges (GraphStorm lets all of them carry messages)"),
     o("seed", Sec::Gs, K::Int, D::Int(42), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "seed for sampling, initialisation and dropout"),
     o("plugin_memory_mb", Sec::Gs, K::Int, D::Int(512), Sup("tests/tests/adversarial.rs::plugin_memory_mb_limits_guest_memory"), "plugin sandbox: guest memory cap in MiB"),
     o("plugin_call_timeout", Sec::Gs, K::Int, D::Int(60), Sup("tests/tests/adversarial.rs::plugin_call_timeout_limits_every_export"), "plugin sandbox: seconds one export call may run"),

@@ -962,6 +962,7 @@ impl Builder<'_> {
                 .unwrap_or(1.0),
             adversarial_temperature: self.float("adversarial_temperature", true)?,
             lp_embed_normalizer: self.choice("lp_embed_normalizer", &["l2_norm"], true)?,
+            mask_reverse_edges: self.bool("mask_reverse_edges"),
             model_select_etype: self.string("model_select_etype").unwrap_or_default(),
             model_encoder_type: self.string("model_encoder_type"),
             hidden_size: hidden_size.unwrap_or_default(),

@@ -324,6 +324,11 @@ pub struct TrainConfig {
     pub adversarial_temperature: Option<f64>,
     /// `l2_norm`, or `None`.
     pub lp_embed_normalizer: Option<String>,
+    /// gs's `mask_reverse_edges`: in link prediction's message passing a reverse edge type
+    /// without `train_mask` keeps only the reverses of its forward type's training edges.
+    /// Off (GraphStorm): every edge of such a type carries messages, val/test reverses too.
+    #[serde(default)]
+    pub mask_reverse_edges: bool,
     /// Edge type whose score selects models (`ALL`, default: the mean).
     pub model_select_etype: String,
     // ---- model ----

@@ -55,6 +55,7 @@ pub fn embed_every_node(
             fanouts,
             reverse: &reverse,
             edge_mask: None,
+            mask_reverse_edges: false,
             batch_size: config.eval_batch_size,
             seed: config.seed,
             device,
@@ -69,6 +70,8 @@ pub(crate) struct EmbeddingOptions<'a> {
     pub(crate) fanouts: Vec<Fanout>,
     pub(crate) reverse: &'a BTreeMap<EdgeType, EdgeType>,
     pub(crate) edge_mask: Option<&'a str>,
+    /// Reverse edge types without `edge_mask` take their forward type's (`mask_reverse_edges`).
+    pub(crate) mask_reverse_edges: bool,
     pub(crate) batch_size: u32,
     pub(crate) seed: u64,
     pub(crate) device: Device,
@@ -90,6 +93,7 @@ pub(crate) fn all_node_embeddings(
         reverse_edge_types_map: opts.reverse.clone(),
         edge_mask: opts.edge_mask.map(String::from),
         mask_after_sampling: false,
+        mask_reverse_edges: opts.mask_reverse_edges,
         ..EdgeBatchOptions::default()
     }
     .with_derived_masks(graph)

@@ -350,7 +350,13 @@ impl EdgeTask {
     }
 
     /// Target edges whose split `mask` is set.
+    ///
+    /// A target edge type without `train_mask` trains on every edge, as GraphStorm's
+    /// `GSgnnEdgeTrainData` does; one without `val_mask` or `test_mask` has no such split.
     pub fn split(&self, mask: &str) -> Result<Vec<EdgeId>, TrainError> {
+        if mask == "train_mask" {
+            return self.all_edges_without(mask);
+        }
         edge_labels::mask_ids(&self.graph, &self.etype, mask)?.ok_or_else(|| {
             config_error(format!(
                 "edge type `{}` has no `{mask}`; hint: give the target edge type's labels a \
@@ -360,16 +366,32 @@ impl EdgeTask {
         })
     }
 
-    /// The edges inference predicts: the test edges.
+    /// The edges inference predicts: the test edges, or every edge of the target type when it
+    /// has no `test_mask` (GraphStorm's `--inference` predicts them all).
     pub fn inference_ids(&self) -> Result<Vec<EdgeId>, TrainError> {
-        self.split("test_mask")
+        self.all_edges_without("test_mask")
+    }
+
+    /// The edges of the target type in `mask`, or all of them when the type has no `mask`.
+    fn all_edges_without(&self, mask: &str) -> Result<Vec<EdgeId>, TrainError> {
+        if let Some(ids) = edge_labels::mask_ids(&self.graph, &self.etype, mask)? {
+            return Ok(ids);
+        }
+        let n = self.graph.num_edges(&self.etype).unwrap_or(0);
+        tracing::warn!(
+            "edge type `{}` has no `{mask}`: gs uses all {n} of its edges, as GraphStorm does",
+            self.etype
+        );
+        Ok((0..n).collect())
     }
 
     fn layers(&self) -> usize {
         self.config.num_layers as usize
     }
 
-    /// `remove_target_edge_type`: the target edge type and its reverse carry no messages.
+    /// `remove_target_edge_type`: the target edge type and its reverse carry no messages in
+    /// training. Evaluation and inference keep them, as GraphStorm's edge test loaders
+    /// (`remove_target_edge_type=False`) and its full-graph inference do.
     fn without_targets(&self, fanouts: Vec<Fanout>) -> Vec<Fanout> {
         if !self.config.remove_target_edge_type {
             return fanouts;
@@ -415,7 +437,7 @@ impl EdgeTask {
             }
             _ => full_fanouts(layers),
         };
-        Ok(self.without_targets(fanouts))
+        Ok(fanouts)
     }
 
     fn edge_batches(
@@ -567,7 +589,7 @@ impl EdgeTask {
     }
 
     /// The encoder's embeddings of every node of `ntype`, `[n, hidden]` on the CPU, sampled
-    /// with `eval_fanout` (the target edge type removed as in training).
+    /// with `eval_fanout` over every edge type (GraphStorm's inference embeddings).
     pub fn node_embeddings(
         &self,
         model: &mut TaskModel,

@@ -3,7 +3,11 @@
 //! `train_negative_sampler` (gs-graph's `sample_lp_batch`), with blocks sampled for every
 //! endpoint, the batch's own edges (and reverses) excluded when `exclude_training_targets`, and
 //! message passing restricted to `train_mask` edges (GraphStorm's
-//! `edge_mask_for_gnn_embeddings`). The plugin's `forward` gives the endpoints' embeddings and
+//! `edge_mask_for_gnn_embeddings`): an edge type with the mask keeps its training edges, one
+//! without it keeps every edge, reverse types included, as in GraphStorm; gs's
+//! `mask_reverse_edges` restricts a reverse type to the reverses of its forward type's training
+//! edges, so validation and test edges cannot carry messages through their reverses. A
+//! training edge type without `train_mask` trains on every edge, as in GraphStorm. The plugin's `forward` gives the endpoints' embeddings and
 //! the host's score function ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest,
 //! unless the plugin declares its own `decode` or `loss` for link prediction (`gs:plugin@0.1.1`):
 //! its `decode` then scores each edge type's pairs (`batch.lp-pairs`), in training and in
@@ -144,11 +148,10 @@ impl LinkPredictionTask {
         let eval_etypes = parse_etypes(&graph, "eval_etype", config.eval_etype.as_ref())?;
         for et in &train_etypes {
             if graph.edge_data(et, "train_mask").is_none() {
-                return Err(config_error(format!(
-                    "link prediction trains on `{et}`, which has no `train_mask`; hint: give the \
-                     edge type a split in gconstruct (`split_pct` under its `labels` with \
-                     `task_type: link_prediction`), or pick split edge types with `train_etype`"
-                )));
+                tracing::warn!(
+                    "link prediction trains on every edge of `{et}`, which has no \
+                     `train_mask`, as GraphStorm does"
+                );
             }
         }
         let mut etypes: Vec<EdgeType> = train_etypes.iter().chain(&eval_etypes).cloned().collect();
@@ -236,6 +239,7 @@ impl LinkPredictionTask {
                 reverse_edge_types_map: reverse,
                 edge_mask: Some(EMBEDDING_EDGE_MASK.into()),
                 mask_after_sampling: false,
+                mask_reverse_edges: config.mask_reverse_edges,
                 ..EdgeBatchOptions::default()
             }
             .with_derived_masks(&graph)
@@ -399,7 +403,8 @@ impl LinkPredictionTask {
         out
     }
 
-    /// Edges whose split `mask` is set: of the training edge types for `train_mask`, of the
+    /// Edges whose split `mask` is set: of the training edge types for `train_mask` (every
+    /// edge of a type without one, as GraphStorm's `GSgnnLinkPredictionTrainData`), of the
     /// evaluation edge types otherwise.
     pub fn split(&self, mask: &str) -> Result<Vec<u64>, TrainError> {
         let types = if mask == "train_mask" {
@@ -410,8 +415,12 @@ impl LinkPredictionTask {
         let mut ids = Vec::new();
         let mut found = false;
         for et in types {
-            let Some(values) = crate::edge_labels::mask_ids(&self.graph, et, mask)? else {
-                continue;
+            let values = match crate::edge_labels::mask_ids(&self.graph, et, mask)? {
+                Some(values) => values,
+                None if mask == "train_mask" => {
+                    (0..self.graph.num_edges(et).unwrap_or(0)).collect()
+                }
+                None => continue,
             };
             found = true;
             let t = self.etypes.iter().position(|e| e == et).unwrap_or(0);
@@ -524,6 +533,7 @@ impl LinkPredictionTask {
                 fanouts: self.eval_fanouts()?,
                 reverse: &self.train_opts.edges.reverse_edge_types_map,
                 edge_mask: masked.then_some(EMBEDDING_EDGE_MASK),
+                mask_reverse_edges: self.config.mask_reverse_edges,
                 batch_size: self.config.eval_batch_size,
                 seed: self.config.seed,
                 device: self.device,
@@ -651,6 +661,23 @@ impl LinkPredictionTask {
     pub fn relation_embeddings(&self, model: &TaskModel) -> Option<(Vec<EdgeType>, Tensor)> {
         let (etypes, table) = model.lp_decoder()?.relation_table()?;
         Some((etypes.to_vec(), table.detach().to_device(Device::Cpu)))
+    }
+
+    /// The score function's raw scores (no sigmoid) of pairs of `etype`, `h_src` and `h_dst`
+    /// `[n, hidden]` embeddings (after `lp_embed_normalizer`), as GraphStorm's link-prediction
+    /// decoders compute them.
+    pub fn score_pairs(
+        &self,
+        model: &TaskModel,
+        etype: &EdgeType,
+        h_src: &Tensor,
+        h_dst: &Tensor,
+    ) -> Result<Tensor, TrainError> {
+        let decoder = model
+            .lp_decoder()
+            .ok_or_else(|| config_error("the model has no link-prediction decoder".into()))?;
+        let _guard = tch::no_grad_guard();
+        Ok(decoder.score(etype, h_src, h_dst)?)
     }
 
     /// Scores of every `eval_metric` on the test edges (`--inference`).

@@ -15,11 +15,13 @@
 //!   whose 0/1 edge data is non-zero carry messages. By default the sampler draws among allowed
 //!   edges only (DGL's `sample_neighbors(mask=…)`); with `mask_after_sampling` (GraphStorm's
 //!   `fast_*` loaders, `FastMultiLayerNeighborSampler`) it draws among all edges and then drops
-//!   the masked-out ones, which is cheaper but yields fewer edges. A reverse edge type without
-//!   the mask uses its forward type's mask through `reverse_edge_types_map`, matched by
-//!   endpoints; deriving it costs a pass over every edge of the type, so a task derives it once
-//!   ([`EdgeBatchOptions::with_derived_masks`]) rather than at every batch. Types with neither
-//!   are unrestricted.
+//!   the masked-out ones, which is cheaper but yields fewer edges. Types without the mask are
+//!   unrestricted, reverse types included, as in GraphStorm. With `mask_reverse_edges` (gs's
+//!   option) a reverse edge type without the mask uses its forward type's mask through
+//!   `reverse_edge_types_map`, matched by endpoints, so validation and test edges do not carry
+//!   messages through their reverses; deriving it costs a pass over every edge of the type, so
+//!   a task derives it once ([`EdgeBatchOptions::with_derived_masks`]) rather than at every
+//!   batch.
 //!
 //! Deterministic given `rng_seed`, whatever the number of threads.
 
@@ -108,6 +110,9 @@ pub struct EdgeBatchOptions {
     pub edge_mask: Option<String>,
     /// Apply `edge_mask` after sampling (GraphStorm's `fast_*` loaders) instead of before.
     pub mask_after_sampling: bool,
+    /// Reverse edge types without `edge_mask` take their forward type's, matched by endpoints
+    /// (gs's `mask_reverse_edges`); off, they are unrestricted (GraphStorm).
+    pub mask_reverse_edges: bool,
     /// `edge_mask` of reverse edge types that lack it, derived once
     /// ([`EdgeBatchOptions::with_derived_masks`]); empty: derived at every batch.
     pub derived_masks: DerivedMasks,
@@ -149,7 +154,7 @@ impl EdgeBatchOptions {
     /// now, once, instead of at every batch; the batches are the same.
     pub fn with_derived_masks(mut self, graph: &HeteroGraph) -> Result<Self, EdgeSamplingError> {
         self.derived_masks = DerivedMasks::default();
-        let Some(name) = self.edge_mask.clone() else {
+        let Some(name) = self.edge_mask.clone().filter(|_| self.mask_reverse_edges) else {
             return Ok(self);
         };
         let mut masks = BTreeMap::new();
@@ -411,9 +416,14 @@ fn build_filter<'g>(
                 mask[i] = Some(Cow::Borrowed(mask_slice(et, name, a)?));
             }
         }
-        // Reverse types without the mask borrow their forward type's, matched by endpoints:
-        // derived once in `opts.derived_masks`, else here (a pass over the type's edges).
-        for (fwd, rev) in &opts.reverse_edge_types_map {
+        // With `mask_reverse_edges`, reverse types without the mask borrow their forward
+        // type's, matched by endpoints: derived once in `opts.derived_masks`, else here (a
+        // pass over the type's edges).
+        let reverses = opts
+            .reverse_edge_types_map
+            .iter()
+            .filter(|_| opts.mask_reverse_edges);
+        for (fwd, rev) in reverses {
             let (Some(fi), Some(ri)) = (pos(fwd), pos(rev)) else {
                 continue;
             };

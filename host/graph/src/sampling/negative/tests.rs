@@ -132,6 +132,7 @@ fn edge_masks_before_and_after_sampling() {
         .to_vec();
     let mut o = opts("2,2", false);
     o.edge_mask = Some("train_mask".to_string());
+    o.mask_reverse_edges = true;
     let none = BTreeMap::new();
     let (before, _) = sample_edge_batch(&g, &targets, &none, &o, 3).unwrap();
     o.mask_after_sampling = true;
@@ -164,13 +165,28 @@ fn edge_masks_before_and_after_sampling() {
             )
         })
         .collect();
-    for e in all_edges(&before, &rev) {
+    let reverse_of_a_training_edge = |e: EdgeId| {
         let (s, d) = (
             rc.indices()[e as usize],
             super::super::edge::edge_dst(rc.indptr(), e),
         );
-        assert!(allowed.contains(&(d, s)));
-    }
+        allowed.contains(&(d, s))
+    };
+    assert!(
+        all_edges(&before, &rev)
+            .into_iter()
+            .all(reverse_of_a_training_edge)
+    );
+    // Without `mask_reverse_edges` (GraphStorm) the reverse type is unrestricted.
+    o.mask_after_sampling = false;
+    o.mask_reverse_edges = false;
+    let (unmasked, _) = sample_edge_batch(&g, &targets, &none, &o, 3).unwrap();
+    assert!(
+        !all_edges(&unmasked, &rev)
+            .into_iter()
+            .all(reverse_of_a_training_edge),
+        "reverses of masked-out edges carry messages"
+    );
     let mut bad = opts("2", false);
     bad.edge_mask = Some("hard".to_string());
     let e = sample_edge_batch(&g, &targets, &none, &bad, 0)
@@ -188,6 +204,7 @@ fn derived_reverse_masks_sample_the_same_batches() {
     let none = BTreeMap::new();
     let mut per_batch = opts("2,2", true);
     per_batch.edge_mask = Some("train_mask".to_string());
+    per_batch.mask_reverse_edges = true;
     let once = per_batch.clone().with_derived_masks(&g).unwrap();
     assert_ne!(
         once.derived_masks,
@@ -214,6 +231,11 @@ fn derived_reverse_masks_sample_the_same_batches() {
     // No edge mask: nothing to derive.
     let plain = opts("2", false).with_derived_masks(&g).unwrap();
     assert_eq!(plain.derived_masks, DerivedMasks::default());
+    // Reverse types unrestricted: nothing to derive.
+    let mut unrestricted = per_batch.clone();
+    unrestricted.mask_reverse_edges = false;
+    let unrestricted = unrestricted.with_derived_masks(&g).unwrap();
+    assert_eq!(unrestricted.derived_masks, DerivedMasks::default());
 }
 
 fn lp(sampler: &str, k: usize) -> LpTrainOptions {
