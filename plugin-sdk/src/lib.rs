@@ -83,7 +83,9 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 
 /// Everything a plugin usually needs: `use gs_plugin_sdk::prelude::*;`.
 pub mod prelude {
-    pub use crate::nn::{Conv, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope};
+    pub use crate::nn::{
+        Conv, CrossReduce, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope,
+    };
     pub use crate::{
         Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, LpPairs, Mode, Model,
         ModelConfig, NodeType, Reduce, Result, TargetEdges, Task, Tensor, embeddings_of, param,

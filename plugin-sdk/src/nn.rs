@@ -192,8 +192,21 @@ impl Conv for SageConv {
     }
 }
 
-/// One convolution per edge type, applied to the blocks of one layer of a batch and summed per
-/// destination node type, like DGL's `HeteroGraphConv(aggregate="sum")`.
+/// How [`HeteroConv`] combines the outputs of the edge types that share a destination node
+/// type, as DGL's `HeteroGraphConv(aggregate=...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossReduce {
+    /// The sum of the edge types' outputs (`aggregate="sum"`, GraphStorm's RGCN and RGAT).
+    Sum,
+    /// Their mean (`aggregate="mean"`, GraphStorm's HGT): the sum times `1 / n`, `n` the number
+    /// of the layer's blocks into the node type; one `mul-scalar` host call per node type
+    /// with more than one block.
+    Mean,
+}
+
+/// One convolution per edge type, applied to the blocks of one layer of a batch and combined
+/// per destination node type by a [`CrossReduce`] (the sum unless
+/// [`HeteroConv::with_cross_reduce`] says otherwise), like DGL's `HeteroGraphConv`.
 ///
 /// The sum follows the order of [`Batch::blocks`]: the first block's output, plus the second
 /// one's, and so on. A node type with destination nodes in the layer but no block gets zeros
@@ -202,6 +215,7 @@ impl Conv for SageConv {
 pub struct HeteroConv<C> {
     convs: Vec<(EdgeType, C)>,
     out_dim: i64,
+    cross_reduce: CrossReduce,
 }
 
 /// Heterogeneous GraphSAGE: a [`SageConv`] per edge type.
@@ -224,7 +238,19 @@ impl<C: Conv> HeteroConv<C> {
             }
             convs.push((edge_type.clone(), build(edge_type)?));
         }
-        Ok(HeteroConv { convs, out_dim })
+        Ok(HeteroConv {
+            convs,
+            out_dim,
+            cross_reduce: CrossReduce::Sum,
+        })
+    }
+
+    /// The same convolutions, their outputs combined by `cross_reduce`.
+    pub fn with_cross_reduce(self, cross_reduce: CrossReduce) -> Self {
+        HeteroConv {
+            cross_reduce,
+            ..self
+        }
     }
 
     /// The convolution of an edge type.
@@ -250,6 +276,7 @@ impl<C: Conv> HeteroConv<C> {
         h: &BTreeMap<String, Tensor>,
     ) -> Result<BTreeMap<String, Tensor>> {
         let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
+        let mut blocks_into: BTreeMap<String, u32> = BTreeMap::new();
         for block in batch.blocks(layer) {
             let edge_type = block.edge_type();
             let conv = self.conv(&edge_type).ok_or_else(|| {
@@ -268,6 +295,7 @@ impl<C: Conv> HeteroConv<C> {
                 })
             };
             let y = conv.forward(&block, input(&edge_type.src)?, input(&edge_type.dst)?);
+            *blocks_into.entry(edge_type.dst.clone()).or_default() += 1;
             match out.entry(edge_type.dst) {
                 Entry::Vacant(slot) => {
                     slot.insert(y);
@@ -275,6 +303,14 @@ impl<C: Conv> HeteroConv<C> {
                 Entry::Occupied(mut slot) => {
                     let sum = slot.get() + &y;
                     slot.insert(sum);
+                }
+            }
+        }
+        if self.cross_reduce == CrossReduce::Mean {
+            for (node_type, n) in blocks_into {
+                if n > 1 {
+                    let mean = out[&node_type].mul_scalar(1.0 / f64::from(n));
+                    out.insert(node_type, mean);
                 }
             }
         }

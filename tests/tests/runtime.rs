@@ -41,7 +41,7 @@ fn sage_describes_itself() {
     let sage = sage(&engine);
     let info = sage.info();
     assert_eq!(info.name, "sage");
-    assert_eq!(info.version, "0.1.0");
+    assert_eq!(info.version, "0.2.0");
     assert!(
         info.tasks.contains(&Task::NodeClassification)
             && info.tasks.contains(&Task::NodeRegression)

@@ -18,7 +18,8 @@ struct SageConvWeights {
     neigh_weight: Tensor,
 }
 
-/// Heterogeneous GraphSAGE (mean aggregator), `num_layers` layers, ReLU and dropout between.
+/// Heterogeneous GraphSAGE (mean aggregator, averaged over the edge types into each node
+/// type), `num_layers` layers, ReLU and dropout between.
 pub struct NativeSage {
     /// Per layer, per canonical edge type `src:rel:dst`.
     layers: Vec<BTreeMap<String, SageConvWeights>>,
@@ -121,6 +122,7 @@ impl NativeSage {
         for (l, convs) in self.layers.iter().enumerate() {
             let layer = &batch.layers[l];
             let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
+            let mut blocks_into: BTreeMap<&str, u32> = BTreeMap::new();
             for block in &layer.blocks {
                 let key = format!("{}:{}:{}", block.src_type, block.rel, block.dst_type);
                 let w = convs.get(&key).ok_or_else(|| {
@@ -144,6 +146,15 @@ impl NativeSage {
                     None => y,
                 };
                 out.insert(block.dst_type.clone(), sum);
+                *blocks_into.entry(&block.dst_type).or_default() += 1;
+            }
+            // The mean over the edge types into each node type (the plugin's
+            // `CrossReduce::Mean`): the sum times 1/n where more than one block reached it.
+            for (node_type, n) in blocks_into {
+                if n > 1 {
+                    let mean = ops::mul_scalar(&out[node_type], 1.0 / f64::from(n))?;
+                    out.insert(node_type.to_string(), mean);
+                }
             }
             for (node_type, &rows) in &layer.num_dst {
                 if !out.contains_key(node_type) {

@@ -47,7 +47,8 @@ impl Activation {
     }
 }
 
-/// `num_layers` heterogeneous GraphSAGE layers; activation and dropout between them.
+/// `num_layers` heterogeneous GraphSAGE layers (a `SAGEConv` per edge type, averaged over the
+/// edge types into each node type); activation and dropout between them.
 struct Sage {
     layers: Vec<HeteroSageConv>,
     activation: Activation,
@@ -108,7 +109,7 @@ impl Model for Sage {
         let layers = (0..config.num_layers)
             .map(|layer| {
                 let scope = layers_scope.sub(layer);
-                if layer == 0 {
+                let conv = if layer == 0 {
                     HeteroSageConv::new(
                         &scope,
                         &schema.edge_types,
@@ -117,7 +118,11 @@ impl Model for Sage {
                     )
                 } else {
                     HeteroSageConv::new(&scope, &schema.edge_types, |_| Ok(hidden), hidden)
-                }
+                };
+                // The mean over the edge types into a node type, not their sum: with a sum,
+                // a node type that three edge types reach gets three self terms and the
+                // output scale grows with the number of relations in every layer.
+                conv.map(|c| c.with_cross_reduce(CrossReduce::Mean))
             })
             .collect::<Result<Vec<_>>>()?;
         gs_plugin_sdk::debug!(
