@@ -9,9 +9,10 @@ use std::sync::Arc;
 use gs_config::Resolved;
 use gs_graph::{HeteroGraph, NodeId};
 use gs_runtime::PluginLimits;
-use gs_tensor::{Device, Kind, ParamStore, Tensor};
+use gs_tensor::{Device, Kind, ParamStore};
 use gs_train::{
-    NoProgress, NodeEmbeddings, NodeTask, TaskModel, embed_every_node, resolve_plugin_args,
+    NoProgress, NodeEmbeddings, NodeTask, TaskModel, embed_every_node, graphstorm_import,
+    resolve_plugin_args,
 };
 use serde_json::Value;
 
@@ -33,81 +34,23 @@ pub fn golden(case: &str, file: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// gs's checkpoint name of a GraphStorm `model.bin` key: encoder keys (`node_embed.*`,
-/// `gnn.*`) are the plugin's own weight names under the host's `gnn/` prefix; the
-/// EntityClassifier's `decoder.decoder` / `decoder.bias` are the host decoder's; the edge and
-/// link-prediction decoders' keys (`decoder.basis_para`, `decoder.combine_basis.*`,
-/// `decoder.regression_head.*`, `decoder._w_relation.weight`) keep GraphStorm's name under the
-/// host's `decoder/` prefix.
-pub fn gs_name(graphstorm_key: &str) -> String {
-    match graphstorm_key {
-        "decoder.decoder" => "decoder/decoder.weight".to_string(),
-        "decoder.bias" => "decoder/decoder.bias".to_string(),
-        key if key.starts_with("decoder.") => format!("decoder/{key}"),
-        key => format!("gnn/{key}"),
-    }
+/// A golden case's `model.bin`, the very file GraphStorm saved.
+pub fn model_bin(case: &str) -> PathBuf {
+    fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(graphstorm_import::GRAPHSTORM_MODEL_FILE)
 }
 
-/// Whether GraphStorm stores `graphstorm_key` as an `nn.Linear` weight, `[out, in]`, which gs
-/// keeps as `[in, out]`.
-pub fn is_linear_weight(graphstorm_key: &str) -> bool {
-    matches!(
-        graphstorm_key,
-        "decoder.combine_basis.weight" | "decoder.regression_head.weight"
-    )
-}
-
-/// A golden case's `state_dict_values.json` as gs checkpoint weights, by gs name
-/// ([`gs_name`]; `nn.Linear` weights transposed to gs's `[in, out]`).
-pub fn graphstorm_weights(case: &str) -> Vec<(String, Tensor)> {
-    let state = golden(case, "state_dict_values.json");
-    state
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, entry)| {
-            let values: Vec<f32> = entry["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect();
-            let shape: Vec<i64> = entry["shape"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_i64().unwrap())
-                .collect();
-            let tensor = Tensor::from_slice(&values).reshape(shape);
-            let tensor = if is_linear_weight(key) {
-                tensor.transpose(0, 1).contiguous()
-            } else {
-                tensor
-            };
-            (gs_name(key), tensor)
-        })
-        .collect()
-}
-
-/// Load a golden case's GraphStorm weights into `model` by name.
+/// Load a golden case's `model.bin` into `model` by name, as `--restore-model-path` does.
 ///
 /// # Panics
 /// Unless gs's weights map one to one, with equal shapes, onto GraphStorm's keys.
 pub fn load_graphstorm_weights(model: &mut TaskModel, case: &str) {
-    let saved = graphstorm_weights(case);
-    let mut ours: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
-    let mut theirs: Vec<String> = saved.iter().map(|(n, _)| n.clone()).collect();
-    ours.sort();
-    theirs.sort();
-    assert_eq!(
-        ours, theirs,
-        "gs's weights map one to one onto GraphStorm's keys"
-    );
-    for (name, tensor) in model.named_weights() {
-        let (_, want) = saved.iter().find(|(n, _)| *n == name).unwrap();
-        assert_eq!(tensor.size(), want.size(), "shape of `{name}`");
-    }
-    model.load_weights(&saved).unwrap();
+    let path = model_bin(case);
+    let weights = graphstorm_import::read_graphstorm_weights(&path).unwrap();
+    graphstorm_import::load_graphstorm_weights(model, &weights, &path)
+        .unwrap_or_else(|e| panic!("GraphStorm's {case} model.bin loads into gs: {e}"));
 }
 
 /// GraphStorm's `<case>.yaml` resolved for dgl-tiny (2 partitions, reshuffled ids), and the
@@ -276,7 +219,37 @@ pub struct Agreement {
     pub max_abs_diff: f64,
 }
 
+/// Largest difference allowed between gs and GraphStorm (float32 summation order only).
+pub const TOLERANCE: f64 = 1e-5;
+
 impl GraphStormModel {
+    /// Asserts that gs's embeddings of all 42 dgl-tiny nodes and its class probabilities for
+    /// the 6 test papers are GraphStorm's within [`TOLERANCE`]; returns gs's test accuracy.
+    pub fn assert_agrees_with_graphstorm(&mut self, case: &str) -> f64 {
+        let embeddings = self.compare_embeddings(case);
+        assert_eq!(
+            embeddings.compared, 42,
+            "every node of dgl-tiny is compared"
+        );
+        let worst = embeddings.max_abs_diff;
+        eprintln!("{case} vs GraphStorm 0.5.1: embeddings of 42 nodes, max |diff| {worst:e}");
+        assert!(
+            worst <= TOLERANCE,
+            "{case}: embeddings differ from GraphStorm's by {worst:e}"
+        );
+        let (predictions, accuracy) = self.compare_predictions(case);
+        let worst = predictions.max_abs_diff;
+        eprintln!(
+            "{case} vs GraphStorm 0.5.1: predictions of {} test papers, max |diff| {worst:e}",
+            predictions.compared
+        );
+        assert!(
+            worst <= TOLERANCE,
+            "{case}: predictions differ from GraphStorm's by {worst:e}"
+        );
+        accuracy.expect("the node-classification task reports accuracy")
+    }
+
     /// The embeddings of every node against the case's `embeddings.json`
     /// ([`compare_all_embeddings`]).
     pub fn compare_embeddings(&mut self, case: &str) -> Agreement {

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail};
 use gs_config::{LaunchOptions, PluginRef, Resolved, TaskType};
-use gs_pipeline::Frontend;
+use gs_pipeline::{Frontend, TrainedModel};
 use gs_runtime::CacheLocation;
 use gs_train::Progress;
 use gs_train::checkpoint;
@@ -33,15 +33,33 @@ pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Re
                 hint: "inference rebuilds the model from a checkpoint, e.g. `--restore-model-path model/epoch-3/`".into(),
             });
         };
-        let ckpt = checkpoint::load(&restore)?;
-        let resolved = input.resolve(Some(&ckpt.meta.config))?;
+        let (resolved, trained) = trained_model(input, &restore)?;
         check_command(&resolved, default_task)?;
-        gs_pipeline::infer(&resolved, ckpt, &mut Terminal)
+        gs_pipeline::infer(&resolved, trained, &mut Terminal)
     } else {
         let resolved = input.resolve(None)?;
         check_command(&resolved, default_task)?;
         gs_pipeline::train(&resolved, &mut Terminal)
     }
+}
+
+/// The model `--restore-model-path` names and the run's configuration: a gs checkpoint's
+/// saved configuration under the command line's, or, for a model directory GraphStorm saved
+/// (`model.bin`), the command line's alone (GraphStorm's `--cf` YAML), as GraphStorm's
+/// inference reads it.
+fn trained_model(
+    input: gs_config::Input,
+    restore: &std::path::Path,
+) -> anyhow::Result<(Resolved, TrainedModel)> {
+    if gs_train::graphstorm_import::is_graphstorm_model_dir(restore)
+        && !restore.join(checkpoint::META_FILE).exists()
+    {
+        let resolved = input.resolve(None)?;
+        return Ok((resolved, TrainedModel::GraphStorm(restore.to_path_buf())));
+    }
+    let ckpt = checkpoint::load(restore)?;
+    let resolved = input.resolve(Some(&ckpt.meta.config))?;
+    Ok((resolved, TrainedModel::Checkpoint(ckpt)))
 }
 
 /// A task command runs its own family of tasks (node, edge, link prediction):
@@ -90,7 +108,7 @@ pub(crate) fn plugin_bytes(plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8
 
 /// The command line's side of a run: logging to stderr (and `--logging-file`), the user's
 /// component cache, built-in plugins, progress bars, results on stdout, notes on stderr.
-struct Terminal;
+pub(crate) struct Terminal;
 
 impl Frontend for Terminal {
     fn configure_logging(&mut self, launch: &LaunchOptions) -> anyhow::Result<()> {
@@ -138,8 +156,7 @@ pub(crate) fn gen_node_embedding(args: &[String]) -> anyhow::Result<()> {
                 .into(),
         });
     };
-    let ckpt = checkpoint::load(&restore)?;
-    let resolved = input.resolve(Some(&ckpt.meta.config))?;
+    let (resolved, trained) = trained_model(input, &restore)?;
     let Some(dir) = resolved.train.save_embed_path.clone() else {
         bail!(gs_config::ConfigError::Missing {
             missing: vec!["`--save-embed-path`".into()],
@@ -155,5 +172,5 @@ pub(crate) fn gen_node_embedding(args: &[String]) -> anyhow::Result<()> {
             pred.display()
         );
     }
-    gs_pipeline::gen_node_embedding(&resolved, ckpt, &dir, &mut Terminal)
+    gs_pipeline::gen_node_embedding(&resolved, trained, &dir, &mut Terminal)
 }

@@ -11,6 +11,7 @@ mod generate;
 mod graph_info;
 mod launch;
 mod logging;
+mod model_cmd;
 mod partition;
 mod paths;
 mod plugin_cmd;
@@ -97,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         what: graph_info::GraphCommand,
     },
+    /// Convert models: `gs model import --graphstorm DIR` (a model GraphStorm trained).
+    Model {
+        #[command(subcommand)]
+        what: model_cmd::ModelCommand,
+    },
     /// Inspect plugins.
     Plugin {
         #[command(subcommand)]
@@ -136,6 +142,7 @@ fn main() -> ExitCode {
         Command::Partition(args) => partition::run(&args),
         Command::Generate { what } => generate::run(what),
         Command::Graph { what } => graph_info::run(what),
+        Command::Model { what } => model_cmd::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),
         Command::Bench { what } => gs_bench::run(what, builtin::BUILTIN_PLUGINS),
     };

@@ -61,7 +61,10 @@ pub use sampling::{
     parse_reverse_edge_types_map, rank_among_all, sample_edge_batch, sample_lp_batch,
     sample_lp_eval_batch,
 };
-pub use storage::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
+pub use storage::{
+    DglError, DglGraph, DglPartitionInfo, TorchTensor, inspect_dgl_partitions, load_dgl,
+    read_torch_tensors,
+};
 pub use storage::{
     GS_FORMAT_VERSION, GsPartsSummary, inspect_gs_partitions, load, write_partitioned,
     write_partitions, write_raw_id_mapping,

@@ -5,24 +5,23 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use gs_config::Resolved;
-use gs_train::checkpoint::LoadedCheckpoint;
 use gs_train::{EdgeTask, LinkPredictionTask, TaskModel};
 
 use crate::Frontend;
 use crate::outputs::node_predictions::{self, NodeRows};
 use crate::outputs::{edge_outputs, lp_outputs, node_embeddings};
-use crate::restore::restored;
+use crate::restore::{TrainedModel, restored};
 use crate::run_task::RunTask;
 
-/// The embeddings of every node of every type by the model of `ckpt`, with every edge
+/// The embeddings of every node of every type by the `trained` model, with every edge
 /// carrying messages, written to `dir`.
 pub fn gen_node_embedding(
     resolved: &Resolved,
-    ckpt: LoadedCheckpoint,
+    trained: TrainedModel,
     dir: &Path,
     frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
-    let (setup, mut model) = restored(resolved, ckpt, frontend)?;
+    let (setup, mut model) = restored(resolved, trained, frontend)?;
     let embeddings = gs_train::embed_every_node(
         &setup.graph,
         &resolved.train,
@@ -34,14 +33,14 @@ pub fn gen_node_embedding(
     Ok(())
 }
 
-/// Inference with the model of `ckpt` on the test targets: scores, predictions and
+/// Inference with the `trained` model on the test targets: scores, predictions and
 /// embeddings where the configuration asks for them.
 pub fn infer(
     resolved: &Resolved,
-    ckpt: LoadedCheckpoint,
+    trained: TrainedModel,
     frontend: &mut dyn Frontend,
 ) -> anyhow::Result<()> {
-    let (setup, mut model) = restored(resolved, ckpt, frontend)?;
+    let (setup, mut model) = restored(resolved, trained, frontend)?;
     let task = match &setup.task {
         RunTask::Node(task) => task,
         RunTask::Edge(task) => return infer_edges(resolved, task, &mut model, frontend),

@@ -8,6 +8,7 @@
 //! lines; a server would do otherwise). `gs bench task` builds its jobs from the same pieces.
 
 mod frontend;
+mod import;
 mod inference;
 mod metrics_line;
 mod outputs;
@@ -19,9 +20,11 @@ mod training;
 mod warm_start;
 
 pub use frontend::Frontend;
+pub use import::import_graphstorm;
 pub use inference::{gen_node_embedding, infer};
 pub use metrics_line::all_metrics_line;
 pub use plugin::{identity, instantiate, limits, plugin_custom_args};
+pub use restore::TrainedModel;
 pub use run_task::RunTask;
 pub use setup::{Setup, load_graph};
 pub use training::train;

@@ -93,6 +93,11 @@ pub struct LoadedCheckpoint {
     pub dir: PathBuf,
 }
 
+/// What a checkpoint records of `config`: every key but where the run read and wrote.
+pub fn model_config(config: &gs_config::TrainConfig) -> BTreeMap<String, serde_json::Value> {
+    crate::checkpoint_writer::without_run_paths(config.to_map())
+}
+
 /// Write `dir` (e.g. `model/epoch-3`) atomically.
 pub fn save(
     dir: &Path,

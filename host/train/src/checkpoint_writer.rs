@@ -37,6 +37,18 @@ pub(crate) struct CheckpointWriter<'a> {
     wrote_beside: bool,
 }
 
+/// `config` without where the run read and wrote, which is not part of the model: an
+/// inference run from a checkpoint must not inherit them (it would write into the training's
+/// embedding folder).
+pub(crate) fn without_run_paths(
+    mut config: BTreeMap<String, serde_json::Value>,
+) -> BTreeMap<String, serde_json::Value> {
+    for key in RUN_PATHS {
+        config.remove(*key);
+    }
+    config
+}
+
 impl<'a> CheckpointWriter<'a> {
     pub(crate) fn new(
         options: &'a RunOptions,
@@ -44,16 +56,9 @@ impl<'a> CheckpointWriter<'a> {
         topk: Option<u32>,
         higher_is_better: bool,
     ) -> Self {
-        let mut config = config;
-        // Where the training run read and wrote is not part of the model: an inference run
-        // from this checkpoint must not inherit them (it would write into the training's
-        // embedding folder).
-        for key in RUN_PATHS {
-            config.remove(*key);
-        }
         Self {
             options,
-            config,
+            config: without_run_paths(config),
             topk: topk.map(|k| k as usize),
             higher_is_better,
             saved: Vec::new(),

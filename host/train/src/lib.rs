@@ -27,6 +27,7 @@ mod error;
 mod etype_values;
 mod feature_values;
 mod features;
+pub mod graphstorm_import;
 mod hard_negatives;
 mod head;
 mod host_memory;

@@ -8,7 +8,10 @@ mod read;
 mod tensors;
 mod write;
 
-pub use dgl::{DglError, DglGraph, DglPartitionInfo, inspect_dgl_partitions, load_dgl};
+pub use dgl::{
+    DglError, DglGraph, DglPartitionInfo, TorchTensor, inspect_dgl_partitions, load_dgl,
+    read_torch_tensors,
+};
 pub use format::GS_FORMAT_VERSION;
 pub use raw_id_map::write_raw_id_mapping;
 pub use read::{GsPartsSummary, inspect_gs_partitions, load};

@@ -312,11 +312,10 @@ impl Vm<'_> {
                     self.stack.push(call(callable, args)?);
                 }
                 b'b' => {
-                    // BUILD: set state; only dict state on a dict is meaningful here.
-                    let state = self.pop()?;
-                    if let (Value::Dict(d), Value::Dict(s)) = (self.top()?, state) {
-                        d.extend(s);
-                    }
+                    // BUILD sets an object's attributes, never a dict's items: a state dict's
+                    // `_metadata` (module versions) is such an attribute, and is dropped.
+                    self.pop()?;
+                    self.top()?;
                 }
                 _ => {
                     return Err(format!(

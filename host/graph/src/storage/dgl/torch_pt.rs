@@ -12,11 +12,13 @@ use super::zip;
 
 const RESAVE_HINT: &str = "the file should be torch.save({name: LongTensor, ...}) as GraphStorm writes it; partition the graph again";
 
-/// Reads the dict of integer tensors in the `.pt` file at `path`. Keys that are tuples
-/// (GraphStorm's canonical edge types) are joined with `:`.
-pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i64>>, DglError> {
-    let map = map_file(path)?;
-    let bytes: &[u8] = &map;
+/// The pickle of a torch zip archive, unpickled, with the archive's entries and the prefix
+/// of its storage entries (`<archive>/`).
+fn open_archive<'b>(
+    path: &'b Path,
+    bytes: &'b [u8],
+    resave_hint: &'static str,
+) -> Result<(Vec<zip::Entry<'b>>, String, Value), DglError> {
     if bytes.first() == Some(&0x80) {
         return Err(DglError::invalid(
             path,
@@ -28,8 +30,8 @@ pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i
     let pkl = entries
         .iter()
         .find(|e| e.name.ends_with("data.pkl") && e.name.matches('/').count() <= 1)
-        .ok_or_else(|| DglError::invalid(path, "has no `data.pkl` entry", RESAVE_HINT))?;
-    let prefix = &pkl.name[..pkl.name.len() - "data.pkl".len()];
+        .ok_or_else(|| DglError::invalid(path, "has no `data.pkl` entry", resave_hint))?;
+    let prefix = pkl.name[..pkl.name.len() - "data.pkl".len()].to_string();
     if let Some(order) = entries
         .iter()
         .find(|e| e.name == format!("{prefix}byteorder"))
@@ -48,9 +50,42 @@ pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i
         DglError::invalid(
             path,
             format!("cannot read `{}`: {e}", pkl.name),
-            RESAVE_HINT,
+            resave_hint,
         )
     })?;
+    Ok((entries, prefix, value))
+}
+
+/// The bytes of the storage tensor `t` (named `what` in messages) lives in.
+fn storage_bytes<'b>(
+    path: &Path,
+    entries: &[zip::Entry<'b>],
+    prefix: &str,
+    t: &Tensor,
+    what: &str,
+    hint: &'static str,
+) -> Result<&'b [u8], DglError> {
+    entries
+        .iter()
+        .find(|e| e.name == format!("{prefix}data/{}", t.storage.key))
+        .map(|e| e.data)
+        .ok_or_else(|| {
+            DglError::invalid(
+                path,
+                format!(
+                    "{what} refers to storage `{}`, which the archive lacks",
+                    t.storage.key
+                ),
+                hint,
+            )
+        })
+}
+
+/// Reads the dict of integer tensors in the `.pt` file at `path`. Keys that are tuples
+/// (GraphStorm's canonical edge types) are joined with `:`.
+pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i64>>, DglError> {
+    let map = map_file(path)?;
+    let (entries, prefix, value) = open_archive(path, &map, RESAVE_HINT)?;
     let Value::Dict(items) = value else {
         return Err(DglError::invalid(path, "does not hold a dict", RESAVE_HINT));
     };
@@ -65,25 +100,121 @@ pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i
                 RESAVE_HINT,
             ));
         };
-        let data = entries
-            .iter()
-            .find(|e| e.name == format!("{prefix}data/{}", t.storage.key))
-            .ok_or_else(|| {
-                DglError::invalid(
-                    path,
-                    format!(
-                        "entry `{key}` refers to storage `{}`, which the archive lacks",
-                        t.storage.key
-                    ),
-                    RESAVE_HINT,
-                )
-            })?;
-        let values = tensor_ints(&t, data.data).map_err(|problem| {
+        let data = storage_bytes(
+            path,
+            &entries,
+            &prefix,
+            &t,
+            &format!("entry `{key}`"),
+            RESAVE_HINT,
+        )?;
+        let values = tensor_ints(&t, data).map_err(|problem| {
             DglError::invalid(path, format!("entry `{key}` {problem}"), RESAVE_HINT)
         })?;
         out.insert(key, values);
     }
     Ok(out)
+}
+
+/// A float tensor of a `torch.save`d state dict, by its dotted name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TorchTensor {
+    /// The keys from the outermost dict in, joined with `.` (`gnn._layers.0.weight`).
+    pub name: String,
+    /// The dimensions, outermost first.
+    pub shape: Vec<u64>,
+    /// Row-major values.
+    pub values: Vec<f32>,
+}
+
+const STATE_DICT_HINT: &str = "the file should be a model saved with torch.save, a dict of \
+                               state dicts of float32 tensors (GraphStorm's model.bin)";
+
+/// Reads every tensor of the `torch.save`d file at `path`: a dict whose values are float32
+/// tensors or further dicts (GraphStorm's `model.bin`: `{"gnn": state_dict, "decoder": ...}`),
+/// in file order. A tensor of another element type is an error naming it.
+pub fn read_torch_tensors(path: &Path) -> Result<Vec<TorchTensor>, DglError> {
+    let map = map_file(path)?;
+    let (entries, prefix, value) = open_archive(path, &map, STATE_DICT_HINT)?;
+    let mut out = Vec::new();
+    let mut pending = vec![(String::new(), value)];
+    while let Some((name, value)) = pending.pop() {
+        match value {
+            Value::Dict(items) => {
+                for (k, v) in items.into_iter().rev() {
+                    let key = key_text(&k).ok_or_else(|| {
+                        DglError::invalid(
+                            path,
+                            format!("has a dict key {k:?} under `{name}`"),
+                            STATE_DICT_HINT,
+                        )
+                    })?;
+                    let full = if name.is_empty() {
+                        key
+                    } else {
+                        format!("{name}.{key}")
+                    };
+                    pending.push((full, v));
+                }
+            }
+            Value::Tensor(t) => {
+                let what = format!("tensor `{name}`");
+                let data = storage_bytes(path, &entries, &prefix, &t, &what, STATE_DICT_HINT)?;
+                let values = tensor_floats(&t, data).map_err(|problem| {
+                    DglError::invalid(path, format!("tensor `{name}` {problem}"), STATE_DICT_HINT)
+                })?;
+                out.push(TorchTensor {
+                    name,
+                    shape: t.shape.clone(),
+                    values,
+                });
+            }
+            other => {
+                return Err(DglError::invalid(
+                    path,
+                    format!("holds {other:?} at `{name}`, not a tensor or a dict"),
+                    STATE_DICT_HINT,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The elements, row-major, of a float32 tensor over `storage` bytes.
+fn tensor_floats(t: &Tensor, storage: &[u8]) -> Result<Vec<f32>, String> {
+    if t.storage.kind != "Float" {
+        return Err(format!(
+            "has element type {}, expected Float (float32)",
+            t.storage.kind
+        ));
+    }
+    let n: u64 = t.shape.iter().product();
+    // Row-major strides of the shape: GraphStorm saves contiguous parameters.
+    let mut contiguous = vec![1u64; t.shape.len()];
+    for i in (0..t.shape.len().saturating_sub(1)).rev() {
+        contiguous[i] = contiguous[i + 1] * t.shape[i + 1];
+    }
+    if n > 1 && t.stride != contiguous {
+        return Err(format!(
+            "has shape {:?} and stride {:?}; expected a contiguous tensor",
+            t.shape, t.stride
+        ));
+    }
+    let start = t.offset.checked_mul(4);
+    let end = start.and_then(|s| n.checked_mul(4).map(|b| s + b));
+    let bytes = match (start, end) {
+        (Some(s), Some(e)) if e <= storage.len() as u64 => &storage[s as usize..e as usize],
+        _ => {
+            return Err(format!(
+                "needs {n} elements beyond the end of its storage (truncated?)"
+            ));
+        }
+    };
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 fn key_text(k: &Value) -> Option<String> {

@@ -1,0 +1,163 @@
+//! Models trained by GraphStorm, in gs: the tensors of GraphStorm's `model.bin` (a
+//! `torch.save`d `{"node_embed", "gnn", "decoder", "edge_embed"}` dict of state dicts) become
+//! the weights of the gs model built from the same configuration, mapped by name, never by
+//! position. The built-in plugins name their weights as GraphStorm's modules do
+//! (`node_embed.input_projs.paper`, `gnn._layers.0.weight`, see `plugins/<name>/README.md`)
+//! and the host's decoders keep GraphStorm's decoder keys. A GraphStorm key that the model
+//! lacks, a model weight that `model.bin` lacks, and a shape that differs are each an error
+//! naming the key: GraphStorm itself loads `node_embed` non-strictly and silently ignores a
+//! wrong input-layer key; gs does not.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use gs_tensor::Tensor;
+
+use crate::{TaskModel, TrainError};
+
+/// The file GraphStorm saves a model's weights in, inside its model directory.
+pub const GRAPHSTORM_MODEL_FILE: &str = "model.bin";
+
+/// `nn.Linear` weights of GraphStorm's decoders, stored `[out, in]`; gs keeps `[in, out]`.
+const LINEAR_WEIGHTS: &[&str] = &[
+    "decoder.combine_basis.weight",
+    "decoder.regression_head.weight",
+];
+
+/// Whether `dir` is a model directory GraphStorm saved (it holds `model.bin`).
+pub fn is_graphstorm_model_dir(dir: &Path) -> bool {
+    dir.join(GRAPHSTORM_MODEL_FILE).is_file()
+}
+
+/// gs's weight name of GraphStorm key `key`: the EntityClassifier's `decoder.decoder` and
+/// `decoder.bias` are the host decoder's `decoder.weight` and `decoder.bias`, other decoder keys
+/// keep their name under the host's `decoder/` prefix, and encoder keys (`node_embed.*`,
+/// `gnn.*`) are the plugin's own names under `gnn/`.
+pub fn gs_weight_name(key: &str) -> String {
+    match key {
+        "decoder.decoder" => "decoder/decoder.weight".to_string(),
+        "decoder.bias" => "decoder/decoder.bias".to_string(),
+        key if key.starts_with("decoder.") => format!("decoder/{key}"),
+        key => format!("gnn/{key}"),
+    }
+}
+
+/// A GraphStorm weight under its gs name.
+pub struct GraphStormWeight {
+    /// The key in `model.bin` (`gnn._layers.0.weight`).
+    pub key: String,
+    /// gs's name ([`gs_weight_name`]).
+    pub name: String,
+    /// In gs's layout (`nn.Linear` weights transposed).
+    pub tensor: Tensor,
+}
+
+/// The tensors of GraphStorm's `model.bin` at `path` under gs's names.
+pub fn read_graphstorm_weights(path: &Path) -> Result<Vec<GraphStormWeight>, TrainError> {
+    let tensors =
+        gs_graph::read_torch_tensors(path).map_err(|e| TrainError::Config(e.to_string()))?;
+    Ok(tensors
+        .into_iter()
+        .map(|t| {
+            let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+            let tensor = Tensor::from_slice(&t.values).reshape(shape);
+            let tensor = if LINEAR_WEIGHTS.contains(&t.name.as_str()) {
+                tensor.transpose(0, 1).contiguous()
+            } else {
+                tensor
+            };
+            GraphStormWeight {
+                name: gs_weight_name(&t.name),
+                key: t.name,
+                tensor,
+            }
+        })
+        .collect())
+}
+
+/// Loads `weights` (from `source`, for messages) into `model`, which must have exactly one
+/// weight of the same shape for each of them.
+pub fn load_graphstorm_weights(
+    model: &mut TaskModel,
+    weights: &[GraphStormWeight],
+    source: &Path,
+) -> Result<(), TrainError> {
+    let ours: BTreeMap<String, Vec<i64>> = model
+        .named_weights()
+        .into_iter()
+        .map(|(n, t)| (n, t.size()))
+        .collect();
+    let bad = |what: String, hint: &str| {
+        TrainError::Config(format!("`{}`: {what}; hint: {hint}", source.display()))
+    };
+    let same_model = "restore it with the configuration (YAML, --model-encoder-type, \
+                      --hidden-size, --num-layers, encoder and decoder keys) GraphStorm trained it \
+                      with";
+    for w in weights {
+        match ours.get(&w.name) {
+            None => {
+                let known: Vec<&String> = ours.keys().collect();
+                return Err(bad(
+                    format!(
+                        "GraphStorm key `{}` has no weight in gs's model (gs's weights: {known:?})",
+                        w.key
+                    ),
+                    same_model,
+                ));
+            }
+            Some(shape) if *shape != w.tensor.size() => {
+                return Err(bad(
+                    format!(
+                        "GraphStorm key `{}` has shape {:?} (gs's layout), gs's model {:?} for \
+                         `{}`",
+                        w.key,
+                        w.tensor.size(),
+                        shape,
+                        w.name
+                    ),
+                    same_model,
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let missing: Vec<&String> = ours
+        .keys()
+        .filter(|n| !weights.iter().any(|w| w.name == **n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(
+            format!("the model has no tensor for gs's weights {missing:?}"),
+            same_model,
+        ));
+    }
+    let saved: Vec<(String, Tensor)> = weights
+        .iter()
+        .map(|w| (w.name.clone(), w.tensor.shallow_clone()))
+        .collect();
+    model.load_weights(&saved)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphstorm_keys_map_to_gs_names() {
+        assert_eq!(gs_weight_name("decoder.decoder"), "decoder/decoder.weight");
+        assert_eq!(gs_weight_name("decoder.bias"), "decoder/decoder.bias");
+        assert_eq!(
+            gs_weight_name("decoder._w_relation.weight"),
+            "decoder/decoder._w_relation.weight"
+        );
+        assert_eq!(
+            gs_weight_name("node_embed.input_projs.paper"),
+            "gnn/node_embed.input_projs.paper"
+        );
+        assert_eq!(
+            gs_weight_name("gnn._layers.1.loop_weight"),
+            "gnn/gnn._layers.1.loop_weight"
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! Models trained by the real GraphStorm 0.5.1 run in gs: every golden case's `model.bin` (the
+//! file GraphStorm saved) reads as GraphStorm wrote it, `--restore-model-path` accepts the
+//! GraphStorm model directory for `--inference` and `gen-node-embedding`, and a `model.bin`
+//! that does not fit the configured model is refused naming the key.
+
+use gs_graph::read_torch_tensors;
+use gs_tests::graphstorm::{self, golden, max_abs_diff, model_bin, raw_id};
+use gs_tests::run_gs;
+use gs_train::graphstorm_import::{self, GraphStormWeight};
+use serde_json::Value;
+
+/// Every golden case GraphStorm trained.
+const CASES: &[&str] = &[
+    "nc-rgcn",
+    "nc-rgat",
+    "nc-hgt",
+    "nc-mlp",
+    "lp-rgcn-distmult",
+    "lp-rgcn-dot",
+    "er-rgcn",
+];
+
+/// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's
+/// `state_dict()` held (`state_dict_values.json`, written by GraphStorm's Python): the same
+/// keys, shapes and float32 values, bit for bit.
+#[test]
+fn every_golden_model_bin_reads_as_graphstorm_saved_it() {
+    for case in CASES {
+        let tensors = read_torch_tensors(&model_bin(case)).unwrap();
+        let want = golden(case, "state_dict_values.json");
+        let want = want.as_object().unwrap();
+        let mut keys: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+        keys.sort_unstable();
+        let mut want_keys: Vec<&str> = want.keys().map(String::as_str).collect();
+        want_keys.sort_unstable();
+        assert_eq!(keys, want_keys, "{case}: keys");
+        for t in &tensors {
+            let entry = &want[&t.name];
+            let shape: Vec<u64> = entry["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap())
+                .collect();
+            assert_eq!(t.shape, shape, "{case}: shape of `{}`", t.name);
+            // The JSON holds each float32 widened to float64 and printed; narrowed back, it
+            // is the float32 itself.
+            let want: Vec<f32> = entry["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            assert!(
+                t.values
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+                    && t.values.len() == want.len(),
+                "{case}: values of `{}`",
+                t.name
+            );
+        }
+    }
+}
+
+/// The predictions GraphStorm's `--inference` wrote for the 6 test papers, by raw id.
+fn golden_predictions(case: &str) -> Value {
+    golden(case, "predictions.json")["paper"].clone()
+}
+
+/// `gs node-classification --inference --restore-model-path <GraphStorm's model dir>` with
+/// GraphStorm's own YAML predicts what GraphStorm's `--inference` predicted, for each
+/// encoder, and `gs gen-node-embedding` from it writes GraphStorm's embeddings.
+#[test]
+fn inference_restores_a_graphstorm_model_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let part_config = graphstorm::dgl_tiny();
+    for case in ["nc-rgcn", "nc-rgat", "nc-hgt", "nc-mlp"] {
+        let model_dir = tmp.path().join(case).join("model");
+        std::fs::create_dir_all(&model_dir).unwrap();
+        std::fs::copy(model_bin(case), model_dir.join("model.bin")).unwrap();
+        let yaml = graphstorm::fixtures()
+            .join("graphstorm-models")
+            .join(case)
+            .join(format!("{case}.yaml"));
+        let out = tmp.path().join(case).join("predictions");
+        let run = run_gs(
+            tmp.path(),
+            &[
+                "node-classification",
+                "--inference",
+                "--cf",
+                yaml.to_str().unwrap(),
+                "--part-config",
+                part_config.to_str().unwrap(),
+                "--num-trainers",
+                "1",
+                "--restore-model-path",
+                model_dir.to_str().unwrap(),
+                "--save-prediction-path",
+                out.to_str().unwrap(),
+            ],
+        )
+        .ok();
+        assert!(
+            run.stderr.contains("restored GraphStorm's model"),
+            "{}",
+            run.stderr
+        );
+        let (nids, rows) = gs_output::read_node_predictions(&out, "paper").unwrap();
+        let got: Vec<(String, Vec<f32>)> = nids.into_iter().zip(rows).collect();
+        let want = golden_predictions(case);
+        assert_eq!(got.len(), want.as_object().unwrap().len(), "{case}");
+        for (raw, probs) in &got {
+            let diff = max_abs_diff(probs, &want[raw]);
+            assert!(
+                diff <= 1e-5,
+                "{case}: prediction of {raw} differs by {diff}"
+            );
+        }
+    }
+
+    let case = "nc-rgcn";
+    let emb = tmp.path().join("emb");
+    let yaml = graphstorm::fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"));
+    run_gs(
+        tmp.path(),
+        &[
+            "gen-node-embedding",
+            "--cf",
+            yaml.to_str().unwrap(),
+            "--part-config",
+            part_config.to_str().unwrap(),
+            "--num-trainers",
+            "1",
+            "--restore-model-path",
+            tmp.path().join(case).join("model").to_str().unwrap(),
+            "--save-embed-path",
+            emb.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let want = golden(case, "embeddings.json");
+    let mut compared = 0;
+    for ntype in ["author", "paper"] {
+        let (nids, rows) = gs_output::read_node_embeddings(&emb, ntype).unwrap();
+        for (raw, row) in nids.into_iter().zip(rows) {
+            let diff = max_abs_diff(&row, &want[ntype][&raw]);
+            assert!(diff <= 1e-5, "embedding of {raw} differs by {diff}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 42, "every node");
+}
+
+fn load_into(case: &str, model_case: &str, extra: &[&str]) -> String {
+    let (graph, resolved) = graphstorm::resolve_case_with(case, extra);
+    let task =
+        gs_train::LinkPredictionTask::new(graph, resolved.train.clone(), gs_tensor::Device::Cpu);
+    let path = model_bin(model_case);
+    let weights = graphstorm_import::read_graphstorm_weights(&path).unwrap();
+    let (instance, args) = graphstorm::plugin_instance("rgcn", &resolved);
+    let mut model = match task {
+        Ok(task) => task.plugin_model(instance, args).unwrap(),
+        Err(e) => panic!("{case}: {e}"),
+    };
+    graphstorm_import::load_graphstorm_weights(&mut model, &weights, &path)
+        .unwrap_err()
+        .to_string()
+}
+
+/// A `model.bin` that does not fit the configured model is refused naming the key, the file
+/// and the fix: a decoder weight the model lacks, a model weight the file lacks, a shape that
+/// differs, and an input-layer key that does not match (which GraphStorm silently ignores).
+#[test]
+fn a_model_bin_that_does_not_fit_is_refused_naming_the_key() {
+    // DistMult's relation table into the dot-product model: an unexpected key.
+    let e = load_into("lp-rgcn-dot", "lp-rgcn-distmult", &[]);
+    assert!(
+        e.contains("`decoder._w_relation.weight`") && e.contains("model.bin") && e.contains("hint"),
+        "{e}"
+    );
+    // The dot-product model (no decoder key) into DistMult's: a missing tensor.
+    let e = load_into("lp-rgcn-distmult", "lp-rgcn-dot", &[]);
+    assert!(
+        e.contains("decoder/decoder._w_relation.weight") && e.contains("no tensor"),
+        "{e}"
+    );
+    // A model of another hidden size: the shape, with both shapes.
+    let e = load_into("lp-rgcn-dot", "lp-rgcn-dot", &["--hidden-size", "16"]);
+    assert!(
+        e.contains("`gnn._layers.0.weight` has shape [4, 8, 8]") && e.contains("[4, 16, 16]"),
+        "{e}"
+    );
+
+    // An input-layer key of another node type name.
+    let (graph, resolved) = graphstorm::resolve_case("nc-rgcn");
+    let task =
+        gs_train::NodeTask::new(graph, resolved.train.clone(), gs_tensor::Device::Cpu).unwrap();
+    let (instance, args) = graphstorm::plugin_instance("rgcn", &resolved);
+    let mut model = task.plugin_model(instance, args).unwrap();
+    let path = model_bin("nc-rgcn");
+    let weights: Vec<GraphStormWeight> = graphstorm_import::read_graphstorm_weights(&path)
+        .unwrap()
+        .into_iter()
+        .map(|w| {
+            if w.key == "node_embed.input_projs.paper" {
+                let key = "node_embed.input_projs.papers".to_string();
+                GraphStormWeight {
+                    name: graphstorm_import::gs_weight_name(&key),
+                    key,
+                    tensor: w.tensor,
+                }
+            } else {
+                w
+            }
+        })
+        .collect();
+    let e = graphstorm_import::load_graphstorm_weights(&mut model, &weights, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`node_embed.input_projs.papers`"), "{e}");
+
+    // A damaged file: its path and what is wrong.
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("model.bin");
+    let bytes = std::fs::read(model_bin("nc-rgcn")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = graphstorm_import::read_graphstorm_weights(&cut)
+        .err()
+        .expect("a truncated model.bin is refused")
+        .to_string();
+    assert!(e.contains(cut.to_str().unwrap()), "{e}");
+}
+
+#[test]
+fn raw_ids_of_dgl_tiny_are_graphstorms() {
+    // The comparisons above match rows by raw id; dgl-tiny's 2-part reshuffle is undone.
+    let (graph, _) = graphstorm::resolve_case("nc-rgcn");
+    assert_eq!(raw_id(&graph, "paper", 0), "p22");
+    assert_eq!(raw_id(&graph, "author", 0), "a1");
+}
+
+/// `gs model import` converts GraphStorm's model directory once into a gs checkpoint (the
+/// built-in plugin's component, the weights, the configuration), from which `--inference`
+/// needs no `--cf` and predicts what GraphStorm's `--inference` predicted.
+#[test]
+fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let case = "nc-hgt";
+    let graphstorm_dir = dir.join("graphstorm-model");
+    std::fs::create_dir_all(&graphstorm_dir).unwrap();
+    std::fs::copy(model_bin(case), graphstorm_dir.join("model.bin")).unwrap();
+    let yaml = graphstorm::fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"));
+    let part_config = graphstorm::dgl_tiny();
+    let import = |output: &str| {
+        run_gs(
+            dir,
+            &[
+                "model",
+                "import",
+                "--graphstorm",
+                graphstorm_dir.to_str().unwrap(),
+                "--output",
+                output,
+                "--cf",
+                yaml.to_str().unwrap(),
+                "--part-config",
+                part_config.to_str().unwrap(),
+                "--num-trainers",
+                "1",
+            ],
+        )
+    };
+    let run = import("imported").ok();
+    assert!(
+        run.stdout.contains("imported GraphStorm's model"),
+        "{}",
+        run.stdout
+    );
+    for file in ["checkpoint.json", "model.safetensors", "plugin.wasm"] {
+        assert!(dir.join("imported").join(file).is_file(), "{file}");
+    }
+    // An existing checkpoint is never overwritten.
+    import("imported").fails_with(1, &["imported", "exists", "hint"]);
+
+    run_gs(
+        dir,
+        &[
+            "node-classification",
+            "--inference",
+            "--part-config",
+            part_config.to_str().unwrap(),
+            "--num-trainers",
+            "1",
+            "--restore-model-path",
+            "imported",
+            "--save-prediction-path",
+            "pred",
+        ],
+    )
+    .ok();
+    let (nids, rows) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
+    let want = golden_predictions(case);
+    assert_eq!(nids.len(), want.as_object().unwrap().len());
+    for (raw, probs) in nids.iter().zip(&rows) {
+        let diff = max_abs_diff(probs, &want[raw]);
+        assert!(diff <= 1e-5, "prediction of {raw} differs by {diff}");
+    }
+}
