@@ -389,6 +389,66 @@ pub fn demo_yaml() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
 }
 
+/// `gs node-classification` in `dir` on `data/demo.json` with the demo's YAML,
+/// `model_encoder_type: <encoder>` and hidden size 16, plus `extra` (later flags win).
+pub fn train_encoder_on_demo(dir: &std::path::Path, encoder: &str, extra: &[&str]) -> GsRun {
+    let yaml = demo_yaml();
+    let mut args = vec![
+        "node-classification",
+        "--num-trainers",
+        "1",
+        "--part-config",
+        "data/demo.json",
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--model-encoder-type",
+        encoder,
+        "--hidden-size",
+        "16",
+    ];
+    args.extend_from_slice(extra);
+    run_gs(dir, &args)
+}
+
+/// Trains `encoder` ([`train_encoder_on_demo`], plus `extra`) on the small demo graph for
+/// `epochs` and asserts its test accuracy exceeds `threshold`, while a model that barely
+/// moves from its initialisation (one epoch at lr 1e-9) stays below 0.5 (4 classes).
+pub fn assert_encoder_trains_the_demo_graph(
+    encoder: &str,
+    extra: &[&str],
+    epochs: u32,
+    threshold: f64,
+) {
+    let tmp = small_demo_graph();
+    let dir = tmp.path();
+    let untrained = [
+        "--num-epochs",
+        "1",
+        "--lr",
+        "1e-9",
+        "--save-model-path",
+        "untrained",
+    ];
+    train_encoder_on_demo(dir, encoder, &[extra, &untrained].concat()).ok();
+    let untrained = graphstorm::test_score(dir, "untrained");
+    let epochs = epochs.to_string();
+    let trained = [
+        "--num-epochs",
+        epochs.as_str(),
+        "--save-model-path",
+        "model",
+    ];
+    let run = train_encoder_on_demo(dir, encoder, &[extra, &trained].concat()).ok();
+    let trained = graphstorm::test_score(dir, "model");
+    eprintln!("{encoder} on the demo graph: test accuracy {trained} (untrained {untrained})");
+    assert!(
+        trained > threshold,
+        "{encoder} trains: test accuracy {trained}\n{}",
+        run.stdout
+    );
+    assert!(untrained < 0.5, "an untrained {encoder} scores {untrained}");
+}
+
 /// A fresh folder holding a small demo graph (200 papers, 100 authors) as `data/demo.json`.
 pub fn small_demo_graph() -> tempfile::TempDir {
     small_demo_graph_with("")

@@ -8,11 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gs_graph::EdgeType;
 use gs_tensor::Tensor;
-use gs_tests::graphstorm::{self, Agreement, golden, raw_id};
+use gs_tests::graphstorm::{self, Agreement, TOLERANCE, golden, raw_id};
 use gs_train::{EdgeTask, LinkPredictionTask, NoProgress, TaskModel};
-
-/// Largest difference allowed between gs and GraphStorm (float32 summation order only).
-const TOLERANCE: f64 = 1e-5;
 
 /// Every node of dgl-tiny: 12 authors and 30 papers.
 const NODES: usize = 42;

@@ -5,10 +5,7 @@
 use std::path::Path;
 
 use gs_tests::graphstorm::{self, test_score, weight_shapes};
-use gs_tests::{demo_yaml, run_gs, small_demo_graph};
-
-/// Largest difference allowed between gs and GraphStorm (float32 summation order only).
-const TOLERANCE: f64 = 1e-5;
+use gs_tests::{assert_encoder_trains_the_demo_graph, small_demo_graph, train_encoder_on_demo};
 
 #[test]
 fn graphstorm_weights_in_the_hgt_plugin_give_graphstorm_embeddings_and_predictions() {
@@ -17,82 +14,25 @@ fn graphstorm_weights_in_the_hgt_plugin_give_graphstorm_embeddings_and_predictio
 
     // Full-neighbourhood forward over every node of every type (GraphStorm's
     // gen_node_embedding uses all edges): attention, the mean over edge types, the skip gate.
-    let embeddings = gm.compare_embeddings("nc-hgt");
-    assert_eq!(
-        embeddings.compared, 42,
-        "every node of dgl-tiny is compared"
-    );
-    let worst = embeddings.max_abs_diff;
-    eprintln!("hgt vs GraphStorm 0.5.1: embeddings of 42 nodes, max |diff| {worst:e}");
-    assert!(
-        worst <= TOLERANCE,
-        "embeddings differ from GraphStorm's by {worst:e}"
-    );
-
-    let (predictions, accuracy) = gm.compare_predictions("nc-hgt");
-    let worst = predictions.max_abs_diff;
-    eprintln!(
-        "hgt vs GraphStorm 0.5.1: predictions of {} test papers, max |diff| {worst:e}",
-        predictions.compared
-    );
-    assert!(
-        worst <= TOLERANCE,
-        "predictions differ from GraphStorm's by {worst:e}"
-    );
+    let accuracy = gm.assert_agrees_with_graphstorm("nc-hgt");
     // GraphStorm's own test accuracy with this model (its README's table) is 0.1667: 1 of the
     // 6 test papers.
-    let accuracy = accuracy.expect("the NC task reports accuracy");
     assert!(
         (accuracy - 1.0 / 6.0).abs() < 1e-9,
         "test accuracy {accuracy}, GraphStorm's is 1/6"
     );
 }
 
-/// Runs `gs node-classification` on the small demo graph with the demo YAML and
-/// `model_encoder_type: hgt`, hidden size 16, plus `extra` (later flags win); returns stdout
-/// and stderr.
+/// `gs node-classification` with `model_encoder_type: hgt` on the small demo graph in
+/// `dir` ([`train_encoder_on_demo`]); stdout and stderr.
 fn train_hgt(dir: &Path, extra: &[&str]) -> (String, String) {
-    let yaml = demo_yaml();
-    let mut args = vec![
-        "node-classification",
-        "--num-trainers",
-        "1",
-        "--part-config",
-        "data/demo.json",
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--model-encoder-type",
-        "hgt",
-        "--hidden-size",
-        "16",
-    ];
-    args.extend_from_slice(extra);
-    let run = run_gs(dir, &args).ok();
+    let run = train_encoder_on_demo(dir, "hgt", extra).ok();
     (run.stdout, run.stderr)
 }
 
 #[test]
 fn model_encoder_type_hgt_trains_the_demo_graph() {
-    let tmp = small_demo_graph();
-    let dir = tmp.path();
-    let untrained_args = [
-        "--num-epochs",
-        "1",
-        "--lr",
-        "1e-9",
-        "--save-model-path",
-        "untrained",
-    ];
-    train_hgt(dir, &untrained_args);
-    let untrained = test_score(dir, "untrained");
-    let (stdout, _) = train_hgt(dir, &["--num-epochs", "10", "--save-model-path", "model"]);
-    let trained = test_score(dir, "model");
-    eprintln!("hgt on the demo graph: test accuracy {trained} (untrained {untrained})");
-    assert!(
-        trained > 0.65,
-        "hgt trains: test accuracy {trained}\n{stdout}"
-    );
-    assert!(untrained < 0.5, "an untrained hgt scores {untrained}");
+    assert_encoder_trains_the_demo_graph("hgt", &[], 10, 0.65);
 }
 
 #[test]
@@ -124,24 +64,6 @@ fn num_heads_changes_the_hgt_weights_and_the_result() {
     assert_ne!(s_four, s_two, "num_heads changes the result");
 
     // A head count that does not divide the hidden size is refused by name.
-    let yaml = demo_yaml();
-    let run = run_gs(
-        dir,
-        &[
-            "node-classification",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--cf",
-            yaml.to_str().unwrap(),
-            "--model-encoder-type",
-            "hgt",
-            "--hidden-size",
-            "16",
-            "--num-heads",
-            "3",
-        ],
-    );
-    run.fails_with(1, &["`num_heads` is 3", "hidden size 16"]);
+    train_encoder_on_demo(dir, "hgt", &["--num-heads", "3"])
+        .fails_with(1, &["`num_heads` is 3", "hidden size 16"]);
 }
