@@ -49,7 +49,7 @@ pub fn model_bin(case: &str) -> PathBuf {
 pub fn load_graphstorm_weights(model: &mut TaskModel, case: &str) {
     let path = model_bin(case);
     let weights = graphstorm_import::read_graphstorm_weights(&path).unwrap();
-    graphstorm_import::load_graphstorm_weights(model, &weights, &path)
+    graphstorm_import::load_graphstorm_weights(model, &weights, &[], &path)
         .unwrap_or_else(|e| panic!("GraphStorm's {case} model.bin loads into gs: {e}"));
 }
 

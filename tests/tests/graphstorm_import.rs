@@ -3,6 +3,8 @@
 //! GraphStorm model directory for `--inference` and `gen-node-embedding`, and a `model.bin`
 //! that does not fit the configured model is refused naming the key.
 
+use std::path::Path;
+
 use gs_graph::read_torch_tensors;
 use gs_tests::graphstorm::{self, golden, max_abs_diff, model_bin, raw_id};
 use gs_tests::run_gs;
@@ -168,7 +170,7 @@ fn load_into(case: &str, model_case: &str, extra: &[&str]) -> String {
         Ok(task) => task.plugin_model(instance, args).unwrap(),
         Err(e) => panic!("{case}: {e}"),
     };
-    graphstorm_import::load_graphstorm_weights(&mut model, &weights, &path)
+    graphstorm_import::load_graphstorm_weights(&mut model, &weights, &[], &path)
         .unwrap_err()
         .to_string()
 }
@@ -220,7 +222,7 @@ fn a_model_bin_that_does_not_fit_is_refused_naming_the_key() {
             }
         })
         .collect();
-    let e = graphstorm_import::load_graphstorm_weights(&mut model, &weights, &path)
+    let e = graphstorm_import::load_graphstorm_weights(&mut model, &weights, &[], &path)
         .unwrap_err()
         .to_string();
     assert!(e.contains("`node_embed.input_projs.papers`"), "{e}");
@@ -315,4 +317,78 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
         let diff = max_abs_diff(probs, &want[raw]);
         assert!(diff <= 1e-5, "prediction of {raw} differs by {diff}");
     }
+}
+
+/// Training starts from a model GraphStorm saved (`--restore-model-path` naming its
+/// directory), at epoch 0, loading only the parts `restore_model_layers` names: with
+/// `embed,gnn` the encoder starts from GraphStorm's weights and the decoder from gs's own
+/// initialisation; with every part, the decoder from GraphStorm's too. (One epoch at lr 1e-9
+/// moves no weight by more than 1e-6.)
+#[test]
+fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let case = "nc-rgcn";
+    let graphstorm_dir = dir.join("graphstorm-model");
+    std::fs::create_dir_all(&graphstorm_dir).unwrap();
+    std::fs::copy(model_bin(case), graphstorm_dir.join("model.bin")).unwrap();
+    let yaml = graphstorm::fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"));
+    let part_config = graphstorm::dgl_tiny();
+    let graphstorm: Vec<GraphStormWeight> =
+        graphstorm_import::read_graphstorm_weights(&model_bin(case)).unwrap();
+    let distance = |ckpt: &Path, name: &str| {
+        let saved = gs_train::checkpoint::load(ckpt).unwrap().weights;
+        let (_, ours) = saved.iter().find(|(n, _)| n == name).unwrap();
+        let theirs = &graphstorm.iter().find(|w| w.name == name).unwrap().tensor;
+        (ours - theirs).abs().max().double_value(&[])
+    };
+    for (model, layers) in [("encoder", Some("embed,gnn")), ("all", None)] {
+        let mut args = vec![
+            "node-classification",
+            "--cf",
+            yaml.to_str().unwrap(),
+            "--part-config",
+            part_config.to_str().unwrap(),
+            "--num-trainers",
+            "1",
+            "--restore-model-path",
+            graphstorm_dir.to_str().unwrap(),
+            "--num-epochs",
+            "1",
+            "--lr",
+            "1e-9",
+            "--save-model-path",
+            model,
+        ];
+        if let Some(layers) = layers {
+            args.extend(["--restore-model-layers", layers]);
+        }
+        let run = run_gs(dir, &args).ok();
+        assert!(
+            run.stderr.contains("starting from GraphStorm's model"),
+            "{}",
+            run.stderr
+        );
+    }
+    let (encoder, all) = (dir.join("encoder/epoch-0"), dir.join("all/epoch-0"));
+    for name in [
+        "gnn/node_embed.input_projs.paper",
+        "gnn/gnn._layers.0.weight",
+        "gnn/gnn._layers.1.loop_weight",
+    ] {
+        assert!(distance(&encoder, name) < 1e-6, "{name} is GraphStorm's");
+        assert!(distance(&all, name) < 1e-6, "{name} is GraphStorm's");
+    }
+    let decoder = "decoder/decoder.weight";
+    assert!(
+        distance(&all, decoder) < 1e-6,
+        "all parts: the decoder is GraphStorm's"
+    );
+    assert!(
+        distance(&encoder, decoder) > 1e-3,
+        "embed,gnn: the decoder is gs's own initialisation"
+    );
 }

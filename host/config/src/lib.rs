@@ -31,7 +31,7 @@ pub use export::{RUNTIME_CONFIG_FILE, graphstorm_yaml};
 pub use options::{
     DefaultValue, OptionSpec, PLUGIN_KEYS, Section, Support, ValueKind, help_text, known_options,
 };
-pub use resolve::{Input, parse, resolve};
+pub use resolve::{Input, RESTORE_MODEL_LAYERS, parse, resolve};
 pub use resolved::{
     Device, EarlyStopStrategy, LaunchOptions, PluginKey, PluginRef, Resolved, Source, TaskType,
     TrainConfig,

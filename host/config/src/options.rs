@@ -376,7 +376,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("construct_feat_fanout", Sec::Gnn, K::Int, D::Int(5), Ign("it only applies with --construct-feat-ntype, which gs does not support yet"), "fanout used to construct features"),
     // ---- input ----
     o("restore_model_path", Sec::Input, K::Str, D::None, Sup("tests/tests/checkpoints.rs::a_restored_run_continues_exactly_where_the_uninterrupted_run_went"), "directory of a saved model to load (required for --inference)"),
-    o("restore_model_layers", Sec::Input, K::CommaList, D::None, Nys("gs restores all layers of a model"), "layers to restore: embed,gnn,decoder"),
+    o("restore_model_layers", Sec::Input, K::CommaList, D::None, Sup("tests/tests/graphstorm_import.rs::training_continues_from_a_graphstorm_model_with_the_layers_named"), "parts of the restored model to load: embed (dense_embed, sparse_embed), gnn, decoder (default all)"),
     o("restore_optimizer_path", Sec::Input, K::Str, D::None, Sup("tests/tests/checkpoints.rs::a_restored_run_continues_exactly_where_the_uninterrupted_run_went"), "checkpoint directory whose optimizer (Adam) state training continues from"),
     // ---- output ----
     o("save_model_path", Sec::Output, K::Str, D::None, Sup("tests/tests/checkpoints.rs::the_runtime_yaml_comes_with_the_first_checkpoint_and_another_runs_folder_is_refused"), "directory to save checkpoints in (`none`: do not save)"),

@@ -28,6 +28,10 @@ pub struct Input {
     default_task: Option<TaskType>,
 }
 
+/// GraphStorm's `restore_model_layers` values (`GRAPHSTORM_MODEL_LAYER_OPTIONS`).
+pub const RESTORE_MODEL_LAYERS: &[&str] =
+    &["embed", "dense_embed", "sparse_embed", "gnn", "decoder"];
+
 /// Parses `argv` (the arguments after the subcommand) and reads the YAML file named by `--cf`.
 pub fn parse(argv: &[String]) -> Result<Input, ConfigError> {
     let cli = argv::parse(argv)?;
@@ -704,6 +708,17 @@ impl Builder<'_> {
             }
         }
         let restore_model_path = self.path("restore_model_path");
+        let restore_model_layers = self.list("restore_model_layers").unwrap_or_default();
+        for layer in &restore_model_layers {
+            if !RESTORE_MODEL_LAYERS.contains(&layer.as_str()) {
+                return Err(self.invalid(
+                    "restore_model_layers",
+                    layer,
+                    format!("one of {RESTORE_MODEL_LAYERS:?}"),
+                    "name the parts of the model to restore, e.g. `embed,gnn` (GraphStorm's names)",
+                ));
+            }
+        }
         if inference && restore_model_path.is_none() {
             self.require(
                 "restore_model_path",
@@ -1007,6 +1022,7 @@ impl Builder<'_> {
             save_model_frequency,
             topk_model_to_save,
             restore_model_path,
+            restore_model_layers,
             restore_optimizer_path: self.path("restore_optimizer_path"),
             save_embed_path,
             save_prediction_path,

@@ -420,6 +420,10 @@ pub struct TrainConfig {
     pub topk_model_to_save: Option<u32>,
     /// Model to load (required for inference).
     pub restore_model_path: Option<PathBuf>,
+    /// GraphStorm's `restore_model_layers`: which parts of the restored model to load (`embed`
+    /// = `dense_embed` + `sparse_embed`, `gnn`, `decoder`); empty loads every part.
+    #[serde(default)]
+    pub restore_model_layers: Vec<String>,
     /// Checkpoint whose optimizer state training continues from.
     pub restore_optimizer_path: Option<PathBuf>,
     /// Embedding output directory.

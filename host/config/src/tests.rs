@@ -418,8 +418,14 @@ fn ignored_options_warn_and_unsupported_ones_fail() {
         resolve(&nc("--lm-encoder-only false"), None).is_ok(),
         "the default value is fine"
     );
-    let err = resolve(&nc("--restore-model-layers gnn"), None).unwrap_err();
-    assert!(err.to_string().contains("hint: remove it"), "{err}");
+    // GraphStorm's layer names are accepted; another is refused naming it.
+    let ok = resolve(&nc("--restore-model-layers embed,gnn"), None).unwrap();
+    assert_eq!(ok.train.restore_model_layers, ["embed", "gnn"]);
+    let err = resolve(&nc("--restore-model-layers gnn,encoder"), None).unwrap_err();
+    assert!(
+        err.to_string().contains("encoder") && err.to_string().contains("dense_embed"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -70,7 +70,8 @@ pub(crate) fn graphstorm_model(
     let identity = identity(&instance);
     let custom_args = plugin_custom_args(&instance, resolved, &resolved.custom_args)?;
     let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
-    graphstorm_import::load_graphstorm_weights(&mut model, &weights, &model_bin)?;
+    let layers = &resolved.train.restore_model_layers;
+    graphstorm_import::load_graphstorm_weights(&mut model, &weights, layers, &model_bin)?;
     frontend.note(&format!(
         "restored GraphStorm's model `{}` ({} tensors) into `{source}`",
         model_bin.display(),
@@ -131,7 +132,7 @@ fn restored_checkpoint(
     let custom_args = plugin_custom_args(&instance, resolved, &args)?;
     let mut model = setup.task.plugin_model(instance, custom_args)?;
     model
-        .load_weights(&ckpt.weights)
+        .load_model_layers(&ckpt.weights, &resolved.train.restore_model_layers)
         .with_context(|| format!("cannot restore `{}`", ckpt.dir.display()))?;
     Ok((setup, model))
 }

@@ -1,13 +1,22 @@
 //! Training from a checkpoint: `--restore-model-path M/epoch-N` starts from its weights and
 //! continues with epoch N + 1; `--restore-optimizer-path` continues from its Adam state. Both
-//! checkpoints are verified against their recorded digests before anything is read. Also the
-//! check that `--save-model-path` holds no other run's checkpoints (a run restored from
-//! `M/epoch-N` may go on saving into `M`).
+//! checkpoints are verified against their recorded digests before anything is read.
+//! `--restore-model-path` may also name a model directory GraphStorm saved (`model.bin`):
+//! training then starts from its weights at epoch 0, as GraphStorm's does.
+//! `restore_model_layers` limits what loads to those parts of the model. Also the check that
+//! `--save-model-path` holds no other run's checkpoints (a run restored from `M/epoch-N` may
+//! go on saving into `M`).
+
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use gs_config::TrainConfig;
 use gs_tensor::Tensor;
 use gs_train::checkpoint::{self, LoadedCheckpoint};
+use gs_train::graphstorm_import::{
+    GRAPHSTORM_MODEL_FILE, is_graphstorm_model_dir, load_graphstorm_weights,
+    read_graphstorm_weights,
+};
 use gs_train::{TaskModel, TrainingSummary};
 
 use crate::Frontend;
@@ -20,6 +29,10 @@ fn same_dir(a: Option<&std::path::Path>, b: &std::path::Path) -> bool {
 /// What a training run starts from.
 pub(crate) struct WarmStart {
     model: Option<LoadedCheckpoint>,
+    /// A model directory GraphStorm saved, named by `--restore-model-path`.
+    graphstorm: Option<PathBuf>,
+    /// `restore_model_layers` (empty: every part).
+    layers: Vec<String>,
     /// Adam state from `--restore-optimizer-path`.
     pub(crate) optimizer: Option<Vec<(String, Tensor)>>,
     /// The summary in `--save-model-path` when the run continues a checkpoint of that folder.
@@ -29,9 +42,13 @@ pub(crate) struct WarmStart {
 impl WarmStart {
     /// Load and verify the checkpoints `config` names, and check the save folder.
     pub(crate) fn load(config: &TrainConfig) -> anyhow::Result<Self> {
+        let graphstorm = config
+            .restore_model_path
+            .clone()
+            .filter(|p| is_graphstorm_model_dir(p) && !p.join(checkpoint::META_FILE).exists());
         let model = match &config.restore_model_path {
-            Some(path) => Some(checkpoint::load(path)?),
-            None => None,
+            Some(path) if graphstorm.is_none() => Some(checkpoint::load(path)?),
+            _ => None,
         };
         if let Some(save) = &config.save_model_path {
             gs_train::check_save_folder(save, config.restore_model_path.as_deref())?;
@@ -68,6 +85,8 @@ impl WarmStart {
         };
         Ok(Self {
             model,
+            graphstorm,
+            layers: config.restore_model_layers.clone(),
             optimizer,
             continued_summary,
         })
@@ -80,22 +99,45 @@ impl WarmStart {
         model: &mut TaskModel,
         frontend: &mut dyn Frontend,
     ) -> anyhow::Result<usize> {
+        if let Some(dir) = &self.graphstorm {
+            let model_bin = dir.join(GRAPHSTORM_MODEL_FILE);
+            let weights = read_graphstorm_weights(&model_bin)?;
+            load_graphstorm_weights(model, &weights, &self.layers, &model_bin)?;
+            frontend.note(&format!(
+                "starting from GraphStorm's model `{}`{}: training starts with epoch 0",
+                model_bin.display(),
+                self.layers_note()
+            ));
+            return Ok(0);
+        }
         let Some(ckpt) = &self.model else {
             return Ok(0);
         };
-        model.load_weights(&ckpt.weights).with_context(|| {
-            format!(
-                "cannot start training from `{}`; hint: --restore-model-path must name a \
+        model
+            .load_model_layers(&ckpt.weights, &self.layers)
+            .with_context(|| {
+                format!(
+                    "cannot start training from `{}`; hint: --restore-model-path must name a \
                  checkpoint of the same plugin and model configuration",
-                ckpt.dir.display()
-            )
-        })?;
+                    ckpt.dir.display()
+                )
+            })?;
         frontend.note(&format!(
-            "starting from `{}` (epoch {}): training continues with epoch {}",
+            "starting from `{}` (epoch {}){}: training continues with epoch {}",
             ckpt.dir.display(),
             ckpt.meta.epoch,
+            self.layers_note(),
             ckpt.meta.epoch + 1
         ));
         Ok(ckpt.meta.epoch + 1)
+    }
+
+    /// ` (restore_model_layers [..])` when only some parts load.
+    fn layers_note(&self) -> String {
+        if self.layers.is_empty() {
+            String::new()
+        } else {
+            format!(" (restore_model_layers {:?})", self.layers)
+        }
     }
 }

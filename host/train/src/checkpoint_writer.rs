@@ -23,6 +23,7 @@ const RUN_PATHS: &[&str] = &[
     "save_embed_path",
     "save_prediction_path",
     "restore_model_path",
+    "restore_model_layers",
     "restore_optimizer_path",
 ];
 

@@ -76,15 +76,25 @@ pub fn read_graphstorm_weights(path: &Path) -> Result<Vec<GraphStormWeight>, Tra
 }
 
 /// Loads `weights` (from `source`, for messages) into `model`, which must have exactly one
-/// weight of the same shape for each of them.
+/// weight of the same shape for each of them. `layers` (GraphStorm's `restore_model_layers`,
+/// empty for all) limits both sides to those parts of the model ([`crate::model_layers`]);
+/// the other parts keep their values.
 pub fn load_graphstorm_weights(
     model: &mut TaskModel,
     weights: &[GraphStormWeight],
+    layers: &[String],
     source: &Path,
 ) -> Result<(), TrainError> {
+    let all = layers.is_empty();
+    let selected = crate::model_layers::selection(layers);
+    let weights: Vec<&GraphStormWeight> = weights
+        .iter()
+        .filter(|w| all || selected(&w.name))
+        .collect();
     let ours: BTreeMap<String, Vec<i64>> = model
         .named_weights()
         .into_iter()
+        .filter(|(n, _)| all || selected(n))
         .map(|(n, t)| (n, t.size()))
         .collect();
     let bad = |what: String, hint: &str| {
@@ -93,7 +103,7 @@ pub fn load_graphstorm_weights(
     let same_model = "restore it with the configuration (YAML, --model-encoder-type, \
                       --hidden-size, --num-layers, encoder and decoder keys) GraphStorm trained it \
                       with";
-    for w in weights {
+    for w in &weights {
         match ours.get(&w.name) {
             None => {
                 let known: Vec<&String> = ours.keys().collect();
@@ -135,7 +145,7 @@ pub fn load_graphstorm_weights(
         .iter()
         .map(|w| (w.name.clone(), w.tensor.shallow_clone()))
         .collect();
-    model.load_weights(&saved)?;
+    model.load_model_layers(&saved, layers)?;
     Ok(())
 }
 

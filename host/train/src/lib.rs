@@ -41,6 +41,7 @@ mod lp_rank;
 mod lp_task;
 mod metrics;
 mod model;
+pub mod model_layers;
 mod native_sage;
 mod node_task;
 mod optimizer;

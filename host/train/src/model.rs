@@ -507,6 +507,41 @@ impl TaskModel {
         out
     }
 
+    /// Overwrite the weights of the parts `layers` names (GraphStorm's
+    /// `restore_model_layers`, see [`crate::model_layers`]; empty: every part, as
+    /// [`Self::load_weights`]) from `saved`, which must hold each of them with its shape; the
+    /// other parts keep their values.
+    pub fn load_model_layers(
+        &mut self,
+        saved: &[(String, Tensor)],
+        layers: &[String],
+    ) -> Result<(), TensorError> {
+        if layers.is_empty() {
+            return self.load_weights(saved);
+        }
+        let selected = crate::model_layers::selection(layers);
+        let merged: Vec<(String, Tensor)> = self
+            .checkpoint_weights()
+            .into_iter()
+            .map(|(name, current)| {
+                if !selected(&name) {
+                    return Ok((name, current));
+                }
+                match saved.iter().find(|(n, _)| *n == name) {
+                    Some((_, t)) => Ok((name, t.shallow_clone())),
+                    None => Err(TensorError::new(
+                        "load",
+                        format!(
+                            "`restore_model_layers` {layers:?} selects `{name}`, which the \
+                             restored model does not hold"
+                        ),
+                    )),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        self.load_weights(&merged)
+    }
+
     /// Overwrite every weight, learnable embeddings included, from a checkpoint's
     /// `model.safetensors`.
     pub fn load_weights(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
