@@ -32,6 +32,30 @@ impl fmt::Display for EdgeType {
 }
 
 impl GraphSchema {
+    /// An `unsupported` error unless every node type at either end of an edge type has input
+    /// features (or a learnable embedding, which the host sends as features); `model` names
+    /// the plugin in it.
+    pub fn require_features_at_both_ends(&self, model: &str) -> Result<()> {
+        for edge_type in &self.edge_types {
+            let mut needs = vec![
+                (&edge_type.src, "a source"),
+                (&edge_type.dst, "a destination"),
+            ];
+            needs.dedup_by(|a, b| a.0 == b.0);
+            for (node_type, role) in needs {
+                if self.feature_dim(node_type)? == 0 {
+                    return Err(Error::unsupported(format!(
+                        "node type `{node_type}` has no input features and is {role} of edge \
+                         type `{edge_type}` (the host gives every node type with nodes its \
+                         features or a learnable embedding, so this host sent a schema {model} \
+                         cannot use)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The node type called `name`, if the graph has it.
     pub fn node_type(&self, name: &str) -> Option<&NodeType> {
         self.node_types.iter().find(|t| t.name == name)

@@ -56,6 +56,7 @@ pub mod bindings {
 
 mod export;
 mod graph;
+mod input_layer;
 pub mod log;
 mod model;
 pub mod nn;
@@ -64,6 +65,7 @@ mod targets;
 mod tensor;
 
 pub use graph::{Batch, Block, EdgeType, GraphSchema, NodeType};
+pub use input_layer::{NodeInputLayer, torch_xavier_uniform};
 pub use model::{Error, HyperParam, Info, Mode, Model, ModelConfig, Result, Task};
 pub use panic::install_panic_hook;
 pub use targets::{LpPairs, PairEmbeddings, TargetEdges, embeddings_of};
@@ -88,7 +90,8 @@ pub mod prelude {
     };
     pub use crate::{
         Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, LpPairs, Mode, Model,
-        ModelConfig, NodeType, Reduce, Result, TargetEdges, Task, Tensor, embeddings_of, param,
+        ModelConfig, NodeInputLayer, NodeType, Reduce, Result, TargetEdges, Task, Tensor,
+        embeddings_of, param, torch_xavier_uniform,
     };
 }
 

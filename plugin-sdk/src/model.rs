@@ -203,6 +203,22 @@ impl ModelConfig {
         }
     }
 
+    /// GraphStorm's `num_heads` (or `default`) for attention that splits `hidden-size` evenly
+    /// over the heads, or an `invalid-argument` error naming both and a head count that would
+    /// do; `model` names the plugin in it.
+    pub fn num_heads(&self, model: &str, default: i64) -> Result<i64> {
+        let heads: i64 = self.parse_arg("num_heads", default)?;
+        let hidden = i64::from(self.hidden_size);
+        if heads < 1 || hidden % heads != 0 {
+            return Err(Error::invalid_argument(format!(
+                "`num_heads` is {heads}, and {model} splits the hidden size {hidden} evenly over \
+                 the heads (hint: choose num_heads dividing hidden_size, e.g. {})",
+                if hidden % default == 0 { default } else { 1 }
+            )));
+        }
+        Ok(heads)
+    }
+
     /// Custom argument `name` (or `default`) if it is one of `accepted`, else an
     /// `invalid-argument` error naming the value and the accepted ones.
     pub fn choice<'a>(

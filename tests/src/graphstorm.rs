@@ -42,6 +42,27 @@ pub fn model_bin(case: &str) -> PathBuf {
         .join(graphstorm_import::GRAPHSTORM_MODEL_FILE)
 }
 
+/// A golden case's YAML, `<case>.yaml`, the one GraphStorm trained and inferred with.
+pub fn case_yaml(case: &str) -> PathBuf {
+    fixtures()
+        .join("graphstorm-models")
+        .join(case)
+        .join(format!("{case}.yaml"))
+}
+
+/// A model directory as GraphStorm saves one, `<parent>/<name>/model.bin`, holding a golden
+/// case's `model.bin`.
+pub fn graphstorm_model_dir(parent: &Path, name: &str, case: &str) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        model_bin(case),
+        dir.join(graphstorm_import::GRAPHSTORM_MODEL_FILE),
+    )
+    .unwrap();
+    dir
+}
+
 /// Load a golden case's `model.bin` into `model` by name, as `--restore-model-path` does.
 ///
 /// # Panics
@@ -62,10 +83,7 @@ pub fn resolve_case(case: &str) -> (Arc<HeteroGraph>, Resolved) {
 /// [`resolve_case`] with more command-line arguments, such as `--mask-reverse-edges true`.
 pub fn resolve_case_with(case: &str, extra_args: &[&str]) -> (Arc<HeteroGraph>, Resolved) {
     let part_config = dgl_tiny();
-    let yaml = fixtures()
-        .join("graphstorm-models")
-        .join(case)
-        .join(format!("{case}.yaml"));
+    let yaml = case_yaml(case);
     let args: Vec<String> = [
         "--cf",
         yaml.to_str().unwrap(),

@@ -384,6 +384,26 @@ pub fn run_gs_line(dir: &std::path::Path, line: &str) -> GsRun {
     run_gs(dir, &line.split_whitespace().collect::<Vec<_>>())
 }
 
+/// The demo's node classification as a GraphStorm mlp YAML: no `fanout`, `num_layers: 0`.
+pub const MLP_YAML: &str = "\
+version: 1.0
+gsf:
+  basic:
+    model_encoder_type: mlp
+  gnn:
+    num_layers: 0
+    hidden_size: 16
+    node_feat_name: feat
+  hyperparam:
+    lr: 0.01
+    batch_size: 256
+    dropout: 0.0
+  node_classification:
+    target_ntype: paper
+    label_field: label
+    num_classes: 4
+";
+
 /// The demo's node-classification config, `examples/demo/nc.yaml`.
 pub fn demo_yaml() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")

@@ -7,31 +7,11 @@
 use std::path::Path;
 
 use gs_tests::graphstorm::test_score;
-use gs_tests::{demo_yaml, run_gs, run_gs_line};
+use gs_tests::{MLP_YAML, demo_yaml, run_gs, run_gs_line};
 
 /// Test accuracy every encoder must gain over `mlp` (measured: mlp 0.50; sage, rgcn 0.92,
 /// hgt 0.90, rgat 0.81).
 const MARGIN: f64 = 0.2;
-
-/// The demo's node classification without message passing, as a GraphStorm mlp YAML.
-const MLP_YAML: &str = "\
-version: 1.0
-gsf:
-  basic:
-    model_encoder_type: mlp
-  gnn:
-    num_layers: 0
-    hidden_size: 16
-    node_feat_name: feat
-  hyperparam:
-    lr: 0.01
-    batch_size: 256
-    dropout: 0.0
-  node_classification:
-    target_ntype: paper
-    label_field: label
-    num_classes: 4
-";
 
 /// Trains 20 epochs with `yaml` and `extra` flags into `<dir>/<model>`; the test accuracy of
 /// the best epoch.

@@ -79,14 +79,9 @@ fn inference_restores_a_graphstorm_model_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let part_config = graphstorm::dgl_tiny();
     for case in ["nc-rgcn", "nc-rgat", "nc-hgt", "nc-mlp"] {
-        let model_dir = tmp.path().join(case).join("model");
-        std::fs::create_dir_all(&model_dir).unwrap();
-        std::fs::copy(model_bin(case), model_dir.join("model.bin")).unwrap();
-        let yaml = graphstorm::fixtures()
-            .join("graphstorm-models")
-            .join(case)
-            .join(format!("{case}.yaml"));
-        let out = tmp.path().join(case).join("predictions");
+        let model_dir = graphstorm::graphstorm_model_dir(tmp.path(), case, case);
+        let yaml = graphstorm::case_yaml(case);
+        let out = tmp.path().join(format!("{case}-predictions"));
         let run = run_gs(
             tmp.path(),
             &[
@@ -125,10 +120,7 @@ fn inference_restores_a_graphstorm_model_directory() {
 
     let case = "nc-rgcn";
     let emb = tmp.path().join("emb");
-    let yaml = graphstorm::fixtures()
-        .join("graphstorm-models")
-        .join(case)
-        .join(format!("{case}.yaml"));
+    let yaml = graphstorm::case_yaml(case);
     run_gs(
         tmp.path(),
         &[
@@ -140,7 +132,7 @@ fn inference_restores_a_graphstorm_model_directory() {
             "--num-trainers",
             "1",
             "--restore-model-path",
-            tmp.path().join(case).join("model").to_str().unwrap(),
+            tmp.path().join(case).to_str().unwrap(),
             "--save-embed-path",
             emb.to_str().unwrap(),
         ],
@@ -255,13 +247,8 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let case = "nc-hgt";
-    let graphstorm_dir = dir.join("graphstorm-model");
-    std::fs::create_dir_all(&graphstorm_dir).unwrap();
-    std::fs::copy(model_bin(case), graphstorm_dir.join("model.bin")).unwrap();
-    let yaml = graphstorm::fixtures()
-        .join("graphstorm-models")
-        .join(case)
-        .join(format!("{case}.yaml"));
+    let graphstorm_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
+    let yaml = graphstorm::case_yaml(case);
     let part_config = graphstorm::dgl_tiny();
     let import = |output: &str| {
         run_gs(
@@ -329,13 +316,8 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let case = "nc-rgcn";
-    let graphstorm_dir = dir.join("graphstorm-model");
-    std::fs::create_dir_all(&graphstorm_dir).unwrap();
-    std::fs::copy(model_bin(case), graphstorm_dir.join("model.bin")).unwrap();
-    let yaml = graphstorm::fixtures()
-        .join("graphstorm-models")
-        .join(case)
-        .join(format!("{case}.yaml"));
+    let graphstorm_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
+    let yaml = graphstorm::case_yaml(case);
     let part_config = graphstorm::dgl_tiny();
     let graphstorm: Vec<GraphStormWeight> =
         graphstorm_import::read_graphstorm_weights(&model_bin(case)).unwrap();

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use gs_tests::graphstorm::{self, test_score, weight_shapes};
-use gs_tests::{GsRun, demo_yaml, run_gs, small_demo_graph, small_demo_graph_with};
+use gs_tests::{GsRun, MLP_YAML, demo_yaml, run_gs, small_demo_graph, small_demo_graph_with};
 
 #[test]
 fn graphstorm_weights_in_the_mlp_plugin_give_graphstorm_embeddings_and_predictions() {
@@ -19,26 +19,6 @@ fn graphstorm_weights_in_the_mlp_plugin_give_graphstorm_embeddings_and_predictio
     // GraphStorm's own test accuracy with this model (its README's table) is 0.1667: 1 of 6.
     assert!((accuracy - 1.0 / 6.0).abs() < 1e-9, "accuracy {accuracy}");
 }
-
-/// The demo's node classification as a GraphStorm mlp YAML: no `fanout`, `num_layers: 0`.
-const MLP_YAML: &str = "\
-version: 1.0
-gsf:
-  basic:
-    model_encoder_type: mlp
-  gnn:
-    num_layers: 0
-    hidden_size: 16
-    node_feat_name: feat
-  hyperparam:
-    lr: 0.01
-    batch_size: 256
-    dropout: 0.0
-  node_classification:
-    target_ntype: paper
-    label_field: label
-    num_classes: 4
-";
 
 /// `gs node-classification` on the small demo graph with `yaml`, plus `extra` (later flags
 /// win).

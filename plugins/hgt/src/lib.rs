@@ -18,16 +18,6 @@ const NUM_HEADS: &str = "num_heads";
 /// GraphStorm's default head count (`GSConfig.num_heads`).
 const DEFAULT_HEADS: i64 = 4;
 
-/// `torch.nn.init.xavier_uniform_` bounds for any rank (`fan_in = shape[1] * receptive`,
-/// `fan_out = shape[0] * receptive`), as GraphStorm initialises `relation_att` and
-/// `relation_msg` (gain 1) and the input projections (ReLU gain).
-fn xavier_uniform(shape: &[i64], gain: f64) -> Init {
-    let receptive: i64 = shape[2..].iter().product();
-    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
-    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
-    Init::Uniform((-bound, bound))
-}
-
 /// A `torch.nn.Linear(in, out)`: `weight` `[out, in]` applied as `x @ weightᵀ + bias`, both
 /// drawn from `U(-1/√in, 1/√in)` as torch's `reset_parameters` does.
 struct TorchLinear {
@@ -114,12 +104,16 @@ impl HgtLayer {
             let key = format!("{}_{}_{}", et.src, et.rel, et.dst);
             let params = RelationParams {
                 pri: scope.sub("relation_pri").param(&key, &[heads], Init::Ones),
-                att: scope
-                    .sub("relation_att")
-                    .param(&key, &matrix, xavier_uniform(&matrix, 1.0)),
-                msg: scope
-                    .sub("relation_msg")
-                    .param(&key, &matrix, xavier_uniform(&matrix, 1.0)),
+                att: scope.sub("relation_att").param(
+                    &key,
+                    &matrix,
+                    torch_xavier_uniform(&matrix, 1.0),
+                ),
+                msg: scope.sub("relation_msg").param(
+                    &key,
+                    &matrix,
+                    torch_xavier_uniform(&matrix, 1.0),
+                ),
             };
             relations.insert(et.canonical_name(), params);
             *relations_into.entry(et.dst.clone()).or_default() += 1;
@@ -255,8 +249,8 @@ impl HgtLayer {
 
 /// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `HGTEncoder`.
 struct Hgt {
-    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
-    input_projs: BTreeMap<String, Tensor>,
+    /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
+    input_projs: NodeInputLayer,
     layers: Vec<HgtLayer>,
     dropout: f64,
 }
@@ -274,23 +268,12 @@ impl Model for Hgt {
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
-        let heads: i64 = config.parse_arg(NUM_HEADS, DEFAULT_HEADS)?;
+        let heads = config.num_heads("hgt", DEFAULT_HEADS)?;
         let hidden = i64::from(config.hidden_size);
         if hidden == 0 {
             return Err(Error::invalid_argument(
                 "hgt needs `hidden-size` of at least 1",
             ));
-        }
-        if heads < 1 || hidden % heads != 0 {
-            return Err(Error::invalid_argument(format!(
-                "`num_heads` is {heads}, and hgt splits the hidden size {hidden} evenly over \
-                 the heads (hint: choose num_heads dividing hidden_size, e.g. {})",
-                if hidden % DEFAULT_HEADS == 0 {
-                    DEFAULT_HEADS
-                } else {
-                    1
-                }
-            )));
         }
         if config.num_layers == 0 {
             return Err(Error::invalid_argument(
@@ -298,40 +281,9 @@ impl Model for Hgt {
                  `model_encoder_type: mlp`)",
             ));
         }
-        for edge_type in &schema.edge_types {
-            let mut needs = vec![
-                (&edge_type.src, "a source"),
-                (&edge_type.dst, "a destination"),
-            ];
-            needs.dedup_by(|a, b| a.0 == b.0);
-            for (node_type, role) in needs {
-                if schema.feature_dim(node_type)? == 0 {
-                    return Err(Error::unsupported(format!(
-                        "node type `{node_type}` has no input features and is {role} of edge \
-                         type `{edge_type}` (the host gives every node type with nodes its \
-                         features or a learnable embedding, so this host sent a schema hgt \
-                         cannot use)"
-                    )));
-                }
-            }
-        }
+        schema.require_features_at_both_ends("hgt")?;
 
-        let embed = Scope::root().sub("node_embed").sub("input_projs");
-        let mut input_projs = BTreeMap::new();
-        for node_type in &schema.node_types {
-            let dim = i64::from(node_type.feature_dim);
-            if dim > 0 {
-                let shape = [dim, hidden];
-                input_projs.insert(
-                    node_type.name.clone(),
-                    embed.param(
-                        &node_type.name,
-                        &shape,
-                        xavier_uniform(&shape, Init::RELU_GAIN),
-                    ),
-                );
-            }
-        }
+        let input_projs = NodeInputLayer::new(schema, hidden);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
             .map(|l| HgtLayer::new(&gnn.sub(l), schema, heads, hidden, hidden))
@@ -352,12 +304,7 @@ impl Model for Hgt {
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
-        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
-        for t in batch.src_node_types(0) {
-            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
-                h.insert(t, x.matmul(w));
-            }
-        }
+        let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, layer) in self.layers.iter().enumerate() {
             h = layer.forward(batch, l as u32, &h, self.dropout)?;
         }

@@ -5,14 +5,12 @@
 //! GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto them one to one. This
 //! crate's README states the computation and the key mapping.
 
-use std::collections::BTreeMap;
-
 use gs_plugin_sdk::prelude::*;
 
 /// GraphStorm's `GSNodeEncoderInputLayer` over features, as the whole encoder.
 struct Mlp {
-    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
-    input_projs: BTreeMap<String, Tensor>,
+    /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
+    input_projs: NodeInputLayer,
 }
 
 impl Model for Mlp {
@@ -51,24 +49,10 @@ impl Model for Mlp {
         }
 
         let hidden = i64::from(config.hidden_size);
-        let embed = Scope::root().sub("node_embed").sub("input_projs");
-        let mut input_projs = BTreeMap::new();
-        for node_type in &schema.node_types {
-            let dim = i64::from(node_type.feature_dim);
-            if dim > 0 {
-                input_projs.insert(
-                    node_type.name.clone(),
-                    embed.param(
-                        &node_type.name,
-                        &[dim, hidden],
-                        Init::XavierUniform(Init::RELU_GAIN),
-                    ),
-                );
-            }
-        }
+        let input_projs = NodeInputLayer::new(schema, hidden);
         gs_plugin_sdk::debug!(
             "mlp: input projections of {:?} to hidden size {hidden}",
-            input_projs.keys().collect::<Vec<_>>()
+            input_projs.node_types()
         );
         Ok(Mlp { input_projs })
     }
@@ -77,13 +61,12 @@ impl Model for Mlp {
         batch.expect_layers(0)?;
         // Without layers the batch's input nodes are its targets: every type with features in
         // the batch is embedded, one matmul per node type.
-        let mut out = Vec::new();
-        for (node_type, w) in &self.input_projs {
-            if let Some(x) = batch.input_features(node_type) {
-                out.push((node_type.clone(), x.matmul(w)));
-            }
-        }
-        Ok(out)
+        let node_types = self.input_projs.node_types().into_iter().map(String::from);
+        Ok(self
+            .input_projs
+            .forward(batch, node_types)
+            .into_iter()
+            .collect())
     }
 }
 

@@ -18,14 +18,6 @@ const USE_SELF_LOOP: &str = "use_self_loop";
 /// DGL `GATConv`'s slope of the leaky ReLU over attention logits.
 const NEGATIVE_SLOPE: f64 = 0.2;
 
-/// `torch.nn.init.xavier_uniform_` bounds for any rank (`fan_in = shape[1] * receptive`,
-/// `fan_out = shape[0] * receptive`).
-fn xavier_uniform(shape: &[i64], gain: f64) -> Init {
-    let (fan_in, fan_out) = fans(shape);
-    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
-    Init::Uniform((-bound, bound))
-}
-
 /// `torch.nn.init.xavier_normal_` for any rank, as DGL's `GATConv` initialises `fc` and the
 /// attention vectors.
 fn xavier_normal(shape: &[i64], gain: f64) -> Init {
@@ -129,7 +121,7 @@ impl RgatLayer {
             scope.param(
                 "loop_weight",
                 &shape,
-                xavier_uniform(&shape, Init::RELU_GAIN),
+                torch_xavier_uniform(&shape, Init::RELU_GAIN),
             )
         });
         RgatLayer {
@@ -204,8 +196,8 @@ impl RgatLayer {
 
 /// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `RelationalGATEncoder`.
 struct Rgat {
-    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
-    input_projs: BTreeMap<String, Tensor>,
+    /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
+    input_projs: NodeInputLayer,
     layers: Vec<RgatLayer>,
     dropout: f64,
 }
@@ -229,7 +221,7 @@ impl Model for Rgat {
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
-        let heads: i64 = config.parse_arg(NUM_HEADS, 4)?;
+        let heads = config.num_heads("rgat", 4)?;
         let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
         let hidden = i64::from(config.hidden_size);
         if hidden == 0 {
@@ -237,53 +229,15 @@ impl Model for Rgat {
                 "rgat needs `hidden-size` of at least 1",
             ));
         }
-        if heads < 1 || hidden % heads != 0 {
-            return Err(Error::invalid_argument(format!(
-                "`num_heads` is {heads}, and rgat splits the hidden size {hidden} evenly over \
-                 the heads (hint: choose num_heads dividing hidden_size, e.g. {})",
-                if hidden % 4 == 0 { 4 } else { 1 }
-            )));
-        }
         if config.num_layers == 0 {
             return Err(Error::invalid_argument(
                 "rgat needs `num-layers` of at least 1 (hint: without message passing, use \
                  `model_encoder_type: mlp`)",
             ));
         }
-        for edge_type in &schema.edge_types {
-            let mut needs = vec![
-                (&edge_type.src, "a source"),
-                (&edge_type.dst, "a destination"),
-            ];
-            needs.dedup_by(|a, b| a.0 == b.0);
-            for (node_type, role) in needs {
-                if schema.feature_dim(node_type)? == 0 {
-                    return Err(Error::unsupported(format!(
-                        "node type `{node_type}` has no input features and is {role} of edge \
-                         type `{edge_type}` (the host gives every node type with nodes its \
-                         features or a learnable embedding, so this host sent a schema rgat \
-                         cannot use)"
-                    )));
-                }
-            }
-        }
+        schema.require_features_at_both_ends("rgat")?;
 
-        let embed = Scope::root().sub("node_embed").sub("input_projs");
-        let mut input_projs = BTreeMap::new();
-        for node_type in &schema.node_types {
-            let dim = i64::from(node_type.feature_dim);
-            if dim > 0 {
-                let shape = [dim, hidden];
-                input_projs.insert(
-                    node_type.name.clone(),
-                    embed.param(
-                        &node_type.name,
-                        &shape,
-                        xavier_uniform(&shape, Init::RELU_GAIN),
-                    ),
-                );
-            }
-        }
+        let input_projs = NodeInputLayer::new(schema, hidden);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
             .map(|l| {
@@ -312,12 +266,7 @@ impl Model for Rgat {
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
-        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
-        for t in batch.src_node_types(0) {
-            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
-                h.insert(t, x.matmul(w));
-            }
-        }
+        let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let out = layer.forward(batch, l as u32, &h)?;

@@ -24,16 +24,6 @@ const EDGE_FEAT_NAME: &str = "edge_feat_name";
 /// The GraphStorm key that says how edge features join messages (`edge_feat_mp_op`).
 const EDGE_FEAT_MP_OP: &str = "edge_feat_mp_op";
 
-/// Xavier-uniform bounds as `torch.nn.init.xavier_uniform_` computes them for any rank:
-/// `fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`, `receptive` the
-/// product of the dimensions after the second.
-pub(crate) fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
-    let receptive: i64 = shape[2..].iter().product();
-    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
-    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
-    Init::Uniform((-bound, bound))
-}
-
 /// The relation weights of one layer: one matrix per edge type, or DGL's `WeightBasis`.
 enum RelWeights {
     /// `weight` `[num_rels, in, out]`.
@@ -207,8 +197,8 @@ impl RgcnLayer {
 
 /// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `RelationalGCNEncoder`.
 struct Rgcn {
-    /// `node_embed.input_projs.<ntype>` `[feature-dim, hidden]`, per node type with features.
-    input_projs: BTreeMap<String, Tensor>,
+    /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
+    input_projs: NodeInputLayer,
     layers: Vec<RgcnLayer>,
     rel_index: BTreeMap<String, i64>,
     /// `edge_embed.input_projs.<etype>` of the edge types with features (`edge_feat_name`).
@@ -290,22 +280,7 @@ impl Model for Rgcn {
         let hidden = i64::from(config.hidden_size);
         let num_rels = schema.edge_types.len() as i64;
         let bases = (num_bases > 0 && num_bases < num_rels).then_some(num_bases);
-        let embed = Scope::root().sub("node_embed").sub("input_projs");
-        let mut input_projs = BTreeMap::new();
-        for node_type in &schema.node_types {
-            let dim = i64::from(node_type.feature_dim);
-            if dim > 0 {
-                let shape = [dim, hidden];
-                input_projs.insert(
-                    node_type.name.clone(),
-                    embed.param(
-                        &node_type.name,
-                        &shape,
-                        torch_xavier_uniform(&shape, Init::RELU_GAIN),
-                    ),
-                );
-            }
-        }
+        let input_projs = NodeInputLayer::new(schema, hidden);
         let edge_encoder =
             EdgeEncoder::new(&edge_selection, schema, hidden, f64::from(config.dropout))?;
         let edge_feats: Vec<(EdgeType, MpOp)> = schema
@@ -352,12 +327,7 @@ impl Model for Rgcn {
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
-        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
-        for t in batch.src_node_types(0) {
-            if let (Some(x), Some(w)) = (batch.input_features(&t), self.input_projs.get(&t)) {
-                h.insert(t, x.matmul(w));
-            }
-        }
+        let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let out = layer.forward(batch, l as u32, &self.rel_index, &h, &self.edge_encoder)?;

@@ -1,0 +1,67 @@
+//! GraphStorm's node input layer, shared by the built-in encoders: `GSNodeEncoderInputLayer`
+//! with `input_activate` unset, one projection per node type with features, no bias, no
+//! activation. Its weights are named as GraphStorm's state dict names them
+//! (`node_embed.input_projs.<ntype>`), so a GraphStorm `model.bin` maps onto them by name.
+
+use std::collections::BTreeMap;
+
+use crate::nn::Scope;
+use crate::{Batch, GraphSchema, Init, Tensor};
+
+/// Xavier-uniform bounds as `torch.nn.init.xavier_uniform_` computes them for any rank:
+/// `fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`, `receptive` the
+/// product of the dimensions after the second.
+pub fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
+    let receptive: i64 = shape[2..].iter().product();
+    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
+    let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Init::Uniform((-bound, bound))
+}
+
+/// `h0[t] = x[t] @ W[t]`, `W[t]` the `[feature-dim, hidden]` weight
+/// `node_embed.input_projs.<t>` of every node type `t` with features (Xavier-uniform, ReLU
+/// gain, as GraphStorm initialises it).
+#[derive(Debug)]
+pub struct NodeInputLayer {
+    projs: BTreeMap<String, Tensor>,
+}
+
+impl NodeInputLayer {
+    /// Creates the projections of `schema`'s node types with features, in schema order.
+    pub fn new(schema: &GraphSchema, hidden: i64) -> Self {
+        let scope = Scope::root().sub("node_embed").sub("input_projs");
+        let projs = schema
+            .node_types
+            .iter()
+            .filter(|t| t.feature_dim > 0)
+            .map(|t| {
+                let shape = [i64::from(t.feature_dim), hidden];
+                let init = torch_xavier_uniform(&shape, Init::RELU_GAIN);
+                (t.name.clone(), scope.param(&t.name, &shape, init))
+            })
+            .collect();
+        NodeInputLayer { projs }
+    }
+
+    /// The node types with a projection.
+    pub fn node_types(&self) -> Vec<&str> {
+        self.projs.keys().map(String::as_str).collect()
+    }
+
+    /// The projected input features of every type of `node_types` that has features in
+    /// `batch` and a projection: one `matmul` per node type.
+    pub fn forward(
+        &self,
+        batch: &Batch,
+        node_types: impl IntoIterator<Item = String>,
+    ) -> BTreeMap<String, Tensor> {
+        node_types
+            .into_iter()
+            .filter_map(|t| {
+                let x = batch.input_features(&t)?;
+                let w = self.projs.get(&t)?;
+                Some((t, x.matmul(w)))
+            })
+            .collect()
+    }
+}
