@@ -1,0 +1,250 @@
+//! The built-in encoders against host-side references written directly with tch from
+//! GraphStorm's formulas, on a sampled mini-batch (fanout 5,5) of the demo graph: the target
+//! embeddings and the gradient of every weight agree within 1e-6 of their largest value
+//! (float32 summation order only). The references share no code with the plugins, the SDK or
+//! the host's aggregation and softmax.
+//!
+//! - `rgcn` (`RelGraphConvLayer`): per relation the mean over the block's in-edges, by
+//!   in-degree clamped to 1, of `h_u @ W[r]`, summed over relations, plus
+//!   `h_v @ loop_weight + h_bias`; ReLU between layers; the input layer `x @ W_in[ntype]`.
+//! - `rgat` (`RelationalAttLayer`): per relation DGL's `GATConv` (shared `fc`, `el`/`er`,
+//!   leaky ReLU 0.2, softmax over each destination's in-edges, heads concatenated), summed
+//!   over relations, plus the self-loop and bias as rgcn.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gs_batch::{BatchData, BlockData};
+use gs_graph::{DemoParams, generate_demo};
+use gs_runtime::PluginLimits;
+use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
+use gs_train::{NodeTask, resolve_plugin_args};
+
+const HIDDEN: i64 = 16;
+const LAYERS: usize = 2;
+
+fn task(encoder: &str) -> (NodeTask, gs_config::Resolved) {
+    let graph = generate_demo(&DemoParams {
+        num_papers: 400,
+        num_authors: 200,
+        seed: 11,
+        ..DemoParams::default()
+    });
+    let args: Vec<String> = format!(
+        "--cf {} --part-config in-memory.json --num-trainers 1 --model-encoder-type {encoder} \
+         --hidden-size {HIDDEN} --num-layers {LAYERS} --fanout 5,5 --batch-size 64 --dropout 0",
+        gs_tests::demo_yaml().display()
+    )
+    .split_whitespace()
+    .map(String::from)
+    .collect();
+    let resolved = gs_config::resolve(&args, None).expect("config resolves");
+    let task = NodeTask::new(Arc::new(graph), resolved.train.clone(), Device::Cpu);
+    (task.expect("task builds"), resolved)
+}
+
+const FLOAT: (Kind, tch::Device) = (Kind::Float, tch::Device::Cpu);
+
+/// The message of one block of layer `l` into its destinations, `[num_dst, HIDDEN]`, from
+/// the representations of its source and destination types.
+type BlockMessage<'a> = dyn Fn(usize, &BlockData, &Tensor, &Tensor) -> Tensor + 'a;
+
+/// GraphStorm's relational encoder over `batch` from `w` (gs weight names): the input layer,
+/// then per layer `block_message` of every block summed per destination type, plus
+/// `h_v @ loop_weight + h_bias`, ReLU between layers.
+fn relational(
+    batch: &BatchData,
+    w: &BTreeMap<String, Tensor>,
+    block_message: &BlockMessage,
+) -> Tensor {
+    let mut h: BTreeMap<String, Tensor> = batch
+        .input_features
+        .iter()
+        .filter_map(|(t, x)| {
+            let proj = w.get(&format!("gnn/node_embed.input_projs.{t}"))?;
+            Some((t.clone(), x.matmul(proj)))
+        })
+        .collect();
+    for (l, layer) in batch.layers.iter().enumerate() {
+        let mut out: BTreeMap<String, Tensor> = layer
+            .num_dst
+            .iter()
+            .map(|(t, n)| (t.clone(), Tensor::zeros([*n, HIDDEN], FLOAT)))
+            .collect();
+        for b in &layer.blocks {
+            let message = block_message(l, b, &h[&b.src_type], &h[&b.dst_type]);
+            let total = &out[&b.dst_type] + message;
+            out.insert(b.dst_type.clone(), total);
+        }
+        let loop_weight = &w[&format!("gnn/gnn._layers.{l}.loop_weight")];
+        let bias = &w[&format!("gnn/gnn._layers.{l}.h_bias")];
+        h = out
+            .into_iter()
+            .map(|(t, y)| {
+                let n = y.size()[0];
+                let y = y + h[&t].narrow(0, 0, n).matmul(loop_weight) + bias;
+                (t, if l + 1 < LAYERS { y.relu() } else { y })
+            })
+            .collect();
+    }
+    h.remove(&batch.target_node_type).unwrap()
+}
+
+/// `Σ_e x[e]` per destination of `dst`: `[num_dst, ...]`.
+fn sum_by_dst(x: &Tensor, dst: &Tensor, num_dst: i64) -> Tensor {
+    let mut shape = x.size();
+    shape[0] = num_dst;
+    Tensor::zeros(shape.as_slice(), FLOAT).index_add(0, dst, x)
+}
+
+/// RGCN's message: the mean over in-edges (in-degree clamped to 1) of `h_u @ W[r]`, `r` the
+/// block's edge type's index in the schema's order (`etypes`).
+fn rgcn_message<'a>(
+    w: &'a BTreeMap<String, Tensor>,
+    etypes: &'a [String],
+) -> Box<BlockMessage<'a>> {
+    Box::new(move |l, b, h_src, _h_dst| {
+        let name = format!("{}:{}:{}", b.src_type, b.rel, b.dst_type);
+        let r = etypes.iter().position(|e| *e == name).unwrap() as i64;
+        let relation = w[&format!("gnn/gnn._layers.{l}.weight")].get(r);
+        let messages = h_src.index_select(0, &b.src).matmul(&relation);
+        let ones = Tensor::ones([b.dst.size()[0]], FLOAT);
+        let degree = sum_by_dst(&ones, &b.dst, b.num_dst)
+            .clamp_min(1.0)
+            .unsqueeze(1);
+        sum_by_dst(&messages, &b.dst, b.num_dst) / degree
+    })
+}
+
+/// RGAT's message: DGL's `GATConv` of the block's edge type, heads concatenated; 0 for a
+/// destination without in-edges.
+fn rgat_message(w: &BTreeMap<String, Tensor>) -> Box<BlockMessage<'_>> {
+    Box::new(move |l, b, h_src, h_dst| {
+        let key = format!(
+            "gnn/gnn._layers.{l}.conv.mods.('{}', '{}', '{}')",
+            b.src_type, b.rel, b.dst_type
+        );
+        let fc = w[&format!("{key}.fc.weight")].tr();
+        let (attn_l, attn_r) = (&w[&format!("{key}.attn_l")], &w[&format!("{key}.attn_r")]);
+        let heads = attn_l.size()[1];
+        let feat_src = h_src.matmul(&fc).reshape([-1, heads, HIDDEN / heads]);
+        let feat_dst =
+            h_dst
+                .narrow(0, 0, b.num_dst)
+                .matmul(&fc)
+                .reshape([-1, heads, HIDDEN / heads]);
+        let el = (&feat_src * attn_l).sum_dim_intlist(-1, false, Kind::Float);
+        let er = (&feat_dst * attn_r).sum_dim_intlist(-1, false, Kind::Float);
+        let x = el.index_select(0, &b.src) + er.index_select(0, &b.dst);
+        // leaky_relu with DGL's slope 0.2: max(x, 0.2 x).
+        let logits = x.maximum(&(&x * 0.2));
+        // Softmax over each destination's in-edges, per head, shifted by the maximum.
+        let max = Tensor::zeros([b.num_dst, heads], FLOAT)
+            .index_reduce(0, &b.dst, &logits, "amax", false)
+            .detach();
+        let exp = (logits - max.index_select(0, &b.dst)).exp();
+        let attention = &exp / sum_by_dst(&exp, &b.dst, b.num_dst).index_select(0, &b.dst);
+        let messages = feat_src.index_select(0, &b.src) * attention.unsqueeze(-1);
+        sum_by_dst(&messages, &b.dst, b.num_dst).reshape([b.num_dst, HIDDEN])
+    })
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+/// Asserts that the `encoder` plugin and `reference` agree on the first training batch,
+/// forward and every weight's gradient.
+fn assert_agrees_with_reference(
+    encoder: &str,
+    reference: impl Fn(&BatchData, &BTreeMap<String, Tensor>, &[String]) -> Tensor,
+) {
+    let (task, resolved) = task(encoder);
+    let (engine, _cache) = gs_tests::temp_engine();
+    let instance = engine
+        .load_file(&gs_tests::plugin_path(encoder))
+        .unwrap()
+        .instantiate(PluginLimits::default(), ParamStore::new(5, Device::Cpu))
+        .unwrap();
+    let custom_args = resolve_plugin_args(
+        encoder,
+        &resolved.custom_args,
+        &instance.info().hyper_params,
+        &resolved.plugin_keys(),
+    )
+    .unwrap();
+    let mut model = task.plugin_model(instance, custom_args).unwrap();
+    let batch = task.first_training_batch().unwrap();
+    let sampled_edges: i64 = batch.data.layers[0]
+        .blocks
+        .iter()
+        .map(|b| b.src.size()[0])
+        .sum();
+    assert!(sampled_edges > 0, "the batch samples edges");
+    let etypes: Vec<String> = task.graph().edge_types().map(ToString::to_string).collect();
+
+    let weights: Vec<(String, Tensor)> = model
+        .named_weights()
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("gnn/"))
+        .collect();
+    let reference_weights: BTreeMap<String, Tensor> = weights
+        .iter()
+        .map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true)))
+        .collect();
+
+    let ours = model.target_embeddings(&batch.data).unwrap();
+    let theirs = reference(&batch.data, &reference_weights, &etypes);
+    assert_eq!(ours.size(), theirs.size());
+    let forward = max_abs_diff(&ours, &theirs);
+    let scale = theirs.abs().max().double_value(&[]);
+    eprintln!(
+        "{encoder} vs reference: outputs {:?} up to {scale:.2}, max |diff| {forward:e}",
+        ours.size()
+    );
+    assert!(scale > 1e-2, "non-trivial outputs");
+    // 1e-6 relative to the largest output: float32 summation order only.
+    assert!(
+        forward <= 1e-6 * scale.max(1.0),
+        "forward differs by {forward:e}"
+    );
+
+    // The same scalar of both, backwards: d/dW of sum(h * g) for a fixed random g.
+    let g = Tensor::randn(ours.size(), (Kind::Float, tch::Device::Cpu));
+    (&ours * &g).sum(Kind::Float).backward();
+    (&theirs * &g).sum(Kind::Float).backward();
+    // A weight the targets do not depend on (the last layer's relations into another node
+    // type) has no gradient, which counts as zero on either side.
+    let gradient = |w: &Tensor| {
+        let g = w.grad();
+        if g.defined() { g } else { w.zeros_like() }
+    };
+    let mut nonzero = 0;
+    for (name, weight) in &weights {
+        let (a, b) = (gradient(weight), gradient(&reference_weights[name]));
+        let diff = max_abs_diff(&a, &b);
+        let largest = b.abs().max().double_value(&[]);
+        nonzero += usize::from(largest > 0.0);
+        assert!(
+            diff <= 1e-6 * largest.max(1.0),
+            "gradient of `{name}` differs by {diff:e} (largest {largest:e})"
+        );
+    }
+    assert!(nonzero * 2 > weights.len(), "most weights get a gradient");
+    eprintln!(
+        "{encoder} vs reference: gradients of {} weights agree ({nonzero} non-zero)",
+        weights.len()
+    );
+}
+
+#[test]
+fn rgcn_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
+    assert_agrees_with_reference("rgcn", |batch, w, etypes| {
+        relational(batch, w, &rgcn_message(w, etypes))
+    });
+}
+
+#[test]
+fn rgat_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
+    assert_agrees_with_reference("rgat", |batch, w, _| relational(batch, w, &rgat_message(w)));
+}
