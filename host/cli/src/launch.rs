@@ -51,9 +51,7 @@ fn trained_model(
     input: gs_config::Input,
     restore: &std::path::Path,
 ) -> anyhow::Result<(Resolved, TrainedModel)> {
-    if gs_train::graphstorm_import::is_graphstorm_model_dir(restore)
-        && !restore.join(checkpoint::META_FILE).exists()
-    {
+    if gs_train::graphstorm_import::is_graphstorm_model_dir(restore) {
         let resolved = input.resolve(None)?;
         return Ok((resolved, TrainedModel::GraphStorm(restore.to_path_buf())));
     }

@@ -31,7 +31,7 @@ pub fn import_graphstorm(
         metrics: BTreeMap::new(),
         files: BTreeMap::new(),
     };
-    let weights = restored.model.named_weights();
+    let weights = restored.model.checkpoint_weights();
     checkpoint::save(output, &meta, &weights, &[], &restored.plugin_bytes)
         .with_context(|| format!("cannot import `{}`", dir.display()))?;
     frontend.line(&format!(

@@ -45,7 +45,7 @@ impl WarmStart {
         let graphstorm = config
             .restore_model_path
             .clone()
-            .filter(|p| is_graphstorm_model_dir(p) && !p.join(checkpoint::META_FILE).exists());
+            .filter(|p| is_graphstorm_model_dir(p));
         let model = match &config.restore_model_path {
             Some(path) if graphstorm.is_none() => Some(checkpoint::load(path)?),
             _ => None,

@@ -24,9 +24,10 @@ const LINEAR_WEIGHTS: &[&str] = &[
     "decoder.regression_head.weight",
 ];
 
-/// Whether `dir` is a model directory GraphStorm saved (it holds `model.bin`).
+/// Whether `dir` is a model directory GraphStorm saved: it holds `model.bin` and is not a gs
+/// checkpoint.
 pub fn is_graphstorm_model_dir(dir: &Path) -> bool {
-    dir.join(GRAPHSTORM_MODEL_FILE).is_file()
+    dir.join(GRAPHSTORM_MODEL_FILE).is_file() && !dir.join(crate::checkpoint::META_FILE).exists()
 }
 
 /// gs's weight name of GraphStorm key `key`: the EntityClassifier's `decoder.decoder` and
