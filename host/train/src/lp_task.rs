@@ -7,11 +7,12 @@
 //! without it keeps every edge, reverse types included, as in GraphStorm; gs's
 //! `mask_reverse_edges` restricts a reverse type to the reverses of its forward type's training
 //! edges, so validation and test edges cannot carry messages through their reverses. A
-//! training edge type without `train_mask` trains on every edge, as in GraphStorm. The plugin's `forward` gives the endpoints' embeddings and
-//! the host's score function ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest,
-//! unless the plugin declares its own `decode` or `loss` for link prediction (`gs:plugin@0.1.1`):
-//! its `decode` then scores each edge type's pairs (`batch.lp-pairs`), in training and in
-//! evaluation, and its `loss` turns the scores into the loss.
+//! training edge type without `train_mask` trains on every edge, as in GraphStorm. The
+//! plugin's `forward` gives the endpoints' embeddings and the host's score function
+//! ([`crate::lp_decoder`]) and loss ([`crate::lp_loss`]) do the rest, unless the plugin
+//! declares its own `decode` or `loss` for link prediction (`gs:plugin@0.1.1`): its `decode`
+//! then scores each edge type's pairs (`batch.lp-pairs`), in training and in evaluation, and
+//! its `loss` turns the scores into the loss.
 //!
 //! Evaluation is GraphStorm's: embeddings of every node are computed first (with `eval_fanout`
 //! and the same `train_mask` edges), then each validation or test edge of `eval_etype` is

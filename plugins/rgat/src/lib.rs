@@ -183,7 +183,8 @@ impl RgatLayer {
                 let Some(h_dst) = h.get(&t) else {
                     return Err(Error::unsupported(format!(
                         "node type `{t}` has no input features, and the self-loop needs them \
-                         (hint: give it a feature with --node-feat-name, or set use_self_loop: false)"
+                         (hint: give it a feature with --node-feat-name, or set \
+                         use_self_loop: false)"
                     )));
                 };
                 y = &y + &h_dst.narrow(0, 0, n).matmul(loop_weight);

@@ -1,7 +1,8 @@
 //! Reading partitions written by GraphStorm/DGL: the part-config JSON with per-part
 //! `graph.dgl`, `node_feat.dgl` and `edge_feat.dgl`, plus GraphStorm's `node_mapping.pt` and
-//! `raw_id_mappings/`, and the tensors of a `torch.save`d model (GraphStorm's `model.bin`). All parsers are written from DGL's and PyTorch's `Save()`/`torch.save`
-//! code (no Python, no libtorch); one module per file format.
+//! `raw_id_mappings/`, and the tensors of a `torch.save`d model (GraphStorm's `model.bin`).
+//! All parsers are written from DGL's and PyTorch's `Save()`/`torch.save` code (no Python, no
+//! libtorch); one module per file format.
 
 mod config;
 mod error;
