@@ -174,8 +174,12 @@ mod tests {
         for ((got, want), before) in params.iter().zip(&expected).zip(&initial) {
             let diff = (got - want).abs().max().double_value(&[]);
             assert!(diff < 1e-6, "fused and unfused Adam differ by {diff}");
-            let moved = (got - before).abs().min().double_value(&[]);
-            assert!(moved > 1e-4, "a weight did not move: {moved}");
+            // Each step moves an element by about `lr` (0.01) in a random direction: over 3
+            // steps some elements may end up near where they began, but not a whole weight.
+            // (Other tests draw from the same global generator at the same time, so the
+            // gradients are random, not fixed by the seed.)
+            let moved = (got - before).abs().mean(Kind::Float).double_value(&[]);
+            assert!(moved > 1e-3, "a weight did not move: mean |change| {moved}");
         }
     }
 
