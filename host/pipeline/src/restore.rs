@@ -62,8 +62,6 @@ pub(crate) fn graphstorm_model(
             dir.display()
         )
     })?;
-    let model_bin = dir.join(graphstorm_import::GRAPHSTORM_MODEL_FILE);
-    let weights = graphstorm_import::read_graphstorm_weights(&model_bin)?;
     let (source, plugin_bytes) = frontend.plugin_bytes(&plugin)?;
     let setup = Setup::new(resolved, frontend)?;
     let instance = setup.instantiate(resolved, &source, &plugin_bytes)?;
@@ -71,11 +69,11 @@ pub(crate) fn graphstorm_model(
     let custom_args = plugin_custom_args(&instance, resolved, &resolved.custom_args)?;
     let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
     let layers = &resolved.train.restore_model_layers;
-    graphstorm_import::load_graphstorm_weights(&mut model, &weights, layers, &model_bin)?;
+    let (model_bin, tensors) =
+        graphstorm_import::load_graphstorm_model_dir(&mut model, dir, layers)?;
     frontend.note(&format!(
-        "restored GraphStorm's model `{}` ({} tensors) into `{source}`",
-        model_bin.display(),
-        weights.len()
+        "restored GraphStorm's model `{}` ({tensors} tensors) into `{source}`",
+        model_bin.display()
     ));
     Ok(GraphStormModel {
         setup,

@@ -13,10 +13,7 @@ use anyhow::{Context, bail};
 use gs_config::TrainConfig;
 use gs_tensor::Tensor;
 use gs_train::checkpoint::{self, LoadedCheckpoint};
-use gs_train::graphstorm_import::{
-    GRAPHSTORM_MODEL_FILE, is_graphstorm_model_dir, load_graphstorm_weights,
-    read_graphstorm_weights,
-};
+use gs_train::graphstorm_import::{is_graphstorm_model_dir, load_graphstorm_model_dir};
 use gs_train::{TaskModel, TrainingSummary};
 
 use crate::Frontend;
@@ -100,9 +97,7 @@ impl WarmStart {
         frontend: &mut dyn Frontend,
     ) -> anyhow::Result<usize> {
         if let Some(dir) = &self.graphstorm {
-            let model_bin = dir.join(GRAPHSTORM_MODEL_FILE);
-            let weights = read_graphstorm_weights(&model_bin)?;
-            load_graphstorm_weights(model, &weights, &self.layers, &model_bin)?;
+            let (model_bin, _) = load_graphstorm_model_dir(model, dir, &self.layers)?;
             frontend.note(&format!(
                 "starting from GraphStorm's model `{}`{}: training starts with epoch 0",
                 model_bin.display(),

@@ -11,6 +11,19 @@ use crate::labels::Expected;
 /// The split masks, in the order they are checked.
 pub(crate) const SPLITS: [&str; 3] = ["train_mask", "val_mask", "test_mask"];
 
+/// Edge ids of `etype` whose `mask` is set, or every edge of `etype` when it has no such mask
+/// (GraphStorm's rule for a training split, and for inference without a test split).
+pub(crate) fn mask_ids_or_all(
+    graph: &HeteroGraph,
+    etype: &EdgeType,
+    mask: &str,
+) -> Result<Vec<EdgeId>, TrainError> {
+    Ok(match mask_ids(graph, etype, mask)? {
+        Some(ids) => ids,
+        None => (0..graph.num_edges(etype).unwrap_or(0)).collect(),
+    })
+}
+
 /// Edge ids of `etype` whose 0/1 edge data `mask` is set, or `None` if it has no such mask.
 pub(crate) fn mask_ids(
     graph: &HeteroGraph,

@@ -374,15 +374,13 @@ impl EdgeTask {
 
     /// The edges of the target type in `mask`, or all of them when the type has no `mask`.
     fn all_edges_without(&self, mask: &str) -> Result<Vec<EdgeId>, TrainError> {
-        if let Some(ids) = edge_labels::mask_ids(&self.graph, &self.etype, mask)? {
-            return Ok(ids);
+        if self.graph.edge_data(&self.etype, mask).is_none() {
+            tracing::warn!(
+                "edge type `{}` has no `{mask}`: gs uses all its edges, as GraphStorm does",
+                self.etype
+            );
         }
-        let n = self.graph.num_edges(&self.etype).unwrap_or(0);
-        tracing::warn!(
-            "edge type `{}` has no `{mask}`: gs uses all {n} of its edges, as GraphStorm does",
-            self.etype
-        );
-        Ok((0..n).collect())
+        edge_labels::mask_ids_or_all(&self.graph, &self.etype, mask)
     }
 
     fn layers(&self) -> usize {

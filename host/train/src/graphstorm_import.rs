@@ -86,16 +86,12 @@ pub fn load_graphstorm_weights(
     layers: &[String],
     source: &Path,
 ) -> Result<(), TrainError> {
-    let all = layers.is_empty();
     let selected = crate::model_layers::selection(layers);
-    let weights: Vec<&GraphStormWeight> = weights
-        .iter()
-        .filter(|w| all || selected(&w.name))
-        .collect();
+    let weights: Vec<&GraphStormWeight> = weights.iter().filter(|w| selected(&w.name)).collect();
     let ours: BTreeMap<String, Vec<i64>> = model
         .named_weights()
         .into_iter()
-        .filter(|(n, _)| all || selected(n))
+        .filter(|(n, _)| selected(n))
         .map(|(n, t)| (n, t.size()))
         .collect();
     let bad = |what: String, hint: &str| {
@@ -148,6 +144,20 @@ pub fn load_graphstorm_weights(
         .collect();
     model.load_model_layers(&saved, layers)?;
     Ok(())
+}
+
+/// Loads the `model.bin` of GraphStorm's model directory `dir` into `model`
+/// ([`read_graphstorm_weights`], [`load_graphstorm_weights`] with `layers`); returns the file
+/// and how many tensors it held.
+pub fn load_graphstorm_model_dir(
+    model: &mut TaskModel,
+    dir: &Path,
+    layers: &[String],
+) -> Result<(std::path::PathBuf, usize), TrainError> {
+    let model_bin = dir.join(GRAPHSTORM_MODEL_FILE);
+    let weights = read_graphstorm_weights(&model_bin)?;
+    load_graphstorm_weights(model, &weights, layers, &model_bin)?;
+    Ok((model_bin, weights.len()))
 }
 
 #[cfg(test)]

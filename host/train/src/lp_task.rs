@@ -416,12 +416,13 @@ impl LinkPredictionTask {
         let mut ids = Vec::new();
         let mut found = false;
         for et in types {
-            let values = match crate::edge_labels::mask_ids(&self.graph, et, mask)? {
-                Some(values) => values,
-                None if mask == "train_mask" => {
-                    (0..self.graph.num_edges(et).unwrap_or(0)).collect()
+            let values = if mask == "train_mask" {
+                crate::edge_labels::mask_ids_or_all(&self.graph, et, mask)?
+            } else {
+                match crate::edge_labels::mask_ids(&self.graph, et, mask)? {
+                    Some(values) => values,
+                    None => continue,
                 }
-                None => continue,
             };
             found = true;
             let t = self.etypes.iter().position(|e| e == et).unwrap_or(0);

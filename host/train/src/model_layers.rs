@@ -20,9 +20,13 @@ pub fn layer_of(name: &str) -> &'static str {
     "decoder"
 }
 
-/// Whether a weight name is in one of `layers` (GraphStorm's names, checked by gs-config).
+/// Whether a weight name is in one of `layers` (GraphStorm's names, checked by gs-config);
+/// no layers select every part, as GraphStorm's default.
 pub fn selection(layers: &[String]) -> impl Fn(&str) -> bool + '_ {
     move |name| {
+        if layers.is_empty() {
+            return true;
+        }
         let layer = layer_of(name);
         layers.iter().any(|l| {
             l == layer || (l == "embed" && matches!(layer, "dense_embed" | "sparse_embed"))
@@ -48,6 +52,10 @@ mod tests {
         let selected = selection(&layers);
         assert!(selected("sparse_embed/paper") && selected("gnn/node_embed.input_projs.a"));
         assert!(selected("gnn/gnn._layers.0.weight") && !selected("decoder/decoder.bias"));
+        assert!(
+            selection(&[])("decoder/decoder.bias"),
+            "no layers: every part"
+        );
         let layers = vec!["dense_embed".to_string()];
         let selected = selection(&layers);
         assert!(selected("gnn/node_embed.input_projs.a") && !selected("sparse_embed/paper"));
