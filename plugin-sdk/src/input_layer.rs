@@ -65,3 +65,52 @@ impl NodeInputLayer {
             .collect()
     }
 }
+
+/// The end of GraphStorm's relational layers (`RelGraphConvLayer`, `RelationalAttLayer`): a
+/// node type with destination nodes in the layer but no block into it gets zeros, then every
+/// destination type adds `h_v @ loop_weight` (with `use_self_loop`) and `h_bias`.
+#[derive(Debug)]
+pub struct SelfLoopAndBias {
+    /// `loop_weight` `[in, out]`, when the layer has the self-loop.
+    pub loop_weight: Option<Tensor>,
+    /// `h_bias` `[out]`.
+    pub h_bias: Tensor,
+    /// The layer's output width.
+    pub out_dim: i64,
+}
+
+impl SelfLoopAndBias {
+    /// `out` (the relations' sum per destination type of layer `layer`) completed: zeros for
+    /// destination types without a block, plus the self-loop of `h` (the layer's inputs) and
+    /// the bias.
+    pub fn apply(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+        mut out: BTreeMap<String, Tensor>,
+    ) -> crate::Result<BTreeMap<String, Tensor>> {
+        for t in batch.src_node_types(layer) {
+            let n = batch.num_dst_nodes(layer, &t);
+            if n > 0 && !out.contains_key(&t) {
+                out.insert(t, Tensor::zeros(&[n, self.out_dim], crate::Dtype::F32));
+            }
+        }
+        let mut result = BTreeMap::new();
+        for (t, mut y) in out {
+            if let Some(loop_weight) = &self.loop_weight {
+                let n = batch.num_dst_nodes(layer, &t);
+                let Some(h_dst) = h.get(&t) else {
+                    return Err(crate::Error::unsupported(format!(
+                        "node type `{t}` has no input features, and the self-loop needs them \
+                         (hint: give it a feature with --node-feat-name, or set \
+                         use_self_loop: false)"
+                    )));
+                };
+                y = &y + &h_dst.narrow(0, 0, n).matmul(loop_weight);
+            }
+            result.insert(t, &y + &self.h_bias);
+        }
+        Ok(result)
+    }
+}

@@ -65,7 +65,7 @@ mod targets;
 mod tensor;
 
 pub use graph::{Batch, Block, EdgeType, GraphSchema, NodeType};
-pub use input_layer::{NodeInputLayer, torch_xavier_uniform};
+pub use input_layer::{NodeInputLayer, SelfLoopAndBias, torch_xavier_uniform};
 pub use model::{Error, HyperParam, Info, Mode, Model, ModelConfig, Result, Task};
 pub use panic::install_panic_hook;
 pub use targets::{LpPairs, PairEmbeddings, TargetEdges, embeddings_of};
@@ -90,8 +90,8 @@ pub mod prelude {
     };
     pub use crate::{
         Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, LpPairs, Mode, Model,
-        ModelConfig, NodeInputLayer, NodeType, Reduce, Result, TargetEdges, Task, Tensor,
-        embeddings_of, param, torch_xavier_uniform,
+        ModelConfig, NodeInputLayer, NodeType, Reduce, Result, SelfLoopAndBias, TargetEdges, Task,
+        Tensor, embeddings_of, param, torch_xavier_uniform,
     };
 }
 

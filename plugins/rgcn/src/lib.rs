@@ -37,8 +37,8 @@ struct RgcnLayer {
     weights: RelWeights,
     /// `GraphConvwithEdgeFeat` of each edge type with edge features, by canonical name.
     edge_convs: BTreeMap<String, EdgeFeatConv>,
-    loop_weight: Option<Tensor>,
-    h_bias: Tensor,
+    /// `loop_weight` (with `use_self_loop`) and `h_bias`.
+    tail: SelfLoopAndBias,
     in_dim: i64,
     out_dim: i64,
 }
@@ -97,8 +97,11 @@ impl RgcnLayer {
         RgcnLayer {
             weights,
             edge_convs,
-            loop_weight,
-            h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
+            tail: SelfLoopAndBias {
+                loop_weight,
+                h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
+                out_dim,
+            },
             in_dim,
             out_dim,
         }
@@ -168,30 +171,7 @@ impl RgcnLayer {
             };
             out.insert(edge_type.dst.clone(), merged);
         }
-        // As GraphStorm: a node type with destination nodes but no block into it gets zeros
-        // (then the self-loop and bias).
-        for t in batch.src_node_types(layer) {
-            let n = batch.num_dst_nodes(layer, &t);
-            if n > 0 && !out.contains_key(&t) {
-                out.insert(t.clone(), Tensor::zeros(&[n, self.out_dim], Dtype::F32));
-            }
-        }
-        let mut result = BTreeMap::new();
-        for (t, agg) in out {
-            let mut y = agg;
-            if let Some(loop_weight) = &self.loop_weight {
-                let n = batch.num_dst_nodes(layer, &t);
-                let Some(h_dst) = h.get(&t) else {
-                    return Err(Error::unsupported(format!(
-                        "node type `{t}` has no input features, and the self-loop needs them \
-                         (hint: give it a feature with --node-feat-name, or set use_self_loop: false)"
-                    )));
-                };
-                y = &y + &h_dst.narrow(0, 0, n).matmul(loop_weight);
-            }
-            result.insert(t, &y + &self.h_bias);
-        }
-        Ok(result)
+        self.tail.apply(batch, layer, h, out)
     }
 }
 
