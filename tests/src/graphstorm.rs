@@ -63,6 +63,21 @@ pub fn graphstorm_model_dir(parent: &Path, name: &str, case: &str) -> PathBuf {
     dir
 }
 
+/// `gs <command>` in `dir` with golden case `case`'s YAML as `--cf`, dgl-tiny as
+/// `--part-config` and one trainer, then `extra`.
+pub fn run_gs_on_case(dir: &Path, command: &[&str], case: &str, extra: &[&str]) -> crate::GsRun {
+    let (yaml, part_config) = (case_yaml(case), dgl_tiny());
+    let case_args = [
+        "--cf",
+        yaml.to_str().unwrap(),
+        "--part-config",
+        part_config.to_str().unwrap(),
+        "--num-trainers",
+        "1",
+    ];
+    crate::run_gs(dir, &[command, &case_args[..], extra].concat())
+}
+
 /// Load a golden case's `model.bin` into `model` by name, as `--restore-model-path` does.
 ///
 /// # Panics

@@ -409,10 +409,9 @@ pub fn demo_yaml() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
 }
 
-/// `gs node-classification` in `dir` on `data/demo.json` with the demo's YAML,
-/// `model_encoder_type: <encoder>` and hidden size 16, plus `extra` (later flags win).
-pub fn train_encoder_on_demo(dir: &std::path::Path, encoder: &str, extra: &[&str]) -> GsRun {
-    let yaml = demo_yaml();
+/// `gs node-classification` in `dir` on `data/demo.json` with `yaml`, plus `extra` (later
+/// flags win).
+pub fn run_nc_on_demo(dir: &std::path::Path, yaml: &std::path::Path, extra: &[&str]) -> GsRun {
     let mut args = vec![
         "node-classification",
         "--num-trainers",
@@ -421,13 +420,16 @@ pub fn train_encoder_on_demo(dir: &std::path::Path, encoder: &str, extra: &[&str
         "data/demo.json",
         "--cf",
         yaml.to_str().unwrap(),
-        "--model-encoder-type",
-        encoder,
-        "--hidden-size",
-        "16",
     ];
     args.extend_from_slice(extra);
     run_gs(dir, &args)
+}
+
+/// [`run_nc_on_demo`] with the demo's YAML, `model_encoder_type: <encoder>` and hidden size
+/// 16, plus `extra` (later flags win).
+pub fn train_encoder_on_demo(dir: &std::path::Path, encoder: &str, extra: &[&str]) -> GsRun {
+    let encoder_args = ["--model-encoder-type", encoder, "--hidden-size", "16"];
+    run_nc_on_demo(dir, &demo_yaml(), &[&encoder_args[..], extra].concat())
 }
 
 /// Trains `encoder` ([`train_encoder_on_demo`], plus `extra`) on the small demo graph for

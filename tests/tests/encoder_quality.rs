@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use gs_tests::graphstorm::test_score;
-use gs_tests::{MLP_YAML, demo_yaml, run_gs, run_gs_line};
+use gs_tests::{MLP_YAML, demo_yaml, run_gs_line, run_nc_on_demo};
 
 /// Test accuracy every encoder must gain over `mlp` (measured: mlp 0.50; sage, rgcn 0.92,
 /// hgt 0.90, rgat 0.81).
@@ -16,21 +16,8 @@ const MARGIN: f64 = 0.2;
 /// Trains 20 epochs with `yaml` and `extra` flags into `<dir>/<model>`; the test accuracy of
 /// the best epoch.
 fn train(dir: &Path, yaml: &Path, model: &str, extra: &[&str]) -> f64 {
-    let mut args = vec![
-        "node-classification",
-        "--num-trainers",
-        "1",
-        "--part-config",
-        "data/demo.json",
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--num-epochs",
-        "20",
-        "--save-model-path",
-        model,
-    ];
-    args.extend_from_slice(extra);
-    run_gs(dir, &args).ok();
+    let epochs = ["--num-epochs", "20", "--save-model-path", model];
+    run_nc_on_demo(dir, yaml, &[&epochs[..], extra].concat()).ok();
     test_score(dir, model)
 }
 

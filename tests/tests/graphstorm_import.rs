@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use gs_graph::read_torch_tensors;
+use gs_tests::graphstorm::run_gs_on_case;
 use gs_tests::graphstorm::{self, golden, max_abs_diff, model_bin, raw_id};
 use gs_tests::run_gs;
 use gs_train::graphstorm_import::{self, GraphStormWeight};
@@ -77,22 +78,14 @@ fn golden_predictions(case: &str) -> Value {
 #[test]
 fn inference_restores_a_graphstorm_model_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    let part_config = graphstorm::dgl_tiny();
     for case in ["nc-rgcn", "nc-rgat", "nc-hgt", "nc-mlp"] {
         let model_dir = graphstorm::graphstorm_model_dir(tmp.path(), case, case);
-        let yaml = graphstorm::case_yaml(case);
         let out = tmp.path().join(format!("{case}-predictions"));
-        let run = run_gs(
+        let run = run_gs_on_case(
             tmp.path(),
+            &["node-classification", "--inference"],
+            case,
             &[
-                "node-classification",
-                "--inference",
-                "--cf",
-                yaml.to_str().unwrap(),
-                "--part-config",
-                part_config.to_str().unwrap(),
-                "--num-trainers",
-                "1",
                 "--restore-model-path",
                 model_dir.to_str().unwrap(),
                 "--save-prediction-path",
@@ -120,17 +113,11 @@ fn inference_restores_a_graphstorm_model_directory() {
 
     let case = "nc-rgcn";
     let emb = tmp.path().join("emb");
-    let yaml = graphstorm::case_yaml(case);
-    run_gs(
+    run_gs_on_case(
         tmp.path(),
+        &["gen-node-embedding"],
+        case,
         &[
-            "gen-node-embedding",
-            "--cf",
-            yaml.to_str().unwrap(),
-            "--part-config",
-            part_config.to_str().unwrap(),
-            "--num-trainers",
-            "1",
             "--restore-model-path",
             tmp.path().join(case).to_str().unwrap(),
             "--save-embed-path",
@@ -248,25 +235,19 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
     let dir = tmp.path();
     let case = "nc-hgt";
     let graphstorm_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
-    let yaml = graphstorm::case_yaml(case);
     let part_config = graphstorm::dgl_tiny();
     let import = |output: &str| {
-        run_gs(
+        let import = [
+            "model",
+            "import",
+            "--graphstorm",
+            graphstorm_dir.to_str().unwrap(),
+        ];
+        run_gs_on_case(
             dir,
-            &[
-                "model",
-                "import",
-                "--graphstorm",
-                graphstorm_dir.to_str().unwrap(),
-                "--output",
-                output,
-                "--cf",
-                yaml.to_str().unwrap(),
-                "--part-config",
-                part_config.to_str().unwrap(),
-                "--num-trainers",
-                "1",
-            ],
+            &[&import[..], &["--output", output]].concat(),
+            case,
+            &[],
         )
     };
     let run = import("imported").ok();
@@ -317,8 +298,6 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     let dir = tmp.path();
     let case = "nc-rgcn";
     let graphstorm_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
-    let yaml = graphstorm::case_yaml(case);
-    let part_config = graphstorm::dgl_tiny();
     let graphstorm: Vec<GraphStormWeight> =
         graphstorm_import::read_graphstorm_weights(&model_bin(case)).unwrap();
     let distance = |ckpt: &Path, name: &str| {
@@ -329,13 +308,6 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     };
     for (model, layers) in [("encoder", Some("embed,gnn")), ("all", None)] {
         let mut args = vec![
-            "node-classification",
-            "--cf",
-            yaml.to_str().unwrap(),
-            "--part-config",
-            part_config.to_str().unwrap(),
-            "--num-trainers",
-            "1",
             "--restore-model-path",
             graphstorm_dir.to_str().unwrap(),
             "--num-epochs",
@@ -348,7 +320,7 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
         if let Some(layers) = layers {
             args.extend(["--restore-model-layers", layers]);
         }
-        let run = run_gs(dir, &args).ok();
+        let run = run_gs_on_case(dir, &["node-classification"], case, &args).ok();
         assert!(
             run.stderr.contains("starting from GraphStorm's model"),
             "{}",

@@ -3,10 +3,10 @@
 //! (`tests/fixtures/graphstorm-models/nc-mlp`), trained by `gs` from `model_encoder_type:
 //! mlp`, and what it refuses through the real binary.
 
-use std::path::Path;
-
 use gs_tests::graphstorm::{self, test_score, weight_shapes};
-use gs_tests::{GsRun, MLP_YAML, demo_yaml, run_gs, small_demo_graph, small_demo_graph_with};
+use gs_tests::{
+    MLP_YAML, demo_yaml, run_gs, run_nc_on_demo, small_demo_graph, small_demo_graph_with,
+};
 
 #[test]
 fn graphstorm_weights_in_the_mlp_plugin_give_graphstorm_embeddings_and_predictions() {
@@ -18,22 +18,6 @@ fn graphstorm_weights_in_the_mlp_plugin_give_graphstorm_embeddings_and_predictio
     let accuracy = gm.assert_agrees_with_graphstorm("nc-mlp");
     // GraphStorm's own test accuracy with this model (its README's table) is 0.1667: 1 of 6.
     assert!((accuracy - 1.0 / 6.0).abs() < 1e-9, "accuracy {accuracy}");
-}
-
-/// `gs node-classification` on the small demo graph with `yaml`, plus `extra` (later flags
-/// win).
-fn run_nc(dir: &Path, yaml: &Path, extra: &[&str]) -> GsRun {
-    let mut args = vec![
-        "node-classification",
-        "--num-trainers",
-        "1",
-        "--part-config",
-        "data/demo.json",
-        "--cf",
-        yaml.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    run_gs(dir, &args)
 }
 
 #[test]
@@ -54,10 +38,10 @@ fn model_encoder_type_mlp_trains_the_demo_graph() {
         "--save-model-path",
         "untrained",
     ];
-    run_nc(dir, &yaml, &untrained_args).ok();
+    run_nc_on_demo(dir, &yaml, &untrained_args).ok();
     let untrained = test_score(dir, "untrained");
     let trained_args = ["--num-epochs", "20", "--save-model-path", "model"];
-    let run = run_nc(dir, &yaml, &trained_args).ok();
+    let run = run_nc_on_demo(dir, &yaml, &trained_args).ok();
     let trained = test_score(dir, "model");
     eprintln!("mlp on the demo graph: test accuracy {trained} (untrained {untrained})");
     // 20 epochs with seeds 1, 2 and the default (42) give 0.775-0.9; an untrained model
@@ -109,20 +93,21 @@ fn mlp_refuses_what_it_would_not_use() {
     let yaml = dir.join("mlp.yaml");
     std::fs::write(&yaml, MLP_YAML).unwrap();
     let one_epoch = ["--num-epochs", "1"];
-    run_nc(dir, &yaml, &one_epoch).ok();
+    run_nc_on_demo(dir, &yaml, &one_epoch).ok();
 
     // GraphStorm asserts num_layers == 0 for mlp. The demo YAML (sage) has 2 layers and a
     // fanout for them.
     let demo = demo_yaml();
     let as_mlp = [&one_epoch[..], &["--model-encoder-type", "mlp"]].concat();
-    run_nc(dir, &demo, &as_mlp).fails_with(1, &["`num_layers` is 2", "`mlp`", "--num-layers 0"]);
+    run_nc_on_demo(dir, &demo, &as_mlp)
+        .fails_with(1, &["`num_layers` is 2", "`mlp`", "--num-layers 0"]);
     // GraphStorm ignores `fanout` without message passing; gs refuses it by name.
     // (A config error: exit 2.)
-    run_nc(dir, &demo, &[&as_mlp[..], &["--num-layers", "0"]].concat())
+    run_nc_on_demo(dir, &demo, &[&as_mlp[..], &["--num-layers", "0"]].concat())
         .fails_with(2, &["`fanout`", "remove `fanout`"]);
 
     // The other way round, a GNN without layers points at mlp.
-    run_nc(
+    run_nc_on_demo(
         dir,
         &yaml,
         &[&one_epoch[..], &["--model-encoder-type", "rgcn"]].concat(),
@@ -136,7 +121,7 @@ fn mlp_refuses_what_it_would_not_use() {
     );
 
     // GraphStorm's mlp applies dropout only after input_activate, which gs refuses.
-    run_nc(
+    run_nc_on_demo(
         dir,
         &yaml,
         &[&one_epoch[..], &["--dropout", "0.5"]].concat(),
@@ -144,20 +129,20 @@ fn mlp_refuses_what_it_would_not_use() {
     .fails_with(1, &["`dropout` is 0.5", "input_activate"]);
 
     // GraphStorm keys that only a GNN reads are refused by name, not ignored.
-    run_nc(
+    run_nc_on_demo(
         dir,
         &yaml,
         &[&one_epoch[..], &["--num-bases", "2"]].concat(),
     )
     .fails_with(1, &["`num_bases`", "plugin `mlp`", "= 2"]);
-    run_nc(
+    run_nc_on_demo(
         dir,
         &yaml,
         &[&one_epoch[..], &["--use-self-loop", "false"]].concat(),
     )
     .fails_with(1, &["`use_self_loop`", "plugin `mlp`"]);
     // As custom arguments they are refused too.
-    run_nc(
+    run_nc_on_demo(
         dir,
         &yaml,
         &[&one_epoch[..], &["--", "--num-bases", "2"]].concat(),
