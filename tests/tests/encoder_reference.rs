@@ -251,6 +251,10 @@ fn assert_agrees_with_reference(
     encoder: &str,
     reference: impl Fn(&BatchData, &BTreeMap<String, Tensor>, &[String]) -> Tensor,
 ) {
+    // One torch thread: with more, MKL may pick a different split of a matrix product from
+    // one call to the next (its dynamic threading follows the machine's load), and the
+    // plugin's and the reference's sums would differ by more than their order explains.
+    tch::set_num_threads(1);
     let (task, resolved) = task(encoder);
     let (engine, _cache) = gs_tests::temp_engine();
     let instance = engine
