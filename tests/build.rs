@@ -25,6 +25,9 @@ const PACKAGES: &[&str] = &[
     "rgat",
     "hgt",
     "mlp",
+    "gat",
+    "gatv2",
+    "learnable_embed",
     "custom-gcn",
 ];
 

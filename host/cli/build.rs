@@ -5,7 +5,16 @@
 use std::path::Path;
 
 /// Built-in plugins, addressable by name with `--plugin`.
-const BUILTIN: &[&str] = &["sage", "rgcn", "rgat", "hgt", "mlp"];
+const BUILTIN: &[&str] = &[
+    "sage",
+    "rgcn",
+    "rgat",
+    "hgt",
+    "mlp",
+    "gat",
+    "gatv2",
+    "learnable_embed",
+];
 
 fn main() {
     gs_torch_link::build::emit();

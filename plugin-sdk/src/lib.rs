@@ -55,6 +55,7 @@ pub mod bindings {
 }
 
 mod export;
+pub mod gat;
 mod graph;
 mod input_layer;
 pub mod log;
@@ -85,6 +86,7 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 
 /// Everything a plugin usually needs: `use gs_plugin_sdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::gat::{AttentionLayer, GatConv, GatEncoder, GatV2Conv, torch_xavier_normal};
     pub use crate::nn::{
         Conv, CrossReduce, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope,
     };

@@ -203,6 +203,24 @@ impl ModelConfig {
         }
     }
 
+    /// `hidden-size` for a message-passing encoder, after checking that it can be built: an
+    /// `invalid-argument` error when `hidden-size` or `num-layers` is 0 (the hint for the
+    /// latter names `mlp`); `model` names the plugin in it.
+    pub fn gnn_hidden_size(&self, model: &str) -> Result<i64> {
+        if self.hidden_size == 0 {
+            return Err(Error::invalid_argument(format!(
+                "{model} needs `hidden-size` of at least 1"
+            )));
+        }
+        if self.num_layers == 0 {
+            return Err(Error::invalid_argument(format!(
+                "{model} needs `num-layers` of at least 1 (hint: without message passing, use \
+                 `model_encoder_type: mlp`)"
+            )));
+        }
+        Ok(i64::from(self.hidden_size))
+    }
+
     /// GraphStorm's `num_heads` (or `default`) for attention that splits `hidden-size` evenly
     /// over the heads, or an `invalid-argument` error naming both and a head count that would
     /// do; `model` names the plugin in it.

@@ -64,6 +64,9 @@ const PLUGINS: &[(&str, &str)] = &[
     ("rgat", env!("GS_TEST_PLUGIN_RGAT")),
     ("hgt", env!("GS_TEST_PLUGIN_HGT")),
     ("mlp", env!("GS_TEST_PLUGIN_MLP")),
+    ("gat", env!("GS_TEST_PLUGIN_GAT")),
+    ("gatv2", env!("GS_TEST_PLUGIN_GATV2")),
+    ("learnable_embed", env!("GS_TEST_PLUGIN_LEARNABLE_EMBED")),
     ("custom-gcn", env!("GS_TEST_PLUGIN_CUSTOM_GCN")),
 ];
 

@@ -13,6 +13,9 @@
 //! - `hgt` (`HGTLayer`): per-type `k`, `q`, `v`, `a`, per-relation `att`, `msg`, `pri`,
 //!   attention per relation, the mean over the edge types into a node type, the skip gate and
 //!   ReLU on every layer.
+//! - `gat` and `gatv2` (`GATEncoder`, `GATv2Encoder`): DGL's `GATConv` / `GATv2Conv` with one
+//!   set of weights for all edge types and each destination's softmax over all its in-edges
+//!   (gs's reading of a heterogeneous graph as a homogeneous one), ReLU between layers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -52,6 +55,18 @@ const FLOAT: (Kind, tch::Device) = (Kind::Float, tch::Device::Cpu);
 /// the representations of its source and destination types.
 type BlockMessage<'a> = dyn Fn(usize, &BlockData, &Tensor, &Tensor) -> Tensor + 'a;
 
+/// GraphStorm's input layer: `x @ W_in[ntype]` for every node type with features.
+fn input_layer(batch: &BatchData, w: &BTreeMap<String, Tensor>) -> BTreeMap<String, Tensor> {
+    batch
+        .input_features
+        .iter()
+        .filter_map(|(t, x)| {
+            let proj = w.get(&format!("gnn/node_embed.input_projs.{t}"))?;
+            Some((t.clone(), x.matmul(proj)))
+        })
+        .collect()
+}
+
 /// GraphStorm's relational encoder over `batch` from `w` (gs weight names): the input layer,
 /// then per layer `block_message` of every block summed per destination type, plus
 /// `h_v @ loop_weight + h_bias`, ReLU between layers.
@@ -60,14 +75,7 @@ fn relational(
     w: &BTreeMap<String, Tensor>,
     block_message: &BlockMessage,
 ) -> Tensor {
-    let mut h: BTreeMap<String, Tensor> = batch
-        .input_features
-        .iter()
-        .filter_map(|(t, x)| {
-            let proj = w.get(&format!("gnn/node_embed.input_projs.{t}"))?;
-            Some((t.clone(), x.matmul(proj)))
-        })
-        .collect();
+    let mut h = input_layer(batch, w);
     for (l, layer) in batch.layers.iter().enumerate() {
         let mut out: BTreeMap<String, Tensor> = layer
             .num_dst
@@ -98,6 +106,22 @@ fn sum_by_dst(x: &Tensor, dst: &Tensor, num_dst: i64) -> Tensor {
     let mut shape = x.size();
     shape[0] = num_dst;
     Tensor::zeros(shape.as_slice(), FLOAT).index_add(0, dst, x)
+}
+
+/// `[E, heads]`: the softmax of `logits` over each destination's in-edges (`dst`), per head,
+/// shifted by the maximum.
+fn edge_softmax(logits: &Tensor, dst: &Tensor, num_dst: i64) -> Tensor {
+    let heads = logits.size()[1];
+    let max = Tensor::zeros([num_dst, heads], FLOAT)
+        .index_reduce(0, dst, logits, "amax", false)
+        .detach();
+    let exp = (logits - max.index_select(0, dst)).exp();
+    &exp / sum_by_dst(&exp, dst, num_dst).index_select(0, dst)
+}
+
+/// DGL's `leaky_relu` with its slope 0.2: `max(x, 0.2 x)`.
+fn leaky_relu(x: &Tensor) -> Tensor {
+    x.maximum(&(x * 0.2))
 }
 
 /// RGCN's message: the mean over in-edges (in-degree clamped to 1) of `h_u @ W[r]`, `r` the
@@ -139,17 +163,79 @@ fn rgat_message(w: &BTreeMap<String, Tensor>) -> Box<BlockMessage<'_>> {
         let el = (&feat_src * attn_l).sum_dim_intlist(-1, false, Kind::Float);
         let er = (&feat_dst * attn_r).sum_dim_intlist(-1, false, Kind::Float);
         let x = el.index_select(0, &b.src) + er.index_select(0, &b.dst);
-        // leaky_relu with DGL's slope 0.2: max(x, 0.2 x).
-        let logits = x.maximum(&(&x * 0.2));
-        // Softmax over each destination's in-edges, per head, shifted by the maximum.
-        let max = Tensor::zeros([b.num_dst, heads], FLOAT)
-            .index_reduce(0, &b.dst, &logits, "amax", false)
-            .detach();
-        let exp = (logits - max.index_select(0, &b.dst)).exp();
-        let attention = &exp / sum_by_dst(&exp, &b.dst, b.num_dst).index_select(0, &b.dst);
+        let logits = leaky_relu(&x);
+        let attention = edge_softmax(&logits, &b.dst, b.num_dst);
         let messages = feat_src.index_select(0, &b.src) * attention.unsqueeze(-1);
         sum_by_dst(&messages, &b.dst, b.num_dst).reshape([b.num_dst, HIDDEN])
     })
+}
+
+/// GraphStorm's `GATEncoder` (DGL `GATConv`) or, with `v2`, `GATv2Encoder` (DGL
+/// `GATv2Conv`), each layer over every edge type at once as gs reads a heterogeneous graph:
+/// one set of weights, and each destination's softmax over all its in-edges, whatever their
+/// type. GAT: `z = h @ fcᵀ`, logits `leaky_relu(⟨z_u, attn_l⟩ + ⟨z_v, attn_r⟩)`, values `z_u`,
+/// plus `bias`. GATv2: `s = fc_src(h)`, `d = fc_dst(h)`, logits `⟨leaky_relu(s_u + d_v),
+/// attn⟩`, values `s_u`, no output bias. ReLU between layers.
+fn gat(batch: &BatchData, w: &BTreeMap<String, Tensor>, v2: bool) -> Tensor {
+    let mut h = input_layer(batch, w);
+    for (l, layer) in batch.layers.iter().enumerate() {
+        let p = |name: &str| &w[&format!("gnn/gnn.layers.{l}.conv.{name}")];
+        let heads = p(if v2 { "attn" } else { "attn_l" }).size()[1];
+        let per_head = |x: Tensor| x.reshape([-1, heads, HIDDEN / heads]);
+        let linear = |name: &str, x: &Tensor| {
+            let y = x.matmul(&p(&format!("{name}.weight")).tr());
+            per_head(if v2 {
+                y + p(&format!("{name}.bias"))
+            } else {
+                y
+            })
+        };
+        let mut out = BTreeMap::new();
+        for (t, &n) in &layer.num_dst {
+            let (mut logits, mut values, mut dst) = (vec![], vec![], vec![]);
+            for b in layer.blocks.iter().filter(|b| b.dst_type == *t) {
+                let x_dst = h[t].narrow(0, 0, n);
+                let (src_side, dst_side) = if v2 {
+                    ("fc_src", "fc_dst")
+                } else {
+                    ("fc", "fc")
+                };
+                let value = linear(src_side, &h[&b.src_type]).index_select(0, &b.src);
+                let target = linear(dst_side, &x_dst).index_select(0, &b.dst);
+                let score = if v2 {
+                    (leaky_relu(&(&value + target)) * p("attn")).sum_dim_intlist(
+                        -1,
+                        false,
+                        Kind::Float,
+                    )
+                } else {
+                    let el = (&value * p("attn_l")).sum_dim_intlist(-1, false, Kind::Float);
+                    let er = (target * p("attn_r")).sum_dim_intlist(-1, false, Kind::Float);
+                    leaky_relu(&(el + er))
+                };
+                logits.push(score);
+                values.push(value);
+                dst.push(b.dst.shallow_clone());
+            }
+            let mut y = if dst.is_empty() {
+                Tensor::zeros([n, HIDDEN], FLOAT)
+            } else {
+                let (logits, values, dst) = (
+                    Tensor::cat(&logits, 0),
+                    Tensor::cat(&values, 0),
+                    Tensor::cat(&dst, 0),
+                );
+                let attention = edge_softmax(&logits, &dst, n);
+                sum_by_dst(&(values * attention.unsqueeze(-1)), &dst, n).reshape([n, HIDDEN])
+            };
+            if !v2 {
+                y += p("bias");
+            }
+            out.insert(t.clone(), if l + 1 < LAYERS { y.relu() } else { y });
+        }
+        h = out;
+    }
+    h.remove(&batch.target_node_type).unwrap()
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
@@ -166,16 +252,7 @@ fn hgt(batch: &BatchData, w: &BTreeMap<String, Tensor>, etypes: &[String]) -> Te
         let key = format!("gnn/gnn._layers.{l}.{which}_linears.{t}");
         x.matmul(&w[&format!("{key}.weight")].tr()) + &w[&format!("{key}.bias")]
     };
-    let mut h: BTreeMap<String, Tensor> = batch
-        .input_features
-        .iter()
-        .map(|(t, x)| {
-            (
-                t.clone(),
-                x.matmul(&w[&format!("gnn/node_embed.input_projs.{t}")]),
-            )
-        })
-        .collect();
+    let mut h = input_layer(batch, w);
     for (l, layer) in batch.layers.iter().enumerate() {
         let pri0 = &w[&format!(
             "gnn/gnn._layers.{l}.relation_pri.{}",
@@ -216,11 +293,7 @@ fn hgt(batch: &BatchData, w: &BTreeMap<String, Tensor>, etypes: &[String]) -> Te
                 Kind::Float,
             ) * param("pri")
                 / (dk as f64).sqrt();
-            let max = Tensor::zeros([b.num_dst, heads], FLOAT)
-                .index_reduce(0, &b.dst, &score, "amax", false)
-                .detach();
-            let exp = (score - max.index_select(0, &b.dst)).exp();
-            let attention = &exp / sum_by_dst(&exp, &b.dst, b.num_dst).index_select(0, &b.dst);
+            let attention = edge_softmax(&score, &b.dst, b.num_dst);
             let messages = v.index_select(0, &b.src) * attention.unsqueeze(-1);
             let total = &summed[&b.dst_type] + sum_by_dst(&messages, &b.dst, b.num_dst);
             summed.insert(b.dst_type.clone(), total);
@@ -347,6 +420,16 @@ fn rgcn_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward
 #[test]
 fn rgat_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
     assert_agrees_with_reference("rgat", |batch, w, _| relational(batch, w, &rgat_message(w)));
+}
+
+#[test]
+fn gat_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
+    assert_agrees_with_reference("gat", |batch, w, _| gat(batch, w, false));
+}
+
+#[test]
+fn gatv2_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
+    assert_agrees_with_reference("gatv2", |batch, w, _| gat(batch, w, true));
 }
 
 #[test]

@@ -239,3 +239,63 @@ fn use_node_embeddings_widens_every_input_and_changes_training() {
     ]);
     lp(dir, &args).fails_with(1, &["sparse_embed/item", "use_node_embeddings", "hint"]);
 }
+
+#[test]
+fn the_learnable_embed_encoder_embeds_every_node_by_its_table_only() {
+    let tmp = setup();
+    let dir = tmp.path();
+    // GraphStorm's `model_encoder_type: learnable_embed`: the item features of the YAML are
+    // loaded by GraphStorm and ignored, so gs warns and reads none.
+    // Both sides learn from co-occurrence only, so they take a larger sparse learning rate.
+    let encoder = [
+        "--model-encoder-type",
+        "learnable_embed",
+        "--lp-decoder-type",
+        "distmult",
+        "--sparse-optimizer-lr",
+        "0.1",
+    ];
+    let run = lp(
+        dir,
+        &[&encoder[..], &["--save-model-path", "model"]].concat(),
+    )
+    .ok();
+    assert!(
+        run.stderr.contains("`node_feat_name` in `mlp.yaml`")
+            && run
+                .stderr
+                .contains("is ignored: `model_encoder_type: learnable_embed`"),
+        "{}",
+        run.stderr
+    );
+    let (checkpoint, mrr) = best(&dir.join("model"));
+    let chance = chance_mrr(101);
+    assert!(mrr > 2.0 * chance, "test mrr {mrr} vs chance {chance}");
+    let frozen = [
+        "--sparse-optimizer-lr",
+        "1e-12",
+        "--save-model-path",
+        "frozen",
+    ];
+    lp(dir, &[&encoder[..], &frozen].concat()).ok();
+    let (_, frozen) = best(&dir.join("frozen"));
+    assert!(frozen < 1.4 * chance, "frozen tables: test mrr {frozen}");
+    // Every node type has a `hidden_size` table, and the encoder has no weight of its own:
+    // no input projection reads features. The DistMult relations are the decoder's.
+    let shapes = gs_tests::graphstorm::weight_shapes(dir, &format!("model/{checkpoint}"));
+    let weights: Vec<&str> = shapes.keys().map(String::as_str).collect();
+    let expected = [
+        "decoder/decoder._w_relation.weight",
+        "sparse_embed/item",
+        "sparse_embed/user",
+    ];
+    assert_eq!(weights, expected, "{shapes:?}");
+    assert_eq!(shapes["sparse_embed/user"], [400, 32]);
+
+    // GraphStorm asserts "No GNN layers" for input-only encoders; gs names the key.
+    lp(
+        dir,
+        &[&encoder[..], &["--num-layers", "1", "--fanout", "5"]].concat(),
+    )
+    .fails_with(1, &["`num_layers` is 1", "learnable_embed"]);
+}

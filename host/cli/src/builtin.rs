@@ -7,6 +7,12 @@ pub(crate) const BUILTIN_PLUGINS: &[(&str, &[u8])] = &[
     ("rgat", include_bytes!(env!("GS_BUILTIN_PLUGIN_RGAT"))),
     ("hgt", include_bytes!(env!("GS_BUILTIN_PLUGIN_HGT"))),
     ("mlp", include_bytes!(env!("GS_BUILTIN_PLUGIN_MLP"))),
+    ("gat", include_bytes!(env!("GS_BUILTIN_PLUGIN_GAT"))),
+    ("gatv2", include_bytes!(env!("GS_BUILTIN_PLUGIN_GATV2"))),
+    (
+        "learnable_embed",
+        include_bytes!(env!("GS_BUILTIN_PLUGIN_LEARNABLE_EMBED")),
+    ),
 ];
 
 /// The component of a built-in plugin.

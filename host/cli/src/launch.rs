@@ -57,7 +57,7 @@ fn trained_model(
     }
     let ckpt = checkpoint::load(restore)?;
     let resolved = input.resolve(Some(&ckpt.meta.config))?;
-    Ok((resolved, TrainedModel::Checkpoint(ckpt)))
+    Ok((resolved, TrainedModel::Checkpoint(Box::new(ckpt))))
 }
 
 /// A task command runs its own family of tasks (node, edge, link prediction):

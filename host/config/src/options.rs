@@ -339,7 +339,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("logging_file", Sec::Launch, K::Str, D::None, Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "also write the log to this file"),
     o("local_rank", Sec::Launch, K::Int, D::Int(0), Ign("set by torch.distributed; gs runs one trainer"), "local rank of the trainer"),
     // ---- gs's own ----
-    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, rgcn, rgat, hgt, mlp) or a path to a .wasm component"),
+    o("plugin", Sec::Gs, K::Str, D::Derived("model_encoder_type, if set"), Sup("tests/tests/cli.rs::adversarial_plugins_are_stopped_with_their_name_and_export"), "model plugin: a built-in name (sage, rgcn, rgat, hgt, gat, gatv2, mlp, learnable_embed) or a path to a .wasm component"),
     o("task_type", Sec::Gs, K::Str, D::Derived("the YAML task section"), Sup("host/config/src/tests.rs::a_subcommand_task_is_only_a_fallback"), "node_classification, node_regression, edge_classification, edge_regression or link_prediction"),
     o("device", Sec::Gs, K::Str, D::Str("cpu"), Sup("tests/tests/options_run.rs::device_picks_where_tensors_live"), "cpu, cuda or cuda:N"),
     o("mask_reverse_edges", Sec::Gs, K::Bool, D::Bool(false), Sup("tests/tests/graphstorm_decoders.rs::mask_reverse_edges_keeps_validation_edges_out_through_their_reverses"), "link prediction: a reverse edge type without train_mask carries only the reverses of training edges (GraphStorm lets all of them carry messages)"),
@@ -357,7 +357,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("log_report_frequency", Sec::Basic, K::Int, D::Int(1000), Sup("tests/tests/options_run.rs::logging_options_set_the_level_the_file_and_the_report_frequency"), "log training progress every N iterations"),
     o("task_tracker", Sec::Basic, K::Str, D::Str("sagemaker_task_tracker"), Ign("gs reports metrics in its log"), "sagemaker_task_tracker or tensorboard_task_tracker[:DIR]"),
     // ---- gnn ----
-    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder, used as the built-in plugin when --plugin is not given: sage, rgcn, rgat, hgt, or mlp (num_layers 0, no fanout); GraphStorm's gat, gatv2, lm and learnable_embed are not built in yet"),
+    o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder, used as the built-in plugin when --plugin is not given: sage, rgcn, rgat, hgt, gat, gatv2, or mlp and learnable_embed (num_layers 0, no fanout); GraphStorm's lm is not built in"),
     o("input_activate", Sec::Gnn, K::Str, D::None, Nys(NO_MODEL_READS), "activation in the input layer: none or relu"),
     o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
     o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/edge_features.rs::rgcn_learns_from_a_signal_only_in_edge_features"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
@@ -411,7 +411,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("early_stop_strategy", Sec::Eval, K::Str, D::Str("average_increase"), Sup("host/train/src/early_stop.rs::early_stop_rules_follow_graphstorm"), "average_increase (worse than the mean of the last K) or consecutive_increase (worse than each)"),
     // ---- rgcn / rgat ----
     o("num_bases", Sec::Rgcn, K::Int, D::Int(-1), Sup("tests/tests/rgcn.rs::num_bases_changes_the_weights_and_the_result"), "RGCN basis decomposition (-1: none; read by model plugins that list it, e.g. rgcn)"),
-    o("num_heads", Sec::Rgat, K::Int, D::Int(4), Sup("tests/tests/rgat.rs::num_heads_changes_the_weights_and_the_result"), "attention heads (read by model plugins that list it: rgat, hgt)"),
+    o("num_heads", Sec::Rgat, K::Int, D::Int(4), Sup("tests/tests/rgat.rs::num_heads_changes_the_weights_and_the_result"), "attention heads (read by model plugins that list it: rgat, hgt, gat, gatv2)"),
     // ---- node tasks ----
     o("target_ntype", Sec::NodeTask, K::Str, D::Str("_N"), Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "node type to predict"),
     o("label_field", Sec::NodeTask, K::Str, D::None, Sup("tests/tests/options_run.rs::task_keys_change_the_first_loss"), "feature holding the labels (required except for link prediction)"),

@@ -198,6 +198,7 @@ impl Input {
 
         store.check_scale_out(&mut warnings)?;
         store.check_support(&mut warnings)?;
+        store.check_learnable_embed_inputs(&mut warnings);
 
         let mut b = Builder {
             store: &store,
@@ -316,6 +317,26 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// `model_encoder_type: learnable_embed` embeds every node by its learnable embedding
+    /// only: GraphStorm loads `node_feat_name`'s features and ignores them, so gs warns.
+    fn check_learnable_embed_inputs(&self, warnings: &mut Vec<String>) {
+        let encoder = self
+            .get("model_encoder_type")
+            .and_then(|e| e.value.as_str());
+        if encoder != Some("learnable_embed") {
+            return;
+        }
+        if let Some(e) = self.get("node_feat_name")
+            && !e.value.is_null()
+        {
+            warnings.push(format!(
+                "{} is ignored: `model_encoder_type: learnable_embed` embeds every node by its \
+                 learnable embedding only, as in GraphStorm",
+                e.origin.name("node_feat_name")
+            ));
+        }
     }
 
     fn check_support(&self, warnings: &mut Vec<String>) -> Result<(), ConfigError> {
@@ -1050,7 +1071,10 @@ impl Builder<'_> {
                 let layers = self.fanout_layers("fanout", f)?;
                 if layers != num_layers as usize {
                     let no_message_passing = self.store.is_set("num_layers")
-                        || self.string("model_encoder_type").as_deref() == Some("mlp");
+                        || matches!(
+                            self.string("model_encoder_type").as_deref(),
+                            Some("mlp" | "learnable_embed")
+                        );
                     let hint = if num_layers == 0 && no_message_passing {
                         // GraphStorm ignores `fanout` for encoders without message passing
                         // (`mlp`); gs refuses what would change nothing.

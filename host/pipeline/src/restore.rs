@@ -16,7 +16,7 @@ use crate::setup::Setup;
 /// What `--restore-model-path` names.
 pub enum TrainedModel {
     /// A gs checkpoint (`model/epoch-3`).
-    Checkpoint(LoadedCheckpoint),
+    Checkpoint(Box<LoadedCheckpoint>),
     /// A model directory GraphStorm saved (`model.bin`): the configuration (`--cf`) builds
     /// the built-in plugin `model_encoder_type` names, and `model.bin`'s weights load into it
     /// by name.
@@ -30,7 +30,7 @@ pub(crate) fn restored(
     frontend: &mut dyn Frontend,
 ) -> anyhow::Result<(Setup, TaskModel)> {
     match trained {
-        TrainedModel::Checkpoint(ckpt) => restored_checkpoint(resolved, ckpt, frontend),
+        TrainedModel::Checkpoint(ckpt) => restored_checkpoint(resolved, *ckpt, frontend),
         TrainedModel::GraphStorm(dir) => {
             let restored = graphstorm_model(resolved, &dir, frontend)?;
             Ok((restored.setup, restored.model))

@@ -26,8 +26,13 @@ impl FeatureSpec {
     /// The model's inputs under a resolved configuration: `node_feat_name`, plus a learnable
     /// embedding of width `hidden_size` for every node type without features and, with
     /// `use_node_embeddings`, for every node type (GraphStorm's `GSNodeEncoderInputLayer`).
+    /// Under `model_encoder_type: learnable_embed` every node type gets the embedding only.
     pub fn from_config(graph: &HeteroGraph, config: &TrainConfig) -> Result<Self, TrainError> {
-        let mut spec = Self::parse(graph, config.node_feat_name.as_deref())?;
+        // `learnable_embed` (GraphStorm's `GSPureLearnableInputLayer`) reads no features: every
+        // node type gets a learnable embedding and nothing else.
+        let pure_learnable = config.model_encoder_type.as_deref() == Some("learnable_embed");
+        let node_feat_name = config.node_feat_name.as_deref().filter(|_| !pure_learnable);
+        let mut spec = Self::parse(graph, node_feat_name)?;
         spec.edges =
             EdgeFeatureSpec::parse(graph, "edge_feat_name", config.edge_feat_name.as_deref())?;
         spec.learnable_dim = config.hidden_size as usize;

@@ -269,18 +269,7 @@ impl Model for Hgt {
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let heads = config.num_heads("hgt", DEFAULT_HEADS)?;
-        let hidden = i64::from(config.hidden_size);
-        if hidden == 0 {
-            return Err(Error::invalid_argument(
-                "hgt needs `hidden-size` of at least 1",
-            ));
-        }
-        if config.num_layers == 0 {
-            return Err(Error::invalid_argument(
-                "hgt needs `num-layers` of at least 1 (hint: without message passing, use \
-                 `model_encoder_type: mlp`)",
-            ));
-        }
+        let hidden = config.gnn_hidden_size("hgt")?;
         schema.require_features_at_both_ends("hgt")?;
 
         let input_projs = NodeInputLayer::new(schema, hidden);

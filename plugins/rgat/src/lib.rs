@@ -15,24 +15,9 @@ use gs_plugin_sdk::prelude::*;
 const NUM_HEADS: &str = "num_heads";
 /// The GraphStorm key that switches the self-loop term (`use_self_loop`).
 const USE_SELF_LOOP: &str = "use_self_loop";
-/// DGL `GATConv`'s slope of the leaky ReLU over attention logits.
-const NEGATIVE_SLOPE: f64 = 0.2;
-
-/// `torch.nn.init.xavier_normal_` for any rank, as DGL's `GATConv` initialises `fc` and the
-/// attention vectors.
-fn xavier_normal(shape: &[i64], gain: f64) -> Init {
-    let (fan_in, fan_out) = fans(shape);
-    Init::Normal((0.0, gain * (2.0 / (fan_in + fan_out) as f64).sqrt()))
-}
-
-fn fans(shape: &[i64]) -> (i64, i64) {
-    let receptive: i64 = shape[2..].iter().product();
-    (shape[1] * receptive, shape[0] * receptive)
-}
-
 /// DGL's `GATConv(in, out / heads, heads, bias=False)` of one edge type, as GraphStorm builds
 /// it: one `fc` for sources and destinations alike.
-struct GatConv {
+struct RelationGatConv {
     /// `fc.weight` `[heads * f, in]` (`nn.Linear`: applied as `x @ Wᵀ`).
     fc: Tensor,
     /// `attn_l` and `attn_r` `[1, heads, f]`.
@@ -42,17 +27,25 @@ struct GatConv {
     head_dim: i64,
 }
 
-impl GatConv {
+impl RelationGatConv {
     fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64) -> Self {
         let fc_shape = [heads * head_dim, in_dim];
         let attn_shape = [1, heads, head_dim];
         let gain = Init::RELU_GAIN;
-        GatConv {
+        RelationGatConv {
             fc: scope
                 .sub("fc")
-                .param("weight", &fc_shape, xavier_normal(&fc_shape, gain)),
-            attn_l: scope.param("attn_l", &attn_shape, xavier_normal(&attn_shape, gain)),
-            attn_r: scope.param("attn_r", &attn_shape, xavier_normal(&attn_shape, gain)),
+                .param("weight", &fc_shape, torch_xavier_normal(&fc_shape, gain)),
+            attn_l: scope.param(
+                "attn_l",
+                &attn_shape,
+                torch_xavier_normal(&attn_shape, gain),
+            ),
+            attn_r: scope.param(
+                "attn_r",
+                &attn_shape,
+                torch_xavier_normal(&attn_shape, gain),
+            ),
             heads,
             head_dim,
         }
@@ -76,7 +69,7 @@ impl GatConv {
         let logits = el
             .index_select(0, &src)
             .add(&er.index_select(0, &dst))
-            .leaky_relu(NEGATIVE_SLOPE);
+            .leaky_relu(gs_plugin_sdk::gat::NEGATIVE_SLOPE);
         // Edge softmax over each destination's in-edges, per head: [E, heads].
         let attention = logits.segment_softmax(&dst, num_dst);
         let messages = feat_src
@@ -91,7 +84,7 @@ impl GatConv {
 /// One `RelationalAttLayer` of GraphStorm.
 struct RgatLayer {
     /// The `GATConv` of each edge type, by canonical name (`src:rel:dst`).
-    convs: BTreeMap<String, GatConv>,
+    convs: BTreeMap<String, RelationGatConv>,
     /// `loop_weight` (with `use_self_loop`) and `h_bias`.
     tail: SelfLoopAndBias,
 }
@@ -111,7 +104,7 @@ impl RgatLayer {
             .map(|et| {
                 // GraphStorm's HeteroGraphConv keys its ModuleDict by `str(canonical etype)`.
                 let key = format!("('{}', '{}', '{}')", et.src, et.rel, et.dst);
-                let conv = GatConv::new(&mods.sub(key), in_dim, heads, out_dim / heads);
+                let conv = RelationGatConv::new(&mods.sub(key), in_dim, heads, out_dim / heads);
                 (et.canonical_name(), conv)
             })
             .collect();
@@ -202,18 +195,7 @@ impl Model for Rgat {
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let heads = config.num_heads("rgat", 4)?;
         let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
-        let hidden = i64::from(config.hidden_size);
-        if hidden == 0 {
-            return Err(Error::invalid_argument(
-                "rgat needs `hidden-size` of at least 1",
-            ));
-        }
-        if config.num_layers == 0 {
-            return Err(Error::invalid_argument(
-                "rgat needs `num-layers` of at least 1 (hint: without message passing, use \
-                 `model_encoder_type: mlp`)",
-            ));
-        }
+        let hidden = config.gnn_hidden_size("rgat")?;
         schema.require_features_at_both_ends("rgat")?;
 
         let input_projs = NodeInputLayer::new(schema, hidden);
