@@ -41,6 +41,8 @@
 
 mod aggregation;
 mod alloc;
+mod encoders;
+mod native_encoders;
 mod phase_clock;
 mod plugin_boundary;
 mod proc_status;
@@ -55,6 +57,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 pub use aggregation::AggregationArgs;
+pub use encoders::EncodersArgs;
 pub use plugin_boundary::PluginBoundary;
 pub use sampling::SamplingArgs;
 pub use task::TaskArgs;
@@ -66,6 +69,9 @@ pub enum BenchCommand {
     /// GraphSAGE oracle (same weights), alternating every repetition; plus glibc malloc
     /// settings, measured in child processes.
     PluginBoundary(PluginBoundary),
+    /// Every built-in GNN encoder as a plugin against its native twin (same weights, same
+    /// batches), alternating every repetition: time per training step, ratio, host calls.
+    Encoders(EncodersArgs),
     /// Neighbour aggregation: `block.aggregate` against `index_select` + `scatter_reduce`,
     /// forward and backward, alternating every repetition.
     Aggregation(AggregationArgs),
@@ -79,9 +85,10 @@ pub enum BenchCommand {
 }
 
 /// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
-/// compares `sage` with the native oracle, `task` trains `rgcn`.
-pub fn run(command: BenchCommand, builtins: &[(&str, &[u8])]) -> anyhow::Result<()> {
-    let builtin = |name: &str| {
+/// compares `sage` with the native oracle, `encoders` every GNN encoder with its twin, `task`
+/// trains `rgcn`.
+pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow::Result<()> {
+    let builtin = |name: &str| -> anyhow::Result<&'static [u8]> {
         builtins
             .iter()
             .find(|(n, _)| *n == name)
@@ -90,6 +97,7 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &[u8])]) -> anyhow::Result<
     };
     match command {
         BenchCommand::PluginBoundary(args) => plugin_boundary::run(&args, builtin("sage")?),
+        BenchCommand::Encoders(args) => encoders::run(&args, &builtin),
         BenchCommand::Aggregation(args) => aggregation::run(&args),
         BenchCommand::Sampling(args) => sampling::run(&args),
         BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),

@@ -423,7 +423,16 @@ impl NodeTask {
 
     /// The first training batch of epoch 0, assembled, for tests and benchmarks.
     pub fn first_training_batch(&self) -> Result<PreparedBatch, TrainError> {
-        let (_, mut batches) = self.node_batches(
+        let mut batches = self.training_batches(1)?;
+        batches
+            .pop()
+            .ok_or_else(|| TrainError::Config("no training batch".into()))
+    }
+
+    /// The first `n` training batches of epoch 0 (fewer if the epoch has fewer), assembled,
+    /// for benchmarks.
+    pub fn training_batches(&self, n: usize) -> Result<Vec<PreparedBatch>, TrainError> {
+        let (_, batches) = self.node_batches(
             self.split("train_mask")?,
             self.config.batch_size,
             self.train_sampler()?,
@@ -431,9 +440,7 @@ impl NodeTask {
             0,
             true,
         )?;
-        batches
-            .next()
-            .ok_or_else(|| TrainError::Config("no training batch".into()))?
+        batches.take(n).collect()
     }
 
     /// The encoder's embeddings of `ids` (target nodes), in the order returned, under `no_grad`,
