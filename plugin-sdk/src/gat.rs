@@ -326,7 +326,7 @@ impl AttentionLayer for GatV2Conv {
 /// GraphStorm's `GATEncoder` / `GATv2Encoder` after its `GSNodeEncoderInputLayer`:
 /// `num-layers` attention layers of `num_heads` heads (`hidden / heads` features each,
 /// concatenated), ReLU after every layer but the last, DGL's `feat_drop` (`dropout`) on every
-/// layer's input. Weights: `node_embed.input_projs.<ntype>` and `gnn.layers.<l>.conv.*`.
+/// layer's input. Weights: `node_embed.input_projs.<ntype>` and `gnn._layers.<l>.conv.*`.
 #[derive(Debug)]
 pub struct GatEncoder<L> {
     input_projs: crate::NodeInputLayer,
@@ -347,7 +347,7 @@ impl<L: AttentionLayer> GatEncoder<L> {
         let hidden = config.gnn_hidden_size(model)?;
         schema.require_features_at_both_ends(model)?;
         let input_projs = crate::NodeInputLayer::new(schema, hidden);
-        let gnn = Scope::root().sub("gnn").sub("layers");
+        let gnn = Scope::root().sub("gnn").sub("_layers");
         let last = config.num_layers - 1;
         let layers = (0..config.num_layers)
             .map(|l| {

@@ -26,6 +26,23 @@ pub fn dgl_tiny() -> PathBuf {
     fixtures().join("dgl-tiny/partitioned/tiny.json")
 }
 
+/// The graph golden case `case` is checked on: GraphStorm's homogeneous copy of the papers
+/// (`graphstorm-homo`) for `sage`, `gat` and `gatv2`, which GraphStorm runs on homogeneous
+/// graphs only; the copy whose `writes` edges carry a class label (`graph-ec`) for edge
+/// classification; else dgl-tiny's 2-part partition (reshuffled ids: the golden files are
+/// matched by raw id).
+pub fn case_graph(case: &str) -> PathBuf {
+    match case {
+        "nc-gat" | "nc-gatv2" | "nc-sage" => {
+            fixtures().join("graphstorm-homo/partitioned/tiny-homo.json")
+        }
+        "ec-rgcn" | "ec-rgcn-mlpefeat" => {
+            fixtures().join("graphstorm-models/graph-ec/partitioned/tiny-ec.json")
+        }
+        _ => dgl_tiny(),
+    }
+}
+
 /// A JSON file of golden case `case` (`nc-rgcn`, `nc-mlp`).
 pub fn golden(case: &str, file: &str) -> Value {
     let path = fixtures().join("graphstorm-models").join(case).join(file);
@@ -63,10 +80,10 @@ pub fn graphstorm_model_dir(parent: &Path, name: &str, case: &str) -> PathBuf {
     dir
 }
 
-/// `gs <command>` in `dir` with golden case `case`'s YAML as `--cf`, dgl-tiny as
-/// `--part-config` and one trainer, then `extra`.
+/// `gs <command>` in `dir` with golden case `case`'s YAML as `--cf`, its graph
+/// ([`case_graph`]) as `--part-config` and one trainer, then `extra`.
 pub fn run_gs_on_case(dir: &Path, command: &[&str], case: &str, extra: &[&str]) -> crate::GsRun {
-    let (yaml, part_config) = (case_yaml(case), dgl_tiny());
+    let (yaml, part_config) = (case_yaml(case), case_graph(case));
     let case_args = [
         "--cf",
         yaml.to_str().unwrap(),
@@ -89,15 +106,14 @@ pub fn load_graphstorm_weights(model: &mut TaskModel, case: &str) {
         .unwrap_or_else(|e| panic!("GraphStorm's {case} model.bin loads into gs: {e}"));
 }
 
-/// GraphStorm's `<case>.yaml` resolved for dgl-tiny (2 partitions, reshuffled ids), and the
-/// graph.
+/// GraphStorm's `<case>.yaml` resolved for its graph ([`case_graph`]), and the graph.
 pub fn resolve_case(case: &str) -> (Arc<HeteroGraph>, Resolved) {
     resolve_case_with(case, &[])
 }
 
 /// [`resolve_case`] with more command-line arguments, such as `--mask-reverse-edges true`.
 pub fn resolve_case_with(case: &str, extra_args: &[&str]) -> (Arc<HeteroGraph>, Resolved) {
-    let part_config = dgl_tiny();
+    let part_config = case_graph(case);
     let yaml = case_yaml(case);
     let args: Vec<String> = [
         "--cf",
@@ -256,16 +272,15 @@ pub struct Agreement {
 pub const TOLERANCE: f64 = 1e-5;
 
 impl GraphStormModel {
-    /// Asserts that gs's embeddings of all 42 dgl-tiny nodes and its class probabilities for
-    /// the 6 test papers are GraphStorm's within [`TOLERANCE`]; returns gs's test accuracy.
+    /// Asserts that gs's embeddings of every node (the 42 of dgl-tiny, the 30 papers of its
+    /// homogeneous copy) and its class probabilities for the 6 test papers are GraphStorm's
+    /// within [`TOLERANCE`]; returns gs's test accuracy.
     pub fn assert_agrees_with_graphstorm(&mut self, case: &str) -> f64 {
         let embeddings = self.compare_embeddings(case);
-        assert_eq!(
-            embeddings.compared, 42,
-            "every node of dgl-tiny is compared"
-        );
+        let nodes = self.graph.total_nodes() as usize;
+        assert_eq!(embeddings.compared, nodes, "every node is compared");
         let worst = embeddings.max_abs_diff;
-        eprintln!("{case} vs GraphStorm 0.5.1: embeddings of 42 nodes, max |diff| {worst:e}");
+        eprintln!("{case} vs GraphStorm 0.5.1: embeddings of {nodes} nodes, max |diff| {worst:e}");
         assert!(
             worst <= TOLERANCE,
             "{case}: embeddings differ from GraphStorm's by {worst:e}"
@@ -289,11 +304,12 @@ impl GraphStormModel {
         compare_all_embeddings(&self.graph, &self.resolved, &mut self.model, case).0
     }
 
-    /// The host decoder's class probabilities for the test papers (what GraphStorm's
+    /// The host decoder's class probabilities for the test nodes (what GraphStorm's
     /// `--inference` writes) against the case's `predictions.json` by raw id, and gs's test
     /// accuracy.
     pub fn compare_predictions(&mut self, case: &str) -> (Agreement, Option<f64>) {
-        let want = golden(case, "predictions.json");
+        let target = self.resolved.train.target_ntype.clone();
+        let want = &golden(case, "predictions.json")[target.as_str()];
         let ids = self.task.inference_ids().unwrap();
         let output = self
             .task
@@ -304,14 +320,14 @@ impl GraphStormModel {
         let mut seen = std::collections::BTreeSet::new();
         let mut worst: f64 = 0.0;
         for (row, id) in probabilities.chunks(classes).zip(&output.ids) {
-            let raw = raw_id(&self.graph, "paper", *id);
-            worst = worst.max(max_abs_diff(row, &want["paper"][&raw]));
+            let raw = raw_id(&self.graph, &target, *id);
+            worst = worst.max(max_abs_diff(row, &want[&raw]));
             seen.insert(raw);
         }
         assert_eq!(
             seen.len(),
-            want["paper"].as_object().unwrap().len(),
-            "every paper GraphStorm predicted is compared"
+            want.as_object().unwrap().len(),
+            "every node GraphStorm predicted is compared"
         );
         let accuracy = output
             .scores

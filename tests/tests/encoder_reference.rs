@@ -179,7 +179,7 @@ fn rgat_message(w: &BTreeMap<String, Tensor>) -> Box<BlockMessage<'_>> {
 fn gat(batch: &BatchData, w: &BTreeMap<String, Tensor>, v2: bool) -> Tensor {
     let mut h = input_layer(batch, w);
     for (l, layer) in batch.layers.iter().enumerate() {
-        let p = |name: &str| &w[&format!("gnn/gnn.layers.{l}.conv.{name}")];
+        let p = |name: &str| &w[&format!("gnn/gnn._layers.{l}.conv.{name}")];
         let heads = p(if v2 { "attn" } else { "attn_l" }).size()[1];
         let per_head = |x: Tensor| x.reshape([-1, heads, HIDDEN / heads]);
         let linear = |name: &str, x: &Tensor| {

@@ -1,7 +1,8 @@
 //! gs's host-side decoders proven against the real GraphStorm 0.5.1: the `rgcn` plugin with
-//! GraphStorm's trained weights and the host's DistMult / dot-product link-prediction scores
-//! and DenseBiDecoder edge regression (`tests/fixtures/graphstorm-models/{lp-rgcn-distmult,
-//! lp-rgcn-dot,er-rgcn}`) give GraphStorm's embeddings, scores and predictions, with
+//! GraphStorm's trained weights and the host's DistMult, dot-product, RotatE and TransE
+//! link-prediction scores and DenseBiDecoder edge regression
+//! (`tests/fixtures/graphstorm-models/{lp-rgcn-distmult,lp-rgcn-dot,lp-rgcn-rotate,
+//! lp-rgcn-transe-l1,lp-rgcn-transe-l2,er-rgcn}`) give GraphStorm's embeddings, scores and predictions, with
 //! GraphStorm's conventions for which edges carry messages at inference.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -99,12 +100,25 @@ fn graphstorm_distmult_weights_give_graphstorm_embeddings_and_lp_scores() {
         train.len()
     );
 
+    assert_relations_are_graphstorms(case, &task, &model, 8);
+    check_lp_case(case, &task, &mut model);
+}
+
+/// gs's relation table (`gs` exports it as GraphStorm's `rel_emb`) equals GraphStorm's
+/// `rel_emb.json` row for row, matched by canonical edge type through `relation2id_map`:
+/// one row of `width` per canonical edge type, in partition order.
+fn assert_relations_are_graphstorms(
+    case: &str,
+    task: &LinkPredictionTask,
+    model: &TaskModel,
+    width: usize,
+) {
     let (etypes, table) = task
-        .relation_embeddings(&model)
-        .expect("distmult has relations");
+        .relation_embeddings(model)
+        .expect("the decoder has relations");
     assert_eq!(etypes.len(), 4, "one row per canonical edge type");
+    assert_eq!(table.size()[1] as usize, width, "{case}: relation width");
     let rel = golden(case, "rel_emb.json");
-    let width = table.size()[1] as usize;
     let rows = Vec::<f32>::try_from(table.flatten(0, -1)).unwrap();
     for (et, row) in etypes.iter().zip(rows.chunks(width)) {
         let key = format!("('{}', '{}', '{}')", et.src, et.rel, et.dst);
@@ -113,9 +127,34 @@ fn graphstorm_distmult_weights_give_graphstorm_embeddings_and_lp_scores() {
             .unwrap_or_else(|| panic!("GraphStorm has relation `{key}`"));
         // Equal as float32: `rel_emb.json` went through float64.
         let diff = graphstorm::max_abs_diff(row, &rel["rel_emb"][id as usize]);
-        assert!(diff < 1e-7, "relation row of `{key}` differs by {diff}");
+        assert!(
+            diff < 1e-7,
+            "{case}: relation row of `{key}` differs by {diff}"
+        );
     }
+}
+
+/// RotatE (`γ − Σ_k |h_src,k · e^{iπ r_k / (γ/d)} − h_dst,k|` over complex halves, γ = 12,
+/// GraphStorm's default): GraphStorm's phase table (`[4, hidden/2]`) becomes gs's row for row,
+/// and the scores of every cites edge match GraphStorm's own decoder's within 1e-5.
+#[test]
+fn graphstorm_rotate_weights_give_graphstorm_lp_scores() {
+    let case = "lp-rgcn-rotate";
+    let (task, mut model) = lp_case(case, &[]);
+    assert_eq!(golden(case, "lp_scores.json")["gamma"], 12.0);
+    assert_relations_are_graphstorms(case, &task, &model, 4);
     check_lp_case(case, &task, &mut model);
+}
+
+/// TransE with the L1 and L2 norms (`γ − ‖h_src + r − h_dst‖₁ / ₂`, γ = 12): relations row for
+/// row and GraphStorm's scores within 1e-5.
+#[test]
+fn graphstorm_transe_weights_give_graphstorm_lp_scores() {
+    for case in ["lp-rgcn-transe-l1", "lp-rgcn-transe-l2"] {
+        let (task, mut model) = lp_case(case, &[]);
+        assert_relations_are_graphstorms(case, &task, &model, 8);
+        check_lp_case(case, &task, &mut model);
+    }
 }
 
 /// The dot-product decoder has no weights (GraphStorm saves no `decoder` key, gs has none);

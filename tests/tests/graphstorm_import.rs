@@ -15,12 +15,17 @@ use serde_json::Value;
 /// Every golden case GraphStorm trained.
 const CASES: &[&str] = &[
     "nc-rgcn",
+    "nc-rgcn-bases",
     "nc-rgat",
     "nc-hgt",
     "nc-mlp",
     "lp-rgcn-distmult",
     "lp-rgcn-dot",
+    "lp-rgcn-rotate",
+    "lp-rgcn-transe-l1",
+    "lp-rgcn-transe-l2",
     "er-rgcn",
+    "nc-learnable-embed",
 ];
 
 /// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's
@@ -78,7 +83,7 @@ fn golden_predictions(case: &str) -> Value {
 #[test]
 fn inference_restores_a_graphstorm_model_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    for case in ["nc-rgcn", "nc-rgat", "nc-hgt", "nc-mlp"] {
+    for case in ["nc-rgcn", "nc-rgcn-bases", "nc-rgat", "nc-hgt", "nc-mlp"] {
         let model_dir = graphstorm::graphstorm_model_dir(tmp.path(), case, case);
         let out = tmp.path().join(format!("{case}-predictions"));
         let run = run_gs_on_case(
@@ -226,9 +231,10 @@ fn raw_ids_of_dgl_tiny_are_graphstorms() {
     assert_eq!(raw_id(&graph, "author", 0), "a1");
 }
 
-/// `gs model import` converts GraphStorm's model directory once into a gs checkpoint (the
-/// built-in plugin's component, the weights, the configuration), from which `--inference`
-/// needs no `--cf` and predicts what GraphStorm's `--inference` predicted.
+/// `gs model import` converts GraphStorm's model directory once into a gs model directory (a
+/// checkpoint with the built-in plugin's component, the weights and the configuration; the
+/// summary naming it; the runtime YAML; the graph's transforms), from whose checkpoint
+/// `--inference` needs no `--cf` and predicts what GraphStorm's `--inference` predicted.
 #[test]
 fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
     let tmp = tempfile::tempdir().unwrap();
@@ -257,9 +263,21 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
         run.stdout
     );
     for file in ["checkpoint.json", "model.safetensors", "plugin.wasm"] {
-        assert!(dir.join("imported").join(file).is_file(), "{file}");
+        assert!(dir.join("imported/epoch-0").join(file).is_file(), "{file}");
     }
-    // An existing checkpoint is never overwritten.
+    let summary = gs_tests::runs::training_summary(&dir.join("imported"));
+    assert_eq!(summary["best_checkpoint"], "epoch-0");
+    let runtime_yaml = dir.join("imported/GRAPHSTORM_RUNTIME_UPDATED_TRAINING_CONFIG.yaml");
+    let runtime_yaml = std::fs::read_to_string(runtime_yaml).unwrap();
+    assert!(
+        runtime_yaml.contains("model_encoder_type: hgt"),
+        "{runtime_yaml}"
+    );
+    // dgl-tiny was built with transforms: serving re-applies them from the model directory.
+    let transforms = std::fs::read(dir.join("imported/data_transform_new.json")).unwrap();
+    let graph_transforms = std::fs::read(part_config.with_file_name("data_transform_new.json"));
+    assert_eq!(transforms, graph_transforms.unwrap());
+    // An existing model is never overwritten.
     import("imported").fails_with(1, &["imported", "exists", "hint"]);
 
     run_gs(
@@ -272,7 +290,7 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
             "--num-trainers",
             "1",
             "--restore-model-path",
-            "imported",
+            "imported/epoch-0",
             "--save-prediction-path",
             "pred",
         ],
@@ -344,5 +362,75 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     assert!(
         distance(&encoder, decoder) > 1e-3,
         "embed,gnn: the decoder is gs's own initialisation"
+    );
+}
+
+/// GraphStorm's `learnable_embed` model (`nc-learnable-embed`): `model.bin` holds the decoder
+/// and GraphStorm's meaningless `node_embed._dummy`, and the learnable embeddings sit beside it
+/// as `<ntype>/sparse_emb_00000.pt`, rows in the partition's per-type order. On the 1-part
+/// graph GraphStorm trained on (`graphstorm-tiny`), `--inference` from that directory predicts
+/// what GraphStorm predicted, `gen-node-embedding` writes GraphStorm's embeddings (the rows
+/// themselves), and a missing file is refused naming its folder.
+#[test]
+fn graphstorm_learnable_embeddings_load_into_gs_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let case = "nc-learnable-embed";
+    let model_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
+    let fixture = graphstorm::fixtures().join("graphstorm-models").join(case);
+    for ntype in ["author", "paper"] {
+        std::fs::create_dir_all(model_dir.join(ntype)).unwrap();
+        let file = Path::new(ntype).join("sparse_emb_00000.pt");
+        std::fs::copy(fixture.join(&file), model_dir.join(&file)).unwrap();
+    }
+    let part_config = graphstorm::fixtures().join("graphstorm-tiny/partitioned/tiny.json");
+    let yaml = graphstorm::case_yaml(case);
+    let gs = |command: &[&str], out: &str| {
+        let common = [
+            "--cf",
+            yaml.to_str().unwrap(),
+            "--part-config",
+            part_config.to_str().unwrap(),
+            "--num-trainers",
+            "1",
+            "--restore-model-path",
+            model_dir.to_str().unwrap(),
+        ];
+        run_gs(dir, &[command, &common[..], &[out, "out"]].concat())
+    };
+    gs(
+        &["node-classification", "--inference"],
+        "--save-prediction-path",
+    )
+    .ok();
+    let (nids, rows) = gs_output::read_node_predictions(&dir.join("out"), "paper").unwrap();
+    let want = golden_predictions(case);
+    assert_eq!(nids.len(), want.as_object().unwrap().len());
+    for (raw, probs) in nids.iter().zip(&rows) {
+        let diff = max_abs_diff(probs, &want[raw]);
+        assert!(diff <= 1e-5, "prediction of {raw} differs by {diff}");
+    }
+
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    gs(&["gen-node-embedding"], "--save-embed-path").ok();
+    let want = golden(case, "embeddings.json");
+    for ntype in ["author", "paper"] {
+        let (ids, rows) = gs_output::read_node_embeddings(&dir.join("out"), ntype).unwrap();
+        assert_eq!(ids.len(), want[ntype].as_object().unwrap().len(), "{ntype}");
+        for (raw, row) in ids.iter().zip(&rows) {
+            // The embedding is the saved row itself: equal as float32.
+            let diff = max_abs_diff(row, &want[ntype][raw]);
+            assert!(diff < 1e-7, "{ntype} {raw} differs by {diff}");
+        }
+    }
+
+    std::fs::remove_file(model_dir.join("paper/sparse_emb_00000.pt")).unwrap();
+    gs(
+        &["node-classification", "--inference"],
+        "--save-prediction-path",
+    )
+    .fails_with(
+        1,
+        &["paper", "sparse_emb_<rank>.pt", "restore_model_layers"],
     );
 }

@@ -213,6 +213,9 @@ fn hgt_layer(
     let p = |name: &str| format!("gnn._layers.{l}.{name}");
     let mut summed = PerType::new();
     let mut heads_dk = (0, 0);
+    // As the plugin: `k`, `v` once per source type and `q` once per destination type.
+    let mut keys: BTreeMap<String, (Tensor, Tensor)> = BTreeMap::new();
+    let mut queries = PerType::new();
     for b in &layer.blocks {
         let rel = format!("{}_{}_{}", b.src_type, b.rel, b.dst_type);
         let att = w.get(&p(&format!("relation_att.{rel}")))?;
@@ -228,30 +231,34 @@ fn hgt_layer(
                 1,
             )?)
         };
-        let x_src = rows(h, &b.src_type)?;
-        let k = per_head(torch_linear(
-            x_src,
-            w,
-            &p(&format!("k_linears.{}", b.src_type)),
-        )?)?;
-        let v = per_head(torch_linear(
-            x_src,
-            w,
-            &p(&format!("v_linears.{}", b.src_type)),
-        )?)?;
-        let x_dst = ops::narrow(rows(h, &b.dst_type)?, 0, 0, layer.num_dst[&b.dst_type])?;
-        let q = per_head(torch_linear(
-            &x_dst,
-            w,
-            &p(&format!("q_linears.{}", b.dst_type)),
-        )?)?;
-        let k = times(&k, att)?;
-        let v = times(&v, w.get(&p(&format!("relation_msg.{rel}")))?)?;
+        if !keys.contains_key(&b.src_type) {
+            let x_src = rows(h, &b.src_type)?;
+            let k = per_head(torch_linear(
+                x_src,
+                w,
+                &p(&format!("k_linears.{}", b.src_type)),
+            )?)?;
+            let v = per_head(torch_linear(
+                x_src,
+                w,
+                &p(&format!("v_linears.{}", b.src_type)),
+            )?)?;
+            keys.insert(b.src_type.clone(), (k, v));
+        }
+        if !queries.contains_key(&b.dst_type) {
+            let x_dst = ops::narrow(rows(h, &b.dst_type)?, 0, 0, layer.num_dst[&b.dst_type])?;
+            let q = torch_linear(&x_dst, w, &p(&format!("q_linears.{}", b.dst_type)))?;
+            queries.insert(b.dst_type.clone(), per_head(q)?);
+        }
+        let (k, v) = &keys[&b.src_type];
+        let q = &queries[&b.dst_type];
+        let k = times(k, att)?;
+        let v = times(v, w.get(&p(&format!("relation_msg.{rel}")))?)?;
         let scale = ops::from_f32(&[(dk as f32).sqrt()], &[1], att.device())?;
         let logits = ops::div(
             &ops::mul(
                 &score(
-                    &ops::index_select(&q, 0, &b.dst)?,
+                    &ops::index_select(q, 0, &b.dst)?,
                     &ops::index_select(&k, 0, &b.src)?,
                 )?,
                 w.get(&p(&format!("relation_pri.{rel}")))?,
@@ -312,7 +319,7 @@ fn gat_layer(
     relu: bool,
 ) -> anyhow::Result<PerType> {
     let layer = &batch.layers[l];
-    let p = |name: &str| format!("gnn.layers.{l}.conv.{name}");
+    let p = |name: &str| format!("gnn._layers.{l}.conv.{name}");
     let attn = w.get(&p(if v2 { "attn" } else { "attn_l" }))?;
     let (heads, f) = (attn.size()[1], attn.size()[2]);
     let per_head = |x: Tensor| -> anyhow::Result<Tensor> { Ok(ops::reshape(&x, &[-1, heads, f])?) };

@@ -1,4 +1,4 @@
-//! `gs model import`: a model GraphStorm trained, converted into a gs checkpoint.
+//! `gs model import`: a model GraphStorm trained, converted into a gs model directory.
 
 use std::path::PathBuf;
 
@@ -8,15 +8,17 @@ use crate::launch::Terminal;
 
 #[derive(Subcommand)]
 pub(crate) enum ModelCommand {
-    /// Convert a model directory GraphStorm saved (`model.bin`) into a gs checkpoint that
-    /// `--restore-model-path` loads with no `--cf`. Takes GraphStorm's flags for the model it
-    /// was trained as: `gs model import --graphstorm gs_model/epoch-1 --output model/
-    /// --cf train.yaml --part-config graph.json`.
+    /// Convert a model directory GraphStorm saved (`model.bin`, and its learnable embeddings)
+    /// into a gs model directory: the checkpoint `model/epoch-0/`, which
+    /// `--restore-model-path` loads with no `--cf`, `training_summary.json`, the runtime YAML
+    /// and `data_transform_new.json`. Takes GraphStorm's flags for the model it was trained
+    /// as: `gs model import --graphstorm gs_model/epoch-1 --output model/ --cf train.yaml
+    /// --part-config graph.json`.
     Import {
         /// The GraphStorm model directory (holding `model.bin`).
         #[arg(long)]
         graphstorm: PathBuf,
-        /// The gs checkpoint directory to write; it must not exist.
+        /// The gs model directory to write; it must not exist.
         #[arg(long)]
         output: PathBuf,
         /// GraphStorm's flags (`--cf`, `--part-config`, ...), as for `gs launch`.
@@ -41,7 +43,7 @@ pub(crate) fn run(what: ModelCommand) -> anyhow::Result<()> {
     }
     if output.exists() {
         anyhow::bail!(
-            "`{}` exists; hint: name a new folder for the checkpoint",
+            "`{}` exists; hint: name a new folder for the model",
             output.display()
         );
     }

@@ -137,7 +137,7 @@ fn restore_best(model: &mut TaskModel, best: Option<std::path::PathBuf>) -> anyh
 /// As GraphStorm does beside saved models: the merged configuration in GraphStorm's YAML
 /// layout, and the graph's `data_transform_new.json` (which serving needs) when it has one.
 /// Training writes them together with the first checkpoint.
-fn runtime_config_files(resolved: &Resolved) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn runtime_config_files(resolved: &Resolved) -> Vec<(String, Vec<u8>)> {
     let mut files = vec![(
         gs_config::RUNTIME_CONFIG_FILE.to_string(),
         gs_config::graphstorm_yaml(&resolved.train).into_bytes(),

@@ -7,6 +7,11 @@
 //! lacks, a model weight that `model.bin` lacks, and a shape that differs are each an error
 //! naming the key: GraphStorm itself loads `node_embed` non-strictly and silently ignores a
 //! wrong input-layer key; gs does not.
+//!
+//! Learnable node embeddings live beside `model.bin`: GraphStorm saves the table of node type
+//! `t` as `<dir>/<t>/sparse_emb_<rank>.pt`, one file per trainer, each a tensor of consecutive
+//! rows, in the partition's per-type node order, which is the order of gs's tables
+//! (`sparse_embed/<t>`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +22,11 @@ use crate::{TaskModel, TrainError};
 
 /// The file GraphStorm saves a model's weights in, inside its model directory.
 pub const GRAPHSTORM_MODEL_FILE: &str = "model.bin";
+
+/// The placeholder parameter of GraphStorm's `GSPureLearnableInputLayer` (`learnable_embed`),
+/// which exists only to keep DDP from failing on a module without dense weights; gs has no
+/// counterpart, and its value means nothing.
+const PLACEHOLDER_KEY: &str = "node_embed._dummy";
 
 /// `nn.Linear` weights of GraphStorm's decoders, stored `[out, in]`; gs keeps `[in, out]`.
 const LINEAR_WEIGHTS: &[&str] = &[
@@ -59,6 +69,7 @@ pub fn read_graphstorm_weights(path: &Path) -> Result<Vec<GraphStormWeight>, Tra
         gs_graph::read_torch_tensors(path).map_err(|e| TrainError::Config(e.to_string()))?;
     Ok(tensors
         .into_iter()
+        .filter(|t| t.name != PLACEHOLDER_KEY)
         .map(|t| {
             let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
             let tensor = Tensor::from_slice(&t.values).reshape(shape);
@@ -88,8 +99,9 @@ pub fn load_graphstorm_weights(
 ) -> Result<(), TrainError> {
     let selected = crate::model_layers::selection(layers);
     let weights: Vec<&GraphStormWeight> = weights.iter().filter(|w| selected(&w.name)).collect();
+    // The learnable embeddings' tables too (`sparse_embed/<ntype>`).
     let ours: BTreeMap<String, Vec<i64>> = model
-        .named_weights()
+        .checkpoint_weights()
         .into_iter()
         .filter(|(n, _)| selected(n))
         .map(|(n, t)| (n, t.size()))
@@ -155,9 +167,82 @@ pub fn load_graphstorm_model_dir(
     layers: &[String],
 ) -> Result<(std::path::PathBuf, usize), TrainError> {
     let model_bin = dir.join(GRAPHSTORM_MODEL_FILE);
-    let weights = read_graphstorm_weights(&model_bin)?;
+    let mut weights = read_graphstorm_weights(&model_bin)?;
+    let selected = crate::model_layers::selection(layers);
+    for (name, _) in model.checkpoint_weights() {
+        if let Some(ntype) = name.strip_prefix(crate::learnable_embeddings::TABLE_PREFIX)
+            && selected(&name)
+        {
+            weights.push(GraphStormWeight {
+                key: format!("{ntype}/sparse_emb_*.pt"),
+                tensor: read_sparse_embeddings(dir, ntype)?,
+                name,
+            });
+        }
+    }
     load_graphstorm_weights(model, &weights, layers, &model_bin)?;
     Ok((model_bin, weights.len()))
+}
+
+/// The learnable embeddings GraphStorm saved for node type `ntype` in its model directory
+/// `dir`: the rows of `<dir>/<ntype>/sparse_emb_*.pt` concatenated in file-name order (the
+/// trainers' ranks, zero-padded), as GraphStorm's `load_sparse_emb` reads them.
+pub fn read_sparse_embeddings(dir: &Path, ntype: &str) -> Result<Tensor, TrainError> {
+    let folder = dir.join(ntype);
+    let hint = "restore from the model directory GraphStorm saved (with its learnable \
+                embeddings), or leave `sparse_embed` out of `restore_model_layers` to start them \
+                afresh";
+    let entries = std::fs::read_dir(&folder).map_err(|e| {
+        TrainError::Config(format!(
+            "`{}`: cannot read GraphStorm's learnable embeddings of node type `{ntype}` ({e}); \
+             the model has a table for `{ntype}`, and GraphStorm saves it there as \
+             `sparse_emb_<rank>.pt`; hint: {hint}",
+            folder.display()
+        ))
+    })?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("sparse_emb_") && n.ends_with(".pt"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(TrainError::Config(format!(
+            "`{}` holds no `sparse_emb_<rank>.pt` file; hint: {hint}",
+            folder.display()
+        )));
+    }
+    let mut parts = Vec::with_capacity(files.len());
+    for file in &files {
+        let tensors =
+            gs_graph::read_torch_tensors(file).map_err(|e| TrainError::Config(e.to_string()))?;
+        let [t] = tensors.as_slice() else {
+            return Err(TrainError::Config(format!(
+                "`{}` holds {} tensors; GraphStorm saves one `[rows, dim]` tensor per file",
+                file.display(),
+                tensors.len()
+            )));
+        };
+        if t.shape.len() != 2 {
+            return Err(TrainError::Config(format!(
+                "`{}` holds a tensor of shape {:?}; GraphStorm saves `[rows, dim]`",
+                file.display(),
+                t.shape
+            )));
+        }
+        let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+        parts.push(Tensor::from_slice(&t.values).reshape(shape));
+    }
+    Tensor::f_cat(&parts, 0).map_err(|e| {
+        TrainError::Config(format!(
+            "the files of `{}` do not stack into one table: {e}",
+            folder.display()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -229,17 +229,7 @@ impl Model for Rgcn {
                  positive number of bases"
             )));
         }
-        if config.hidden_size == 0 {
-            return Err(Error::invalid_argument(
-                "rgcn needs `hidden-size` of at least 1",
-            ));
-        }
-        if config.num_layers == 0 {
-            return Err(Error::invalid_argument(
-                "rgcn needs `num-layers` of at least 1 (hint: without message passing, use \
-                 `model_encoder_type: mlp`)",
-            ));
-        }
+        let hidden = config.gnn_hidden_size("rgcn")?;
         for edge_type in &schema.edge_types {
             let mut needs = vec![(&edge_type.src, "a source")];
             if self_loop {
@@ -257,7 +247,6 @@ impl Model for Rgcn {
             }
         }
 
-        let hidden = i64::from(config.hidden_size);
         let num_rels = schema.edge_types.len() as i64;
         let bases = (num_bases > 0 && num_bases < num_rels).then_some(num_bases);
         let input_projs = NodeInputLayer::new(schema, hidden);

@@ -75,7 +75,11 @@ fn shuffle_mapping(
 ) -> Result<(BTreeMap<String, Vec<i64>>, PathBuf), DglError> {
     let pt = dir.join("node_mapping.pt");
     if pt.is_file() {
-        return Ok((torch_pt::read_int_tensor_dict(&pt)?, pt));
+        let single_type = match cfg.ntypes.as_slice() {
+            [only] => Some(only.as_str()),
+            _ => None,
+        };
+        return Ok((torch_pt::read_int_tensors(&pt, single_type)?, pt));
     }
     let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for files in &cfg.parts {

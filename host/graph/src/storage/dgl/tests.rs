@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::torch_pt::read_int_tensor_dict;
+use super::torch_pt::read_int_tensors;
 use crate::{Array, EdgeType, HeteroGraph, inspect_dgl_partitions, load, load_dgl};
 
 /// The fixture folder, committed under the repository's `tests/fixtures/`.
@@ -192,14 +192,14 @@ fn plain_load_dispatches_to_the_dgl_reader() {
 #[test]
 fn reads_torch_saved_mappings() {
     let dir = fixture().join("partitioned");
-    let nodes = read_int_tensor_dict(&dir.join("node_mapping.pt")).unwrap();
+    let nodes = read_int_tensors(&dir.join("node_mapping.pt"), None).unwrap();
     assert_eq!(nodes.keys().collect::<Vec<_>>(), ["author", "paper"]);
     for (nt, n) in [("author", 12), ("paper", 30)] {
         let mut v = nodes[nt].clone();
         v.sort_unstable();
         assert_eq!(v, (0..n).collect::<Vec<i64>>(), "{nt} is a permutation");
     }
-    let edges = read_int_tensor_dict(&dir.join("edge_mapping.pt")).unwrap();
+    let edges = read_int_tensors(&dir.join("edge_mapping.pt"), None).unwrap();
     assert_eq!(edges["author:writes:paper"].len(), 60);
     assert_eq!(edges["paper:cites:paper"].len(), 58);
 }

@@ -82,12 +82,26 @@ fn storage_bytes<'b>(
 }
 
 /// Reads the dict of integer tensors in the `.pt` file at `path`. Keys that are tuples
-/// (GraphStorm's canonical edge types) are joined with `:`.
-pub(crate) fn read_int_tensor_dict(path: &Path) -> Result<BTreeMap<String, Vec<i64>>, DglError> {
+/// (GraphStorm's canonical edge types) are joined with `:`. When the graph has a single type,
+/// `single_type`, one bare tensor is accepted too: DGL saves a homogeneous graph's
+/// `node_mapping.pt` (`_N`) so, and the tensor is that type's.
+pub(crate) fn read_int_tensors(
+    path: &Path,
+    single_type: Option<&str>,
+) -> Result<BTreeMap<String, Vec<i64>>, DglError> {
     let map = map_file(path)?;
     let (entries, prefix, value) = open_archive(path, &map, RESAVE_HINT)?;
-    let Value::Dict(items) = value else {
-        return Err(DglError::invalid(path, "does not hold a dict", RESAVE_HINT));
+    let items = match (value, single_type) {
+        (Value::Dict(items), _) => items,
+        (Value::Tensor(t), Some(only)) => vec![(Value::Str(only.to_string()), Value::Tensor(t))],
+        (Value::Tensor(_), None) => {
+            return Err(DglError::invalid(
+                path,
+                "holds one tensor, but the graph has several types to map",
+                RESAVE_HINT,
+            ));
+        }
+        _ => return Err(DglError::invalid(path, "does not hold a dict", RESAVE_HINT)),
     };
     let mut out = BTreeMap::new();
     for (k, v) in items {
