@@ -1,9 +1,10 @@
 //! gs's host-side decoders proven against the real GraphStorm 0.5.1: the `rgcn` plugin with
 //! GraphStorm's trained weights and the host's DistMult, dot-product, RotatE and TransE
-//! link-prediction scores and DenseBiDecoder edge regression
-//! (`tests/fixtures/graphstorm-models/{lp-rgcn-distmult,lp-rgcn-dot,lp-rgcn-rotate,
-//! lp-rgcn-transe-l1,lp-rgcn-transe-l2,er-rgcn}`) give GraphStorm's embeddings, scores and predictions, with
-//! GraphStorm's conventions for which edges carry messages at inference.
+//! link-prediction scores, and DenseBiDecoder, MLPDecoder and MLPEFeatEdgeDecoder edge
+//! regression and classification (`tests/fixtures/graphstorm-models/{lp-rgcn-distmult,
+//! lp-rgcn-dot,lp-rgcn-rotate,lp-rgcn-transe-l1,lp-rgcn-transe-l2,er-rgcn,er-rgcn-mlp,ec-rgcn,
+//! ec-rgcn-mlpefeat}`) give GraphStorm's embeddings, scores and predictions, with GraphStorm's
+//! conventions for which edges carry messages at inference.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -203,15 +204,12 @@ fn mask_reverse_edges_keeps_validation_edges_out_through_their_reverses() {
     );
 }
 
-/// GraphStorm's DenseBiDecoder (`decoder.basis_para`, `decoder.combine_basis.*`,
-/// `decoder.regression_head.*`, `nn.Linear` weights transposed to gs's `[in, out]`) loads into
-/// gs's edge-regression decoder by name. `author,writes,paper` has no masks, so gs's
-/// `--inference` predicts all 60 edges, as GraphStorm's; its embeddings (every edge type
-/// carries messages at inference, although training removed the target type) and
-/// predictions match GraphStorm's within 1e-5.
-#[test]
-fn graphstorm_dense_bi_decoder_weights_give_graphstorm_edge_regression_predictions() {
-    let case = "er-rgcn";
+/// An edge-task golden case on `author,writes,paper`: GraphStorm's encoder and decoder weights
+/// loaded by name give GraphStorm's inference embeddings of every node (every edge type carries
+/// messages at inference, although training removed the target type) and its prediction for
+/// each of the `predicted` edges `--inference` wrote (a value for regression, the class
+/// probabilities for classification), matched by raw ids, within 1e-5.
+fn assert_edge_case_is_graphstorms(case: &str, predicted: usize) {
     let (graph, resolved) = graphstorm::resolve_case(case);
     assert_eq!(resolved.train.model_encoder_type.as_deref(), Some("rgcn"));
     assert!(resolved.train.remove_target_edge_type);
@@ -241,42 +239,69 @@ fn graphstorm_dense_bi_decoder_weights_give_graphstorm_edge_regression_predictio
 
     let writes = EdgeType::new("author", "writes", "paper");
     let ids = task.inference_ids().unwrap();
-    assert_eq!(ids.len() as u64, graph.num_edges(&writes).unwrap());
+    assert_eq!(ids.len(), predicted, "{case}: edges to predict");
     let output = task.infer(&mut model, &ids, &mut NoProgress).unwrap();
     assert_eq!(output.etype, writes);
+    let width = output.outputs.size()[1] as usize;
     let values = Vec::<f32>::try_from(output.outputs.flatten(0, -1)).unwrap();
-    assert_eq!(values.len(), ids.len(), "one value per edge");
-    let want: BTreeMap<(String, String), f64> =
+    let want: BTreeMap<(String, String), serde_json::Value> =
         golden(case, "predictions.json")["author_writes_paper"]
             .as_array()
             .unwrap()
             .iter()
             .map(|r| {
                 let key = (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into());
-                (key, r[2][0].as_f64().unwrap())
+                (key, r[2].clone())
             })
             .collect();
     let mut seen = BTreeSet::new();
     let mut worst: f64 = 0.0;
-    for ((src, dst), got) in output.src.iter().zip(&output.dst).zip(&values) {
+    for ((src, dst), got) in output.src.iter().zip(&output.dst).zip(values.chunks(width)) {
         let key = (
             raw_id(&graph, "author", *src),
             raw_id(&graph, "paper", *dst),
         );
         let w = want
             .get(&key)
-            .unwrap_or_else(|| panic!("GraphStorm predicted {key:?}"));
-        worst = worst.max((f64::from(*got) - w).abs());
+            .unwrap_or_else(|| panic!("{case}: GraphStorm predicted {key:?}"));
+        worst = worst.max(graphstorm::max_abs_diff(got, w));
         seen.insert(key);
     }
     assert_eq!(
         seen.len(),
         want.len(),
-        "every writes edge GraphStorm predicted"
+        "{case}: every edge GraphStorm predicted"
     );
     let agreement = Agreement {
         compared: seen.len(),
         max_abs_diff: worst,
     };
-    assert_agrees(&format!("{case} predictions"), agreement, 60);
+    assert_agrees(&format!("{case} predictions"), agreement, predicted);
+}
+
+/// GraphStorm's DenseBiDecoder (`decoder.basis_para`, `decoder.combine_basis.*`,
+/// `decoder.regression_head.*`, `nn.Linear` weights transposed to gs's `[in, out]`) loads into
+/// gs's edge-regression decoder by name. `author,writes,paper` has no masks, so gs's
+/// `--inference` predicts all 60 edges, as GraphStorm's.
+#[test]
+fn graphstorm_dense_bi_decoder_weights_give_graphstorm_edge_regression_predictions() {
+    assert_edge_case_is_graphstorms("er-rgcn", 60);
+}
+
+/// GraphStorm's `MLPDecoder` for regression (`[h_src, h_dst] @ decoder + bias`, then
+/// `regression_head`, no activation between), all 60 edges.
+#[test]
+fn graphstorm_mlp_decoder_weights_give_graphstorm_edge_regression_predictions() {
+    assert_edge_case_is_graphstorms("er-rgcn-mlp", 60);
+}
+
+/// Edge classification on the copy of dgl-tiny whose `writes` edges carry a 3-class label
+/// (`graph-ec`): GraphStorm's DenseBiDecoder with a softmax over `combine_basis`'s 3 logits,
+/// and its `MLPEFeatEdgeDecoder`, which also reads the target edge's own feature `w`, raw
+/// (`relu([relu([h_src, h_dst] @ nn_decoder), relu(w @ feat_decoder)] @ combine_decoder) @
+/// decoder + bias`). Both predict GraphStorm's probabilities for the 12 test edges.
+#[test]
+fn graphstorm_edge_classification_decoders_give_graphstorm_probabilities() {
+    assert_edge_case_is_graphstorms("ec-rgcn", 12);
+    assert_edge_case_is_graphstorms("ec-rgcn-mlpefeat", 12);
 }

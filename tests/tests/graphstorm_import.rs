@@ -25,7 +25,13 @@ const CASES: &[&str] = &[
     "lp-rgcn-transe-l1",
     "lp-rgcn-transe-l2",
     "er-rgcn",
+    "er-rgcn-mlp",
+    "ec-rgcn",
+    "ec-rgcn-mlpefeat",
     "nc-learnable-embed",
+    "nc-gat",
+    "nc-gatv2",
+    "nc-sage",
 ];
 
 /// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's
@@ -321,7 +327,13 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     let distance = |ckpt: &Path, name: &str| {
         let saved = gs_train::checkpoint::load(ckpt).unwrap().weights;
         let (_, ours) = saved.iter().find(|(n, _)| n == name).unwrap();
-        let theirs = &graphstorm.iter().find(|w| w.name == name).unwrap().tensor;
+        // GraphStorm's key: the encoder's are gs's names without `gnn/`; the
+        // EntityClassifier's `decoder.decoder` is gs's `decoder/decoder.weight`.
+        let key = match name {
+            "decoder/decoder.weight" => "decoder.decoder",
+            name => name.strip_prefix("gnn/").unwrap(),
+        };
+        let theirs = &graphstorm.iter().find(|w| w.key == key).unwrap().tensor;
         (ours - theirs).abs().max().double_value(&[])
     };
     for (model, layers) in [("encoder", Some("embed,gnn")), ("all", None)] {

@@ -39,6 +39,7 @@ struct Linear {
 }
 
 impl Linear {
+    /// `<name>.weight` and `<name>.bias`, as GraphStorm's `nn.Linear` layers are named.
     fn new(
         params: &mut ParamStore,
         name: &str,
@@ -46,9 +47,22 @@ impl Linear {
         init: Init,
         bias: bool,
     ) -> Result<Self, TensorError> {
-        let weight = params.get_or_create(&format!("{name}.weight"), &shape, init)?;
+        let names = (format!("{name}.weight"), format!("{name}.bias"));
+        Self::named(params, (&names.0, &names.1), shape, init, bias)
+    }
+
+    /// A weight and a bias under names of their own, as GraphStorm's decoders that hold them
+    /// as bare parameters name them (`decoder.decoder`, `decoder.bias`).
+    fn named(
+        params: &mut ParamStore,
+        (weight_name, bias_name): (&str, &str),
+        shape: [i64; 2],
+        init: Init,
+        bias: bool,
+    ) -> Result<Self, TensorError> {
+        let weight = params.get_or_create(weight_name, &shape, init)?;
         let bias = if bias {
-            Some(params.get_or_create(&format!("{name}.bias"), &[shape[1]], Init::Zeros)?)
+            Some(params.get_or_create(bias_name, &[shape[1]], Init::Zeros)?)
         } else {
             None
         };
@@ -129,9 +143,10 @@ impl EdgeDecoder {
                 )?,
             },
             "MLPDecoder" => Kind::Mlp {
-                decoder: Linear::new(
+                // GraphStorm's `MLPEdgeDecoder` holds `decoder` and `bias` as parameters.
+                decoder: Linear::named(
                     &mut params,
-                    "decoder.decoder",
+                    ("decoder.decoder", "decoder.bias"),
                     [2 * h, width],
                     Init::XavierUniform {
                         gain: std::f64::consts::SQRT_2,

@@ -40,17 +40,21 @@ pub fn is_graphstorm_model_dir(dir: &Path) -> bool {
     dir.join(GRAPHSTORM_MODEL_FILE).is_file() && !dir.join(crate::checkpoint::META_FILE).exists()
 }
 
-/// gs's weight name of GraphStorm key `key`: the EntityClassifier's `decoder.decoder` and
-/// `decoder.bias` are the host decoder's `decoder.weight` and `decoder.bias`, other decoder keys
-/// keep their name under the host's `decoder/` prefix, and encoder keys (`node_embed.*`,
-/// `gnn.*`) are the plugin's own names under `gnn/`.
+/// gs's weight name of GraphStorm key `key`: decoder keys keep their name under the host's
+/// `decoder/` prefix, and encoder keys (`node_embed.*`, `gnn.*`) are the plugin's own names
+/// under `gnn/`. The one exception, the EntityClassifier's `decoder.decoder` (gs's node
+/// decoder names it `decoder.weight`), is [`alias`].
 pub fn gs_weight_name(key: &str) -> String {
     match key {
-        "decoder.decoder" => "decoder/decoder.weight".to_string(),
-        "decoder.bias" => "decoder/decoder.bias".to_string(),
         key if key.starts_with("decoder.") => format!("decoder/{key}"),
         key => format!("gnn/{key}"),
     }
+}
+
+/// The other gs name GraphStorm key `key` may have: the node decoder's `decoder.weight` for
+/// the EntityClassifier's `decoder.decoder` (the edge decoders keep GraphStorm's name).
+fn alias(key: &str) -> Option<&'static str> {
+    (key == "decoder.decoder").then_some("decoder/decoder.weight")
 }
 
 /// A GraphStorm weight under its gs name.
@@ -105,6 +109,21 @@ pub fn load_graphstorm_weights(
         .into_iter()
         .filter(|(n, _)| selected(n))
         .map(|(n, t)| (n, t.size()))
+        .collect();
+    // A key whose gs name the model lacks takes its alias when the model has that.
+    let weights: Vec<GraphStormWeight> = weights
+        .into_iter()
+        .map(|w| {
+            let name = match alias(&w.key) {
+                Some(a) if !ours.contains_key(&w.name) && ours.contains_key(a) => a.to_string(),
+                _ => w.name.clone(),
+            };
+            GraphStormWeight {
+                key: w.key.clone(),
+                name,
+                tensor: w.tensor.shallow_clone(),
+            }
+        })
         .collect();
     let bad = |what: String, hint: &str| {
         TrainError::Config(format!("`{}`: {what}; hint: {hint}", source.display()))
@@ -251,7 +270,9 @@ mod tests {
 
     #[test]
     fn graphstorm_keys_map_to_gs_names() {
-        assert_eq!(gs_weight_name("decoder.decoder"), "decoder/decoder.weight");
+        assert_eq!(gs_weight_name("decoder.decoder"), "decoder/decoder.decoder");
+        assert_eq!(alias("decoder.decoder"), Some("decoder/decoder.weight"));
+        assert_eq!(alias("decoder.bias"), None);
         assert_eq!(gs_weight_name("decoder.bias"), "decoder/decoder.bias");
         assert_eq!(
             gs_weight_name("decoder._w_relation.weight"),
