@@ -106,8 +106,8 @@ fn attention_layer(
 ) -> Result<BTreeMap<String, Tensor>> {
     let mut parts: BTreeMap<String, Vec<ScoredEdges>> = BTreeMap::new();
     for block in batch.blocks(layer) {
-        // A block into a type without destinations in this layer has no edges.
-        if block.num_dst() == 0 {
+        // A block without destinations or without sources (fanout 0) has no edges.
+        if block.num_dst() == 0 || block.num_src() == 0 {
             continue;
         }
         let dst_type = block.edge_type().dst;

@@ -62,6 +62,7 @@ pub mod log;
 mod model;
 pub mod nn;
 mod panic;
+pub mod sage;
 mod targets;
 mod tensor;
 

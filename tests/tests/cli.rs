@@ -113,7 +113,7 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
         loaded
             .weights
             .iter()
-            .any(|(n, _)| n == "gnn/layers.0.author:writes:paper.fc_self.weight")
+            .any(|(n, _)| n == "gnn/gnn._layers.0.conv.fc_self.weight")
     );
 
     // Inference from the checkpoint alone: no --cf, no custom arguments, no --plugin.
@@ -309,7 +309,7 @@ fn bad_input_ends_with_a_clear_message() {
         ],
     );
     launch(dir, &["--plugin", "sage", "--", "--aggregator", "max"])
-        .fails_with(1, &["sage", "`init`", "max", "mean"]);
+        .fails_with(1, &["sage", "`init`", "max", "pool", "mean"]);
     std::fs::write(
         dir.join("bad.yaml"),
         "version: 1.0\ngsf:\n  gnn: [unclosed\n",

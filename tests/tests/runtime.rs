@@ -41,7 +41,7 @@ fn sage_describes_itself() {
     let sage = sage(&engine);
     let info = sage.info();
     assert_eq!(info.name, "sage");
-    assert_eq!(info.version, "0.2.0");
+    assert_eq!(info.version, "0.3.0");
     assert!(
         info.tasks.contains(&Task::NodeClassification)
             && info.tasks.contains(&Task::NodeRegression)
@@ -51,7 +51,7 @@ fn sage_describes_itself() {
         .iter()
         .map(|h| (h.name.as_str(), h.default.as_str()))
         .collect();
-    assert_eq!(hyper, [("aggregator", "mean"), ("activation", "relu")]);
+    assert_eq!(hyper, [("aggregator", "pool"), ("activation", "relu")]);
     assert!(
         info.hyper_params
             .iter()
@@ -126,14 +126,19 @@ fn sage_creates_the_documented_weights() {
     let (engine, _cache) = temp_engine();
     let sage = initialised_sage(&engine);
     let (f, h) = (FEATURE_DIM, i64::from(HIDDEN));
-    let mut expected = Vec::new();
-    for (layer, width) in [(0, f), (1, h)] {
-        for edge_type in ["author:writes:paper", "paper:cites:paper"] {
-            let prefix = format!("layers.{layer}.{edge_type}");
-            expected.push((format!("{prefix}.fc_self.weight"), vec![width, h]));
-            expected.push((format!("{prefix}.fc_self.bias"), vec![h]));
-            expected.push((format!("{prefix}.fc_neigh.weight"), vec![width, h]));
-        }
+    // GraphStorm's input layer per node type with features, then per layer the pool
+    // SAGEConv's `fc_pool` (`[in, in]` and a bias), `fc_self` and `fc_neigh` (`[out, in]`, no
+    // bias), in creation order.
+    let mut expected = vec![
+        ("node_embed.input_projs.author".to_string(), vec![f, h]),
+        ("node_embed.input_projs.paper".to_string(), vec![f, h]),
+    ];
+    for layer in 0..2 {
+        let prefix = format!("gnn._layers.{layer}.conv");
+        expected.push((format!("{prefix}.fc_pool.weight"), vec![h, h]));
+        expected.push((format!("{prefix}.fc_pool.bias"), vec![h]));
+        expected.push((format!("{prefix}.fc_self.weight"), vec![h, h]));
+        expected.push((format!("{prefix}.fc_neigh.weight"), vec![h, h]));
     }
     let created: Vec<(String, Vec<i64>)> = sage
         .params()

@@ -1,64 +1,21 @@
-//! The built-in `sage` starts training near `ln(num_classes)` and does not diverge when the
-//! hidden size and the batch grow. sage 0.1.0 summed its per-edge-type convolutions, so a node
-//! type that three edge types reach got three self terms and the scale grew in every layer: on
-//! the demo graph its first loss was 10.1 for 4 classes (ln 4 = 1.39), and with hidden size
-//! 128 and batch 1,024 its epoch losses went 20 → 47 → 28. sage 0.2.0 averages them.
+//! The built-in `sage`: GraphStorm's `SAGEEncoder`, proven against the real GraphStorm 0.5.1
+//! on its homogeneous copy of dgl-tiny's papers (`tests/fixtures/graphstorm-models/nc-sage`),
+//! and training that converges whatever the hidden size and the batch. sage 0.1.0 summed its
+//! per-edge-type convolutions, so a node type that three edge types reach got three self terms
+//! and the scale grew in every layer: with hidden size 128 and batch 1,024 its epoch losses went
+//! 20 → 47 → 28. sage 0.3.0 is GraphStorm's model, and a heterogeneous layer is read as one
+//! homogeneous graph.
 
-use std::sync::Arc;
-
-use gs_graph::{DemoParams, generate_demo};
-use gs_runtime::PluginLimits;
-use gs_tensor::{Device, ParamStore};
 use gs_tests::{demo_yaml, run_gs_line};
-use gs_train::{NodeTask, resolve_custom_args};
 use serde_json::Value;
 
 /// The demo's 4 classes.
 const CLASSES: f64 = 4.0;
 
-/// The first training loss of `sage` on the default demo graph (3,000 papers, 2,000
-/// authors) with the demo's YAML and `hidden`, `batch`.
-fn first_loss(hidden: u32, batch: u32) -> f64 {
-    let graph = generate_demo(&DemoParams::default());
-    let args: Vec<String> = format!(
-        "--cf {} --part-config in-memory.json --num-trainers 1 --hidden-size {hidden} \
-         --batch-size {batch}",
-        demo_yaml().display()
-    )
-    .split_whitespace()
-    .map(String::from)
-    .collect();
-    let resolved = gs_config::resolve(&args, None).expect("the demo's YAML resolves");
-    let task = NodeTask::new(Arc::new(graph), resolved.train, Device::Cpu).unwrap();
-    let (engine, _cache) = gs_tests::temp_engine();
-    let instance = engine
-        .load_file(&gs_tests::plugin_path("sage"))
-        .unwrap()
-        .instantiate(PluginLimits::default(), ParamStore::new(42, Device::Cpu))
-        .unwrap();
-    let args = resolve_custom_args("sage", &[], &instance.info().hyper_params).unwrap();
-    let mut model = task.plugin_model(instance, args).unwrap();
-    task.loss_curve(&mut model, 1).unwrap()[0]
-}
-
-#[test]
-fn sage_starts_near_ln_num_classes_whatever_the_width_and_batch() {
-    for (hidden, batch) in [(64, 256), (128, 1024), (256, 256)] {
-        let loss = first_loss(hidden, batch);
-        eprintln!("hidden {hidden}, batch {batch}: first loss {loss:.4}");
-        assert!(
-            (loss - CLASSES.ln()).abs() < 0.5,
-            "hidden {hidden}, batch {batch}: first loss {loss} is far from ln 4 = {:.4}",
-            CLASSES.ln()
-        );
-    }
-}
-
-/// The demo's `lr` 0.01 with two Adam steps per epoch still overshoots for a few epochs at
-/// this width (as Adam's first steps do), but the loss stays within a few times ln 4 and
-/// training converges; sage 0.1.0 went 20 → 47 → 28.
-#[test]
-fn sage_does_not_diverge_with_hidden_size_128_and_batch_1024() {
+/// The epoch losses and the best test accuracy of 10 epochs of `sage` (default arguments:
+/// GraphStorm's pool aggregator) through the binary on the default demo graph (3,000 papers,
+/// 2,000 authors) with the demo's YAML and `hidden`, `batch`.
+fn train(hidden: u32, batch: u32) -> (Vec<f64>, f64) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     run_gs_line(dir, "generate demo --output-dir data").ok();
@@ -66,7 +23,7 @@ fn sage_does_not_diverge_with_hidden_size_128_and_batch_1024() {
         dir,
         &format!(
             "node-classification --cf {} --part-config data/demo.json --num-trainers 1 \
-             --hidden-size 128 --batch-size 1024 --num-epochs 10 --save-model-path model",
+             --hidden-size {hidden} --batch-size {batch} --num-epochs 10 --save-model-path model",
             demo_yaml().display()
         ),
     )
@@ -81,17 +38,49 @@ fn sage_does_not_diverge_with_hidden_size_128_and_batch_1024() {
         .iter()
         .map(|e| e["train_loss"].as_f64().unwrap())
         .collect();
-    eprintln!("epoch losses: {losses:?}");
-    assert_eq!(losses.len(), 10);
+    (losses, summary["test_score"].as_f64().unwrap())
+}
+
+/// GraphStorm's trained SAGE (pool aggregator, no bias, ReLU after every layer) loaded by name
+/// gives GraphStorm's embeddings of all 30 papers and its predictions within 1e-5, and its
+/// test accuracy (3 of 6).
+#[test]
+fn graphstorm_weights_in_the_sage_plugin_give_graphstorm_embeddings_and_predictions() {
+    let mut gm = gs_tests::graphstorm::graphstorm_model("nc-sage", "sage");
     assert!(
-        losses.iter().all(|&l| l < 3.0 * CLASSES.ln()),
-        "no epoch's loss exceeds 3 ln 4: {losses:?}"
+        gm.custom_args
+            .contains(&("aggregator".into(), "pool".into()))
     );
-    let last = losses[9];
-    assert!(
-        last < 0.5 && last < losses[0] / 3.0,
-        "training converges: {losses:?}"
-    );
-    let accuracy = summary["test_score"].as_f64().unwrap();
-    assert!(accuracy > 0.8, "test accuracy {accuracy}");
+    let accuracy = gm.assert_agrees_with_graphstorm("nc-sage");
+    assert!((accuracy - 0.5).abs() < 1e-9, "{accuracy}");
+}
+
+/// GraphStorm's SAGE has no normalisation: the max over a node's neighbours of ReLU'd
+/// messages has a positive mean, which `fc_neigh` (Xavier, ReLU gain) carries into the next
+/// layer, so on the demo graph (unit-variance features, ~30 sampled neighbours) its first
+/// epoch's loss is well above ln 4 (9 to 28) and grows with the width, as GraphStorm's own
+/// model does. What the 0.1.0 bug did, and this must not, is grow while training (0.1.0 went
+/// 20 → 47 → 28 at hidden 128, batch 1,024): here no epoch's loss reaches the first one's, and
+/// training converges below ln 4 to a good model, at every width and batch size.
+#[test]
+fn sage_converges_whatever_the_width_and_batch() {
+    for (hidden, batch) in [(64, 256), (128, 1024), (256, 256)] {
+        let (losses, accuracy) = train(hidden, batch);
+        eprintln!("hidden {hidden}, batch {batch}: epoch losses {losses:?}, test {accuracy}");
+        assert_eq!(losses.len(), 10);
+        assert!(
+            losses[1..].iter().all(|&l| l < losses[0]),
+            "hidden {hidden}, batch {batch}: a loss reaches the first one's: {losses:?}"
+        );
+        let last = losses[9];
+        assert!(
+            last < CLASSES.ln() && last < losses[0] / 5.0,
+            "hidden {hidden}, batch {batch}: training does not converge: {losses:?}"
+        );
+        // Chance is 0.25; the input layer alone (`mlp`) reaches about 0.5.
+        assert!(
+            accuracy > 0.65,
+            "hidden {hidden}, batch {batch}: test {accuracy}"
+        );
+    }
 }

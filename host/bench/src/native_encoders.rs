@@ -347,7 +347,11 @@ fn gat_layer(
         }
     }
     let mut parts: BTreeMap<String, Vec<(Tensor, Tensor, Tensor)>> = BTreeMap::new();
-    for b in layer.blocks.iter().filter(|b| b.num_dst > 0) {
+    for b in layer
+        .blocks
+        .iter()
+        .filter(|b| b.num_dst > 0 && b.num_src > 0)
+    {
         let values = ops::index_select(rows(&src_side, &b.src_type)?, 0, &b.src)?;
         let target = ops::index_select(rows(&dst_side, &b.dst_type)?, 0, &b.dst)?;
         let logits = if v2 {

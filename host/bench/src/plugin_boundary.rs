@@ -377,7 +377,7 @@ pub(crate) fn run(args: &PluginBoundary, sage: &[u8]) -> anyhow::Result<()> {
         fmt_time(t.elapsed().as_secs_f64()),
     );
     println!(
-        "- model: 2-layer heterogeneous GraphSAGE (mean), hidden 128, 4 classes, dropout 0; host decoder and \
+        "- model: 2-layer GraphSAGE as GraphStorm's (input layer, pool aggregator), hidden 128, 4 classes, dropout 0; host decoder and \
          cross-entropy; plugin = built-in `sage` component, native = gs-train's NativeSage (same weights)"
     );
     println!(

@@ -1,33 +1,46 @@
-//! The native oracle: the built-in `sage` plugin's model written directly against the
-//! host's tensor operations.
+//! The native oracle: the built-in `sage` plugin's model (GraphStorm's input layer and
+//! `SAGEEncoder` with the `pool` aggregator and ReLU) written directly against the host's
+//! tensor operations.
 //!
 //! It creates the same weights under the same names and runs the same operations in the
-//! same order as `plugins/sage` (see its README), so with dropout off the two produce equal
-//! outputs and losses. Tests compare them; the benchmark uses it as the baseline that
-//! measures what the WebAssembly boundary costs.
+//! same order as `plugins/sage` with its default arguments (see its README), so with dropout
+//! off the two produce equal outputs and losses. Tests compare them; the benchmark uses it as
+//! the baseline that measures what the WebAssembly boundary costs.
 
 use std::collections::BTreeMap;
 
-use gs_batch::{BatchData, GraphSchema, ModelConfig};
+use gs_batch::{BatchData, BlockData, GraphSchema, ModelConfig};
 use gs_tensor::ops::{self, Reduce};
 use gs_tensor::{Init, Kind, ParamStore, Tensor, TensorError};
 
+/// One layer's weights (`gnn._layers.<l>.conv.*`, `nn.Linear` layout `[out, in]`).
 struct SageConvWeights {
+    pool_weight: Tensor,
+    pool_bias: Tensor,
     self_weight: Tensor,
-    self_bias: Tensor,
     neigh_weight: Tensor,
 }
 
-/// Heterogeneous GraphSAGE (mean aggregator, averaged over the edge types into each node
-/// type), `num_layers` layers, ReLU and dropout between.
+/// GraphStorm's GraphSAGE over a batch: `node_embed.input_projs.<ntype>`, then `num_layers`
+/// pool `SAGEConv`s without bias, each followed by ReLU; a heterogeneous layer read as one
+/// homogeneous graph (shared weights, each destination's neighbourhood all its in-edges).
 pub struct NativeSage {
-    /// Per layer, per canonical edge type `src:rel:dst`.
-    layers: Vec<BTreeMap<String, SageConvWeights>>,
+    input_projs: BTreeMap<String, Tensor>,
+    layers: Vec<SageConvWeights>,
     hidden: i64,
     dropout: f64,
 }
 
 const RELU_GAIN: f64 = std::f64::consts::SQRT_2;
+
+/// The plugin's bounds: `torch.nn.init.xavier_uniform_` with the ReLU gain.
+fn xavier_uniform(a: i64, b: i64) -> Init {
+    let bound = RELU_GAIN * (6.0 / (a + b) as f64).sqrt();
+    Init::Uniform {
+        low: -bound,
+        high: bound,
+    }
+}
 
 impl NativeSage {
     /// Build the model's weights in `params`, named as the plugin names them.
@@ -37,55 +50,48 @@ impl NativeSage {
         params: &mut ParamStore,
     ) -> Result<Self, TensorError> {
         let hidden = i64::from(config.hidden_size);
-        let dim = |node_type: &str| -> Result<i64, TensorError> {
-            schema
-                .node_types
-                .iter()
-                .find(|n| n.name == node_type)
-                .map(|n| i64::from(n.feature_dim))
-                .ok_or_else(|| {
-                    TensorError::new("native-sage", format!("unknown node type `{node_type}`"))
-                })
-        };
-        let weight_init = Init::XavierUniform { gain: RELU_GAIN };
+        let mut input_projs = BTreeMap::new();
+        for t in schema.node_types.iter().filter(|t| t.feature_dim > 0) {
+            let dim = i64::from(t.feature_dim);
+            let name = format!("node_embed.input_projs.{}", t.name);
+            let w = params.get_or_create(&name, &[dim, hidden], xavier_uniform(hidden, dim))?;
+            input_projs.insert(t.name.clone(), w);
+        }
         let mut layers = Vec::new();
-        for layer in 0..config.num_layers {
-            let mut convs = BTreeMap::new();
-            for e in &schema.edge_types {
-                let key = format!("{}:{}:{}", e.src, e.rel, e.dst);
-                let (in_src, in_dst) = if layer == 0 {
-                    (dim(&e.src)?, dim(&e.dst)?)
-                } else {
-                    (hidden, hidden)
-                };
-                let scope = format!("layers.{layer}.{key}");
-                let self_weight = params.get_or_create(
-                    &format!("{scope}.fc_self.weight"),
-                    &[in_dst, hidden],
-                    weight_init,
-                )?;
-                let self_bias = params.get_or_create(
-                    &format!("{scope}.fc_self.bias"),
+        for l in 0..config.num_layers {
+            let scope = format!("gnn._layers.{l}.conv");
+            let bound = 1.0 / (hidden as f64).sqrt();
+            let mut weight = |name: &str, shape: &[i64], init: Init| {
+                params.get_or_create(&format!("{scope}.{name}"), shape, init)
+            };
+            layers.push(SageConvWeights {
+                pool_weight: weight(
+                    "fc_pool.weight",
+                    &[hidden, hidden],
+                    xavier_uniform(hidden, hidden),
+                )?,
+                pool_bias: weight(
+                    "fc_pool.bias",
                     &[hidden],
-                    Init::Zeros,
-                )?;
-                let neigh_weight = params.get_or_create(
-                    &format!("{scope}.fc_neigh.weight"),
-                    &[in_src, hidden],
-                    weight_init,
-                )?;
-                convs.insert(
-                    key,
-                    SageConvWeights {
-                        self_weight,
-                        self_bias,
-                        neigh_weight,
+                    Init::Uniform {
+                        low: -bound,
+                        high: bound,
                     },
-                );
-            }
-            layers.push(convs);
+                )?,
+                self_weight: weight(
+                    "fc_self.weight",
+                    &[hidden, hidden],
+                    xavier_uniform(hidden, hidden),
+                )?,
+                neigh_weight: weight(
+                    "fc_neigh.weight",
+                    &[hidden, hidden],
+                    xavier_uniform(hidden, hidden),
+                )?,
+            });
         }
         Ok(Self {
+            input_projs,
             layers,
             hidden,
             dropout: f64::from(config.dropout),
@@ -108,76 +114,78 @@ impl NativeSage {
                 ),
             ));
         }
-        let mut h: BTreeMap<String, Tensor> = batch.layers[0]
-            .num_src
-            .keys()
-            .filter_map(|t| {
-                batch
-                    .input_features
-                    .get(t)
-                    .map(|x| (t.clone(), x.shallow_clone()))
-            })
-            .collect();
-        let last = self.layers.len() - 1;
-        for (l, convs) in self.layers.iter().enumerate() {
-            let layer = &batch.layers[l];
-            let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
-            let mut blocks_into: BTreeMap<&str, u32> = BTreeMap::new();
-            for block in &layer.blocks {
-                let key = format!("{}:{}:{}", block.src_type, block.rel, block.dst_type);
-                let w = convs.get(&key).ok_or_else(|| {
-                    TensorError::new("native-sage", format!("no weights for edge type `{key}`"))
-                })?;
-                let missing = |t: &str| {
-                    TensorError::new("native-sage", format!("no representations of `{t}`"))
-                };
-                let h_src = h
-                    .get(&block.src_type)
-                    .ok_or_else(|| missing(&block.src_type))?;
-                let h_dst = h
-                    .get(&block.dst_type)
-                    .ok_or_else(|| missing(&block.dst_type))?;
-                let h_self = ops::narrow(h_dst, 0, 0, block.num_dst)?;
-                let h_neigh = block.grouped_in_edges()?.aggregate(h_src, Reduce::Mean)?;
-                let y_self = ops::add(&ops::matmul(&h_self, &w.self_weight)?, &w.self_bias)?;
-                let y = ops::add(&y_self, &ops::matmul(&h_neigh, &w.neigh_weight)?)?;
-                let sum = match out.remove(&block.dst_type) {
-                    Some(acc) => ops::add(&acc, &y)?,
-                    None => y,
-                };
-                out.insert(block.dst_type.clone(), sum);
-                *blocks_into.entry(&block.dst_type).or_default() += 1;
+        let mut h: BTreeMap<String, Tensor> = BTreeMap::new();
+        for t in batch.layers[0].num_src.keys() {
+            if let (Some(x), Some(w)) = (batch.input_features.get(t), self.input_projs.get(t)) {
+                h.insert(t.clone(), ops::matmul(x, w)?);
             }
-            // The mean over the edge types into each node type (the plugin's
-            // `CrossReduce::Mean`): the sum times 1/n where more than one block reached it.
-            for (node_type, n) in blocks_into {
-                if n > 1 {
-                    let mean = ops::mul_scalar(&out[node_type], 1.0 / f64::from(n))?;
-                    out.insert(node_type.to_string(), mean);
-                }
-            }
-            for (node_type, &rows) in &layer.num_dst {
-                if !out.contains_key(node_type) {
-                    out.insert(
-                        node_type.clone(),
-                        ops::zeros(&[rows, self.hidden], Kind::Float, h_device(&h))?,
-                    );
-                }
-            }
-            h = if l == last {
-                out
-            } else {
-                out.into_iter()
-                    .map(|(t, x)| Ok((t, ops::dropout(&ops::relu(&x)?, self.dropout, train)?)))
-                    .collect::<Result<_, TensorError>>()?
-            };
+        }
+        for (l, w) in self.layers.iter().enumerate() {
+            h = self.layer(&batch.layers[l], w, &h, train)?;
         }
         Ok(h.into_iter().collect())
     }
-}
 
-fn h_device(h: &BTreeMap<String, Tensor>) -> gs_tensor::Device {
-    h.values()
-        .next()
-        .map_or(gs_tensor::Device::Cpu, Tensor::device)
+    /// One layer, as the plugin's `GraphSageConv::forward` and its ReLU.
+    fn layer(
+        &self,
+        layer: &gs_batch::LayerData,
+        w: &SageConvWeights,
+        h: &BTreeMap<String, Tensor>,
+        train: bool,
+    ) -> Result<BTreeMap<String, Tensor>, TensorError> {
+        let x: BTreeMap<String, Tensor> = if self.dropout > 0.0 {
+            h.iter()
+                .map(|(t, x)| Ok((t.clone(), ops::dropout(x, self.dropout, train)?)))
+                .collect::<Result<_, TensorError>>()?
+        } else {
+            h.iter()
+                .map(|(t, x)| (t.clone(), x.shallow_clone()))
+                .collect()
+        };
+        let pool_weight = ops::transpose(&w.pool_weight, 0, 1)?;
+        let mut pooled = BTreeMap::new();
+        for (t, x) in &x {
+            let m = ops::add(&ops::matmul(x, &pool_weight)?, &w.pool_bias)?;
+            pooled.insert(t.clone(), ops::relu(&m)?);
+        }
+        let mut into: BTreeMap<&str, Vec<&BlockData>> = BTreeMap::new();
+        for b in layer
+            .blocks
+            .iter()
+            .filter(|b| b.num_dst > 0 && b.num_src > 0)
+        {
+            into.entry(&b.dst_type).or_default().push(b);
+        }
+        let (w_self, w_neigh) = (
+            ops::transpose(&w.self_weight, 0, 1)?,
+            ops::transpose(&w.neigh_weight, 0, 1)?,
+        );
+        let missing = |t: &str| TensorError::new("native-sage", format!("no inputs of `{t}`"));
+        let mut out = BTreeMap::new();
+        for (t, &n) in layer.num_dst.iter().filter(|(_, n)| **n > 0) {
+            let source =
+                |b: &BlockData| pooled.get(&b.src_type).ok_or_else(|| missing(&b.src_type));
+            let neigh = match into.remove(t.as_str()).unwrap_or_default().as_slice() {
+                [] => ops::zeros(&[n, self.hidden], Kind::Float, w.self_weight.device())?,
+                [b] => b.grouped_in_edges()?.aggregate(source(b)?, Reduce::Max)?,
+                several => {
+                    let mut gathered = Vec::with_capacity(several.len());
+                    for b in several {
+                        gathered.push(ops::index_select(source(b)?, 0, &b.src)?);
+                    }
+                    let dst: Vec<&Tensor> = several.iter().map(|b| &b.dst).collect();
+                    let gathered = ops::cat(&gathered.iter().collect::<Vec<_>>(), 0)?;
+                    ops::scatter_reduce(&gathered, &ops::cat(&dst, 0)?, n, Reduce::Max)?
+                }
+            };
+            let h_self = ops::narrow(x.get(t).ok_or_else(|| missing(t))?, 0, 0, n)?;
+            let y = ops::add(
+                &ops::matmul(&h_self, &w_self)?,
+                &ops::matmul(&neigh, &w_neigh)?,
+            )?;
+            out.insert(t.clone(), ops::relu(&y)?);
+        }
+        Ok(out)
+    }
 }

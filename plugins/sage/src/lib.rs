@@ -1,19 +1,24 @@
-//! `sage`, gs's built-in GraphSAGE model (mean aggregator) for node classification and
-//! regression and, through the host's edge decoder, edge classification and regression, written
-//! only with `gs-plugin-sdk`. The architecture is fixed so that the host can build a
-//! bit-identical native oracle: see this crate's README, which states it op by op.
+//! `sage`, gs's built-in GraphSAGE with GraphStorm's semantics (`model_encoder_type: sage`,
+//! GraphStorm's `SAGEEncoder` after its `GSNodeEncoderInputLayer`): a per-node-type input
+//! projection, then `num-layers` DGL `SAGEConv`s with the `pool` aggregator and no bias, the
+//! activation after every layer (the last one included, as GraphStorm's), DGL's `feat_drop`
+//! on every layer's input. GraphStorm runs `sage` on homogeneous graphs only; gs also runs it on
+//! heterogeneous ones, read as one homogeneous graph (see `gs_plugin_sdk::sage`). Its weights
+//! are named after GraphStorm's state-dict keys; the architecture is fixed so that the host can
+//! build a bit-identical native oracle: see this crate's README, which states it op by op.
 
 use std::collections::BTreeMap;
 
 use gs_plugin_sdk::prelude::*;
+use gs_plugin_sdk::sage::{GraphSageConv, SageAggregator};
 
-/// The aggregators `--aggregator` accepts.
-const AGGREGATORS: &[&str] = &["mean"];
+/// The aggregators `--aggregator` accepts: GraphStorm's `pool` (the default) and `mean`.
+const AGGREGATORS: &[&str] = &["pool", "mean"];
 
 /// The activations `--activation` accepts.
 const ACTIVATIONS: &[&str] = &["relu", "elu", "leaky_relu", "sigmoid", "tanh"];
 
-/// The activation between layers.
+/// The activation after every layer.
 #[derive(Clone, Copy, Debug)]
 enum Activation {
     Relu,
@@ -47,10 +52,12 @@ impl Activation {
     }
 }
 
-/// `num_layers` heterogeneous GraphSAGE layers (a `SAGEConv` per edge type, averaged over the
-/// edge types into each node type); activation and dropout between them.
+/// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `SAGEEncoder`.
 struct Sage {
-    layers: Vec<HeteroSageConv>,
+    /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
+    input_projs: NodeInputLayer,
+    /// `gnn._layers.<l>.conv.*`.
+    layers: Vec<GraphSageConv>,
     activation: Activation,
     dropout: f64,
 }
@@ -67,70 +74,40 @@ impl Model for Sage {
             .task(Task::LinkPrediction)
             .hyper_param(
                 "aggregator",
-                "mean",
-                "How a node aggregates its neighbours' representations. Supported: mean.",
+                "pool",
+                "How a node aggregates its neighbours' representations: pool is GraphStorm's, \
+                 the max of relu(fc_pool(h_u)). Supported: pool, mean.",
             )
             .hyper_param(
                 "activation",
                 "relu",
-                "The activation after every layer but the last. \
+                "The activation after every layer (GraphStorm's is relu). \
                  Supported: relu, elu, leaky_relu, sigmoid, tanh.",
             )
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
-        config.choice("aggregator", "mean", AGGREGATORS)?;
+        let aggregator = config.choice("aggregator", "pool", AGGREGATORS)?;
+        let aggregator = SageAggregator::from_name(aggregator).expect("one of AGGREGATORS");
         let activation = Activation::from_name(config.choice("activation", "relu", ACTIVATIONS)?);
-        if config.num_layers == 0 {
-            return Err(Error::invalid_argument(
-                "sage needs `num-layers` of at least 1",
-            ));
-        }
-        if config.hidden_size == 0 {
-            return Err(Error::invalid_argument(
-                "sage needs `hidden-size` of at least 1",
-            ));
-        }
+        let hidden = config.gnn_hidden_size("sage")?;
         schema.feature_dim(&config.target_node_type)?;
-        for edge_type in &schema.edge_types {
-            for node_type in [&edge_type.src, &edge_type.dst] {
-                if schema.feature_dim(node_type)? == 0 {
-                    return Err(Error::unsupported(format!(
-                        "node type `{node_type}` (in edge type `{edge_type}`) has no input \
-                         features, and sage needs features on every node type of an edge type \
-                         (hint: give `{node_type}` a feature in gconstruct)"
-                    )));
-                }
-            }
-        }
+        schema.require_features_at_both_ends("sage")?;
 
-        let hidden = i64::from(config.hidden_size);
-        let layers_scope = Scope::root().sub("layers");
+        let input_projs = NodeInputLayer::new(schema, hidden);
+        let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
-            .map(|layer| {
-                let scope = layers_scope.sub(layer);
-                let conv = if layer == 0 {
-                    HeteroSageConv::new(
-                        &scope,
-                        &schema.edge_types,
-                        |t| schema.feature_dim(t),
-                        hidden,
-                    )
-                } else {
-                    HeteroSageConv::new(&scope, &schema.edge_types, |_| Ok(hidden), hidden)
-                };
-                // The mean over the edge types into a node type, not their sum: with a sum,
-                // a node type that three edge types reach gets three self terms and the
-                // output scale grows with the number of relations in every layer.
-                conv.map(|c| c.with_cross_reduce(CrossReduce::Mean))
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .map(|l| GraphSageConv::new(&gnn.sub(l).sub("conv"), hidden, hidden, aggregator))
+            .collect();
         gs_plugin_sdk::debug!(
-            "sage: {} layers over {} edge types, hidden size {hidden}",
-            layers.len(),
+            "sage: {} layers ({aggregator:?}) over {} node and {} edge types, hidden size \
+             {hidden}",
+            config.num_layers,
+            schema.node_types.len(),
             schema.edge_types.len()
         );
         Ok(Sage {
+            input_projs,
             layers,
             activation,
             dropout: f64::from(config.dropout),
@@ -139,21 +116,14 @@ impl Model for Sage {
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
-        let mut h: BTreeMap<String, Tensor> = batch
-            .src_node_types(0)
-            .into_iter()
-            .filter_map(|t| batch.input_features(&t).map(|x| (t, x)))
-            .collect();
-        let last = self.layers.len() - 1;
-        for (layer, conv) in self.layers.iter().enumerate() {
-            let out = conv.forward(batch, layer as u32, &h)?;
-            h = if layer == last {
-                out
-            } else {
-                out.into_iter()
-                    .map(|(t, x)| (t, self.activation.apply(&x).dropout(self.dropout)))
-                    .collect()
-            };
+        let mut h: BTreeMap<String, Tensor> =
+            self.input_projs.forward(batch, batch.src_node_types(0));
+        for (l, conv) in self.layers.iter().enumerate() {
+            h = conv
+                .forward(batch, l as u32, &h, self.dropout)?
+                .into_iter()
+                .map(|(t, x)| (t, self.activation.apply(&x)))
+                .collect();
         }
         Ok(h.into_iter().collect())
     }

@@ -1,0 +1,179 @@
+//! GraphStorm's GraphSAGE layer: the `SAGEConv` of its `SAGEEncoder`, DGL's
+//! `SAGEConv(in, out, aggregator, feat_drop=dropout, bias=False)`, applied to a whole layer of a
+//! batch. GraphStorm hard-codes the `pool` aggregator (`m_u = relu(fc_pool(h_u))`, the
+//! element-wise max over the in-edges); `mean` is DGL's other linear one. GraphStorm runs it on
+//! homogeneous graphs only; here a heterogeneous layer is read as one homogeneous graph, as
+//! [`crate::gat`] reads it: one set of weights for every node and edge type, and each
+//! destination's neighbourhood is all its in-edges, whatever their edge type. On a graph with
+//! one node type and one edge type this is exactly GraphStorm's layer. Weights are named and
+//! shaped as DGL's (`fc_self.weight` `[out, in]`, used as `x @ Wᵀ`), so a GraphStorm
+//! `model.bin` maps onto them by name.
+
+use std::collections::BTreeMap;
+
+use crate::nn::Scope;
+use crate::{Batch, Block, Dtype, Error, Init, Reduce, Result, Tensor};
+
+/// How a destination combines its neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SageAggregator {
+    /// `max_u relu(h_u @ fc_poolᵀ + b)`, GraphStorm's (`aggregator_type='pool'`).
+    Pool,
+    /// The mean of `h_u`.
+    Mean,
+}
+
+impl SageAggregator {
+    /// `pool` or `mean`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "pool" => Some(SageAggregator::Pool),
+            "mean" => Some(SageAggregator::Mean),
+            _ => None,
+        }
+    }
+
+    fn reduce(self) -> Reduce {
+        match self {
+            SageAggregator::Pool => Reduce::Max,
+            SageAggregator::Mean => Reduce::Mean,
+        }
+    }
+}
+
+/// `torch.nn.init.xavier_uniform_` bounds for a 2-D `[out, in]` weight.
+fn xavier_uniform(out_dim: i64, in_dim: i64) -> Init {
+    let bound = Init::RELU_GAIN * (6.0 / (in_dim + out_dim) as f64).sqrt();
+    Init::Uniform((-bound, bound))
+}
+
+/// One GraphSAGE layer: `out_v = h_v @ fc_selfᵀ + neigh_v @ fc_neighᵀ` (no bias, no
+/// activation: the encoder applies it), `neigh_v` the aggregate over `v`'s in-edges, zero
+/// without in-edges.
+#[derive(Debug)]
+pub struct GraphSageConv {
+    /// `fc_pool.weight` `[in, in]` and `fc_pool.bias` `[in]` (pool only).
+    fc_pool: Option<(Tensor, Tensor)>,
+    /// `fc_self.weight`, `fc_neigh.weight` `[out, in]`.
+    fc_self: Tensor,
+    fc_neigh: Tensor,
+    aggregator: SageAggregator,
+    in_dim: i64,
+}
+
+impl GraphSageConv {
+    /// A layer under `scope` (`<scope>.fc_pool.{weight,bias}` with `pool`,
+    /// `<scope>.fc_self.weight`, `<scope>.fc_neigh.weight`) from `in_dim` to `out_dim`,
+    /// initialised as DGL does: Xavier-uniform with ReLU gain for the weights, `nn.Linear`'s
+    /// default `U(±1/√in)` for `fc_pool.bias`.
+    pub fn new(scope: &Scope, in_dim: i64, out_dim: i64, aggregator: SageAggregator) -> Self {
+        let fc_pool = (aggregator == SageAggregator::Pool).then(|| {
+            let s = scope.sub("fc_pool");
+            let bound = 1.0 / (in_dim as f64).sqrt();
+            (
+                s.param("weight", &[in_dim, in_dim], xavier_uniform(in_dim, in_dim)),
+                s.param("bias", &[in_dim], Init::Uniform((-bound, bound))),
+            )
+        });
+        let weight = |name: &str| {
+            scope.sub(name).param(
+                "weight",
+                &[out_dim, in_dim],
+                xavier_uniform(out_dim, in_dim),
+            )
+        };
+        GraphSageConv {
+            fc_pool,
+            fc_self: weight("fc_self"),
+            fc_neigh: weight("fc_neigh"),
+            aggregator,
+            in_dim,
+        }
+    }
+
+    /// The layer's output for every destination node type of layer `layer` of `batch`, from
+    /// `h`, the layer's input per node type (destinations first in each type's rows);
+    /// `dropout` is DGL's `feat_drop` on those inputs.
+    pub fn forward(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        let dropped: Option<BTreeMap<String, Tensor>> = (dropout > 0.0).then(|| {
+            h.iter()
+                .map(|(t, x)| (t.clone(), x.dropout(dropout)))
+                .collect()
+        });
+        let x = dropped.as_ref().unwrap_or(h);
+        // What each source sends: `relu(fc_pool(x))` with pool, `x` itself with mean.
+        let pooled: Option<BTreeMap<String, Tensor>> = self.fc_pool.as_ref().map(|(w, b)| {
+            let w = w.transpose(0, 1);
+            x.iter()
+                .map(|(t, x)| (t.clone(), (&x.matmul(&w) + b).relu()))
+                .collect()
+        });
+        let messages = pooled.as_ref().unwrap_or(x);
+        let mut into: BTreeMap<String, Vec<Block>> = BTreeMap::new();
+        for block in batch.blocks(layer) {
+            // A block without destinations or without sources (fanout 0) has no edges.
+            if block.num_dst() > 0 && block.num_src() > 0 {
+                into.entry(block.edge_type().dst).or_default().push(block);
+            }
+        }
+        let (w_self, w_neigh) = (self.fc_self.transpose(0, 1), self.fc_neigh.transpose(0, 1));
+        let mut out = BTreeMap::new();
+        for t in batch.dst_node_types(layer) {
+            let n = batch.num_dst_nodes(layer, &t);
+            let blocks = into.remove(&t).unwrap_or_default();
+            let neigh = self.aggregate(&blocks, messages, n)?;
+            let h_self = x.get(&t).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "node type `{t}` has no input features, and GraphSAGE's self term needs \
+                     them (hint: give it a feature with --node-feat-name)"
+                ))
+            })?;
+            let y = &h_self.narrow(0, 0, n).matmul(&w_self) + &neigh.matmul(&w_neigh);
+            out.insert(t, y);
+        }
+        Ok(out)
+    }
+
+    /// `[n, in]`: the aggregate of `messages` over the in-edges of every block in `blocks`
+    /// (all into one destination type with `n` destinations): the blocks' own aggregation
+    /// for one block, the union of their edges for several.
+    fn aggregate(
+        &self,
+        blocks: &[Block],
+        messages: &BTreeMap<String, Tensor>,
+        n: i64,
+    ) -> Result<Tensor> {
+        let source = |b: &Block| {
+            let et = b.edge_type();
+            messages.get(&et.src).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "node type `{}` has no input features, and it is a source of edge type \
+                     `{et}` (hint: give it a feature with --node-feat-name)",
+                    et.src
+                ))
+            })
+        };
+        let reduce = self.aggregator.reduce();
+        Ok(match blocks {
+            [] => Tensor::zeros(&[n, self.in_dim], Dtype::F32),
+            [b] => b.aggregate(source(b)?, reduce),
+            several => {
+                let mut gathered = Vec::with_capacity(several.len());
+                let mut dst = Vec::with_capacity(several.len());
+                for b in several {
+                    gathered.push(source(b)?.index_select(0, &b.src()));
+                    dst.push(b.dst());
+                }
+                let gathered = Tensor::cat(&gathered.iter().collect::<Vec<_>>(), 0);
+                let dst = Tensor::cat(&dst.iter().collect::<Vec<_>>(), 0);
+                gathered.scatter_reduce(&dst, n, reduce)
+            }
+        })
+    }
+}
