@@ -13,6 +13,8 @@
 //! - `hgt` (`HGTLayer`): per-type `k`, `q`, `v`, `a`, per-relation `att`, `msg`, `pri`,
 //!   attention per relation, the mean over the edge types into a node type, the skip gate and
 //!   ReLU on every layer.
+//! - `sage` (`SAGEEncoder`): DGL's pool `SAGEConv` without bias over every edge type at once,
+//!   ReLU on every layer.
 //! - `gat` and `gatv2` (`GATEncoder`, `GATv2Encoder`): DGL's `GATConv` / `GATv2Conv` with one
 //!   set of weights for all edge types and each destination's softmax over all its in-edges
 //!   (gs's reading of a heterogeneous graph as a homogeneous one), ReLU between layers.
@@ -238,6 +240,44 @@ fn gat(batch: &BatchData, w: &BTreeMap<String, Tensor>, v2: bool) -> Tensor {
     h.remove(&batch.target_node_type).unwrap()
 }
 
+/// GraphStorm's `SAGEEncoder` (DGL `SAGEConv(aggregator_type='pool', bias=False)`), each
+/// layer over every edge type at once: `m_u = relu(h_u @ fc_poolᵀ + b)`, `neigh_v` the
+/// element-wise max of `m_u` over all of `v`'s in-edges (0 without), `out_v = relu(h_v @
+/// fc_selfᵀ + neigh_v @ fc_neighᵀ)`, ReLU on every layer.
+fn sage(batch: &BatchData, w: &BTreeMap<String, Tensor>) -> Tensor {
+    let mut h = input_layer(batch, w);
+    for (l, layer) in batch.layers.iter().enumerate() {
+        let p = |name: &str| &w[&format!("gnn/gnn._layers.{l}.conv.{name}")];
+        let pooled: BTreeMap<String, Tensor> = h
+            .iter()
+            .map(|(t, x)| {
+                let m = x.matmul(&p("fc_pool.weight").tr()) + p("fc_pool.bias");
+                (t.clone(), m.relu())
+            })
+            .collect();
+        let mut out = BTreeMap::new();
+        for (t, &n) in &layer.num_dst {
+            let (mut values, mut dst) = (vec![], vec![]);
+            for b in layer.blocks.iter().filter(|b| b.dst_type == *t) {
+                values.push(pooled[&b.src_type].index_select(0, &b.src));
+                dst.push(b.dst.shallow_clone());
+            }
+            let neigh = Tensor::zeros([n, HIDDEN], FLOAT);
+            let neigh = if dst.is_empty() {
+                neigh
+            } else {
+                let (values, dst) = (Tensor::cat(&values, 0), Tensor::cat(&dst, 0));
+                neigh.index_reduce(0, &dst, &values, "amax", false)
+            };
+            let y = h[t].narrow(0, 0, n).matmul(&p("fc_self.weight").tr())
+                + neigh.matmul(&p("fc_neigh.weight").tr());
+            out.insert(t.clone(), y.relu());
+        }
+        h = out;
+    }
+    h.remove(&batch.target_node_type).unwrap()
+}
+
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
 }
@@ -420,6 +460,11 @@ fn rgcn_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward
 #[test]
 fn rgat_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
     assert_agrees_with_reference("rgat", |batch, w, _| relational(batch, w, &rgat_message(w)));
+}
+
+#[test]
+fn sage_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
+    assert_agrees_with_reference("sage", |batch, w, _| sage(batch, w));
 }
 
 #[test]
