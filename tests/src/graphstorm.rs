@@ -29,8 +29,9 @@ pub fn dgl_tiny() -> PathBuf {
 /// The graph golden case `case` is checked on: GraphStorm's homogeneous copy of the papers
 /// (`graphstorm-homo`) for `sage`, `gat` and `gatv2`, which GraphStorm runs on homogeneous
 /// graphs only; the copy whose `writes` edges carry a class label (`graph-ec`) for edge
-/// classification; else dgl-tiny's 2-part partition (reshuffled ids: the golden files are
-/// matched by raw id).
+/// classification; the 1-part graph GraphStorm trained on (`graphstorm-tiny`) for learnable
+/// embeddings, whose saved rows follow that partition's node order; else dgl-tiny's 2-part
+/// partition (reshuffled ids: the golden files are matched by raw id).
 pub fn case_graph(case: &str) -> PathBuf {
     match case {
         "nc-gat" | "nc-gatv2" | "nc-sage" => {
@@ -39,6 +40,7 @@ pub fn case_graph(case: &str) -> PathBuf {
         "ec-rgcn" | "ec-rgcn-mlpefeat" => {
             fixtures().join("graphstorm-models/graph-ec/partitioned/tiny-ec.json")
         }
+        "nc-learnable-embed" => fixtures().join("graphstorm-tiny/partitioned/tiny.json"),
         _ => dgl_tiny(),
     }
 }

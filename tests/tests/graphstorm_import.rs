@@ -395,20 +395,14 @@ fn graphstorm_learnable_embeddings_load_into_gs_tables() {
         let file = Path::new(ntype).join("sparse_emb_00000.pt");
         std::fs::copy(fixture.join(&file), model_dir.join(&file)).unwrap();
     }
-    let part_config = graphstorm::fixtures().join("graphstorm-tiny/partitioned/tiny.json");
-    let yaml = graphstorm::case_yaml(case);
+    let model = model_dir.to_str().unwrap();
     let gs = |command: &[&str], out: &str| {
-        let common = [
-            "--cf",
-            yaml.to_str().unwrap(),
-            "--part-config",
-            part_config.to_str().unwrap(),
-            "--num-trainers",
-            "1",
-            "--restore-model-path",
-            model_dir.to_str().unwrap(),
-        ];
-        run_gs(dir, &[command, &common[..], &[out, "out"]].concat())
+        run_gs_on_case(
+            dir,
+            command,
+            case,
+            &["--restore-model-path", model, out, "out"],
+        )
     };
     gs(
         &["node-classification", "--inference"],
