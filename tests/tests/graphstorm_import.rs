@@ -243,11 +243,23 @@ fn raw_ids_of_dgl_tiny_are_graphstorms() {
 /// `--inference` needs no `--cf` and predicts what GraphStorm's `--inference` predicted.
 #[test]
 fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
+    for (case, encoder, target) in [
+        ("nc-hgt", "hgt", "paper"),
+        ("nc-rgcn-bases", "rgcn", "paper"),
+        ("nc-gat", "gat", "_N"),
+        ("nc-sage", "sage", "_N"),
+    ] {
+        assert_import_infers(case, encoder, target);
+    }
+}
+
+/// `gs model import` of golden case `case` (built-in `encoder`, node classification on
+/// `target`), then `--inference` from the imported checkpoint alone.
+fn assert_import_infers(case: &str, encoder: &str, target: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let case = "nc-hgt";
     let graphstorm_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
-    let part_config = graphstorm::dgl_tiny();
+    let part_config = graphstorm::case_graph(case);
     let import = |output: &str| {
         let import = [
             "model",
@@ -265,24 +277,27 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
     let run = import("imported").ok();
     assert!(
         run.stdout.contains("imported GraphStorm's model"),
-        "{}",
+        "{case}: {}",
         run.stdout
     );
     for file in ["checkpoint.json", "model.safetensors", "plugin.wasm"] {
-        assert!(dir.join("imported/epoch-0").join(file).is_file(), "{file}");
+        assert!(
+            dir.join("imported/epoch-0").join(file).is_file(),
+            "{case}: {file}"
+        );
     }
     let summary = gs_tests::runs::training_summary(&dir.join("imported"));
     assert_eq!(summary["best_checkpoint"], "epoch-0");
     let runtime_yaml = dir.join("imported/GRAPHSTORM_RUNTIME_UPDATED_TRAINING_CONFIG.yaml");
     let runtime_yaml = std::fs::read_to_string(runtime_yaml).unwrap();
     assert!(
-        runtime_yaml.contains("model_encoder_type: hgt"),
-        "{runtime_yaml}"
+        runtime_yaml.contains(&format!("model_encoder_type: {encoder}")),
+        "{case}: {runtime_yaml}"
     );
-    // dgl-tiny was built with transforms: serving re-applies them from the model directory.
+    // The graphs were built with transforms: serving re-applies them from the model directory.
     let transforms = std::fs::read(dir.join("imported/data_transform_new.json")).unwrap();
     let graph_transforms = std::fs::read(part_config.with_file_name("data_transform_new.json"));
-    assert_eq!(transforms, graph_transforms.unwrap());
+    assert_eq!(transforms, graph_transforms.unwrap(), "{case}");
     // An existing model is never overwritten.
     import("imported").fails_with(1, &["imported", "exists", "hint"]);
 
@@ -302,12 +317,15 @@ fn model_import_writes_a_checkpoint_that_infers_on_its_own() {
         ],
     )
     .ok();
-    let (nids, rows) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
-    let want = golden_predictions(case);
-    assert_eq!(nids.len(), want.as_object().unwrap().len());
+    let (nids, rows) = gs_output::read_node_predictions(&dir.join("pred"), target).unwrap();
+    let want = &golden(case, "predictions.json")[target];
+    assert_eq!(nids.len(), want.as_object().unwrap().len(), "{case}");
     for (raw, probs) in nids.iter().zip(&rows) {
         let diff = max_abs_diff(probs, &want[raw]);
-        assert!(diff <= 1e-5, "prediction of {raw} differs by {diff}");
+        assert!(
+            diff <= 1e-5,
+            "{case}: prediction of {raw} differs by {diff}"
+        );
     }
 }
 
