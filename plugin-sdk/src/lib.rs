@@ -1,7 +1,8 @@
 //! Write gs model plugins in Rust. This crate owns the guest side of the `gs:plugin` WIT
 //! contract: the generated bindings of the `model` world, one trait ([`Model`]) and one macro
 //! ([`export_model!`]) for plugin authors, a [`Tensor`] handle with operators, layers with
-//! deterministic hierarchical parameter names ([`nn`]), logging into the host's log
+//! deterministic hierarchical parameter names ([`nn`]), GraphStorm's attention and GraphSAGE
+//! layers with DGL's weight names ([`gat`], [`sage`]), logging into the host's log
 //! ([`info!`] and friends) and a panic hook that reports a panic's message before the trap.
 //! It knows nothing about the host: everything it does goes through the imported WIT
 //! interfaces, and it compiles to `wasm32-wasip2` components.

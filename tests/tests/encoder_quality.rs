@@ -9,8 +9,8 @@ use std::path::Path;
 use gs_tests::graphstorm::test_score;
 use gs_tests::{MLP_YAML, demo_yaml, run_gs_line, run_nc_on_demo};
 
-/// Test accuracy every encoder must gain over `mlp` (measured: mlp 0.50; gat, gatv2 0.95;
-/// sage, rgcn 0.92; hgt 0.90; rgat 0.81).
+/// Test accuracy every encoder must gain over `mlp` (measured: mlp 0.50; gat, gatv2 0.97;
+/// rgcn 0.92; hgt 0.90; rgat 0.81; sage 0.80).
 const MARGIN: f64 = 0.2;
 
 /// Trains 20 epochs with `yaml` and `extra` flags into `<dir>/<model>`; the test accuracy of
