@@ -40,7 +40,9 @@ pub fn case_graph(case: &str) -> PathBuf {
         "ec-rgcn" | "ec-rgcn-mlpefeat" => {
             fixtures().join("graphstorm-models/graph-ec/partitioned/tiny-ec.json")
         }
-        "nc-learnable-embed" => fixtures().join("graphstorm-tiny/partitioned/tiny.json"),
+        "nc-learnable-embed" | "nc-rgcn-featureless" => {
+            fixtures().join("graphstorm-tiny/partitioned/tiny.json")
+        }
         _ => dgl_tiny(),
     }
 }

@@ -29,6 +29,7 @@ const CASES: &[&str] = &[
     "ec-rgcn",
     "ec-rgcn-mlpefeat",
     "nc-learnable-embed",
+    "nc-rgcn-featureless",
     "nc-gat",
     "nc-gatv2",
     "nc-sage",
@@ -395,20 +396,29 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     );
 }
 
-/// GraphStorm's `learnable_embed` model (`nc-learnable-embed`): `model.bin` holds the decoder
-/// and GraphStorm's meaningless `node_embed._dummy`, and the learnable embeddings sit beside it
-/// as `<ntype>/sparse_emb_00000.pt`, rows in the partition's per-type order. On the 1-part
-/// graph GraphStorm trained on (`graphstorm-tiny`), `--inference` from that directory predicts
-/// what GraphStorm predicted, `gen-node-embedding` writes GraphStorm's embeddings (the rows
-/// themselves), and a missing file is refused naming its folder.
+/// Learnable embeddings GraphStorm saved sit beside `model.bin` as
+/// `<ntype>/sparse_emb_00000.pt`, rows in the partition's per-type order. Two models:
+/// `learnable_embed` (`nc-learnable-embed`: every node type has a table and nothing else;
+/// `model.bin` holds the decoder and GraphStorm's meaningless `node_embed._dummy`), and an RGCN
+/// whose `author` type has no features (`nc-rgcn-featureless`: its table is projected by
+/// GraphStorm's `node_embed.proj_matrix.author`, which is gs's `input_projs.author`). On the
+/// 1-part graph GraphStorm trained on (`graphstorm-tiny`), `--inference` from the directory
+/// predicts what GraphStorm predicted and `gen-node-embedding` writes GraphStorm's embeddings
+/// of all 42 nodes; a missing file is refused naming its folder.
 #[test]
 fn graphstorm_learnable_embeddings_load_into_gs_tables() {
+    assert_learnable_embeddings_load("nc-learnable-embed", &["author", "paper"]);
+    assert_learnable_embeddings_load("nc-rgcn-featureless", &["author"]);
+}
+
+/// [`graphstorm_learnable_embeddings_load_into_gs_tables`] for golden case `case`, whose
+/// node types `tables` have learnable embeddings.
+fn assert_learnable_embeddings_load(case: &str, tables: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let case = "nc-learnable-embed";
     let model_dir = graphstorm::graphstorm_model_dir(dir, "graphstorm-model", case);
     let fixture = graphstorm::fixtures().join("graphstorm-models").join(case);
-    for ntype in ["author", "paper"] {
+    for ntype in tables {
         std::fs::create_dir_all(model_dir.join(ntype)).unwrap();
         let file = Path::new(ntype).join("sparse_emb_00000.pt");
         std::fs::copy(fixture.join(&file), model_dir.join(&file)).unwrap();
@@ -432,7 +442,10 @@ fn graphstorm_learnable_embeddings_load_into_gs_tables() {
     assert_eq!(nids.len(), want.as_object().unwrap().len());
     for (raw, probs) in nids.iter().zip(&rows) {
         let diff = max_abs_diff(probs, &want[raw]);
-        assert!(diff <= 1e-5, "prediction of {raw} differs by {diff}");
+        assert!(
+            diff <= 1e-5,
+            "{case}: prediction of {raw} differs by {diff}"
+        );
     }
 
     std::fs::remove_dir_all(dir.join("out")).unwrap();
@@ -442,19 +455,18 @@ fn graphstorm_learnable_embeddings_load_into_gs_tables() {
         let (ids, rows) = gs_output::read_node_embeddings(&dir.join("out"), ntype).unwrap();
         assert_eq!(ids.len(), want[ntype].as_object().unwrap().len(), "{ntype}");
         for (raw, row) in ids.iter().zip(&rows) {
-            // The embedding is the saved row itself: equal as float32.
             let diff = max_abs_diff(row, &want[ntype][raw]);
-            assert!(diff < 1e-7, "{ntype} {raw} differs by {diff}");
+            assert!(diff <= 1e-5, "{case}: {ntype} {raw} differs by {diff}");
         }
     }
 
-    std::fs::remove_file(model_dir.join("paper/sparse_emb_00000.pt")).unwrap();
+    std::fs::remove_file(model_dir.join(tables[0]).join("sparse_emb_00000.pt")).unwrap();
     gs(
         &["node-classification", "--inference"],
         "--save-prediction-path",
     )
     .fails_with(
         1,
-        &["paper", "sparse_emb_<rank>.pt", "restore_model_layers"],
+        &[tables[0], "sparse_emb_<rank>.pt", "restore_model_layers"],
     );
 }

@@ -42,8 +42,7 @@ pub fn is_graphstorm_model_dir(dir: &Path) -> bool {
 
 /// gs's weight name of GraphStorm key `key`: decoder keys keep their name under the host's
 /// `decoder/` prefix, and encoder keys (`node_embed.*`, `gnn.*`) are the plugin's own names
-/// under `gnn/`. The one exception, the EntityClassifier's `decoder.decoder` (gs's node
-/// decoder names it `decoder.weight`), is [`alias`].
+/// under `gnn/`. The exceptions are [`alias`]es.
 pub fn gs_weight_name(key: &str) -> String {
     match key {
         key if key.starts_with("decoder.") => format!("decoder/{key}"),
@@ -51,10 +50,19 @@ pub fn gs_weight_name(key: &str) -> String {
     }
 }
 
-/// The other gs name GraphStorm key `key` may have: the node decoder's `decoder.weight` for
-/// the EntityClassifier's `decoder.decoder` (the edge decoders keep GraphStorm's name).
-fn alias(key: &str) -> Option<&'static str> {
-    (key == "decoder.decoder").then_some("decoder/decoder.weight")
+/// The other gs name GraphStorm key `key` may have:
+/// - the node decoder's `decoder.weight` for the EntityClassifier's `decoder.decoder` (the
+///   edge decoders keep GraphStorm's name);
+/// - `node_embed.input_projs.<t>` for `node_embed.proj_matrix.<t>` of a node type without
+///   features: GraphStorm projects its learnable embedding with `proj_matrix` (`[hidden,
+///   hidden]`), gs's input layer projects the same embedding, its only input, with the type's
+///   `input_projs`.
+fn alias(key: &str) -> Option<String> {
+    if key == "decoder.decoder" {
+        return Some("decoder/decoder.weight".to_string());
+    }
+    let ntype = key.strip_prefix("node_embed.proj_matrix.")?;
+    Some(format!("gnn/node_embed.input_projs.{ntype}"))
 }
 
 /// A GraphStorm weight under its gs name.
@@ -110,12 +118,22 @@ pub fn load_graphstorm_weights(
         .filter(|(n, _)| selected(n))
         .map(|(n, t)| (n, t.size()))
         .collect();
-    // A key whose gs name the model lacks takes its alias when the model has that.
+    // A key whose gs name the model lacks takes its alias when the model has that and no
+    // other key is that name already (GraphStorm's `proj_matrix` of a node type with features
+    // and `use_node_embeddings` has no counterpart, and stays an unknown key).
+    let direct: std::collections::BTreeSet<&str> =
+        weights.iter().map(|w| w.name.as_str()).collect();
     let weights: Vec<GraphStormWeight> = weights
-        .into_iter()
+        .iter()
         .map(|w| {
             let name = match alias(&w.key) {
-                Some(a) if !ours.contains_key(&w.name) && ours.contains_key(a) => a.to_string(),
+                Some(a)
+                    if !ours.contains_key(&w.name)
+                        && ours.contains_key(&a)
+                        && !direct.contains(a.as_str()) =>
+                {
+                    a
+                }
                 _ => w.name.clone(),
             };
             GraphStormWeight {
@@ -271,8 +289,15 @@ mod tests {
     #[test]
     fn graphstorm_keys_map_to_gs_names() {
         assert_eq!(gs_weight_name("decoder.decoder"), "decoder/decoder.decoder");
-        assert_eq!(alias("decoder.decoder"), Some("decoder/decoder.weight"));
+        assert_eq!(
+            alias("decoder.decoder").as_deref(),
+            Some("decoder/decoder.weight")
+        );
         assert_eq!(alias("decoder.bias"), None);
+        assert_eq!(
+            alias("node_embed.proj_matrix.author").as_deref(),
+            Some("gnn/node_embed.input_projs.author")
+        );
         assert_eq!(gs_weight_name("decoder.bias"), "decoder/decoder.bias");
         assert_eq!(
             gs_weight_name("decoder._w_relation.weight"),
