@@ -19,9 +19,41 @@ pub const NEGATIVE_SLOPE: f64 = 0.2;
 /// `torch.nn.init.xavier_normal_` for any rank, as DGL initialises its attention layers'
 /// weights.
 pub fn torch_xavier_normal(shape: &[i64], gain: f64) -> Init {
-    let receptive: i64 = shape[2..].iter().product();
-    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
+    let (fan_in, fan_out) = crate::input_layer::torch_fans(shape);
     Init::Normal((0.0, gain * (2.0 / (fan_in + fan_out) as f64).sqrt()))
+}
+
+/// The weights of DGL's `GATConv` with one `fc` for sources and destinations: `fc.weight`
+/// `[heads * f, in]` (`nn.Linear`, applied as `x @ Wᵀ`), `attn_l` and `attn_r` `[1, heads,
+/// f]`, all Xavier-normal with the ReLU gain as DGL initialises them. [`GatConv`] uses them
+/// over a whole layer; GraphStorm's RGAT has one set per edge type.
+#[derive(Debug)]
+pub struct GatAttentionWeights {
+    /// `fc.weight`.
+    pub fc: Tensor,
+    /// `attn_l`, scoring sources.
+    pub attn_l: Tensor,
+    /// `attn_r`, scoring destinations.
+    pub attn_r: Tensor,
+}
+
+impl GatAttentionWeights {
+    /// The weights under `scope` (`<scope>.fc.weight`, `<scope>.attn_l`, `<scope>.attn_r`)
+    /// from `in_dim` to `heads` heads of `head_dim`.
+    pub fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64) -> Self {
+        let fc_shape = [heads * head_dim, in_dim];
+        let attn_shape = [1, heads, head_dim];
+        let gain = Init::RELU_GAIN;
+        let attn =
+            |name: &str| scope.param(name, &attn_shape, torch_xavier_normal(&attn_shape, gain));
+        GatAttentionWeights {
+            fc: scope
+                .sub("fc")
+                .param("weight", &fc_shape, torch_xavier_normal(&fc_shape, gain)),
+            attn_l: attn("attn_l"),
+            attn_r: attn("attn_r"),
+        }
+    }
 }
 
 /// The in-edges of one edge type into a destination type, scored.
@@ -105,14 +137,9 @@ fn attention_layer(
     finish: impl Fn(Tensor) -> Tensor,
 ) -> Result<BTreeMap<String, Tensor>> {
     let mut parts: BTreeMap<String, Vec<ScoredEdges>> = BTreeMap::new();
-    for block in batch.blocks(layer) {
-        // A block without destinations or without sources (fanout 0) has no edges.
-        if block.num_dst() == 0 || block.num_src() == 0 {
-            continue;
-        }
-        let dst_type = block.edge_type().dst;
-        let scored = score(&block)?;
-        parts.entry(dst_type).or_default().push(scored);
+    for (dst_type, blocks) in batch.blocks_by_destination(layer) {
+        let scored = blocks.iter().map(&mut score).collect::<Result<Vec<_>>>()?;
+        parts.insert(dst_type, scored);
     }
     let mut out = BTreeMap::new();
     for t in batch.dst_node_types(layer) {
@@ -150,11 +177,8 @@ pub trait AttentionLayer: Sized {
 /// then the activation (ReLU on hidden layers, none on the last).
 #[derive(Debug)]
 pub struct GatConv {
-    /// `fc.weight` `[heads * f, in]`.
-    fc: Tensor,
-    /// `attn_l`, `attn_r` `[1, heads, f]`.
-    attn_l: Tensor,
-    attn_r: Tensor,
+    /// `fc.weight`, `attn_l`, `attn_r`.
+    weights: GatAttentionWeights,
     /// `bias` `[heads * f]`.
     bias: Tensor,
     heads: i64,
@@ -167,23 +191,8 @@ impl AttentionLayer for GatConv {
     /// `<scope>.bias`) from `in_dim` to `heads` heads of `head_dim`, initialised as DGL does
     /// (Xavier-normal with ReLU gain, zero bias). `relu` applies ReLU to the output.
     fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64, relu: bool) -> Self {
-        let fc_shape = [heads * head_dim, in_dim];
-        let attn_shape = [1, heads, head_dim];
-        let gain = Init::RELU_GAIN;
         GatConv {
-            fc: scope
-                .sub("fc")
-                .param("weight", &fc_shape, torch_xavier_normal(&fc_shape, gain)),
-            attn_l: scope.param(
-                "attn_l",
-                &attn_shape,
-                torch_xavier_normal(&attn_shape, gain),
-            ),
-            attn_r: scope.param(
-                "attn_r",
-                &attn_shape,
-                torch_xavier_normal(&attn_shape, gain),
-            ),
+            weights: GatAttentionWeights::new(scope, in_dim, heads, head_dim),
             bias: scope.param("bias", &[heads * head_dim], Init::Zeros),
             heads,
             head_dim,
@@ -199,15 +208,18 @@ impl AttentionLayer for GatConv {
         dropout: f64,
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, f) = (self.heads, self.head_dim);
-        let w = self.fc.transpose(0, 1);
+        let w = self.weights.fc.transpose(0, 1);
         // Per node type: the projection z, its source score ⟨z, attn_l⟩ and, for the
         // layer's destinations (the first rows), their score ⟨z, attn_r⟩.
         let scored = map_inputs(h, dropout, |t, x| {
             let z = x.matmul(&w).reshape(&[-1, heads, f]);
-            let el = z.mul(&self.attn_l).sum_dim(-1, false);
+            let el = z.mul(&self.weights.attn_l).sum_dim(-1, false);
             let num_dst = batch.num_dst_nodes(layer, t);
-            let er =
-                (num_dst > 0).then(|| z.narrow(0, 0, num_dst).mul(&self.attn_r).sum_dim(-1, false));
+            let er = (num_dst > 0).then(|| {
+                z.narrow(0, 0, num_dst)
+                    .mul(&self.weights.attn_r)
+                    .sum_dim(-1, false)
+            });
             (z, el, er)
         });
         attention_layer(

@@ -1,6 +1,7 @@
 //! The graph as `init` sees it ([`GraphSchema`]) and the mini-batches `forward` gets
 //! ([`Batch`], made of [`Block`]s).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::bindings::gs::plugin::graph as raw;
@@ -115,6 +116,19 @@ impl Batch {
     /// The blocks of a layer, one per edge type that has edges in it, in the host's order.
     pub fn blocks(&self, layer: u32) -> Vec<Block> {
         self.0.blocks(layer).into_iter().map(Block).collect()
+    }
+
+    /// The blocks of a layer grouped by destination node type, each type's in the host's
+    /// order, leaving out a block without destinations or without sources (one that a
+    /// fanout of 0 leaves with no edges). One `edge-type` call per block kept.
+    pub fn blocks_by_destination(&self, layer: u32) -> BTreeMap<String, Vec<Block>> {
+        let mut into: BTreeMap<String, Vec<Block>> = BTreeMap::new();
+        for block in self.blocks(layer) {
+            if block.num_dst() > 0 && block.num_src() > 0 {
+                into.entry(block.edge_type().dst).or_default().push(block);
+            }
+        }
+        into
     }
 
     /// Node types with source nodes in a layer.

@@ -12,10 +12,15 @@ use crate::{Batch, GraphSchema, Init, Tensor};
 /// `fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`, `receptive` the
 /// product of the dimensions after the second.
 pub fn torch_xavier_uniform(shape: &[i64], gain: f64) -> Init {
-    let receptive: i64 = shape[2..].iter().product();
-    let (fan_in, fan_out) = (shape[1] * receptive, shape[0] * receptive);
+    let (fan_in, fan_out) = torch_fans(shape);
     let bound = gain * (6.0 / (fan_in + fan_out) as f64).sqrt();
     Init::Uniform((-bound, bound))
+}
+
+/// `(fan_in, fan_out)` as torch's Xavier initialisers compute them for a weight of `shape`.
+pub(crate) fn torch_fans(shape: &[i64]) -> (i64, i64) {
+    let receptive: i64 = shape[2..].iter().product();
+    (shape[1] * receptive, shape[0] * receptive)
 }
 
 /// `h0[t] = x[t] @ W[t]`, `W[t]` the `[feature-dim, hidden]` weight

@@ -41,12 +41,6 @@ impl SageAggregator {
     }
 }
 
-/// `torch.nn.init.xavier_uniform_` bounds for a 2-D `[out, in]` weight.
-fn xavier_uniform(out_dim: i64, in_dim: i64) -> Init {
-    let bound = Init::RELU_GAIN * (6.0 / (in_dim + out_dim) as f64).sqrt();
-    Init::Uniform((-bound, bound))
-}
-
 /// One GraphSAGE layer: `out_v = h_v @ fc_selfᵀ + neigh_v @ fc_neighᵀ` (no bias, no
 /// activation: the encoder applies it), `neigh_v` the aggregate over `v`'s in-edges, zero
 /// without in-edges.
@@ -67,11 +61,16 @@ impl GraphSageConv {
     /// initialised as DGL does: Xavier-uniform with ReLU gain for the weights, `nn.Linear`'s
     /// default `U(±1/√in)` for `fc_pool.bias`.
     pub fn new(scope: &Scope, in_dim: i64, out_dim: i64, aggregator: SageAggregator) -> Self {
+        let xavier_uniform = |shape: &[i64]| crate::torch_xavier_uniform(shape, Init::RELU_GAIN);
         let fc_pool = (aggregator == SageAggregator::Pool).then(|| {
             let s = scope.sub("fc_pool");
             let bound = 1.0 / (in_dim as f64).sqrt();
             (
-                s.param("weight", &[in_dim, in_dim], xavier_uniform(in_dim, in_dim)),
+                s.param(
+                    "weight",
+                    &[in_dim, in_dim],
+                    xavier_uniform(&[in_dim, in_dim]),
+                ),
                 s.param("bias", &[in_dim], Init::Uniform((-bound, bound))),
             )
         });
@@ -79,7 +78,7 @@ impl GraphSageConv {
             scope.sub(name).param(
                 "weight",
                 &[out_dim, in_dim],
-                xavier_uniform(out_dim, in_dim),
+                xavier_uniform(&[out_dim, in_dim]),
             )
         };
         GraphSageConv {
@@ -115,13 +114,7 @@ impl GraphSageConv {
                 .collect()
         });
         let messages = pooled.as_ref().unwrap_or(x);
-        let mut into: BTreeMap<String, Vec<Block>> = BTreeMap::new();
-        for block in batch.blocks(layer) {
-            // A block without destinations or without sources (fanout 0) has no edges.
-            if block.num_dst() > 0 && block.num_src() > 0 {
-                into.entry(block.edge_type().dst).or_default().push(block);
-            }
-        }
+        let mut into = batch.blocks_by_destination(layer);
         let (w_self, w_neigh) = (self.fc_self.transpose(0, 1), self.fc_neigh.transpose(0, 1));
         let mut out = BTreeMap::new();
         for t in batch.dst_node_types(layer) {

@@ -84,19 +84,26 @@ pub fn graphstorm_model_dir(parent: &Path, name: &str, case: &str) -> PathBuf {
     dir
 }
 
-/// `gs <command>` in `dir` with golden case `case`'s YAML as `--cf`, its graph
-/// ([`case_graph`]) as `--part-config` and one trainer, then `extra`.
-pub fn run_gs_on_case(dir: &Path, command: &[&str], case: &str, extra: &[&str]) -> crate::GsRun {
+/// Golden case `case`'s command-line arguments: its YAML as `--cf`, its graph
+/// ([`case_graph`]) as `--part-config`, one trainer.
+fn case_args(case: &str) -> Vec<String> {
     let (yaml, part_config) = (case_yaml(case), case_graph(case));
-    let case_args = [
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--part-config",
-        part_config.to_str().unwrap(),
-        "--num-trainers",
-        "1",
-    ];
-    crate::run_gs(dir, &[command, &case_args[..], extra].concat())
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    vec![
+        "--cf".into(),
+        path(&yaml),
+        "--part-config".into(),
+        path(&part_config),
+        "--num-trainers".into(),
+        "1".into(),
+    ]
+}
+
+/// `gs <command>` in `dir` with golden case `case`'s arguments ([`case_args`]), then `extra`.
+pub fn run_gs_on_case(dir: &Path, command: &[&str], case: &str, extra: &[&str]) -> crate::GsRun {
+    let args = case_args(case);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::run_gs(dir, &[command, &args[..], extra].concat())
 }
 
 /// Load a golden case's `model.bin` into `model` by name, as `--restore-model-path` does.
@@ -117,22 +124,10 @@ pub fn resolve_case(case: &str) -> (Arc<HeteroGraph>, Resolved) {
 
 /// [`resolve_case`] with more command-line arguments, such as `--mask-reverse-edges true`.
 pub fn resolve_case_with(case: &str, extra_args: &[&str]) -> (Arc<HeteroGraph>, Resolved) {
-    let part_config = case_graph(case);
-    let yaml = case_yaml(case);
-    let args: Vec<String> = [
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--part-config",
-        part_config.to_str().unwrap(),
-        "--num-trainers",
-        "1",
-    ]
-    .iter()
-    .chain(extra_args)
-    .map(|a| a.to_string())
-    .collect();
+    let mut args = case_args(case);
+    args.extend(extra_args.iter().map(|a| a.to_string()));
     let resolved = gs_config::resolve(&args, None).expect("GraphStorm's YAML resolves");
-    let graph = Arc::new(gs_graph::load(&part_config).unwrap());
+    let graph = Arc::new(gs_graph::load(&case_graph(case)).unwrap());
     (graph, resolved)
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use gs_plugin_sdk::gat::GatAttentionWeights;
 use gs_plugin_sdk::prelude::*;
 
 /// The GraphStorm key for the attention heads (`gsf.rgat.num_heads`, `--num-heads`).
@@ -18,34 +19,16 @@ const USE_SELF_LOOP: &str = "use_self_loop";
 /// DGL's `GATConv(in, out / heads, heads, bias=False)` of one edge type, as GraphStorm builds
 /// it: one `fc` for sources and destinations alike.
 struct RelationGatConv {
-    /// `fc.weight` `[heads * f, in]` (`nn.Linear`: applied as `x @ Wᵀ`).
-    fc: Tensor,
-    /// `attn_l` and `attn_r` `[1, heads, f]`.
-    attn_l: Tensor,
-    attn_r: Tensor,
+    /// `fc.weight`, `attn_l`, `attn_r`.
+    weights: GatAttentionWeights,
     heads: i64,
     head_dim: i64,
 }
 
 impl RelationGatConv {
     fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64) -> Self {
-        let fc_shape = [heads * head_dim, in_dim];
-        let attn_shape = [1, heads, head_dim];
-        let gain = Init::RELU_GAIN;
         RelationGatConv {
-            fc: scope
-                .sub("fc")
-                .param("weight", &fc_shape, torch_xavier_normal(&fc_shape, gain)),
-            attn_l: scope.param(
-                "attn_l",
-                &attn_shape,
-                torch_xavier_normal(&attn_shape, gain),
-            ),
-            attn_r: scope.param(
-                "attn_r",
-                &attn_shape,
-                torch_xavier_normal(&attn_shape, gain),
-            ),
+            weights: GatAttentionWeights::new(scope, in_dim, heads, head_dim),
             heads,
             head_dim,
         }
@@ -56,15 +39,15 @@ impl RelationGatConv {
     fn forward(&self, block: &Block, h_src: &Tensor, h_dst: &Tensor) -> Tensor {
         let (heads, f) = (self.heads, self.head_dim);
         let num_dst = block.num_dst();
-        let w = self.fc.transpose(0, 1);
+        let w = self.weights.fc.transpose(0, 1);
         let feat_src = h_src.matmul(&w).reshape(&[-1, heads, f]);
         let feat_dst = h_dst
             .narrow(0, 0, num_dst)
             .matmul(&w)
             .reshape(&[-1, heads, f]);
         // el_u = <feat_src_u, attn_l> and er_v = <feat_dst_v, attn_r>, per head: [N, heads].
-        let el = feat_src.mul(&self.attn_l).sum_dim(-1, false);
-        let er = feat_dst.mul(&self.attn_r).sum_dim(-1, false);
+        let el = feat_src.mul(&self.weights.attn_l).sum_dim(-1, false);
+        let er = feat_dst.mul(&self.weights.attn_r).sum_dim(-1, false);
         let (src, dst) = (block.src(), block.dst());
         let logits = el
             .index_select(0, &src)
