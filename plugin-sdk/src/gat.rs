@@ -337,14 +337,23 @@ impl AttentionLayer for GatV2Conv {
 
 /// GraphStorm's `GATEncoder` / `GATv2Encoder` after its `GSNodeEncoderInputLayer`:
 /// `num-layers` attention layers of `num_heads` heads (`hidden / heads` features each,
-/// concatenated), ReLU after every layer but the last, DGL's `feat_drop` (`dropout`) on every
-/// layer's input. Weights: `node_embed.input_projs.<ntype>` and `gnn._layers.<l>.conv.*`.
+/// concatenated; `out_emb_size / heads` in the last), ReLU and `num_ffn_layers_in_gnn` NGNN
+/// layers after every layer but the last, DGL's `feat_drop` (`dropout`) on every layer's
+/// input. Weights: `node_embed.*`, `gnn._layers.<l>.conv.*` and `gnn._layers.<l>.ngnn_mlp.*`.
+/// GraphStorm's GAT encoders have no norm: `gnn_norm` is ignored with a warning, as GraphStorm
+/// ignores it.
 #[derive(Debug)]
 pub struct GatEncoder<L> {
     input_projs: crate::NodeInputLayer,
     layers: Vec<L>,
+    /// The NGNN layers after each layer (none after the last).
+    ngnn: Vec<crate::encoder_options::Ngnn>,
     dropout: f64,
 }
+
+/// The encoder options a [`GatEncoder`] reads (`gnn_norm` only to warn that it is ignored).
+pub const GAT_ENCODER_OPTIONS: &[crate::encoder_options::EncoderOption] =
+    crate::encoder_options::EncoderOption::ALL;
 
 impl<L: AttentionLayer> GatEncoder<L> {
     /// The encoder `config` describes over `schema`, or an error naming the setting that
@@ -358,17 +367,38 @@ impl<L: AttentionLayer> GatEncoder<L> {
         let heads = config.num_heads(model, 4)?;
         let hidden = config.gnn_hidden_size(model)?;
         schema.require_features_at_both_ends(model)?;
-        let input_projs = crate::NodeInputLayer::new(schema, hidden);
+        let options = crate::encoder_options::EncoderOptions::from_config(config)?;
+        options.check_heads(model, heads, hidden)?;
+        if options.layer_norm {
+            crate::warn!(
+                "{model}: `gnn_norm` is ignored, as GraphStorm's {model} encoder ignores it \
+                 (its layers have no norm)"
+            );
+        }
+        let dropout = f64::from(config.dropout);
+        let input_projs = crate::NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let last = config.num_layers - 1;
         let layers = (0..config.num_layers)
             .map(|l| {
+                let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
                 L::new(
                     &gnn.sub(l).sub("conv"),
                     hidden,
                     heads,
-                    hidden / heads,
+                    out_dim / heads,
                     l != last,
+                )
+            })
+            .collect();
+        let ngnn = (0..last)
+            .map(|l| {
+                let scope = gnn.sub(l).sub("ngnn_mlp");
+                crate::encoder_options::Ngnn::new(
+                    &scope,
+                    hidden,
+                    options.ffn_layers_in_gnn,
+                    dropout,
                 )
             })
             .collect();
@@ -381,7 +411,8 @@ impl<L: AttentionLayer> GatEncoder<L> {
         Ok(GatEncoder {
             input_projs,
             layers,
-            dropout: f64::from(config.dropout),
+            ngnn,
+            dropout,
         })
     }
 
@@ -391,6 +422,9 @@ impl<L: AttentionLayer> GatEncoder<L> {
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, layer) in self.layers.iter().enumerate() {
             h = layer.forward(batch, l as u32, &h, self.dropout)?;
+            if let Some(ngnn) = self.ngnn.get(l) {
+                h = h.into_iter().map(|(t, x)| (t, ngnn.forward(x))).collect();
+            }
         }
         Ok(h.into_iter().collect())
     }

@@ -1,10 +1,13 @@
-//! GraphStorm's node input layer, shared by the built-in encoders: `GSNodeEncoderInputLayer`
-//! with `input_activate` unset, one projection per node type with features, no bias, no
-//! activation. Its weights are named as GraphStorm's state dict names them
-//! (`node_embed.input_projs.<ntype>`), so a GraphStorm `model.bin` maps onto them by name.
+//! GraphStorm's node input layer, shared by the built-in encoders: `GSNodeEncoderInputLayer`,
+//! one projection per node type with features, no bias; with `input_activate: relu` a ReLU
+//! and dropout after it, and with `num_ffn_layers_in_input` NGNN layers after that. Its
+//! weights are named as GraphStorm's state dict names them (`node_embed.input_projs.<ntype>`,
+//! `node_embed.ngnn_mlp.<ntype>.ngnn_gnn.<i>`), so a GraphStorm `model.bin` maps onto them by
+//! name.
 
 use std::collections::BTreeMap;
 
+use crate::encoder_options::{EncoderOptions, Ngnn};
 use crate::nn::Scope;
 use crate::{Batch, GraphSchema, Init, Tensor};
 
@@ -25,27 +28,58 @@ pub(crate) fn torch_fans(shape: &[i64]) -> (i64, i64) {
 
 /// `h0[t] = x[t] @ W[t]`, `W[t]` the `[feature-dim, hidden]` weight
 /// `node_embed.input_projs.<t>` of every node type `t` with features (Xavier-uniform, ReLU
-/// gain, as GraphStorm initialises it).
+/// gain, as GraphStorm initialises it); then, as GraphStorm's options ask, `relu` and dropout
+/// (`input_activate: relu`) and the node type's NGNN layers (`num_ffn_layers_in_input`).
 #[derive(Debug)]
 pub struct NodeInputLayer {
     projs: BTreeMap<String, Tensor>,
+    /// The dropout after the ReLU, with `input_activate: relu`.
+    relu_then_dropout: Option<f64>,
+    /// `node_embed.ngnn_mlp.<ntype>`, with `num_ffn_layers_in_input`.
+    ngnn: BTreeMap<String, Ngnn>,
 }
 
 impl NodeInputLayer {
-    /// Creates the projections of `schema`'s node types with features, in schema order.
+    /// Creates the projections of `schema`'s node types with features, in schema order:
+    /// GraphStorm's input layer with `input_activate` unset and no NGNN layers.
     pub fn new(schema: &GraphSchema, hidden: i64) -> Self {
-        let scope = Scope::root().sub("node_embed").sub("input_projs");
-        let projs = schema
-            .node_types
-            .iter()
-            .filter(|t| t.feature_dim > 0)
+        Self::with_options(schema, hidden, &EncoderOptions::default(), 0.0)
+    }
+
+    /// The input layer with GraphStorm's `input_activate` and `num_ffn_layers_in_input` from
+    /// `options`; `dropout` is GraphStorm's `dropout`, which both use.
+    pub fn with_options(
+        schema: &GraphSchema,
+        hidden: i64,
+        options: &EncoderOptions,
+        dropout: f64,
+    ) -> Self {
+        let node_embed = Scope::root().sub("node_embed");
+        let with_features = || schema.node_types.iter().filter(|t| t.feature_dim > 0);
+        let projs = with_features()
             .map(|t| {
                 let shape = [i64::from(t.feature_dim), hidden];
                 let init = torch_xavier_uniform(&shape, Init::RELU_GAIN);
+                let scope = node_embed.sub("input_projs");
                 (t.name.clone(), scope.param(&t.name, &shape, init))
             })
             .collect();
-        NodeInputLayer { projs }
+        let ngnn = if options.ffn_layers_in_input > 0 {
+            with_features()
+                .map(|t| {
+                    let scope = node_embed.sub("ngnn_mlp").sub(&t.name);
+                    let layers = Ngnn::new(&scope, hidden, options.ffn_layers_in_input, dropout);
+                    (t.name.clone(), layers)
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        NodeInputLayer {
+            projs,
+            relu_then_dropout: options.input_relu.then_some(dropout),
+            ngnn,
+        }
     }
 
     /// The node types with a projection.
@@ -65,7 +99,14 @@ impl NodeInputLayer {
             .filter_map(|t| {
                 let x = batch.input_features(&t)?;
                 let w = self.projs.get(&t)?;
-                Some((t, x.matmul(w)))
+                let mut h = x.matmul(w);
+                if let Some(p) = self.relu_then_dropout {
+                    h = h.relu().dropout(p);
+                }
+                if let Some(ngnn) = self.ngnn.get(&t) {
+                    h = ngnn.forward(h);
+                }
+                Some((t, h))
             })
             .collect()
     }

@@ -55,6 +55,7 @@ pub mod bindings {
     });
 }
 
+pub mod encoder_options;
 mod export;
 pub mod gat;
 mod graph;
@@ -88,6 +89,9 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 
 /// Everything a plugin usually needs: `use gs_plugin_sdk::prelude::*;`.
 pub mod prelude {
+    pub use crate::encoder_options::{
+        Activation, EncoderOption, EncoderOptions, HiddenLayerEnd, LayerNorm, Ngnn, NormKeys,
+    };
     pub use crate::gat::{AttentionLayer, GatConv, GatEncoder, GatV2Conv, torch_xavier_normal};
     pub use crate::nn::{
         Conv, CrossReduce, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope,

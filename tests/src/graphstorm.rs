@@ -34,7 +34,7 @@ pub fn dgl_tiny() -> PathBuf {
 /// partition (reshuffled ids: the golden files are matched by raw id).
 pub fn case_graph(case: &str) -> PathBuf {
     match case {
-        "nc-gat" | "nc-gatv2" | "nc-sage" => {
+        "nc-gat" | "nc-gatv2" | "nc-sage" | "nc-gat-ffn" | "nc-sage-ffn" => {
             fixtures().join("graphstorm-homo/partitioned/tiny-homo.json")
         }
         "ec-rgcn" | "ec-rgcn-mlpefeat" => {

@@ -102,7 +102,7 @@ const PLUGIN_CASES: &[Case] = &[
         &[
             "failed in `forward`",
             "expected f32 [",
-            "[targets, hidden_size]",
+            "[targets, out_emb_size (else hidden_size)]",
         ],
     ),
     bad_shapes(

@@ -103,10 +103,18 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
     );
     assert_eq!(
         loaded.meta.custom_args,
-        vec![
-            ("aggregator".into(), "mean".into()),
-            ("activation".into(), "relu".into())
+        [
+            ("aggregator", "mean"),
+            ("activation", "relu"),
+            // GraphStorm's encoder options the plugin lists, unset.
+            ("input_activate", ""),
+            ("num_ffn_layers_in_input", "0"),
+            ("num_ffn_layers_in_gnn", "0"),
+            ("gnn_norm", ""),
+            ("out_emb_size", ""),
         ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec()
     );
     assert!(loaded.optimizer.is_some(), "optimizer state saved");
     assert!(

@@ -33,6 +33,10 @@ const CASES: &[&str] = &[
     "nc-gat",
     "nc-gatv2",
     "nc-sage",
+    "nc-rgcn-ffn",
+    "nc-hgt-ffn",
+    "nc-sage-ffn",
+    "nc-gat-ffn",
 ];
 
 /// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's
@@ -79,9 +83,18 @@ fn every_golden_model_bin_reads_as_graphstorm_saved_it() {
     }
 }
 
+/// The node type of the papers in golden case `case`'s graph: `_N` on the homogeneous copy.
+fn paper_type(case: &str) -> &'static str {
+    if graphstorm::case_graph(case).ends_with("tiny-homo.json") {
+        "_N"
+    } else {
+        "paper"
+    }
+}
+
 /// The predictions GraphStorm's `--inference` wrote for the 6 test papers, by raw id.
 fn golden_predictions(case: &str) -> Value {
-    golden(case, "predictions.json")["paper"].clone()
+    golden(case, "predictions.json")[paper_type(case)].clone()
 }
 
 /// `gs node-classification --inference --restore-model-path <GraphStorm's model dir>` with
@@ -90,7 +103,18 @@ fn golden_predictions(case: &str) -> Value {
 #[test]
 fn inference_restores_a_graphstorm_model_directory() {
     let tmp = tempfile::tempdir().unwrap();
-    for case in ["nc-rgcn", "nc-rgcn-bases", "nc-rgat", "nc-hgt", "nc-mlp"] {
+    let cases = [
+        "nc-rgcn",
+        "nc-rgcn-bases",
+        "nc-rgat",
+        "nc-hgt",
+        "nc-mlp",
+        "nc-rgcn-ffn",
+        "nc-hgt-ffn",
+        "nc-sage-ffn",
+        "nc-gat-ffn",
+    ];
+    for case in cases {
         let model_dir = graphstorm::graphstorm_model_dir(tmp.path(), case, case);
         let out = tmp.path().join(format!("{case}-predictions"));
         let run = run_gs_on_case(
@@ -110,7 +134,7 @@ fn inference_restores_a_graphstorm_model_directory() {
             "{}",
             run.stderr
         );
-        let (nids, rows) = gs_output::read_node_predictions(&out, "paper").unwrap();
+        let (nids, rows) = gs_output::read_node_predictions(&out, paper_type(case)).unwrap();
         let got: Vec<(String, Vec<f32>)> = nids.into_iter().zip(rows).collect();
         let want = golden_predictions(case);
         assert_eq!(got.len(), want.as_object().unwrap().len(), "{case}");

@@ -485,7 +485,7 @@ fn bad_link_prediction_input_is_refused_naming_key_value_and_fix() {
         .fails_with(1, &["adversarial_temperature", "contrastive", "hint"]);
     bad(&["--report-eval-per-type", "true"]).fails_with(1, &["report_eval_per_type", "hint"]);
     bad(&["--lp-decoder-type", "rotate", "--hidden-size", "31"])
-        .fails_with(1, &["rotate", "even hidden_size", "hint"]);
+        .fails_with(1, &["rotate", "even embedding size", "hint"]);
     bad(&["--fanout", "10,10"]).fails_with(2, &["--fanout", "num_layers is 1"]);
     run_gs(
         dir,

@@ -12,7 +12,10 @@ use gs_tests::{
 fn graphstorm_weights_in_the_mlp_plugin_give_graphstorm_embeddings_and_predictions() {
     let mut gm = graphstorm::graphstorm_model("nc-mlp", "mlp");
     assert_eq!(gm.resolved.train.num_layers, 0);
-    assert!(gm.custom_args.is_empty(), "{:?}", gm.custom_args);
+    // mlp reads only the input layer's options, unset in GraphStorm's YAML.
+    let unset = [("input_activate", ""), ("num_ffn_layers_in_input", "0")];
+    let unset = unset.map(|(k, v)| (k.to_string(), v.to_string())).to_vec();
+    assert_eq!(gm.custom_args, unset);
 
     // One batch per node type with no layers: every node is embedded from its own features.
     let accuracy = gm.assert_agrees_with_graphstorm("nc-mlp");

@@ -601,27 +601,9 @@ fn unimplemented_keys_are_refused_by_name() {
     // (group, flag, a non-default value, words of the reason). `num_bases` and `use_self_loop`
     // are read by the rgcn plugin and refused for others in `rgcn.rs`; `num_heads` by rgat and
     // hgt, refused for others in `rgat.rs`; `edge_feat_name` and `edge_feat_mp_op`, refused
-    // for others in `edge_features.rs`.
+    // for others in `edge_features.rs`; the encoder options (`input_activate`, `gnn_norm`,
+    // `num_ffn_layers_in_*`, `out_emb_size`) in `encoder_options.rs`.
     let groups: &[(&str, &str, &str, &str)] = &[
-        (
-            "model",
-            "--input-activate",
-            "relu",
-            "no gs model reads it yet",
-        ),
-        ("model", "--gnn-norm", "batch", "no gs model reads it yet"),
-        (
-            "model",
-            "--num-ffn-layers-in-input",
-            "1",
-            "no gs model reads it yet",
-        ),
-        (
-            "model",
-            "--num-ffn-layers-in-gnn",
-            "1",
-            "no gs model reads it yet",
-        ),
         (
             "decoder",
             "--num-ffn-layers-in-decoder",

@@ -41,7 +41,7 @@ fn sage_describes_itself() {
     let sage = sage(&engine);
     let info = sage.info();
     assert_eq!(info.name, "sage");
-    assert_eq!(info.version, "0.3.0");
+    assert_eq!(info.version, "0.4.0");
     assert!(
         info.tasks.contains(&Task::NodeClassification)
             && info.tasks.contains(&Task::NodeRegression)
@@ -51,11 +51,30 @@ fn sage_describes_itself() {
         .iter()
         .map(|h| (h.name.as_str(), h.default.as_str()))
         .collect();
-    assert_eq!(hyper, [("aggregator", "pool"), ("activation", "relu")]);
+    assert_eq!(
+        hyper,
+        [
+            ("aggregator", "pool"),
+            ("activation", "relu"),
+            // GraphStorm's encoder options, unset by default.
+            ("input_activate", "none"),
+            ("num_ffn_layers_in_input", "0"),
+            ("num_ffn_layers_in_gnn", "0"),
+            ("gnn_norm", ""),
+            ("out_emb_size", ""),
+        ]
+    );
     assert!(
-        info.hyper_params
+        info.hyper_params[..2]
             .iter()
             .all(|h| h.help.contains("Supported")),
+        "{:?}",
+        info.hyper_params
+    );
+    assert!(
+        info.hyper_params[2..]
+            .iter()
+            .all(|h| h.help.starts_with("GraphStorm key")),
         "{:?}",
         info.hyper_params
     );

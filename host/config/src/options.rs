@@ -275,8 +275,6 @@ const NO_MTL: &str = "multi-task learning is not supported yet";
 const NO_DISTILL: &str = "distillation is not supported yet";
 const NO_HARD_NEG: &str = "predefined evaluation negatives are not supported yet (training hard negatives are: `train_etypes_negative_dstnode`)";
 const NO_LP: &str = "gs selects link-prediction models by the mean over evaluation edge types";
-const NO_MODEL_READS: &str =
-    "no gs model reads it yet; set it as a plugin argument (after `--`) if your plugin has one";
 
 /// GraphStorm model keys that the host does not read itself but hands to a model plugin whose
 /// `describe` lists a hyper-parameter of the same name: `init` receives the resolved value
@@ -293,6 +291,11 @@ pub const PLUGIN_KEYS: &[&str] = &[
     "use_self_loop",
     "edge_feat_name",
     "edge_feat_mp_op",
+    "input_activate",
+    "num_ffn_layers_in_input",
+    "num_ffn_layers_in_gnn",
+    "gnn_norm",
+    "out_emb_size",
 ];
 
 /// The name of the CLI-only option that points at the YAML file (`--cf`).
@@ -302,6 +305,7 @@ pub(crate) const YAML_CONFIG_FILE: &str = "yaml_config_file";
 /// on gs's command line `--mask-fields` and the like are unknown flags that go to the plugin,
 /// as in GraphStorm. The `Legacy` rows are YAML-only too.
 pub(crate) const YAML_ONLY: &[&str] = &[
+    "out_emb_size",
     "training_method",
     "mask_fields",
     "task_weight",
@@ -358,7 +362,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("task_tracker", Sec::Basic, K::Str, D::Str("sagemaker_task_tracker"), Ign("gs reports metrics in its log"), "sagemaker_task_tracker or tensorboard_task_tracker[:DIR]"),
     // ---- gnn ----
     o("model_encoder_type", Sec::Gnn, K::Str, D::None, Sup("host/config/src/tests.rs::model_encoder_type_names_the_builtin_plugin"), "encoder, used as the built-in plugin when --plugin is not given: sage, rgcn, rgat, hgt, gat, gatv2, or mlp and learnable_embed (num_layers 0, no fanout); GraphStorm's lm is not built in"),
-    o("input_activate", Sec::Gnn, K::Str, D::None, Nys(NO_MODEL_READS), "activation in the input layer: none or relu"),
+    o("input_activate", Sec::Gnn, K::Str, D::None, Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "activation after the input layer: none or relu (read by model plugins that list it: every built-in encoder but learnable_embed)"),
     o("node_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "node features: `feat` for all types, or `ntype:f1,f2 ntype2:f3`"),
     o("edge_feat_name", Sec::Gnn, K::StrList, D::None, Sup("tests/tests/edge_features.rs::rgcn_learns_from_a_signal_only_in_edge_features"), "edge features: `feat`, or `src,rel,dst:f1,f2 ...`"),
     o("edge_feat_mp_op", Sec::Gnn, K::Str, D::Str("concat"), Sup("tests/tests/edge_features.rs::every_edge_feature_message_op_trains_and_changes_the_result"), "how edge features join messages: concat, add, sub, mul or div"),
@@ -366,8 +370,9 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("eval_fanout", Sec::Gnn, K::Str, D::Derived("-1 (all neighbours) per layer"), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "fanout during evaluation and inference, same forms as --fanout"),
     o("hidden_size", Sec::Gnn, K::Int, D::None, Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "width of hidden layers (required)"),
     o("num_layers", Sec::Gnn, K::Int, D::Int(0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "number of GNN layers (0: no message passing)"),
-    o("num_ffn_layers_in_input", Sec::Gnn, K::Int, D::Int(0), Nys(NO_MODEL_READS), "extra feed-forward layers in the input layer"),
-    o("num_ffn_layers_in_gnn", Sec::Gnn, K::Int, D::Int(0), Nys(NO_MODEL_READS), "extra feed-forward layers after each GNN layer"),
+    o("num_ffn_layers_in_input", Sec::Gnn, K::Int, D::Int(0), Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "NGNN feed-forward layers after the input layer (read by model plugins that list it)"),
+    o("num_ffn_layers_in_gnn", Sec::Gnn, K::Int, D::Int(0), Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "NGNN feed-forward layers after each GNN layer (read by model plugins that list it: rgcn, rgat, hgt, sage, gat, gatv2)"),
+    o("out_emb_size", Sec::Gnn, K::Int, D::None, Sup("tests/tests/encoder_options.rs::out_emb_size_sizes_the_last_layer_and_the_host_decoders"), "output width of the last GNN layer, which the decoders read (default: hidden_size; read by model plugins that list it)"),
     o("num_ffn_layers_in_decoder", Sec::Gnn, K::Int, D::Int(0), Nys("the host decoder is one linear layer"), "extra feed-forward layers in the decoder"),
     o("use_mini_batch_infer", Sec::Gnn, K::Bool, D::Bool(true), Sup("tests/tests/inference.rs::eval_fanout_use_mini_batch_infer_and_save_prediction_path_act"), "mini-batch (true) or layer-wise full-graph (false) inference"),
     o("use_node_embeddings", Sec::Gnn, K::Bool, D::Bool(false), Sup("tests/tests/learnable_embeddings.rs::use_node_embeddings_widens_every_input_and_changes_training"), "add a learnable embedding per node to its features"),
@@ -393,7 +398,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("eval_batch_size", Sec::Hyperparam, K::Int, D::Int(10_000), Sup("tests/tests/options_run.rs::eval_batch_size_sets_the_evaluation_batches"), "mini-batch size for evaluation and inference"),
     o("dropout", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "dropout rate in [0, 1)"),
     o("decoder_bias", Sec::Hyperparam, K::Bool, D::Bool(true), Sup("tests/tests/options_run.rs::decoder_bias_false_leaves_the_decoder_without_a_bias"), "whether decoders have a bias"),
-    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Nys(NO_MODEL_READS), "normalisation in GNN layers: batch or layer"),
+    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "layer normalisation in GNN layers: layer (batch is refused by the built-in encoders; read by model plugins that list it)"),
     o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Sup("tests/tests/learnable_embeddings.rs::featureless_users_learn_embeddings_that_rank_their_items"), "learning rate of learnable node embeddings"),
     o("wd_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "weight decay of the Adam optimiser"),
     o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "coefficient of an explicit L2 term in the loss"),
@@ -603,9 +608,13 @@ mod tests {
         for key in PLUGIN_KEYS {
             let spec = spec(key).unwrap_or_else(|| panic!("{key} is not in the table"));
             assert!(spec.support.is_supported(), "{key} is not supported");
-            // A list without a default is unset (none), which a plugin reads as empty.
+            // A key without a default is unset (none), which a plugin reads as empty.
             assert!(
-                spec.default.to_json().is_some() || spec.kind == ValueKind::StrList,
+                spec.default.to_json().is_some()
+                    || matches!(
+                        spec.kind,
+                        ValueKind::StrList | ValueKind::Str | ValueKind::Int
+                    ),
                 "{key} has no default"
             );
         }

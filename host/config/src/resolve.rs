@@ -212,7 +212,20 @@ impl Input {
                 hint: "pass them as flags (e.g. `--hidden-size 128`) or set them under `gsf` in the YAML file".into(),
             });
         }
-        let train = train.expect("complete when nothing is missing");
+        let mut train = train.expect("complete when nothing is missing");
+        // GraphStorm ignores `out_emb_size` below two layers (with a warning), and so does gs.
+        if train.out_emb_size.is_some()
+            && train.num_layers <= 1
+            && let Some(e) = store.get("out_emb_size")
+        {
+            warnings.push(format!(
+                "{} is ignored: with num_layers {} there is no hidden layer before the output \
+                 layer, as in GraphStorm (hint: remove it, or use num_layers of 2 or more)",
+                e.origin.name("out_emb_size"),
+                train.num_layers
+            ));
+            train.out_emb_size = None;
+        }
         let mut launch = launch;
 
         let mut sources = BTreeMap::new();
@@ -1006,10 +1019,11 @@ impl Builder<'_> {
             fanout,
             eval_fanout,
             dropout,
-            input_activate: self.choice("input_activate", &["relu"], true)?,
+            input_activate: self.choice("input_activate", &["none", "relu"], true)?,
             gnn_norm: self.choice("gnn_norm", &["batch", "layer"], true)?,
             num_ffn_layers_in_input: self.u32_d("num_ffn_layers_in_input", 0)?,
             num_ffn_layers_in_gnn: self.u32_d("num_ffn_layers_in_gnn", 0)?,
+            out_emb_size: self.u32("out_emb_size", 1)?,
             num_ffn_layers_in_decoder: self.u32_d("num_ffn_layers_in_decoder", 0)?,
             decoder_bias: self.bool("decoder_bias"),
             use_self_loop: self.bool("use_self_loop"),

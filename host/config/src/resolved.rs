@@ -344,7 +344,7 @@ pub struct TrainConfig {
     pub eval_fanout: Option<String>,
     /// Dropout in [0, 1) (default 0).
     pub dropout: f64,
-    /// `relu`, or `None`.
+    /// `relu`, `none`, or `None`.
     pub input_activate: Option<String>,
     /// `batch`, `layer`, or `None`.
     pub gnn_norm: Option<String>,
@@ -352,6 +352,8 @@ pub struct TrainConfig {
     pub num_ffn_layers_in_input: u32,
     /// Extra feed-forward layers after each GNN layer.
     pub num_ffn_layers_in_gnn: u32,
+    /// Output width of the last GNN layer (`None`: `hidden_size`).
+    pub out_emb_size: Option<u32>,
     /// Extra feed-forward layers in the decoder.
     pub num_ffn_layers_in_decoder: u32,
     /// Decoders have a bias (default true).
@@ -507,6 +509,14 @@ impl PluginKey {
     }
 }
 
+impl TrainConfig {
+    /// The width of the node embeddings an encoder returns and the host's decoders read:
+    /// `out_emb_size`, or `hidden_size`.
+    pub fn embedding_size(&self) -> u32 {
+        self.out_emb_size.unwrap_or(self.hidden_size)
+    }
+}
+
 impl Resolved {
     /// The GraphStorm keys that model plugins may read, with their resolved values, in the
     /// order of [`PLUGIN_KEYS`](crate::PLUGIN_KEYS).
@@ -516,10 +526,19 @@ impl Resolved {
             .iter()
             .filter_map(|key| {
                 let spec = crate::options::spec(key)?;
-                let value = map.get(*key).cloned().or_else(|| spec.default.to_json())?;
+                let value = match map.get(*key) {
+                    Some(Value::Null) | None => spec.default.to_json().unwrap_or(Value::Null),
+                    Some(value) => value.clone(),
+                };
+                // Unset keys without a default (`gnn_norm`, `out_emb_size`) reach a plugin as
+                // empty text.
+                let text = match &value {
+                    Value::Null => String::new(),
+                    other => crate::value::compact(other),
+                };
                 Some(PluginKey {
                     key: spec.key,
-                    value: crate::value::compact(&value),
+                    value: text,
                     non_default: spec.is_non_default(&value),
                     source: self.sources.get(*key).copied().unwrap_or(Source::Default),
                 })

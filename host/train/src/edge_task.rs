@@ -286,7 +286,7 @@ impl EdgeTask {
         Ok(HostDecoder::Edge(EdgeDecoder::new(
             &EdgeDecoderSpec {
                 decoder_type: &c.decoder_type,
-                hidden: i64::from(c.hidden_size),
+                hidden: i64::from(c.embedding_size()),
                 out_dim: self.output_dim()?,
                 regression: c.task_type == TaskType::EdgeRegression,
                 num_basis: i64::from(c.num_decoder_basis),
@@ -301,7 +301,7 @@ impl EdgeTask {
 
     fn expected(&self) -> Result<ExpectedOutputs, TrainError> {
         Ok(ExpectedOutputs {
-            hidden: i64::from(self.config.hidden_size),
+            hidden: i64::from(self.config.embedding_size()),
             width: self.output_dim()?,
         })
     }
@@ -610,7 +610,7 @@ impl EdgeTask {
         }
         let embeddings = if rows.is_empty() {
             Tensor::zeros(
-                [0, i64::from(self.config.hidden_size)],
+                [0, i64::from(self.config.embedding_size())],
                 (Kind::Float, Device::Cpu),
             )
         } else {

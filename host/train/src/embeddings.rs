@@ -43,7 +43,7 @@ pub(crate) fn node_embeddings(
     }
     let embeddings = if rows.is_empty() {
         Tensor::zeros(
-            [0, i64::from(config.hidden_size)],
+            [0, i64::from(config.embedding_size())],
             (Kind::Float, Device::Cpu),
         )
     } else {

@@ -81,7 +81,7 @@ impl DecoderFootprint {
 /// when it would not fit the tensor budget.
 pub(crate) fn check_host_decoder(config: &TrainConfig, out_dim: i64) -> Result<(), TrainError> {
     let footprint = DecoderFootprint::new(
-        u64::from(config.hidden_size),
+        u64::from(config.embedding_size()),
         out_dim.max(0) as u64,
         u64::from(config.batch_size),
         u64::from(config.eval_batch_size),

@@ -79,8 +79,8 @@ impl LpDecoder {
                 return Err(TensorError::new(
                     "lp decoder",
                     format!(
-                        "rotate needs an even hidden_size (complex halves), got {hidden}; hint: \
-                         set hidden_size to an even number"
+                        "rotate needs an even embedding size (complex halves), got {hidden}; \
+                         hint: set hidden_size (or out_emb_size, when set) to an even number"
                     ),
                 ));
             }

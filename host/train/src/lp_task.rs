@@ -317,7 +317,7 @@ impl LinkPredictionTask {
         Ok(HostDecoder::Lp(LpDecoder::new(
             &c.lp_decoder_type,
             &self.graph,
-            i64::from(c.hidden_size),
+            i64::from(c.embedding_size()),
             c.gamma.unwrap_or(DEFAULT_GAMMA),
             c.seed,
             self.device,
@@ -326,7 +326,7 @@ impl LinkPredictionTask {
 
     fn expected(&self) -> ExpectedOutputs {
         ExpectedOutputs {
-            hidden: i64::from(self.config.hidden_size),
+            hidden: i64::from(self.config.embedding_size()),
             width: 1,
         }
     }

@@ -227,7 +227,7 @@ impl TaskModel {
             if h.dim() != 2 || h.size()[1] != self.expected.hidden {
                 return Err(TrainError::Config(format!(
                     "the model's `forward` returned `{ntype}` embeddings of shape {:?}; the host's \
-                     edge decoder expects [nodes, {}] (hidden_size)",
+                     edge decoder expects [nodes, {}] (out_emb_size, else hidden_size)",
                     h.size(),
                     self.expected.hidden
                 )));
@@ -240,7 +240,7 @@ impl TaskModel {
     }
 
     /// The encoder's embeddings of every node type it returns, each checked to be
-    /// `[nodes, hidden_size]` (link prediction scores pairs of them).
+    /// `[nodes, out_emb_size or hidden_size]` (link prediction scores pairs of them).
     pub(crate) fn embeddings(
         &mut self,
         batch: &BatchData,
@@ -251,7 +251,7 @@ impl TaskModel {
             if h.dim() != 2 || h.size()[1] != self.expected.hidden {
                 return Err(TrainError::Config(format!(
                     "the model's `forward` returned `{ntype}` embeddings of shape {:?}; the host \
-                     expects [nodes, {}] (hidden_size)",
+                     expects [nodes, {}] (out_emb_size, else hidden_size)",
                     h.size(),
                     self.expected.hidden
                 )));

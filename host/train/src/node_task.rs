@@ -175,7 +175,7 @@ impl NodeTask {
 
     fn expected_outputs(&self) -> Result<crate::plugin_outputs::ExpectedOutputs, TrainError> {
         Ok(crate::plugin_outputs::ExpectedOutputs {
-            hidden: i64::from(self.config.hidden_size),
+            hidden: i64::from(self.config.embedding_size()),
             width: self.output_dim()?,
         })
     }
@@ -219,7 +219,7 @@ impl NodeTask {
         } else {
             crate::host_memory::check_host_decoder(&self.config, self.output_dim()?)?;
             Some(HostDecoder::Node(NodeDecoder::new(
-                i64::from(self.config.hidden_size),
+                i64::from(self.config.embedding_size()),
                 self.output_dim()?,
                 self.config.decoder_bias,
                 self.config.seed,

@@ -13,7 +13,8 @@ use crate::TrainError;
 /// The shapes a task expects of a plugin's outputs, per target node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ExpectedOutputs {
-    /// Width of the target embeddings the host's decoder reads (`hidden_size`).
+    /// Width of the target embeddings the host's decoder reads (`out_emb_size`, else
+    /// `hidden_size`).
     pub(crate) hidden: i64,
     /// Width of the task outputs: `num_classes` logits, or 1 for regression.
     pub(crate) width: i64,
@@ -44,8 +45,8 @@ impl ExpectedOutputs {
             "the embeddings of the target node type `{}`",
             batch.target_node_type
         );
-        let hint = "`forward` returns [targets, hidden_size] f32 embeddings of the last layer's \
-                    destination nodes when the host decodes";
+        let hint = "`forward` returns [targets, out_emb_size (else hidden_size)] f32 embeddings \
+                    of the last layer's destination nodes when the host decodes";
         check(
             plugin,
             "forward",

@@ -72,13 +72,21 @@ struct HgtLayer {
     /// The number of edge types of the graph schema into each node type: what DGL's
     /// `cross_reducer="mean"` divides by, whether or not a batch has edges of each.
     relations_into: BTreeMap<String, usize>,
+    /// Norm (`norms.<ntype>`, with `gnn_norm: layer`), ReLU and, on hidden layers, NGNN.
+    end: HiddenLayerEnd,
     heads: i64,
     head_dim: i64,
     out_dim: i64,
 }
 
 impl HgtLayer {
-    fn new(scope: &Scope, schema: &GraphSchema, heads: i64, in_dim: i64, out_dim: i64) -> Self {
+    fn new(
+        scope: &Scope,
+        schema: &GraphSchema,
+        heads: i64,
+        (in_dim, out_dim): (i64, i64),
+        end: HiddenLayerEnd,
+    ) -> Self {
         let head_dim = out_dim / heads;
         let nodes = schema
             .node_types
@@ -122,6 +130,7 @@ impl HgtLayer {
             nodes,
             relations,
             relations_into,
+            end,
             heads,
             head_dim,
             out_dim,
@@ -241,7 +250,8 @@ impl HgtLayer {
                 None => skip.dropout(dropout),
             };
             let gated = &transformed.mul(&alpha) + &skip.mul(&beta);
-            out.insert(t, gated.relu());
+            let y = self.end.apply(&t, gated);
+            out.insert(t, y);
         }
         Ok(out)
     }
@@ -265,6 +275,7 @@ impl Model for Hgt {
                 "GraphStorm key `num_heads` (`gsf.hgt.num_heads`, `--num-heads`): attention \
                  heads of every HGT layer; it must divide the hidden size.",
             )
+            .encoder_options(EncoderOption::ALL)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
@@ -272,10 +283,37 @@ impl Model for Hgt {
         let hidden = config.gnn_hidden_size("hgt")?;
         schema.require_features_at_both_ends("hgt")?;
 
-        let input_projs = NodeInputLayer::new(schema, hidden);
+        let options = EncoderOptions::from_config(config)?;
+        options.check_heads("hgt", heads, hidden)?;
+        let dropout = f64::from(config.dropout);
+        let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
+        let node_types: Vec<String> = schema.node_types.iter().map(|t| t.name.clone()).collect();
         let layers = (0..config.num_layers)
-            .map(|l| HgtLayer::new(&gnn.sub(l), schema, heads, hidden, hidden))
+            .map(|l| {
+                let scope = gnn.sub(l);
+                let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
+                // GraphStorm's last HGTLayer keeps the norm and ReLU, without NGNN layers.
+                let is_last = l + 1 == config.num_layers;
+                let ffn = if is_last {
+                    0
+                } else {
+                    options.ffn_layers_in_gnn
+                };
+                let norm = options
+                    .layer_norm
+                    .then_some(NormKeys::PerNodeType("norms", &node_types));
+                let end = HiddenLayerEnd::new(
+                    &scope,
+                    out_dim,
+                    norm,
+                    Some(Activation::Relu),
+                    ffn,
+                    dropout,
+                )
+                .without_dropout();
+                HgtLayer::new(&scope, schema, heads, (hidden, out_dim), end)
+            })
             .collect();
         gs_plugin_sdk::debug!(
             "hgt: {} layers over {} node types and {} edge types, hidden size {hidden}, \
@@ -287,7 +325,7 @@ impl Model for Hgt {
         Ok(Hgt {
             input_projs,
             layers,
-            dropout: f64::from(config.dropout),
+            dropout,
         })
     }
 

@@ -1,7 +1,8 @@
 //! `mlp`, gs's built-in encoder without message passing, with GraphStorm's semantics
 //! (`model_encoder_type: mlp`, `num_layers: 0`): the embedding of a node is its input features
-//! times its node type's projection, GraphStorm's `GSNodeEncoderInputLayer` with
-//! `input_activate` unset (no bias, no activation, no dropout). Its weights are named after
+//! times its node type's projection, GraphStorm's `GSNodeEncoderInputLayer`: no bias, then,
+//! as the options ask, ReLU and dropout (`input_activate: relu`) and NGNN feed-forward layers
+//! (`num_ffn_layers_in_input`). Its weights are named after
 //! GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto them one to one. This
 //! crate's README states the computation and the key mapping.
 
@@ -15,7 +16,9 @@ struct Mlp {
 
 impl Model for Mlp {
     fn info() -> Info {
-        Info::new("mlp", env!("CARGO_PKG_VERSION")).all_tasks()
+        Info::new("mlp", env!("CARGO_PKG_VERSION"))
+            .all_tasks()
+            .encoder_options(EncoderOption::INPUT_LAYER)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
@@ -32,11 +35,13 @@ impl Model for Mlp {
                 "mlp needs `hidden-size` of at least 1",
             ));
         }
-        if config.dropout != 0.0 {
+        let options = EncoderOptions::from_config(config)?;
+        if config.dropout != 0.0 && !options.input_relu && options.ffn_layers_in_input == 0 {
             return Err(Error::invalid_argument(format!(
                 "`dropout` is {}; GraphStorm's mlp applies dropout only after an \
-                 `input_activate` activation, which gs does not support yet, so it would change \
-                 nothing (hint: set `dropout: 0`, or use a GNN encoder such as rgcn)",
+                 `input_activate` activation or in `num_ffn_layers_in_input` layers, and neither \
+                 is set, so it would change nothing (hint: set `dropout: 0`, or \
+                 `input_activate: relu`)",
                 config.dropout
             )));
         }
@@ -49,7 +54,8 @@ impl Model for Mlp {
         }
 
         let hidden = i64::from(config.hidden_size);
-        let input_projs = NodeInputLayer::new(schema, hidden);
+        let input_projs =
+            NodeInputLayer::with_options(schema, hidden, &options, f64::from(config.dropout));
         gs_plugin_sdk::debug!(
             "mlp: input projections of {:?} to hidden size {hidden}",
             input_projs.node_types()

@@ -154,7 +154,9 @@ struct Rgat {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
     layers: Vec<RgatLayer>,
-    dropout: f64,
+    /// What follows each layer: norm, ReLU, NGNN and dropout on the hidden layers, nothing
+    /// after the last.
+    ends: Vec<HiddenLayerEnd>,
 }
 
 impl Model for Rgat {
@@ -173,6 +175,7 @@ impl Model for Rgat {
                 "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
                  in every layer.",
             )
+            .encoder_options(EncoderOption::ALL)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
@@ -181,7 +184,10 @@ impl Model for Rgat {
         let hidden = config.gnn_hidden_size("rgat")?;
         schema.require_features_at_both_ends("rgat")?;
 
-        let input_projs = NodeInputLayer::new(schema, hidden);
+        let options = EncoderOptions::from_config(config)?;
+        options.check_heads("rgat", heads, hidden)?;
+        let dropout = f64::from(config.dropout);
+        let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
             .map(|l| {
@@ -190,11 +196,13 @@ impl Model for Rgat {
                     &schema.edge_types,
                     heads,
                     hidden,
-                    hidden,
+                    options.layer_out_dim(l, config.num_layers, hidden),
                     self_loop,
                 )
             })
             .collect();
+        let ends =
+            HiddenLayerEnd::relational(&gnn, config.num_layers, hidden, &options, schema, dropout);
         gs_plugin_sdk::debug!(
             "rgat: {} layers over {} edge types, hidden size {hidden}, {heads} heads, \
              self-loop {self_loop}",
@@ -204,23 +212,16 @@ impl Model for Rgat {
         Ok(Rgat {
             input_projs,
             layers,
-            dropout: f64::from(config.dropout),
+            ends,
         })
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
-        let last = self.layers.len() - 1;
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, (layer, end)) in self.layers.iter().zip(&self.ends).enumerate() {
             let out = layer.forward(batch, l as u32, &h)?;
-            h = if l == last {
-                out
-            } else {
-                out.into_iter()
-                    .map(|(t, x)| (t, x.relu().dropout(self.dropout)))
-                    .collect()
-            };
+            h = end.apply_all(out);
         }
         Ok(h.into_iter().collect())
     }

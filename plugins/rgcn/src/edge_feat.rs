@@ -106,11 +106,13 @@ pub(crate) fn graphstorm_etype_key(edge_type: &EdgeType) -> String {
     )
 }
 
-/// `GSEdgeEncoderInputLayer` without activation (`input_activate` unset) and without
-/// feed-forward layers: `e = dropout(cat(features) @ input_projs[etype])`.
+/// `GSEdgeEncoderInputLayer`: `e = dropout(act(cat(features) @ input_projs[etype]))`, `act` the
+/// ReLU of `input_activate: relu` (else none), then the edge type's NGNN layers
+/// (`edge_embed.ngnn_mlp.<etype>`, `num_ffn_layers_in_input`).
 pub(crate) struct EdgeEncoder {
-    /// `edge_embed.input_projs.<etype>` `[dim, hidden]` and the feature names, by canonical name.
     projs: BTreeMap<String, (Vec<String>, Tensor)>,
+    ngnn: BTreeMap<String, Ngnn>,
+    relu: bool,
     dropout: f64,
 }
 
@@ -120,10 +122,13 @@ impl EdgeEncoder {
         selection: &BTreeMap<String, EdgeTypeFeatures>,
         schema: &GraphSchema,
         hidden: i64,
+        options: &EncoderOptions,
         dropout: f64,
     ) -> Result<Self> {
-        let scope = Scope::root().sub("edge_embed").sub("input_projs");
+        let edge_embed = Scope::root().sub("edge_embed");
+        let scope = edge_embed.sub("input_projs");
         let mut projs = BTreeMap::new();
+        let mut ngnn = BTreeMap::new();
         for (name, feats) in selection {
             let Some(edge_type) = schema
                 .edge_types
@@ -142,8 +147,20 @@ impl EdgeEncoder {
                 crate::torch_xavier_uniform(&shape, 1.0),
             );
             projs.insert(name.clone(), (feats.names.clone(), w));
+            if options.ffn_layers_in_input > 0 {
+                let scope = edge_embed
+                    .sub("ngnn_mlp")
+                    .sub(graphstorm_etype_key(edge_type));
+                let layers = Ngnn::new(&scope, hidden, options.ffn_layers_in_input, dropout);
+                ngnn.insert(name.clone(), layers);
+            }
         }
-        Ok(EdgeEncoder { projs, dropout })
+        Ok(EdgeEncoder {
+            projs,
+            ngnn,
+            relu: options.input_relu,
+            dropout,
+        })
     }
 
     /// Whether edge type `name` (canonical) has features.
@@ -172,7 +189,15 @@ impl EdgeEncoder {
         } else {
             Tensor::cat(&refs, 1)
         };
-        Ok(Some(x.matmul(proj).dropout(self.dropout)))
+        let mut e = x.matmul(proj);
+        if self.relu {
+            e = e.relu();
+        }
+        e = e.dropout(self.dropout);
+        if let Some(ngnn) = self.ngnn.get(&edge_type.canonical_name()) {
+            e = ngnn.forward(e);
+        }
+        Ok(Some(e))
     }
 }
 

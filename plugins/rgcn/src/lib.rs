@@ -183,7 +183,9 @@ struct Rgcn {
     rel_index: BTreeMap<String, i64>,
     /// `edge_embed.input_projs.<etype>` of the edge types with features (`edge_feat_name`).
     edge_encoder: EdgeEncoder,
-    dropout: f64,
+    /// What follows each layer: norm, ReLU, NGNN and dropout on the hidden layers, nothing
+    /// after the last.
+    ends: Vec<HiddenLayerEnd>,
 }
 
 impl Model for Rgcn {
@@ -216,6 +218,7 @@ impl Model for Rgcn {
                 "GraphStorm key `edge_feat_mp_op` (`--edge-feat-mp-op`): how an edge's \
                  embedding joins its source node's: concat, add, sub, mul or div.",
             )
+            .encoder_options(EncoderOption::ALL)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
@@ -230,6 +233,8 @@ impl Model for Rgcn {
             )));
         }
         let hidden = config.gnn_hidden_size("rgcn")?;
+        let options = EncoderOptions::from_config(config)?;
+        let dropout = f64::from(config.dropout);
         for edge_type in &schema.edge_types {
             let mut needs = vec![(&edge_type.src, "a source")];
             if self_loop {
@@ -249,9 +254,8 @@ impl Model for Rgcn {
 
         let num_rels = schema.edge_types.len() as i64;
         let bases = (num_bases > 0 && num_bases < num_rels).then_some(num_bases);
-        let input_projs = NodeInputLayer::new(schema, hidden);
-        let edge_encoder =
-            EdgeEncoder::new(&edge_selection, schema, hidden, f64::from(config.dropout))?;
+        let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
+        let edge_encoder = EdgeEncoder::new(&edge_selection, schema, hidden, &options, dropout)?;
         let edge_feats: Vec<(EdgeType, MpOp)> = schema
             .edge_types
             .iter()
@@ -261,17 +265,20 @@ impl Model for Rgcn {
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
             .map(|l| {
+                let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
                 RgcnLayer::new(
                     &gnn.sub(l),
                     num_rels,
                     bases,
                     hidden,
-                    hidden,
+                    out_dim,
                     self_loop,
                     &edge_feats,
                 )
             })
             .collect();
+        let ends =
+            HiddenLayerEnd::relational(&gnn, config.num_layers, hidden, &options, schema, dropout);
         let rel_index = schema
             .edge_types
             .iter()
@@ -288,25 +295,18 @@ impl Model for Rgcn {
         Ok(Rgcn {
             input_projs,
             layers,
+            ends,
             rel_index,
             edge_encoder,
-            dropout: f64::from(config.dropout),
         })
     }
 
     fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
-        let last = self.layers.len() - 1;
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, (layer, end)) in self.layers.iter().zip(&self.ends).enumerate() {
             let out = layer.forward(batch, l as u32, &self.rel_index, &h, &self.edge_encoder)?;
-            h = if l == last {
-                out
-            } else {
-                out.into_iter()
-                    .map(|(t, x)| (t, x.relu().dropout(self.dropout)))
-                    .collect()
-            };
+            h = end.apply_all(out);
         }
         Ok(h.into_iter().collect())
     }

@@ -16,49 +16,13 @@ use gs_plugin_sdk::sage::{GraphSageConv, SageAggregator};
 const AGGREGATORS: &[&str] = &["pool", "mean"];
 
 /// The activations `--activation` accepts.
-const ACTIVATIONS: &[&str] = &["relu", "elu", "leaky_relu", "sigmoid", "tanh"];
-
-/// The activation after every layer.
-#[derive(Clone, Copy, Debug)]
-enum Activation {
-    Relu,
-    Elu,
-    LeakyRelu,
-    Sigmoid,
-    Tanh,
-}
-
-impl Activation {
-    /// One of [`ACTIVATIONS`].
-    fn from_name(name: &str) -> Self {
-        match name {
-            "relu" => Activation::Relu,
-            "elu" => Activation::Elu,
-            "leaky_relu" => Activation::LeakyRelu,
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            other => unreachable!("`{other}` is not in ACTIVATIONS"),
-        }
-    }
-
-    fn apply(self, x: &Tensor) -> Tensor {
-        match self {
-            Activation::Relu => x.relu(),
-            Activation::Elu => x.elu(1.0),
-            Activation::LeakyRelu => x.leaky_relu(0.01),
-            Activation::Sigmoid => x.sigmoid(),
-            Activation::Tanh => x.tanh(),
-        }
-    }
-}
-
-/// GraphStorm's `GSNodeEncoderInputLayer` (features only) and `SAGEEncoder`.
 struct Sage {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
     /// `gnn._layers.<l>.conv.*`.
     layers: Vec<GraphSageConv>,
-    activation: Activation,
+    /// Norm (hidden layers, `gnn_norm: layer`), the activation and NGNN after each layer.
+    ends: Vec<HiddenLayerEnd>,
     dropout: f64,
 }
 
@@ -84,20 +48,41 @@ impl Model for Sage {
                 "The activation after every layer (GraphStorm's is relu). \
                  Supported: relu, elu, leaky_relu, sigmoid, tanh.",
             )
+            .encoder_options(EncoderOption::ALL)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let aggregator = config.choice("aggregator", "pool", AGGREGATORS)?;
         let aggregator = SageAggregator::from_name(aggregator).expect("one of AGGREGATORS");
-        let activation = Activation::from_name(config.choice("activation", "relu", ACTIVATIONS)?);
+        let activation = config.choice("activation", "relu", Activation::NAMES)?;
+        let activation = Activation::from_name(activation).expect("one of Activation::NAMES");
         let hidden = config.gnn_hidden_size("sage")?;
         schema.feature_dim(&config.target_node_type)?;
         schema.require_features_at_both_ends("sage")?;
 
-        let input_projs = NodeInputLayer::new(schema, hidden);
+        let options = EncoderOptions::from_config(config)?;
+        let dropout = f64::from(config.dropout);
+        let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
-        let layers = (0..config.num_layers)
-            .map(|l| GraphSageConv::new(&gnn.sub(l).sub("conv"), hidden, hidden, aggregator))
+        let num_layers = config.num_layers;
+        let layers = (0..num_layers)
+            .map(|l| {
+                let out_dim = options.layer_out_dim(l, num_layers, hidden);
+                GraphSageConv::new(&gnn.sub(l).sub("conv"), hidden, out_dim, aggregator)
+            })
+            .collect();
+        // GraphStorm's SAGEConv: norm on the hidden layers only; the activation and the NGNN
+        // layers after every layer, the last included; no dropout after it (DGL's feat_drop
+        // drops the next layer's input).
+        let ends = (0..num_layers)
+            .map(|l| {
+                let out_dim = options.layer_out_dim(l, num_layers, hidden);
+                let norm =
+                    (options.layer_norm && l + 1 < num_layers).then_some(NormKeys::Shared("norm"));
+                let ffn = options.ffn_layers_in_gnn;
+                HiddenLayerEnd::new(&gnn.sub(l), out_dim, norm, Some(activation), ffn, dropout)
+                    .without_dropout()
+            })
             .collect();
         gs_plugin_sdk::debug!(
             "sage: {} layers ({aggregator:?}) over {} node and {} edge types, hidden size \
@@ -109,8 +94,8 @@ impl Model for Sage {
         Ok(Sage {
             input_projs,
             layers,
-            activation,
-            dropout: f64::from(config.dropout),
+            ends,
+            dropout,
         })
     }
 
@@ -118,12 +103,8 @@ impl Model for Sage {
         batch.expect_layers(self.layers.len())?;
         let mut h: BTreeMap<String, Tensor> =
             self.input_projs.forward(batch, batch.src_node_types(0));
-        for (l, conv) in self.layers.iter().enumerate() {
-            h = conv
-                .forward(batch, l as u32, &h, self.dropout)?
-                .into_iter()
-                .map(|(t, x)| (t, self.activation.apply(&x)))
-                .collect();
+        for (l, (conv, end)) in self.layers.iter().zip(&self.ends).enumerate() {
+            h = end.apply_all(conv.forward(batch, l as u32, &h, self.dropout)?);
         }
         Ok(h.into_iter().collect())
     }
