@@ -55,6 +55,7 @@ pub mod bindings {
     });
 }
 
+pub mod edge_feat;
 pub mod encoder_options;
 mod export;
 pub mod gat;

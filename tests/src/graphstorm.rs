@@ -37,7 +37,10 @@ pub fn case_graph(case: &str) -> PathBuf {
         "nc-gat" | "nc-gatv2" | "nc-sage" | "nc-gat-ffn" | "nc-sage-ffn" => {
             fixtures().join("graphstorm-homo/partitioned/tiny-homo.json")
         }
-        "ec-rgcn" | "ec-rgcn-mlpefeat" => {
+        "nc-sage-efeat" | "nc-gat-efeat" | "nc-gatv2-efeat" => {
+            fixtures().join("graphstorm-homo-efeat/partitioned/tiny-homo-efeat.json")
+        }
+        "ec-rgcn" | "ec-rgcn-mlpefeat" | "nc-rgcn-efeat" | "nc-rgat-efeat" | "nc-hgt-efeat" => {
             fixtures().join("graphstorm-models/graph-ec/partitioned/tiny-ec.json")
         }
         "nc-learnable-embed" | "nc-rgcn-featureless" => {

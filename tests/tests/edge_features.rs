@@ -84,6 +84,29 @@ fn rgcn_learns_from_a_signal_only_in_edge_features() {
     );
 }
 
+/// RGAT (`GATConvwithEdgeFeat`) and HGT (`HGTLayerwithEdgeFeat`) read the same edge features
+/// as rgcn (with `concat` and `add` here), and learn the signal only the reviews carry.
+#[test]
+fn rgat_and_hgt_learn_from_a_signal_only_in_edge_features() {
+    let dir = user_item_folder(&[("task.yaml", &yaml())]);
+    for encoder in ["rgat", "hgt"] {
+        let base = ["--model-encoder-type", encoder, "--num-heads", "2"];
+        let plain_dir = format!("{encoder}-plain");
+        train(dir.path(), &plain_dir, &base).ok();
+        let plain = best_test_score(&dir.path().join(&plain_dir));
+        for op in ["concat", "add"] {
+            let model = format!("{encoder}-{op}");
+            let efeat = ["--edge-feat-name", "review", "--edge-feat-mp-op", op];
+            train(dir.path(), &model, &[&base[..], &efeat[..]].concat()).ok();
+            let with_edges = best_test_score(&dir.path().join(&model));
+            assert!(
+                with_edges < 0.6 && with_edges < plain - 0.3,
+                "{encoder} ({op}): rmse with edge features {with_edges}, without {plain}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_edge_feature_message_op_trains_and_changes_the_result() {
     let dir = user_item_folder(&[("task.yaml", &yaml())]);

@@ -361,12 +361,19 @@ fn the_edge_input_layer_takes_the_input_options() {
     ];
     run_gs(tmp.path(), &args).ok();
     let best = gs_tests::runs::best_test_score(&tmp.path().join("model"));
-    assert!(best < 0.6, "rmse {best}: the edge feature's signal was lost");
+    assert!(
+        best < 0.6,
+        "rmse {best}: the edge feature's signal was lost"
+    );
     let summary = gs_tests::runs::training_summary(&tmp.path().join("model"));
     let best_epoch = summary["best_epoch"].as_u64().unwrap();
     let shapes = weight_shapes(tmp.path(), &format!("model/epoch-{best_epoch}"));
     for etype in ["('user', 'rates', 'item')", "('item', 'rated-by', 'user')"] {
         let key = format!("gnn/edge_embed.ngnn_mlp.{etype}.ngnn_gnn.0");
-        assert!(shapes.contains_key(&key), "no `{key}` in {:?}", shapes.keys());
+        assert!(
+            shapes.contains_key(&key),
+            "no `{key}` in {:?}",
+            shapes.keys()
+        );
     }
 }

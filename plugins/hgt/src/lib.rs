@@ -11,6 +11,9 @@
 
 use std::collections::BTreeMap;
 
+use gs_plugin_sdk::edge_feat::{
+    EDGE_FEAT_MP_OP, EDGE_FEAT_NAME, EdgeEncoder, MpOp, parse_selection,
+};
 use gs_plugin_sdk::prelude::*;
 
 /// The GraphStorm key for the attention heads (`gsf.hgt.num_heads`, `--num-heads`).
@@ -74,6 +77,10 @@ struct HgtLayer {
     relations_into: BTreeMap<String, usize>,
     /// Norm (`norms.<ntype>`, with `gnn_norm: layer`), ReLU and, on hidden layers, NGNN.
     end: HiddenLayerEnd,
+    /// `ef_linears.<src_rel_dst>` of the edge types with features, with `edge_feat_mp_op:
+    /// concat` (the other ops join the edge embedding to the source features).
+    ef_linears: BTreeMap<String, TorchLinear>,
+    op: MpOp,
     heads: i64,
     head_dim: i64,
     out_dim: i64,
@@ -86,6 +93,7 @@ impl HgtLayer {
         heads: i64,
         (in_dim, out_dim): (i64, i64),
         end: HiddenLayerEnd,
+        (edge_encoder, op): (&EdgeEncoder, MpOp),
     ) -> Self {
         let head_dim = out_dim / heads;
         let nodes = schema
@@ -126,11 +134,24 @@ impl HgtLayer {
             relations.insert(et.canonical_name(), params);
             *relations_into.entry(et.dst.clone()).or_default() += 1;
         }
+        // HGTLayerwithEdgeFeat keys these by `'_'.join(canonical etype)`, as the relations.
+        let ef_linears = schema
+            .edge_types
+            .iter()
+            .filter(|et| op == MpOp::Concat && edge_encoder.has(&et.canonical_name()))
+            .map(|et| {
+                let key = format!("{}_{}_{}", et.src, et.rel, et.dst);
+                let linear = TorchLinear::new(&scope.sub("ef_linears").sub(key), in_dim, out_dim);
+                (et.canonical_name(), linear)
+            })
+            .collect();
         HgtLayer {
             nodes,
             relations,
             relations_into,
             end,
+            ef_linears,
+            op,
             heads,
             head_dim,
             out_dim,
@@ -146,6 +167,35 @@ impl HgtLayer {
         })
     }
 
+    /// The keys and values `[E, heads, dk]` of the edges of `edge_type` with edge embeddings
+    /// `e`, as `HGTLayerwithEdgeFeat` computes them from the edges' source features `h_src`:
+    /// with concat `k(h_src) + ef(e)` and `v(h_src) + ef(e)`, else `k(h_src op e)` and
+    /// `v(h_src op e)`.
+    fn edge_keys(
+        &self,
+        src_type: &str,
+        edge_type: &EdgeType,
+        h_src: &Tensor,
+        e: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let params = self.node_params(src_type)?;
+        let shape = [-1, self.heads, self.head_dim];
+        let (k, v) = match self.ef_linears.get(&edge_type.canonical_name()) {
+            Some(ef) => {
+                let ef = ef.forward(e);
+                (
+                    &params.k.forward(h_src) + &ef,
+                    &params.v.forward(h_src) + &ef,
+                )
+            }
+            None => {
+                let joined = self.op.combine(h_src, e);
+                (params.k.forward(&joined), params.v.forward(&joined))
+            }
+        };
+        Ok((k.reshape(&shape), v.reshape(&shape)))
+    }
+
     /// `relu(t·σ(skip) + a(h_v)·(1 − σ(skip)))` for every destination node type of layer
     /// `layer`, `t` the mean over the schema's edge types into the type of each one's
     /// attention-weighted messages.
@@ -155,6 +205,7 @@ impl HgtLayer {
         layer: u32,
         h: &BTreeMap<String, Tensor>,
         dropout: f64,
+        edge_encoder: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, dk) = (self.heads, self.head_dim);
         let features = |t: &str, edge_type: &EdgeType| {
@@ -181,12 +232,6 @@ impl HgtLayer {
             };
             let (s, d) = (&edge_type.src, &edge_type.dst);
             let num_dst = block.num_dst();
-            if !keys.contains_key(s) {
-                let (params, x) = (self.node_params(s)?, features(s, &edge_type)?);
-                let k = params.k.forward(x).reshape(&[-1, heads, dk]);
-                let v = params.v.forward(x).reshape(&[-1, heads, dk]);
-                keys.insert(s.clone(), (k, v));
-            }
             if !queries.contains_key(d) {
                 let (params, x) = (self.node_params(d)?, features(d, &edge_type)?);
                 let n = batch.num_dst_nodes(layer, d);
@@ -198,23 +243,45 @@ impl HgtLayer {
                         .reshape(&[-1, heads, dk]),
                 );
             }
-            let (k, v) = &keys[s];
-            let q = &queries[d];
-            let k = per_head(k, &relation.att);
-            let v = per_head(v, &relation.msg);
             let (src, dst) = (block.src(), block.dst());
+            // Every edge's key and value `[E, heads, dk]` after the relation's matrices.
+            let (k, v) = match edge_encoder.embed(&block)? {
+                Some(e) => {
+                    let (k, v) = self.edge_keys(
+                        s,
+                        &edge_type,
+                        &features(s, &edge_type)?.index_select(0, &src),
+                        &e,
+                    )?;
+                    (per_head(&k, &relation.att), per_head(&v, &relation.msg))
+                }
+                None => {
+                    if !keys.contains_key(s) {
+                        let (params, x) = (self.node_params(s)?, features(s, &edge_type)?);
+                        let k = params.k.forward(x).reshape(&[-1, heads, dk]);
+                        let v = params.v.forward(x).reshape(&[-1, heads, dk]);
+                        keys.insert(s.clone(), (k, v));
+                    }
+                    let (k, v) = &keys[s];
+                    let k = per_head(k, &relation.att).index_select(0, &src);
+                    let v = per_head(v, &relation.msg).index_select(0, &src);
+                    (k, v)
+                }
+            };
+            let q = &queries[d];
             // score[e, i] = <q_dst, k'_src>_i · pri[i] / √dk, softmax over each dst's in-edges.
             let score = q
                 .index_select(0, &dst)
-                .mul(&k.index_select(0, &src))
+                .mul(&k)
                 .sum_dim(-1, false)
                 .mul(&relation.pri)
                 .div(&scale);
             let attention = score.segment_softmax(&dst, num_dst);
-            let messages = v
-                .index_select(0, &src)
-                .mul(&attention.reshape(&[-1, heads, 1]))
-                .scatter_reduce(&dst, num_dst, Reduce::Sum);
+            let messages = v.mul(&attention.reshape(&[-1, heads, 1])).scatter_reduce(
+                &dst,
+                num_dst,
+                Reduce::Sum,
+            );
             let merged = match summed.remove(d) {
                 Some(prev) => &prev + &messages,
                 None => messages,
@@ -261,6 +328,8 @@ impl HgtLayer {
 struct Hgt {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
+    /// `edge_embed.*`, GraphStorm's edge input layer, for the edge types `edge_feat_name` selects.
+    edge_encoder: EdgeEncoder,
     layers: Vec<HgtLayer>,
     dropout: f64,
 }
@@ -275,6 +344,7 @@ impl Model for Hgt {
                 "GraphStorm key `num_heads` (`gsf.hgt.num_heads`, `--num-heads`): attention \
                  heads of every HGT layer; it must divide the hidden size.",
             )
+            .edge_features(true)
             .encoder_options(EncoderOption::ALL)
     }
 
@@ -286,16 +356,20 @@ impl Model for Hgt {
         let options = EncoderOptions::from_config(config)?;
         options.check_heads("hgt", heads, hidden)?;
         let dropout = f64::from(config.dropout);
+        let edge_selection = parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+        let mp_op = MpOp::parse(config.arg_or(EDGE_FEAT_MP_OP, "concat"))?;
         let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
+        let edge_encoder = EdgeEncoder::new(&edge_selection, schema, hidden, &options, dropout)?;
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let node_types: Vec<String> = schema.node_types.iter().map(|t| t.name.clone()).collect();
         let layers = (0..config.num_layers)
             .map(|l| {
                 let scope = gnn.sub(l);
                 let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
-                // GraphStorm's last HGTLayer keeps the norm and ReLU, without NGNN layers.
+                // GraphStorm's last HGTLayer keeps the norm and ReLU, without NGNN layers (with
+                // edge features, its last HGTLayerwithEdgeFeat has them too).
                 let is_last = l + 1 == config.num_layers;
-                let ffn = if is_last {
+                let ffn = if is_last && edge_selection.is_empty() {
                     0
                 } else {
                     options.ffn_layers_in_gnn
@@ -312,7 +386,8 @@ impl Model for Hgt {
                     dropout,
                 )
                 .without_dropout();
-                HgtLayer::new(&scope, schema, heads, (hidden, out_dim), end)
+                let edge_feats = (&edge_encoder, mp_op);
+                HgtLayer::new(&scope, schema, heads, (hidden, out_dim), end, edge_feats)
             })
             .collect();
         gs_plugin_sdk::debug!(
@@ -324,6 +399,7 @@ impl Model for Hgt {
         );
         Ok(Hgt {
             input_projs,
+            edge_encoder,
             layers,
             dropout,
         })
@@ -333,7 +409,7 @@ impl Model for Hgt {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(batch, l as u32, &h, self.dropout)?;
+            h = layer.forward(batch, l as u32, &h, self.dropout, &self.edge_encoder)?;
         }
         Ok(h.into_iter().collect())
     }

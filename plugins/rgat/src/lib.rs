@@ -9,6 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use gs_plugin_sdk::edge_feat::{
+    EDGE_FEAT_MP_OP, EDGE_FEAT_NAME, EdgeEncoder, MpOp, graphstorm_etype_key, parse_selection,
+};
 use gs_plugin_sdk::gat::GatAttentionWeights;
 use gs_plugin_sdk::prelude::*;
 
@@ -64,10 +67,74 @@ impl RelationGatConv {
     }
 }
 
+/// GraphStorm's `GATConvwithEdgeFeat` (no bias, as `RelationalAttLayer` builds it) on an edge
+/// type with edge features: `m = fc_src(op(h_src[u], e)) ` as `[E, H, f]`, `d = fc_dst(h_dst)`,
+/// an attention per head *and feature*, `a = edge-softmax(leaky_relu(m + d[v], 0.2))`, and
+/// `out[v] = Σ a · m`. `fc_src.weight` is `[H·f, in·(2 for concat, else 1)]`, `fc_dst.weight`
+/// `[H·f, in]`, both Xavier-normal with the ReLU gain.
+struct EdgeFeatGatConv {
+    fc_src: Tensor,
+    fc_dst: Tensor,
+    op: MpOp,
+    heads: i64,
+    head_dim: i64,
+}
+
+impl EdgeFeatGatConv {
+    fn new(scope: &Scope, op: MpOp, in_dim: i64, heads: i64, head_dim: i64) -> Self {
+        let rows = heads * head_dim;
+        let src_in = if op == MpOp::Concat {
+            2 * in_dim
+        } else {
+            in_dim
+        };
+        let weight = |name: &str, shape: [i64; 2]| {
+            let init = torch_xavier_normal(&shape, Init::RELU_GAIN);
+            scope.sub(name).param("weight", &shape, init)
+        };
+        EdgeFeatGatConv {
+            fc_src: weight("fc_src", [rows, src_in]),
+            fc_dst: weight("fc_dst", [rows, in_dim]),
+            op,
+            heads,
+            head_dim,
+        }
+    }
+
+    fn forward(&self, block: &Block, h_src: &Tensor, h_dst: &Tensor, e: &Tensor) -> Tensor {
+        let (heads, f) = (self.heads, self.head_dim);
+        let num_dst = block.num_dst();
+        let (src, dst) = (block.src(), block.dst());
+        let joined = self.op.combine(&h_src.index_select(0, &src), e);
+        let messages = joined
+            .matmul(&self.fc_src.transpose(0, 1))
+            .reshape(&[-1, heads, f]);
+        let dst_scores = h_dst
+            .narrow(0, 0, num_dst)
+            .matmul(&self.fc_dst.transpose(0, 1))
+            .reshape(&[-1, heads, f]);
+        let logits = messages
+            .add(&dst_scores.index_select(0, &dst))
+            .leaky_relu(gs_plugin_sdk::gat::NEGATIVE_SLOPE);
+        let attention = logits.segment_softmax(&dst, num_dst);
+        messages
+            .mul(&attention)
+            .scatter_reduce(&dst, num_dst, Reduce::Sum)
+            .reshape(&[num_dst, heads * f])
+    }
+}
+
+/// The convolution of one edge type: DGL's `GATConv`, or `GATConvwithEdgeFeat` on an edge
+/// type with edge features.
+enum RelationConv {
+    Plain(RelationGatConv),
+    EdgeFeat(EdgeFeatGatConv),
+}
+
 /// One `RelationalAttLayer` of GraphStorm.
 struct RgatLayer {
-    /// The `GATConv` of each edge type, by canonical name (`src:rel:dst`).
-    convs: BTreeMap<String, RelationGatConv>,
+    /// The convolution of each edge type, by canonical name (`src:rel:dst`).
+    convs: BTreeMap<String, RelationConv>,
     /// `loop_weight` (with `use_self_loop`) and `h_bias`.
     tail: SelfLoopAndBias,
 }
@@ -77,17 +144,28 @@ impl RgatLayer {
         scope: &Scope,
         edge_types: &[EdgeType],
         heads: i64,
-        in_dim: i64,
-        out_dim: i64,
+        (in_dim, out_dim): (i64, i64),
         self_loop: bool,
+        edge_feats: (&EdgeEncoder, MpOp),
     ) -> Self {
         let mods = scope.sub("conv").sub("mods");
         let convs = edge_types
             .iter()
             .map(|et| {
                 // GraphStorm's HeteroGraphConv keys its ModuleDict by `str(canonical etype)`.
-                let key = format!("('{}', '{}', '{}')", et.src, et.rel, et.dst);
-                let conv = RelationGatConv::new(&mods.sub(key), in_dim, heads, out_dim / heads);
+                let scope = mods.sub(graphstorm_etype_key(et));
+                let (encoder, op) = edge_feats;
+                let conv = if encoder.has(&et.canonical_name()) {
+                    let conv = EdgeFeatGatConv::new(&scope, op, in_dim, heads, out_dim / heads);
+                    RelationConv::EdgeFeat(conv)
+                } else {
+                    RelationConv::Plain(RelationGatConv::new(
+                        &scope,
+                        in_dim,
+                        heads,
+                        out_dim / heads,
+                    ))
+                };
                 (et.canonical_name(), conv)
             })
             .collect();
@@ -116,6 +194,7 @@ impl RgatLayer {
         batch: &Batch,
         layer: u32,
         h: &BTreeMap<String, Tensor>,
+        edge_encoder: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>> {
         let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
         for block in batch.blocks(layer) {
@@ -138,7 +217,18 @@ impl RgatLayer {
             let h_dst = h
                 .get(&edge_type.dst)
                 .ok_or_else(|| missing(&edge_type.dst))?;
-            let y = conv.forward(&block, h_src, h_dst);
+            let y = match conv {
+                RelationConv::Plain(conv) => conv.forward(&block, h_src, h_dst),
+                RelationConv::EdgeFeat(conv) => {
+                    let e = edge_encoder.embed(&block)?.ok_or_else(|| {
+                        Error::invalid_argument(format!(
+                            "the block of edge type `{edge_type}` carries no edge features, \
+                             which `edge_feat_name` selects"
+                        ))
+                    })?;
+                    conv.forward(&block, h_src, h_dst, &e)
+                }
+            };
             let merged = match out.remove(&edge_type.dst) {
                 Some(prev) => &prev + &y,
                 None => y,
@@ -154,6 +244,8 @@ struct Rgat {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
     layers: Vec<RgatLayer>,
+    /// `edge_embed.*`, GraphStorm's edge input layer, for the edge types `edge_feat_name` selects.
+    edge_encoder: EdgeEncoder,
     /// What follows each layer: norm, ReLU, NGNN and dropout on the hidden layers, nothing
     /// after the last.
     ends: Vec<HiddenLayerEnd>,
@@ -175,6 +267,7 @@ impl Model for Rgat {
                 "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
                  in every layer.",
             )
+            .edge_features(true)
             .encoder_options(EncoderOption::ALL)
     }
 
@@ -187,7 +280,10 @@ impl Model for Rgat {
         let options = EncoderOptions::from_config(config)?;
         options.check_heads("rgat", heads, hidden)?;
         let dropout = f64::from(config.dropout);
+        let edge_selection = parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+        let mp_op = MpOp::parse(config.arg_or(EDGE_FEAT_MP_OP, "concat"))?;
         let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
+        let edge_encoder = EdgeEncoder::new(&edge_selection, schema, hidden, &options, dropout)?;
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let layers = (0..config.num_layers)
             .map(|l| {
@@ -195,9 +291,9 @@ impl Model for Rgat {
                     &gnn.sub(l),
                     &schema.edge_types,
                     heads,
-                    hidden,
-                    options.layer_out_dim(l, config.num_layers, hidden),
+                    (hidden, options.layer_out_dim(l, config.num_layers, hidden)),
                     self_loop,
+                    (&edge_encoder, mp_op),
                 )
             })
             .collect();
@@ -212,6 +308,7 @@ impl Model for Rgat {
         Ok(Rgat {
             input_projs,
             layers,
+            edge_encoder,
             ends,
         })
     }
@@ -220,7 +317,7 @@ impl Model for Rgat {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, (layer, end)) in self.layers.iter().zip(&self.ends).enumerate() {
-            let out = layer.forward(batch, l as u32, &h)?;
+            let out = layer.forward(batch, l as u32, &h, &self.edge_encoder)?;
             h = end.apply_all(out);
         }
         Ok(h.into_iter().collect())

@@ -12,17 +12,13 @@ use std::collections::BTreeMap;
 
 use gs_plugin_sdk::prelude::*;
 
-use edge_feat::{EdgeEncoder, EdgeFeatConv, MpOp};
+use edge_feat::EdgeFeatConv;
+use gs_plugin_sdk::edge_feat::{EDGE_FEAT_MP_OP, EDGE_FEAT_NAME, EdgeEncoder, MpOp};
 
 /// The GraphStorm key that chooses the basis decomposition (`gsf.rgcn.num_bases`).
 const NUM_BASES: &str = "num_bases";
 /// The GraphStorm key that switches the self-loop term (`use_self_loop`).
 const USE_SELF_LOOP: &str = "use_self_loop";
-/// The GraphStorm key that selects edge features (`edge_feat_name`); the host hands it
-/// resolved against the graph, with widths (`src,rel,dst:name=width,...`, `;`-separated).
-const EDGE_FEAT_NAME: &str = "edge_feat_name";
-/// The GraphStorm key that says how edge features join messages (`edge_feat_mp_op`).
-const EDGE_FEAT_MP_OP: &str = "edge_feat_mp_op";
 
 /// The relation weights of one layer: one matrix per edge type, or DGL's `WeightBasis`.
 enum RelWeights {
@@ -205,26 +201,15 @@ impl Model for Rgcn {
                 "GraphStorm key `use_self_loop` (`--use-self-loop`): add `h_v @ loop_weight` \
                  in every layer.",
             )
-            .hyper_param(
-                EDGE_FEAT_NAME,
-                "",
-                "GraphStorm key `edge_feat_name` (`--edge-feat-name`): edge features joined to \
-                 the messages of their edge types (GraphStorm's GraphConvwithEdgeFeat); the \
-                 host hands it resolved, `src,rel,dst:name=width,...` entries separated by `;`.",
-            )
-            .hyper_param(
-                EDGE_FEAT_MP_OP,
-                "concat",
-                "GraphStorm key `edge_feat_mp_op` (`--edge-feat-mp-op`): how an edge's \
-                 embedding joins its source node's: concat, add, sub, mul or div.",
-            )
+            .edge_features(true)
             .encoder_options(EncoderOption::ALL)
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
         let num_bases: i64 = config.parse_arg(NUM_BASES, -1)?;
         let self_loop: bool = config.parse_arg(USE_SELF_LOOP, true)?;
-        let edge_selection = edge_feat::parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+        let edge_selection =
+            gs_plugin_sdk::edge_feat::parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
         let mp_op = MpOp::parse(config.arg_or(EDGE_FEAT_MP_OP, "concat"))?;
         if num_bases == 0 || num_bases < -1 {
             return Err(Error::invalid_argument(format!(
