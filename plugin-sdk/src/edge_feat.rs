@@ -146,6 +146,7 @@ pub fn graphstorm_etype_key(edge_type: &EdgeType) -> String {
 /// `GSEdgeEncoderInputLayer`: `e = dropout(act(cat(features) @ input_projs[etype]))`, `act` the
 /// ReLU of `input_activate: relu` (else none), then the edge type's NGNN layers
 /// (`edge_embed.ngnn_mlp.<etype>`, `num_ffn_layers_in_input`).
+#[derive(Debug)]
 pub struct EdgeEncoder {
     projs: BTreeMap<String, (Vec<String>, Tensor)>,
     ngnn: BTreeMap<String, Ngnn>,

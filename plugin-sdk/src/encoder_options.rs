@@ -397,13 +397,25 @@ impl HiddenLayerEnd {
         self
     }
 
+    /// `x` through the norm alone (the identity without one): GraphStorm's
+    /// `SAGEConvWithEdgeFeat` applies its activation and norm inside the layer too, before the
+    /// whole end.
+    pub fn normalize(&self, node_type: &str, x: Tensor) -> Tensor {
+        match self.norms.get(node_type).or(self.shared_norm.as_ref()) {
+            Some(norm) => norm.forward(&x),
+            None => x,
+        }
+    }
+
+    /// The end's activation, if any.
+    pub fn activation(&self) -> Option<Activation> {
+        self.activation
+    }
+
     /// `x` (the layer's output for node type `node_type`) normalised, activated, through the
     /// NGNN layers and dropout.
     pub fn apply(&self, node_type: &str, x: Tensor) -> Tensor {
-        let mut h = match self.norms.get(node_type).or(self.shared_norm.as_ref()) {
-            Some(norm) => norm.forward(&x),
-            None => x,
-        };
+        let mut h = self.normalize(node_type, x);
         if let Some(activation) = self.activation {
             h = activation.apply(&h);
         }

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::edge_feat::{EDGE_FEAT_NAME, EdgeEncoder, parse_selection};
+pub use crate::gat_edge::{EdgeAttentionLayer, EdgeGatConv, EdgeGatV2Conv};
 use crate::nn::Scope;
 use crate::{Batch, Error, Init, Reduce, Result, Tensor};
 
@@ -57,18 +59,18 @@ impl GatAttentionWeights {
 }
 
 /// The in-edges of one edge type into a destination type, scored.
-struct ScoredEdges {
+pub(crate) struct ScoredEdges {
     /// `[E]` local destination index of every edge.
-    dst: Tensor,
+    pub(crate) dst: Tensor,
     /// `[E, heads]` attention logits.
-    logits: Tensor,
+    pub(crate) logits: Tensor,
     /// `[E, heads, f]` the message each edge carries.
-    values: Tensor,
+    pub(crate) values: Tensor,
 }
 
 /// `[num_dst, heads * f]`: per destination and head, the softmax over all its in-edges (of
 /// every part) of the logits, weighting the sum of the edges' values; 0 without in-edges.
-fn attend(parts: Vec<ScoredEdges>, num_dst: i64, heads: i64, f: i64) -> Tensor {
+pub(crate) fn attend(parts: Vec<ScoredEdges>, num_dst: i64, heads: i64, f: i64) -> Tensor {
     let (dst, logits, values) = if parts.len() == 1 {
         let p = parts.into_iter().next().expect("one part");
         (p.dst, p.logits, p.values)
@@ -87,7 +89,7 @@ fn attend(parts: Vec<ScoredEdges>, num_dst: i64, heads: i64, f: i64) -> Tensor {
 
 /// `f(t, x)` for the layer input `x` of every node type `t` in `h`, after DGL's `feat_drop`
 /// (`dropout`): each type's input is dropped once and shared by everything computed from it.
-fn map_inputs<R>(
+pub(crate) fn map_inputs<R>(
     h: &BTreeMap<String, Tensor>,
     dropout: f64,
     mut f: impl FnMut(&str, &Tensor) -> R,
@@ -106,7 +108,7 @@ fn map_inputs<R>(
 
 /// `map[node_type]`, or an error saying that the node type, an endpoint of `edge_type`, has
 /// no input.
-fn input_of<'a, R>(
+pub(crate) fn input_of<'a, R>(
     map: &'a BTreeMap<String, R>,
     node_type: &str,
     edge_type: &crate::EdgeType,
@@ -119,7 +121,7 @@ fn input_of<'a, R>(
     })
 }
 
-fn no_destinations(edge_type: &crate::EdgeType) -> Error {
+pub(crate) fn no_destinations(edge_type: &crate::EdgeType) -> Error {
     Error::invalid_argument(format!(
         "the batch has a block of edge type `{edge_type}` but no destination node of type `{}`",
         edge_type.dst
@@ -128,13 +130,13 @@ fn no_destinations(edge_type: &crate::EdgeType) -> Error {
 
 /// Runs `score` over every block of `layer` into each destination type and attends:
 /// `[num_dst, heads * f]` per destination type of the layer, zeros for a type no block
-/// enters, then `finish` (bias, activation).
-fn attention_layer(
+/// enters, then `finish(node type, output)` (bias, residual, activation).
+pub(crate) fn attention_layer(
     batch: &Batch,
     layer: u32,
     (heads, f): (i64, i64),
     mut score: impl FnMut(&crate::Block) -> Result<ScoredEdges>,
-    finish: impl Fn(Tensor) -> Tensor,
+    finish: impl Fn(&str, Tensor) -> Tensor,
 ) -> Result<BTreeMap<String, Tensor>> {
     let mut parts: BTreeMap<String, Vec<ScoredEdges>> = BTreeMap::new();
     for (dst_type, blocks) in batch.blocks_by_destination(layer) {
@@ -148,13 +150,17 @@ fn attention_layer(
             Some(p) => attend(p, num_dst, heads, f),
             None => Tensor::zeros(&[num_dst, heads * f], crate::Dtype::F32),
         };
-        out.insert(t, finish(y));
+        let y = finish(&t, y);
+        out.insert(t, y);
     }
     Ok(out)
 }
 
 /// A layer [`GatEncoder`] stacks: [`GatConv`] or [`GatV2Conv`].
-pub trait AttentionLayer: Sized {
+pub trait AttentionLayer: Sized + std::fmt::Debug {
+    /// The layer GraphStorm uses instead with edge features (`edge_feat_name`).
+    type WithEdgeFeatures: EdgeAttentionLayer;
+
     /// A layer under `scope` from `in_dim` to `heads` heads of `head_dim`; `relu` applies
     /// ReLU to its output.
     fn new(scope: &Scope, in_dim: i64, heads: i64, head_dim: i64, relu: bool) -> Self;
@@ -187,6 +193,8 @@ pub struct GatConv {
 }
 
 impl AttentionLayer for GatConv {
+    type WithEdgeFeatures = crate::gat_edge::EdgeGatConv;
+
     /// A layer under `scope` (`<scope>.fc.weight`, `<scope>.attn_l`, `<scope>.attn_r`,
     /// `<scope>.bias`) from `in_dim` to `heads` heads of `head_dim`, initialised as DGL does
     /// (Xavier-normal with ReLU gain, zero bias). `relu` applies ReLU to the output.
@@ -241,7 +249,7 @@ impl AttentionLayer for GatConv {
                     dst,
                 })
             },
-            |y| {
+            |_, y| {
                 let y = &y + &self.bias;
                 if self.relu { y.relu() } else { y }
             },
@@ -267,6 +275,8 @@ pub struct GatV2Conv {
 }
 
 impl AttentionLayer for GatV2Conv {
+    type WithEdgeFeatures = crate::gat_edge::EdgeGatV2Conv;
+
     /// A layer under `scope` (`<scope>.fc_src.{weight,bias}`, `<scope>.fc_dst.{weight,bias}`,
     /// `<scope>.attn`) from `in_dim` to `heads` heads of `head_dim`, initialised as DGL does
     /// (Xavier-normal with ReLU gain, zero biases). `relu` applies ReLU to the output.
@@ -330,7 +340,7 @@ impl AttentionLayer for GatV2Conv {
                     values,
                 })
             },
-            |y| if self.relu { y.relu() } else { y },
+            |_, y| if self.relu { y.relu() } else { y },
         )
     }
 }
@@ -343,12 +353,44 @@ impl AttentionLayer for GatV2Conv {
 /// GraphStorm's GAT encoders have no norm: `gnn_norm` is ignored with a warning, as GraphStorm
 /// ignores it.
 #[derive(Debug)]
-pub struct GatEncoder<L> {
+pub struct GatEncoder<L: AttentionLayer> {
     input_projs: crate::NodeInputLayer,
-    layers: Vec<L>,
+    layers: GatLayers<L>,
     /// The NGNN layers after each layer (none after the last).
     ngnn: Vec<crate::encoder_options::Ngnn>,
     dropout: f64,
+}
+
+/// A [`GatEncoder`]'s layers: without edge features, or with them and GraphStorm's edge input
+/// layer (`edge_embed.*`).
+#[derive(Debug)]
+enum GatLayers<L: AttentionLayer> {
+    Plain(Vec<L>),
+    EdgeFeatures(Vec<L::WithEdgeFeatures>, EdgeEncoder),
+}
+
+impl<L: AttentionLayer> GatLayers<L> {
+    fn len(&self) -> usize {
+        match self {
+            GatLayers::Plain(layers) => layers.len(),
+            GatLayers::EdgeFeatures(layers, _) => layers.len(),
+        }
+    }
+
+    fn forward(
+        &self,
+        l: usize,
+        batch: &Batch,
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        match self {
+            GatLayers::Plain(layers) => layers[l].forward(batch, l as u32, h, dropout),
+            GatLayers::EdgeFeatures(layers, edges) => {
+                layers[l].forward(batch, l as u32, h, dropout, edges)
+            }
+        }
+    }
 }
 
 /// The encoder options a [`GatEncoder`] reads (`gnn_norm` only to warn that it is ignored).
@@ -379,18 +421,38 @@ impl<L: AttentionLayer> GatEncoder<L> {
         let input_projs = crate::NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let last = config.num_layers - 1;
-        let layers = (0..config.num_layers)
-            .map(|l| {
-                let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
+        let head_dim = |l: u32| options.layer_out_dim(l, config.num_layers, hidden) / heads;
+        let selection = parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+        let layers = if selection.is_empty() {
+            let layer = |l| {
                 L::new(
                     &gnn.sub(l).sub("conv"),
                     hidden,
                     heads,
-                    out_dim / heads,
+                    head_dim(l),
                     l != last,
                 )
-            })
-            .collect();
+            };
+            GatLayers::Plain((0..config.num_layers).map(layer).collect())
+        } else {
+            if let Some(missing) = schema
+                .edge_types
+                .iter()
+                .find(|et| !selection.contains_key(&et.canonical_name()))
+            {
+                return Err(Error::unsupported(format!(
+                    "edge_feat_name selects no features for edge type `{missing}`; {model} \
+                     reads edge features on every edge, as GraphStorm's {model} encoder on its \
+                     one edge type (hint: select a feature for every edge type, or none)"
+                )));
+            }
+            let edges = EdgeEncoder::new(&selection, schema, hidden, &options, dropout)?;
+            let layer = |l| {
+                let dims = (hidden, hidden);
+                L::WithEdgeFeatures::new(&gnn.sub(l), dims, heads, head_dim(l), l != last)
+            };
+            GatLayers::EdgeFeatures((0..config.num_layers).map(layer).collect(), edges)
+        };
         let ngnn = (0..last)
             .map(|l| {
                 let scope = gnn.sub(l).sub("ngnn_mlp");
@@ -420,8 +482,8 @@ impl<L: AttentionLayer> GatEncoder<L> {
     pub fn forward(&self, batch: &Batch) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
-        for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(batch, l as u32, &h, self.dropout)?;
+        for l in 0..self.layers.len() {
+            h = self.layers.forward(l, batch, &h, self.dropout)?;
             if let Some(ngnn) = self.ngnn.get(l) {
                 h = h.into_iter().map(|(t, x)| (t, ngnn.forward(x))).collect();
             }

@@ -59,6 +59,7 @@ pub mod edge_feat;
 pub mod encoder_options;
 mod export;
 pub mod gat;
+mod gat_edge;
 mod graph;
 mod input_layer;
 pub mod log;

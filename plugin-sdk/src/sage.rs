@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::edge_feat::EdgeEncoder;
 use crate::nn::Scope;
 use crate::{Batch, Block, Dtype, Error, Init, Reduce, Result, Tensor};
 
@@ -53,6 +54,10 @@ pub struct GraphSageConv {
     fc_neigh: Tensor,
     aggregator: SageAggregator,
     in_dim: i64,
+    /// With edge features (GraphStorm's `SAGEConvWithEdgeFeat`): the edge embeddings' width,
+    /// and `fc_edge.{weight,bias}`, which GraphStorm creates and never uses.
+    edge_dim: Option<i64>,
+    _unused_fc_edge: Option<(Tensor, Tensor)>,
 }
 
 impl GraphSageConv {
@@ -61,6 +66,29 @@ impl GraphSageConv {
     /// initialised as DGL does: Xavier-uniform with ReLU gain for the weights, `nn.Linear`'s
     /// default `U(±1/√in)` for `fc_pool.bias`.
     pub fn new(scope: &Scope, in_dim: i64, out_dim: i64, aggregator: SageAggregator) -> Self {
+        Self::build(scope, (in_dim, 0), out_dim, aggregator)
+    }
+
+    /// GraphStorm's `SAGEConvWithEdgeFeat`, whose weights sit directly under the layer's
+    /// `scope` (`gnn._layers.<l>`): as [`new`](Self::new), but each in-edge's message is
+    /// `[m_u, e_uv]` with the raw edge embedding (`fc_neigh.weight` `[out, in + edge_dim]`),
+    /// and the layer also holds `fc_edge.{weight,bias}` `[edge_dim, edge_dim]`, which GraphStorm
+    /// computes and never reads (kept so that its `model.bin` maps one to one).
+    pub fn with_edge_features(
+        scope: &Scope,
+        (in_dim, edge_dim): (i64, i64),
+        out_dim: i64,
+        aggregator: SageAggregator,
+    ) -> Self {
+        Self::build(scope, (in_dim, edge_dim), out_dim, aggregator)
+    }
+
+    fn build(
+        scope: &Scope,
+        (in_dim, edge_dim): (i64, i64),
+        out_dim: i64,
+        aggregator: SageAggregator,
+    ) -> Self {
         let xavier_uniform = |shape: &[i64]| crate::torch_xavier_uniform(shape, Init::RELU_GAIN);
         let fc_pool = (aggregator == SageAggregator::Pool).then(|| {
             let s = scope.sub("fc_pool");
@@ -74,19 +102,30 @@ impl GraphSageConv {
                 s.param("bias", &[in_dim], Init::Uniform((-bound, bound))),
             )
         });
-        let weight = |name: &str| {
-            scope.sub(name).param(
-                "weight",
-                &[out_dim, in_dim],
-                xavier_uniform(&[out_dim, in_dim]),
-            )
+        let weight = |name: &str, cols: i64| {
+            let shape = [out_dim, cols];
+            scope
+                .sub(name)
+                .param("weight", &shape, xavier_uniform(&shape))
         };
+        let fc_self = weight("fc_self", in_dim);
+        let fc_neigh = weight("fc_neigh", in_dim + edge_dim);
+        let fc_edge = (edge_dim > 0).then(|| {
+            let (s, bound) = (scope.sub("fc_edge"), 1.0 / (edge_dim as f64).sqrt());
+            let init = Init::Uniform((-bound, bound));
+            (
+                s.param("weight", &[edge_dim, edge_dim], init),
+                s.param("bias", &[edge_dim], init),
+            )
+        });
         GraphSageConv {
             fc_pool,
-            fc_self: weight("fc_self"),
-            fc_neigh: weight("fc_neigh"),
+            fc_self,
+            fc_neigh,
             aggregator,
             in_dim,
+            edge_dim: (edge_dim > 0).then_some(edge_dim),
+            _unused_fc_edge: fc_edge,
         }
     }
 
@@ -99,6 +138,31 @@ impl GraphSageConv {
         layer: u32,
         h: &BTreeMap<String, Tensor>,
         dropout: f64,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        self.forward_inner(batch, layer, h, dropout, None)
+    }
+
+    /// [`forward`](Self::forward) of a layer built [`with_edge_features`](Self::with_edge_features):
+    /// every block's edge embeddings come from `edges` (unlike the node inputs, GraphStorm does
+    /// not drop them out).
+    pub fn forward_with_edges(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+        edges: &EdgeEncoder,
+    ) -> Result<BTreeMap<String, Tensor>> {
+        self.forward_inner(batch, layer, h, dropout, Some(edges))
+    }
+
+    fn forward_inner(
+        &self,
+        batch: &Batch,
+        layer: u32,
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+        edges: Option<&EdgeEncoder>,
     ) -> Result<BTreeMap<String, Tensor>> {
         let dropped: Option<BTreeMap<String, Tensor>> = (dropout > 0.0).then(|| {
             h.iter()
@@ -120,7 +184,12 @@ impl GraphSageConv {
         for t in batch.dst_node_types(layer) {
             let n = batch.num_dst_nodes(layer, &t);
             let blocks = into.remove(&t).unwrap_or_default();
-            let neigh = self.aggregate(&blocks, messages, n)?;
+            let neigh = match (edges, self.edge_dim) {
+                (Some(edges), Some(edge_dim)) => {
+                    self.aggregate_with_edges(&blocks, messages, n, (edges, edge_dim))?
+                }
+                _ => self.aggregate(&blocks, messages, n)?,
+            };
             let h_self = x.get(&t).ok_or_else(|| {
                 Error::unsupported(format!(
                     "node type `{t}` has no input features, and GraphSAGE's self term needs \
@@ -136,6 +205,45 @@ impl GraphSageConv {
     /// `[n, in]`: the aggregate of `messages` over the in-edges of every block in `blocks`
     /// (all into one destination type with `n` destinations): the blocks' own aggregation
     /// for one block, the union of their edges for several.
+    /// `[n, in + edge]`: the aggregate of `[messages[u], e_uv]` over the in-edges of every block
+    /// in `blocks` (all into one destination type with `n` destinations); zero without
+    /// in-edges.
+    fn aggregate_with_edges(
+        &self,
+        blocks: &[Block],
+        messages: &BTreeMap<String, Tensor>,
+        n: i64,
+        (edges, edge_dim): (&EdgeEncoder, i64),
+    ) -> Result<Tensor> {
+        if blocks.is_empty() {
+            return Ok(Tensor::zeros(&[n, self.in_dim + edge_dim], Dtype::F32));
+        }
+        let mut gathered = Vec::with_capacity(blocks.len());
+        let mut dst = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let et = b.edge_type();
+            let source = messages.get(&et.src).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "node type `{}` has no input features, and it is a source of edge type \
+                     `{et}` (hint: give it a feature with --node-feat-name)",
+                    et.src
+                ))
+            })?;
+            let e = edges.embed(b)?.ok_or_else(|| {
+                Error::unsupported(format!(
+                    "edge type `{et}` has no edge features: GraphStorm's sage encoder reads \
+                     edge features on every edge (hint: give every edge type a feature in \
+                     edge_feat_name)"
+                ))
+            })?;
+            gathered.push(Tensor::cat(&[&source.index_select(0, &b.src()), &e], 1));
+            dst.push(b.dst());
+        }
+        let gathered = Tensor::cat(&gathered.iter().collect::<Vec<_>>(), 0);
+        let dst = Tensor::cat(&dst.iter().collect::<Vec<_>>(), 0);
+        Ok(gathered.scatter_reduce(&dst, n, self.aggregator.reduce()))
+    }
+
     fn aggregate(
         &self,
         blocks: &[Block],

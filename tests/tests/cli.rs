@@ -106,7 +106,8 @@ fn trains_beats_chance_and_features_only_and_inference_matches_a_reload() {
         [
             ("aggregator", "mean"),
             ("activation", "relu"),
-            // GraphStorm's encoder options the plugin lists, unset.
+            // GraphStorm's keys the plugin lists, unset.
+            ("edge_feat_name", ""),
             ("input_activate", ""),
             ("num_ffn_layers_in_input", "0"),
             ("num_ffn_layers_in_gnn", "0"),

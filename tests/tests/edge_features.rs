@@ -107,6 +107,47 @@ fn rgat_and_hgt_learn_from_a_signal_only_in_edge_features() {
     }
 }
 
+/// SAGE, GAT and GATv2 (GraphStorm's `SAGEConvWithEdgeFeat`, `EdgeGATConv`,
+/// `GATv2ConvWithEdgeFeat`; they take no `edge_feat_mp_op`) learn the signal too, with the
+/// review on both edge types; selecting it on one edge type only is refused naming the other,
+/// and so is an `edge_feat_mp_op` they do not read.
+#[test]
+fn sage_gat_and_gatv2_learn_from_edge_features_on_every_edge_type() {
+    let dir = user_item_folder(&[("task.yaml", &yaml())]);
+    for (encoder, heads) in [
+        ("sage", &[][..]),
+        ("gat", &["--num-heads", "2"]),
+        ("gatv2", &[]),
+    ] {
+        let base = [&["--model-encoder-type", encoder][..], heads].concat();
+        let plain_dir = format!("{encoder}-plain");
+        train(dir.path(), &plain_dir, &base).ok();
+        let plain = best_test_score(&dir.path().join(&plain_dir));
+        let model = format!("{encoder}-efeat");
+        train(
+            dir.path(),
+            &model,
+            &[&base[..], &["--edge-feat-name", "review"]].concat(),
+        )
+        .ok();
+        let with_edges = best_test_score(&dir.path().join(&model));
+        assert!(
+            with_edges < 0.6 && with_edges < plain - 0.3,
+            "{encoder}: rmse with edge features {with_edges}, without {plain}"
+        );
+        let one_type = ["--edge-feat-name", "user,rates,item:review"];
+        train(dir.path(), "m", &[&base[..], &one_type[..]].concat())
+            .fails_with(1, &["`item:rated-by:user`", "every edge type"]);
+    }
+    let mp_op = ["--edge-feat-name", "review", "--edge-feat-mp-op", "add"];
+    train(
+        dir.path(),
+        "m",
+        &[&["--model-encoder-type", "sage"][..], &mp_op[..]].concat(),
+    )
+    .fails_with(1, &["`edge_feat_mp_op`", "plugin `sage`"]);
+}
+
 #[test]
 fn every_edge_feature_message_op_trains_and_changes_the_result() {
     let dir = user_item_folder(&[("task.yaml", &yaml())]);
@@ -173,7 +214,7 @@ fn every_edge_feature_message_op_trains_and_changes_the_result() {
 #[test]
 fn edge_features_are_refused_for_plugins_that_do_not_read_them_and_bad_names_are_named() {
     let dir = user_item_folder(&[("task.yaml", &yaml())]);
-    for plugin in ["sage", "mlp"] {
+    for plugin in ["mlp"] {
         train(
             dir.path(),
             "m",

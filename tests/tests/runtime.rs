@@ -56,7 +56,8 @@ fn sage_describes_itself() {
         [
             ("aggregator", "pool"),
             ("activation", "relu"),
-            // GraphStorm's encoder options, unset by default.
+            // GraphStorm's edge features and encoder options, unset by default.
+            ("edge_feat_name", ""),
             ("input_activate", "none"),
             ("num_ffn_layers_in_input", "0"),
             ("num_ffn_layers_in_gnn", "0"),

@@ -23,6 +23,7 @@ impl Model for GatV2 {
                 "GraphStorm key `num_heads` (`--num-heads`): attention heads of every layer; it \
                  must divide the hidden size.",
             )
+            .edge_features(false)
             .encoder_options(gs_plugin_sdk::gat::GAT_ENCODER_OPTIONS)
     }
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use gs_plugin_sdk::edge_feat::{EDGE_FEAT_NAME, EdgeEncoder, parse_selection};
 use gs_plugin_sdk::prelude::*;
 use gs_plugin_sdk::sage::{GraphSageConv, SageAggregator};
 
@@ -23,6 +24,9 @@ struct Sage {
     layers: Vec<GraphSageConv>,
     /// Norm (hidden layers, `gnn_norm: layer`), the activation and NGNN after each layer.
     ends: Vec<HiddenLayerEnd>,
+    /// `edge_embed.*` with edge features (`edge_feat_name`): the layers are then GraphStorm's
+    /// `SAGEConvWithEdgeFeat`.
+    edge_encoder: Option<EdgeEncoder>,
     dropout: f64,
 }
 
@@ -48,6 +52,7 @@ impl Model for Sage {
                 "The activation after every layer (GraphStorm's is relu). \
                  Supported: relu, elu, leaky_relu, sigmoid, tanh.",
             )
+            .edge_features(false)
             .encoder_options(EncoderOption::ALL)
     }
 
@@ -65,10 +70,16 @@ impl Model for Sage {
         let input_projs = NodeInputLayer::with_options(schema, hidden, &options, dropout);
         let gnn = Scope::root().sub("gnn").sub("_layers");
         let num_layers = config.num_layers;
+        let edge_encoder = edge_encoder(config, schema, hidden, &options)?;
         let layers = (0..num_layers)
             .map(|l| {
                 let out_dim = options.layer_out_dim(l, num_layers, hidden);
-                GraphSageConv::new(&gnn.sub(l).sub("conv"), hidden, out_dim, aggregator)
+                if edge_encoder.is_some() {
+                    let dims = (hidden, hidden);
+                    GraphSageConv::with_edge_features(&gnn.sub(l), dims, out_dim, aggregator)
+                } else {
+                    GraphSageConv::new(&gnn.sub(l).sub("conv"), hidden, out_dim, aggregator)
+                }
             })
             .collect();
         // GraphStorm's SAGEConv: norm on the hidden layers only; the activation and the NGNN
@@ -95,6 +106,7 @@ impl Model for Sage {
             input_projs,
             layers,
             ends,
+            edge_encoder,
             dropout,
         })
     }
@@ -104,10 +116,55 @@ impl Model for Sage {
         let mut h: BTreeMap<String, Tensor> =
             self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, (conv, end)) in self.layers.iter().zip(&self.ends).enumerate() {
-            h = end.apply_all(conv.forward(batch, l as u32, &h, self.dropout)?);
+            let layer = l as u32;
+            h = match &self.edge_encoder {
+                None => end.apply_all(conv.forward(batch, layer, &h, self.dropout)?),
+                Some(edges) => conv
+                    .forward_with_edges(batch, layer, &h, self.dropout, edges)?
+                    .into_iter()
+                    .map(|(t, y)| {
+                        // SAGEConvWithEdgeFeat activates and normalises inside the layer,
+                        // then once more, as GraphStorm 0.5.1 does.
+                        let y = match end.activation() {
+                            Some(activation) => activation.apply(&y),
+                            None => y,
+                        };
+                        let y = end.normalize(&t, y);
+                        let y = end.apply(&t, y);
+                        (t, y)
+                    })
+                    .collect(),
+            };
         }
         Ok(h.into_iter().collect())
     }
+}
+
+/// GraphStorm's edge input layer for `edge_feat_name`, or `None` without edge features; an
+/// error unless every edge type has features (GraphStorm's sage runs on one edge type).
+fn edge_encoder(
+    config: &ModelConfig,
+    schema: &GraphSchema,
+    hidden: i64,
+    options: &EncoderOptions,
+) -> Result<Option<EdgeEncoder>> {
+    let selection = parse_selection(config.arg_or(EDGE_FEAT_NAME, ""))?;
+    if selection.is_empty() {
+        return Ok(None);
+    }
+    if let Some(missing) = schema
+        .edge_types
+        .iter()
+        .find(|et| !selection.contains_key(&et.canonical_name()))
+    {
+        return Err(Error::unsupported(format!(
+            "edge_feat_name selects no features for edge type `{missing}`; sage reads edge \
+             features on every edge, as GraphStorm's sage encoder on its one edge type (hint: \
+             select a feature for every edge type, or none)"
+        )));
+    }
+    let dropout = f64::from(config.dropout);
+    EdgeEncoder::new(&selection, schema, hidden, options, dropout).map(Some)
 }
 
 gs_plugin_sdk::export_model!(Sage);
