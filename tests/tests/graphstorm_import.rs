@@ -367,7 +367,7 @@ fn assert_import_infers(case: &str, encoder: &str, target: &str) {
 /// directory), at epoch 0, loading only the parts `restore_model_layers` names: with
 /// `embed,gnn` the encoder starts from GraphStorm's weights and the decoder from gs's own
 /// initialisation; with every part, the decoder from GraphStorm's too. (One epoch at lr 1e-9
-/// moves no weight by more than 1e-6.)
+/// moves no weight by more than 1e-6.) GraphStorm's optimizer state is refused, naming why.
 #[test]
 fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     let tmp = tempfile::tempdir().unwrap();
@@ -426,6 +426,21 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     assert!(
         distance(&encoder, decoder) > 1e-3,
         "embed,gnn: the decoder is gs's own initialisation"
+    );
+
+    // GraphStorm's `optimizers.bin` holds Adam's state by parameter position: refused.
+    let graphstorm_path = graphstorm_dir.to_str().unwrap();
+    let args = [
+        "--restore-model-path",
+        graphstorm_path,
+        "--restore-optimizer-path",
+        graphstorm_path,
+        "--num-epochs",
+        "1",
+    ];
+    run_gs_on_case(dir, &["node-classification"], case, &args).fails_with(
+        1,
+        &["`restore_optimizer_path`", "by parameter position", "hint: drop"],
     );
 }
 

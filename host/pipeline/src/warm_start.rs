@@ -53,6 +53,14 @@ impl WarmStart {
         }
         let optimizer = match &config.restore_optimizer_path {
             None => None,
+            Some(path) if is_graphstorm_model_dir(path) => bail!(
+                "`restore_optimizer_path` `{}` is a model directory GraphStorm saved: its \
+                 `optimizers.bin` keeps Adam's state by parameter position, not by name, so gs \
+                 cannot tell which weight each entry belongs to\nhint: drop \
+                 --restore-optimizer-path to continue from GraphStorm's weights \
+                 (--restore-model-path) with a fresh optimizer",
+                path.display()
+            ),
             Some(path) => {
                 let loaded = match &model {
                     Some(m) if config.restore_model_path.as_ref() == Some(path) => {
