@@ -43,7 +43,7 @@ pub fn case_graph(case: &str) -> PathBuf {
         "ec-rgcn" | "ec-rgcn-mlpefeat" | "nc-rgcn-efeat" | "nc-rgat-efeat" | "nc-hgt-efeat" => {
             fixtures().join("graphstorm-models/graph-ec/partitioned/tiny-ec.json")
         }
-        "nc-learnable-embed" | "nc-rgcn-featureless" => {
+        "nc-learnable-embed" | "nc-rgcn-featureless" | "nc-rgcn-nodeemb" => {
             fixtures().join("graphstorm-tiny/partitioned/tiny.json")
         }
         _ => dgl_tiny(),

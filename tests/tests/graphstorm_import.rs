@@ -43,6 +43,7 @@ const CASES: &[&str] = &[
     "nc-sage-efeat",
     "nc-gat-efeat",
     "nc-gatv2-efeat",
+    "nc-rgcn-nodeemb",
 ];
 
 /// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's
@@ -440,7 +441,11 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
     ];
     run_gs_on_case(dir, &["node-classification"], case, &args).fails_with(
         1,
-        &["`restore_optimizer_path`", "by parameter position", "hint: drop"],
+        &[
+            "`restore_optimizer_path`",
+            "by parameter position",
+            "hint: drop",
+        ],
     );
 }
 
@@ -449,7 +454,10 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
 /// `learnable_embed` (`nc-learnable-embed`: every node type has a table and nothing else;
 /// `model.bin` holds the decoder and GraphStorm's meaningless `node_embed._dummy`), and an RGCN
 /// whose `author` type has no features (`nc-rgcn-featureless`: its table is projected by
-/// GraphStorm's `node_embed.proj_matrix.author`, which is gs's `input_projs.author`). On the
+/// GraphStorm's `node_embed.proj_matrix.author`, which is gs's `input_projs.author`), and an
+/// RGCN with `use_node_embeddings` (`nc-rgcn-nodeemb`: every type's features are projected,
+/// joined to its table's row and projected again, `[x @ input_projs, e] @ proj_matrix`, which
+/// gs folds into its one projection of `[x, e]`). On the
 /// 1-part graph GraphStorm trained on (`graphstorm-tiny`), `--inference` from the directory
 /// predicts what GraphStorm predicted and `gen-node-embedding` writes GraphStorm's embeddings
 /// of all 42 nodes; a missing file is refused naming its folder.
@@ -457,6 +465,7 @@ fn training_continues_from_a_graphstorm_model_with_the_layers_named() {
 fn graphstorm_learnable_embeddings_load_into_gs_tables() {
     assert_learnable_embeddings_load("nc-learnable-embed", &["author", "paper"]);
     assert_learnable_embeddings_load("nc-rgcn-featureless", &["author"]);
+    assert_learnable_embeddings_load("nc-rgcn-nodeemb", &["author", "paper"]);
 }
 
 /// [`graphstorm_learnable_embeddings_load_into_gs_tables`] for golden case `case`, whose

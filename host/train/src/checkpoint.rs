@@ -289,11 +289,33 @@ pub fn load(dir: &Path) -> Result<LoadedCheckpoint, CheckpointError> {
     };
     Ok(LoadedCheckpoint {
         meta,
-        weights,
-        optimizer,
+        weights: renamed_legacy_weights(weights),
+        optimizer: optimizer.map(renamed_legacy_weights),
         plugin_bytes,
         dir: dir.to_path_buf(),
     })
+}
+
+/// Weight names earlier gs releases wrote, and today's: the MLP edge decoder kept its linear
+/// layer as `decoder.decoder.{weight,bias}` until it took GraphStorm's `MLPEdgeDecoder` names
+/// (`decoder.decoder`, `decoder.bias`). Optimizer state embeds the names, so both are renamed.
+const LEGACY_WEIGHT_NAMES: &[(&str, &str)] = &[
+    ("decoder/decoder.decoder.weight", "decoder/decoder.decoder"),
+    ("decoder/decoder.decoder.bias", "decoder/decoder.bias"),
+];
+
+/// `named` with every [`LEGACY_WEIGHT_NAMES`] name (also inside optimizer keys such as
+/// `exp_avg/<name>`) replaced by today's, so checkpoints of earlier releases keep loading.
+fn renamed_legacy_weights(named: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    named
+        .into_iter()
+        .map(|(name, tensor)| {
+            let renamed = LEGACY_WEIGHT_NAMES
+                .iter()
+                .fold(name, |name, (old, new)| name.replace(old, new));
+            (renamed, tensor)
+        })
+        .collect()
 }
 
 /// The bytes of `dir/file`, read once, whose SHA-256 is `expected`.
@@ -359,6 +381,39 @@ mod tests {
             names,
             vec![std::ffi::OsString::from("epoch-2")],
             "no temporary directory is left behind"
+        );
+    }
+
+    #[test]
+    fn mlp_edge_decoder_names_of_earlier_releases_load_as_todays() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("epoch-0");
+        let w = vec![
+            (
+                "decoder/decoder.decoder.weight".to_string(),
+                Tensor::from_slice(&[1.0f32]),
+            ),
+            (
+                "decoder/decoder.decoder.bias".to_string(),
+                Tensor::from_slice(&[2.0f32]),
+            ),
+            ("gnn/w".to_string(), Tensor::from_slice(&[3.0f32])),
+        ];
+        let opt = vec![(
+            "exp_avg/decoder/decoder.decoder.weight".to_string(),
+            Tensor::from_slice(&[4.0f32]),
+        )];
+        save(&dir, &meta(b"wasm"), &w, &opt, b"wasm").unwrap();
+        let loaded = load(&dir).unwrap();
+        let mut names: Vec<&str> = loaded.weights.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["decoder/decoder.bias", "decoder/decoder.decoder", "gnn/w"]
+        );
+        assert_eq!(
+            loaded.optimizer.unwrap()[0].0,
+            "exp_avg/decoder/decoder.decoder"
         );
     }
 

@@ -118,9 +118,10 @@ pub fn load_graphstorm_weights(
         .filter(|(n, _)| selected(n))
         .map(|(n, t)| (n, t.size()))
         .collect();
+    let weights = fold_node_embedding_projections(weights)?;
+    let weights: Vec<&GraphStormWeight> = weights.iter().collect();
     // A key whose gs name the model lacks takes its alias when the model has that and no
-    // other key is that name already (GraphStorm's `proj_matrix` of a node type with features
-    // and `use_node_embeddings` has no counterpart, and stays an unknown key).
+    // other key is that name already.
     let direct: std::collections::BTreeSet<&str> =
         weights.iter().map(|w| w.name.as_str()).collect();
     let weights: Vec<GraphStormWeight> = weights
@@ -193,6 +194,61 @@ pub fn load_graphstorm_weights(
         .collect();
     model.load_model_layers(&saved, layers)?;
     Ok(())
+}
+
+/// GraphStorm's two projections of a node type with features and a learnable embedding
+/// (`use_node_embeddings`) as gs's one: GraphStorm computes `[x @ W, e] @ P` with `W =
+/// node_embed.input_projs.<t>` `[f, h]` and `P = node_embed.proj_matrix.<t>` `[h + d, h]`; gs
+/// projects the concatenation `[x, e]` once, with `[W @ P[..h]; P[h..]]` `[f + d, h]`, the same
+/// map. Other weights pass through.
+fn fold_node_embedding_projections(
+    weights: Vec<&GraphStormWeight>,
+) -> Result<Vec<GraphStormWeight>, TrainError> {
+    // The folded projection of each input-projection key, and the `proj_matrix` keys it used.
+    let mut folded: BTreeMap<String, Tensor> = BTreeMap::new();
+    let mut consumed = std::collections::BTreeSet::new();
+    for w in &weights {
+        let Some(ntype) = w.key.strip_prefix("node_embed.proj_matrix.") else {
+            continue;
+        };
+        let input_key = format!("node_embed.input_projs.{ntype}");
+        let Some(input) = weights.iter().find(|i| i.key == input_key) else {
+            continue;
+        };
+        let (w_in, p) = (&input.tensor, &w.tensor);
+        let hidden = w_in.size()[1];
+        if p.dim() != 2 || w_in.dim() != 2 || p.size()[0] <= hidden {
+            return Err(TrainError::Config(format!(
+                "GraphStorm keys `{}` {:?} and `{}` {:?} do not chain as GraphStorm's \
+                 `use_node_embeddings` input layer (`[x @ input_projs, embedding] @ \
+                 proj_matrix`); hint: restore a model GraphStorm saved, unmodified",
+                input.key,
+                w_in.size(),
+                w.key,
+                p.size()
+            )));
+        }
+        let top = p.narrow(0, 0, hidden);
+        let bottom = p.narrow(0, hidden, p.size()[0] - hidden);
+        folded.insert(input_key, Tensor::cat(&[w_in.matmul(&top), bottom], 0));
+        consumed.insert(w.key.clone());
+    }
+    Ok(weights
+        .into_iter()
+        .filter(|w| !consumed.contains(&w.key))
+        .map(|w| match folded.remove(&w.key) {
+            Some(tensor) => GraphStormWeight {
+                key: format!("{} with node_embed.proj_matrix.*", w.key),
+                name: w.name.clone(),
+                tensor,
+            },
+            None => GraphStormWeight {
+                key: w.key.clone(),
+                name: w.name.clone(),
+                tensor: w.tensor.shallow_clone(),
+            },
+        })
+        .collect())
 }
 
 /// Loads the `model.bin` of GraphStorm's model directory `dir` into `model`
