@@ -8,13 +8,14 @@
 //!
 //! The layers follow GraphStorm 0.5.1 (`graphstorm/model/ngnn_mlp.py`, `embed.py`,
 //! `rgcn_encoder.py`): [`Ngnn`] is `NGNNMLP` (`h = relu(h @ W_i)` for each weight, no bias,
-//! then dropout), [`LayerNorm`] is `torch.nn.LayerNorm` (eps 1e-5, weight 1, bias 0), and
+//! then dropout), [`LayerNorm`] is `torch.nn.LayerNorm` (eps 1e-5, weight 1, bias 0),
+//! [`BatchNorm`] is `torch.nn.BatchNorm1d` (running statistics in host buffers), and
 //! [`HiddenLayerEnd`] is the end of a hidden relational layer: norm, ReLU, NGNN, dropout.
 
 use std::collections::BTreeMap;
 
 use crate::nn::Scope;
-use crate::{Error, GraphSchema, Info, Init, ModelConfig, Result, Tensor};
+use crate::{Error, GraphSchema, Info, Init, Mode, ModelConfig, Result, Tensor};
 
 /// GraphStorm's `input_activate`: `none` (the default) or `relu` after the input projection.
 pub const INPUT_ACTIVATE: &str = "input_activate";
@@ -82,8 +83,8 @@ impl EncoderOption {
             EncoderOption::GnnNorm => (
                 GNN_NORM,
                 "",
-                "GraphStorm key `gnn_norm` (`--gnn-norm`): layer normalisation before the \
-                 activation of the GNN layers that have one in GraphStorm (batch is refused).",
+                "GraphStorm key `gnn_norm` (`--gnn-norm`): layer or batch normalisation before \
+                 the activation of the GNN layers that have one in GraphStorm.",
             ),
             EncoderOption::OutEmbSize => (
                 OUT_EMB_SIZE,
@@ -116,15 +117,14 @@ pub struct EncoderOptions {
     pub ffn_layers_in_input: u32,
     /// `num_ffn_layers_in_gnn`.
     pub ffn_layers_in_gnn: u32,
-    /// `gnn_norm: layer`.
-    pub layer_norm: bool,
+    /// `gnn_norm`, when set.
+    pub norm: Option<GnnNorm>,
     /// `out_emb_size`, when set.
     pub out_emb_size: Option<i64>,
 }
 
 impl EncoderOptions {
-    /// Reads the options from `config`'s custom arguments. `gnn_norm: batch` is refused: its
-    /// running statistics are state a plugin cannot keep yet.
+    /// Reads the options from `config`'s custom arguments.
     pub fn from_config(config: &ModelConfig) -> Result<Self> {
         let input_relu = match config.arg_or(INPUT_ACTIVATE, "none") {
             "" | "none" => false,
@@ -135,16 +135,10 @@ impl EncoderOptions {
                 )));
             }
         };
-        let layer_norm = match config.arg_or(GNN_NORM, "") {
-            "" | "none" => false,
-            "layer" => true,
-            "batch" => {
-                return Err(Error::unsupported(
-                    "`gnn_norm: batch` is not supported by gs's built-in encoders yet: batch \
-                     normalisation keeps running statistics, which plugins cannot store (hint: \
-                     use `gnn_norm: layer`, or leave gnn_norm unset)",
-                ));
-            }
+        let norm = match config.arg_or(GNN_NORM, "") {
+            "" | "none" => None,
+            "layer" => Some(GnnNorm::Layer),
+            "batch" => Some(GnnNorm::Batch),
             other => {
                 return Err(Error::invalid_argument(format!(
                     "`gnn_norm` is `{other}`; GraphStorm accepts batch or layer"
@@ -166,7 +160,7 @@ impl EncoderOptions {
             input_relu,
             ffn_layers_in_input: config.parse_arg(NUM_FFN_LAYERS_IN_INPUT, 0)?,
             ffn_layers_in_gnn: config.parse_arg(NUM_FFN_LAYERS_IN_GNN, 0)?,
-            layer_norm,
+            norm,
             out_emb_size,
         })
     }
@@ -197,6 +191,15 @@ impl EncoderOptions {
         }
         Ok(())
     }
+}
+
+/// GraphStorm's `gnn_norm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GnnNorm {
+    /// `layer`: `torch.nn.LayerNorm`.
+    Layer,
+    /// `batch`: `torch.nn.BatchNorm1d`.
+    Batch,
 }
 
 /// GraphStorm's `NGNNMLP`: weights `ngnn_gnn.<i>` `[dim, dim]` (Xavier-uniform, ReLU gain),
@@ -301,14 +304,94 @@ impl Activation {
     }
 }
 
+/// `torch.nn.BatchNorm1d(dim)` with its defaults (eps 1e-5, momentum 0.1): `weight` (ones) and
+/// `bias` (zeros) are weights, `running_mean` (zeros) and `running_var` (ones) host buffers.
+/// Training normalises each column by the rows' mean and biased variance and moves the
+/// running statistics a tenth of the way to the mean and the unbiased variance; evaluation
+/// normalises by the running statistics. (torch refuses a training batch of one row; with
+/// fewer than two rows the running statistics are used and kept.) GraphStorm's batch counter
+/// `num_batches_tracked` changes nothing with a momentum, and has no counterpart.
+#[derive(Debug)]
+pub struct BatchNorm {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+    /// The buffers' full names, for `set-buffer`.
+    names: (String, String),
+}
+
+impl BatchNorm {
+    /// The PyTorch default epsilon.
+    pub const EPS: f64 = 1e-5;
+    /// The PyTorch default momentum.
+    pub const MOMENTUM: f64 = 0.1;
+
+    /// The layer's weights and buffers under `scope`.
+    pub fn new(scope: &Scope, dim: i64) -> Self {
+        BatchNorm {
+            weight: scope.param("weight", &[dim], Init::Ones),
+            bias: scope.param("bias", &[dim], Init::Zeros),
+            running_mean: scope.buffer("running_mean", &[dim], Init::Zeros),
+            running_var: scope.buffer("running_var", &[dim], Init::Ones),
+            names: (scope.name("running_mean"), scope.name("running_var")),
+        }
+    }
+
+    /// `x` `[rows, dim]` normalised per column, by the batch in [`Mode::Train`] (updating the
+    /// running statistics), by the running statistics otherwise.
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Tensor {
+        let rows = x.size(0);
+        let (centered, var) = if mode == Mode::Train && rows > 1 {
+            let mean = x.mean_dim(0, false);
+            let centered = x - &mean;
+            let var = centered.mul(&centered).mean_dim(0, false);
+            let m = Self::MOMENTUM;
+            let unbiased = var.mul_scalar(rows as f64 / (rows - 1) as f64);
+            let new_mean = &self.running_mean.mul_scalar(1.0 - m) + &mean.mul_scalar(m);
+            let new_var = &self.running_var.mul_scalar(1.0 - m) + &unbiased.mul_scalar(m);
+            crate::set_buffer(&self.names.0, &new_mean);
+            crate::set_buffer(&self.names.1, &new_var);
+            (centered, var)
+        } else {
+            (x - &self.running_mean, self.running_var.mul_scalar(1.0))
+        };
+        let scale = &self.weight / &var.add_scalar(Self::EPS).sqrt();
+        &(&centered * &scale) + &self.bias
+    }
+}
+
+/// A GNN layer's norm.
+#[derive(Debug)]
+enum Norm {
+    Layer(LayerNorm),
+    Batch(BatchNorm),
+}
+
+impl Norm {
+    fn new(kind: GnnNorm, scope: &Scope, dim: i64) -> Self {
+        match kind {
+            GnnNorm::Layer => Norm::Layer(LayerNorm::new(scope, dim)),
+            GnnNorm::Batch => Norm::Batch(BatchNorm::new(scope, dim)),
+        }
+    }
+
+    fn forward(&self, x: &Tensor, mode: Mode) -> Tensor {
+        match self {
+            Norm::Layer(norm) => norm.forward(x),
+            Norm::Batch(norm) => norm.forward(x, mode),
+        }
+    }
+}
+
 /// What follows the aggregation in one of GraphStorm's GNN layers: an optional
 /// normalisation, the activation when the layer has one, NGNN layers, then dropout, per node
 /// type.
 #[derive(Debug)]
 pub struct HiddenLayerEnd {
     /// One norm per node type (`<norms>.<ntype>`), or one for all (`sage`'s `norm`).
-    norms: BTreeMap<String, LayerNorm>,
-    shared_norm: Option<LayerNorm>,
+    norms: BTreeMap<String, Norm>,
+    shared_norm: Option<Norm>,
     activation: Option<Activation>,
     ngnn: Ngnn,
     dropout: f64,
@@ -326,26 +409,27 @@ pub enum NormKeys<'a> {
 
 impl HiddenLayerEnd {
     /// The end of the layer under `scope` of width `dim`: a layer norm under `norm_keys` when
-    /// `norm` (GraphStorm's `gnn_norm: layer` on a layer that has one), `activation`,
-    /// `ffn_layers` NGNN layers under `scope.ngnn_mlp`, and dropout `dropout` last.
+    /// `norm` (GraphStorm's `gnn_norm` on a layer that has one, and where its weights live),
+    /// `activation`, `ffn_layers` NGNN layers under `scope.ngnn_mlp`, and dropout `dropout`
+    /// last.
     pub fn new(
         scope: &Scope,
         dim: i64,
-        norm: Option<NormKeys<'_>>,
+        norm: Option<(GnnNorm, NormKeys<'_>)>,
         activation: Option<Activation>,
         ffn_layers: u32,
         dropout: f64,
     ) -> Self {
         let (mut norms, mut shared_norm) = (BTreeMap::new(), None);
         match norm {
-            Some(NormKeys::PerNodeType(name, node_types)) => {
+            Some((kind, NormKeys::PerNodeType(name, node_types))) => {
                 norms = node_types
                     .iter()
-                    .map(|t| (t.clone(), LayerNorm::new(&scope.sub(name).sub(t), dim)))
+                    .map(|t| (t.clone(), Norm::new(kind, &scope.sub(name).sub(t), dim)))
                     .collect();
             }
-            Some(NormKeys::Shared(name)) => {
-                shared_norm = Some(LayerNorm::new(&scope.sub(name), dim))
+            Some((kind, NormKeys::Shared(name))) => {
+                shared_norm = Some(Norm::new(kind, &scope.sub(name), dim));
             }
             None => {}
         }
@@ -380,8 +464,8 @@ impl HiddenLayerEnd {
                     HiddenLayerEnd::new(&scope, out, None, None, 0, 0.0)
                 } else {
                     let norm = options
-                        .layer_norm
-                        .then_some(NormKeys::PerNodeType("norm", &node_types));
+                        .norm
+                        .map(|kind| (kind, NormKeys::PerNodeType("norm", &node_types)));
                     let ffn = options.ffn_layers_in_gnn;
                     let relu = Some(Activation::Relu);
                     HiddenLayerEnd::new(&scope, hidden, norm, relu, ffn, dropout)
@@ -400,9 +484,9 @@ impl HiddenLayerEnd {
     /// `x` through the norm alone (the identity without one): GraphStorm's
     /// `SAGEConvWithEdgeFeat` applies its activation and norm inside the layer too, before the
     /// whole end.
-    pub fn normalize(&self, node_type: &str, x: Tensor) -> Tensor {
+    pub fn normalize(&self, node_type: &str, x: Tensor, mode: Mode) -> Tensor {
         match self.norms.get(node_type).or(self.shared_norm.as_ref()) {
-            Some(norm) => norm.forward(&x),
+            Some(norm) => norm.forward(&x, mode),
             None => x,
         }
     }
@@ -414,8 +498,8 @@ impl HiddenLayerEnd {
 
     /// `x` (the layer's output for node type `node_type`) normalised, activated, through the
     /// NGNN layers and dropout.
-    pub fn apply(&self, node_type: &str, x: Tensor) -> Tensor {
-        let mut h = self.normalize(node_type, x);
+    pub fn apply(&self, node_type: &str, x: Tensor, mode: Mode) -> Tensor {
+        let mut h = self.normalize(node_type, x, mode);
         if let Some(activation) = self.activation {
             h = activation.apply(&h);
         }
@@ -427,10 +511,10 @@ impl HiddenLayerEnd {
     }
 
     /// [`apply`](Self::apply) to every node type of `out`.
-    pub fn apply_all(&self, out: BTreeMap<String, Tensor>) -> BTreeMap<String, Tensor> {
+    pub fn apply_all(&self, out: BTreeMap<String, Tensor>, mode: Mode) -> BTreeMap<String, Tensor> {
         out.into_iter()
             .map(|(t, x)| {
-                let y = self.apply(&t, x);
+                let y = self.apply(&t, x, mode);
                 (t, y)
             })
             .collect()

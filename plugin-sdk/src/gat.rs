@@ -411,7 +411,7 @@ impl<L: AttentionLayer> GatEncoder<L> {
         schema.require_features_at_both_ends(model)?;
         let options = crate::encoder_options::EncoderOptions::from_config(config)?;
         options.check_heads(model, heads, hidden)?;
-        if options.layer_norm {
+        if options.norm.is_some() {
             crate::warn!(
                 "{model}: `gnn_norm` is ignored, as GraphStorm's {model} encoder ignores it \
                  (its layers have no norm)"

@@ -37,7 +37,7 @@
 
 #![warn(missing_docs)]
 
-/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.2`), for what the safe types of
+/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.3`), for what the safe types of
 /// this crate do not cover. `decode` is skipped here (wit-bindgen cannot lift its
 /// `list<tuple<string, borrow<tensor>>>` argument); [`export_model!`] exports it by hand.
 #[allow(missing_docs)]
@@ -75,12 +75,12 @@ pub use input_layer::{NodeInputLayer, SelfLoopAndBias, torch_xavier_uniform};
 pub use model::{Error, HyperParam, Info, Mode, Model, ModelConfig, Result, Task};
 pub use panic::install_panic_hook;
 pub use targets::{LpPairs, PairEmbeddings, TargetEdges, embeddings_of};
-pub use tensor::{Dtype, Init, Reduce, Tensor, param};
+pub use tensor::{Dtype, Init, Reduce, Tensor, buffer, param, set_buffer};
 
 /// The `gs:plugin` package version this SDK builds components against: they export
 /// `gs:plugin/model-api@` this version and run on every gs whose host supports it (the same
 /// `0.MINOR` line, this patch or later).
-pub const PACKAGE_VERSION: &str = "0.1.2";
+pub const PACKAGE_VERSION: &str = "0.1.3";
 
 /// The version of this SDK, as `describe` reports it in `sdk-version` and as the component's
 /// `gs-plugin-sdk-version` custom section holds it.
@@ -92,7 +92,8 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 /// Everything a plugin usually needs: `use gs_plugin_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::encoder_options::{
-        Activation, EncoderOption, EncoderOptions, HiddenLayerEnd, LayerNorm, Ngnn, NormKeys,
+        Activation, BatchNorm, EncoderOption, EncoderOptions, GnnNorm, HiddenLayerEnd, LayerNorm,
+        Ngnn, NormKeys,
     };
     pub use crate::gat::{AttentionLayer, GatConv, GatEncoder, GatV2Conv, torch_xavier_normal};
     pub use crate::nn::{

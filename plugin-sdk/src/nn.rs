@@ -54,6 +54,11 @@ impl Scope {
     pub fn param(&self, leaf: &str, shape: &[i64], init: Init) -> Tensor {
         crate::param(&self.name(leaf), shape, init)
     }
+
+    /// Creates (or finds) the buffer `leaf` in this scope; see [`buffer`](crate::buffer).
+    pub fn buffer(&self, leaf: &str, shape: &[i64], init: Init) -> Tensor {
+        crate::buffer(&self.name(leaf), shape, init)
+    }
 }
 
 /// How a [`Linear`] creates its weights.

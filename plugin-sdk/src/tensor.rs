@@ -302,6 +302,22 @@ pub fn param(name: &str, shape: &[i64], init: Init) -> Tensor {
     Tensor(raw::param(name, shape, init))
 }
 
+/// A state tensor of the model owned by the host that no optimizer updates, such as batch
+/// normalisation's running statistics (`gs:plugin@0.1.3`): its checkpoint saves it under
+/// `name` beside the weights, and restoring a checkpoint restores it. Only callable during
+/// [`Model::init`](crate::Model::init); a name is a weight's or a buffer's, not both.
+///
+/// Prefer [`Scope::buffer`](crate::nn::Scope::buffer).
+pub fn buffer(name: &str, shape: &[i64], init: Init) -> Tensor {
+    Tensor(raw::buffer(name, shape, init))
+}
+
+/// Overwrites buffer `name` with `value` (same shape; no gradient flows), during
+/// [`Model::forward`](crate::Model::forward).
+pub fn set_buffer(name: &str, value: &Tensor) {
+    raw::set_buffer(name, &value.0);
+}
+
 impl Init {
     /// The xavier gain for ReLU, `sqrt(2)` (`torch.nn.init.calculate_gain("relu")`).
     pub const RELU_GAIN: f64 = std::f64::consts::SQRT_2;

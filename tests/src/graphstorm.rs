@@ -34,7 +34,7 @@ pub fn dgl_tiny() -> PathBuf {
 /// partition (reshuffled ids: the golden files are matched by raw id).
 pub fn case_graph(case: &str) -> PathBuf {
     match case {
-        "nc-gat" | "nc-gatv2" | "nc-sage" | "nc-gat-ffn" | "nc-sage-ffn" => {
+        "nc-gat" | "nc-gatv2" | "nc-sage" | "nc-gat-ffn" | "nc-sage-ffn" | "nc-sage-bn" => {
             fixtures().join("graphstorm-homo/partitioned/tiny-homo.json")
         }
         "nc-sage-efeat" | "nc-gat-efeat" | "nc-gatv2-efeat" => {

@@ -44,6 +44,8 @@ const CASES: &[&str] = &[
     "nc-gat-efeat",
     "nc-gatv2-efeat",
     "nc-rgcn-nodeemb",
+    "nc-rgcn-bn",
+    "nc-sage-bn",
 ];
 
 /// The pickle and storages of each `model.bin` give exactly the tensors GraphStorm's

@@ -398,7 +398,7 @@ pub(crate) static OPTIONS: &[OptionSpec] = &[
     o("eval_batch_size", Sec::Hyperparam, K::Int, D::Int(10_000), Sup("tests/tests/options_run.rs::eval_batch_size_sets_the_evaluation_batches"), "mini-batch size for evaluation and inference"),
     o("dropout", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "dropout rate in [0, 1)"),
     o("decoder_bias", Sec::Hyperparam, K::Bool, D::Bool(true), Sup("tests/tests/options_run.rs::decoder_bias_false_leaves_the_decoder_without_a_bias"), "whether decoders have a bias"),
-    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "layer normalisation in GNN layers: layer (batch is refused by the built-in encoders; read by model plugins that list it)"),
+    o("gnn_norm", Sec::Hyperparam, K::Str, D::None, Sup("tests/tests/encoder_options.rs::graphstorm_models_with_encoder_options_give_graphstorm_embeddings_and_predictions"), "normalisation in GNN layers: layer or batch (read by model plugins that list it)"),
     o("sparse_optimizer_lr", Sec::Hyperparam, K::Float, D::Derived("lr"), Sup("tests/tests/learnable_embeddings.rs::featureless_users_learn_embeddings_that_rank_their_items"), "learning rate of learnable node embeddings"),
     o("wd_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "weight decay of the Adam optimiser"),
     o("alpha_l2norm", Sec::Hyperparam, K::Float, D::Float(0.0), Sup("tests/tests/options_run.rs::hyper_parameters_change_the_first_training_steps"), "coefficient of an explicit L2 term in the loss"),

@@ -13,7 +13,7 @@ use crate::state::HostState;
 pub const SUPPORTED_PACKAGE: &str = "gs:plugin";
 /// The package version this host implements. Components built against it or an earlier
 /// patch of its `0.MINOR` line (0.1.0) load: within a line, versions only add (see `wit/`).
-pub const SUPPORTED_VERSION: &str = "0.1.2";
+pub const SUPPORTED_VERSION: &str = "0.1.3";
 const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
 /// Custom section in which gs-plugin-sdk stamps its version.
 const SDK_SECTION: &str = "gs-plugin-sdk-version";
@@ -94,7 +94,7 @@ pub(crate) fn is_supported(version: &str) -> bool {
     }
 }
 
-/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.2`.
+/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.3`.
 fn supported_range() -> String {
     match version_parts(SUPPORTED_VERSION) {
         Some((0, minor, patch)) if patch > 0 => {
@@ -208,6 +208,7 @@ mod tests {
         assert!(is_supported("0.1.0"));
         assert!(is_supported("0.1.1"));
         assert!(is_supported("0.1.2"));
+        assert!(is_supported("0.1.3"));
         // A later patch may call what this host lacks; another line is another contract.
         assert!(!is_supported("0.1.7"));
         assert!(!is_supported("0.2.0"));
@@ -216,7 +217,7 @@ mod tests {
         assert!(!is_supported("1.1.0"));
         assert!(!is_supported("0.1"));
         assert!(!is_supported("garbage"));
-        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.2");
+        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.3");
     }
 
     #[test]

@@ -228,6 +228,34 @@ impl Host for HostState {
         let result = self.params.get_or_create(&name, &shape, init_of(init));
         self.finish("param", result)
     }
+
+    fn buffer(&mut self, name: String, shape: Vec<i64>, init: Init) -> Out {
+        self.host_calls += 1;
+        if !self.in_init {
+            return Err(self.stop(format!(
+                "`buffer(\"{name}\")` called outside `init`; hint: create every buffer in `init` and keep the handle"
+            )));
+        }
+        let numel = self.shape_numel("buffer", &shape)?;
+        if self.check_budget("buffer", numel, Kind::Float).is_err() {
+            let reason = self.host_error.take().unwrap_or_default();
+            let named = format!("`buffer(\"{name}\", {shape:?})`");
+            return Err(self.stop(reason.replacen("tensor op `buffer`", &named, 1)));
+        }
+        let result = self
+            .params
+            .get_or_create_buffer(&name, &shape, init_of(init));
+        self.finish("buffer", result)
+    }
+
+    fn set_buffer(&mut self, name: String, value: Handle) -> wasmtime::Result<()> {
+        self.host_calls += 1;
+        let value = self.tensor(&value)?.shallow_clone();
+        match self.params.set_buffer(&name, &value) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.stop(e.to_string())),
+        }
+    }
 }
 
 impl HostTensor for HostState {

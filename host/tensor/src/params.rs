@@ -1,13 +1,16 @@
-//! Named, host-owned trainable weights.
+//! Named, host-owned trainable weights, and buffers: model state no optimizer updates (batch
+//! normalisation's running statistics).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tch::{Device, Tensor};
 
 use crate::{Init, TensorError, init_param};
 
-/// The trainable weights of a model, by name, in creation order. The optimizer updates
-/// them in place and checkpoints save them; models (plugins or native) only hold handles.
+/// The trainable weights of a model, by name, in creation order, and its buffers. The
+/// optimizer updates the weights in place, the model overwrites its buffers
+/// ([`Self::set_buffer`]), and checkpoints save both; models (plugins or native) only hold
+/// handles.
 #[derive(Debug)]
 pub struct ParamStore {
     seed: u64,
@@ -15,6 +18,8 @@ pub struct ParamStore {
     names: Vec<String>,
     tensors: Vec<Tensor>,
     index: HashMap<String, usize>,
+    /// The names that are buffers, not weights.
+    buffers: HashSet<String>,
 }
 
 impl ParamStore {
@@ -26,6 +31,7 @@ impl ParamStore {
             names: Vec::new(),
             tensors: Vec::new(),
             index: HashMap::new(),
+            buffers: HashSet::new(),
         }
     }
 
@@ -41,17 +47,50 @@ impl ParamStore {
         shape: &[i64],
         init: Init,
     ) -> Result<Tensor, TensorError> {
+        self.get_or_create_kind(name, shape, init, false)
+    }
+
+    /// The buffer `name`, created with `init` if new (no gradient flows through it, and no
+    /// optimizer sees it). Asking again for an existing buffer returns it; the shape must
+    /// match, and a weight's name is refused.
+    pub fn get_or_create_buffer(
+        &mut self,
+        name: &str,
+        shape: &[i64],
+        init: Init,
+    ) -> Result<Tensor, TensorError> {
+        self.get_or_create_kind(name, shape, init, true)
+    }
+
+    fn get_or_create_kind(
+        &mut self,
+        name: &str,
+        shape: &[i64],
+        init: Init,
+        buffer: bool,
+    ) -> Result<Tensor, TensorError> {
+        let (op, kind, other) = if buffer {
+            ("buffer", "buffer", "weight")
+        } else {
+            ("param", "weight", "buffer")
+        };
         if name.is_empty() {
             return Err(TensorError::new(
-                "param",
-                "a parameter needs a non-empty name",
+                op,
+                format!("a {kind} needs a non-empty name"),
             ));
         }
         if let Some(&i) = self.index.get(name) {
+            if self.buffers.contains(name) != buffer {
+                return Err(TensorError::new(
+                    op,
+                    format!("`{name}` is a {other}; a {kind} needs another name"),
+                ));
+            }
             let existing = self.tensors[i].size();
             if existing != shape {
                 return Err(TensorError::new(
-                    "param",
+                    op,
                     format!(
                         "`{name}` already exists with shape {existing:?}, asked again with {shape:?}"
                     ),
@@ -59,11 +98,50 @@ impl ParamStore {
             }
             return Ok(self.tensors[i].shallow_clone());
         }
-        let tensor = init_param(name, shape, init, self.seed, self.device)?;
+        let mut tensor = init_param(name, shape, init, self.seed, self.device)?;
+        if buffer {
+            tensor = tensor.set_requires_grad(false);
+            self.buffers.insert(name.to_string());
+        }
         self.index.insert(name.to_string(), self.tensors.len());
         self.names.push(name.to_string());
         self.tensors.push(tensor.shallow_clone());
         Ok(tensor)
+    }
+
+    /// Overwrite buffer `name` with `value` (same shape; detached).
+    pub fn set_buffer(&mut self, name: &str, value: &Tensor) -> Result<(), TensorError> {
+        let Some(&i) = self.index.get(name).filter(|_| self.buffers.contains(name)) else {
+            return Err(TensorError::new(
+                "set-buffer",
+                format!("`{name}` is not a buffer (create it with `buffer` in `init`)"),
+            ));
+        };
+        let target = &mut self.tensors[i];
+        if value.size() != target.size() {
+            return Err(TensorError::new(
+                "set-buffer",
+                format!(
+                    "`{name}` has shape {:?}, the value {:?}",
+                    target.size(),
+                    value.size()
+                ),
+            ));
+        }
+        let _guard = tch::no_grad_guard();
+        let value = value
+            .detach()
+            .to_kind(target.kind())
+            .to_device(target.device());
+        target
+            .f_copy_(&value)
+            .map_err(|e| TensorError::torch("set-buffer", e))?;
+        Ok(())
+    }
+
+    /// Whether `name` is a buffer.
+    pub fn is_buffer(&self, name: &str) -> bool {
+        self.buffers.contains(name)
     }
 
     pub fn len(&self) -> usize {
@@ -87,14 +165,30 @@ impl ParamStore {
             .zip(self.tensors.iter())
     }
 
-    /// Handles to every weight, in creation order (for optimizers).
+    /// Handles to every trainable weight, in creation order (for optimizers; no buffers).
     pub fn tensors(&self) -> Vec<Tensor> {
-        self.tensors.iter().map(Tensor::shallow_clone).collect()
+        self.named_weights().into_iter().map(|(_, t)| t).collect()
     }
 
-    /// Copies of every weight with its name (for checkpoints).
+    /// Every weight and buffer with its name (for checkpoints).
     pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
         self.iter()
+            .map(|(n, t)| (n.to_string(), t.shallow_clone()))
+            .collect()
+    }
+
+    /// Every trainable weight with its name, in creation order (no buffers).
+    pub fn named_weights(&self) -> Vec<(String, Tensor)> {
+        self.iter()
+            .filter(|(n, _)| !self.buffers.contains(*n))
+            .map(|(n, t)| (n.to_string(), t.shallow_clone()))
+            .collect()
+    }
+
+    /// Every buffer with its name, in creation order.
+    pub fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.iter()
+            .filter(|(n, _)| self.buffers.contains(*n))
             .map(|(n, t)| (n.to_string(), t.shallow_clone()))
             .collect()
     }
@@ -147,6 +241,45 @@ impl ParamStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buffers_are_saved_but_not_trained_and_take_new_values() {
+        let mut store = ParamStore::new(1, Device::Cpu);
+        store.get_or_create("w", &[2], Init::Ones).unwrap();
+        let b = store
+            .get_or_create_buffer("running_mean", &[2], Init::Zeros)
+            .unwrap();
+        assert!(!b.requires_grad());
+        assert_eq!(store.named_weights().len(), 1);
+        assert_eq!(store.tensors().len(), 1);
+        assert_eq!(store.named_buffers()[0].0, "running_mean");
+        assert_eq!(store.named_tensors().len(), 2);
+        store
+            .set_buffer("running_mean", &Tensor::from_slice(&[1.5f32, 2.5]))
+            .unwrap();
+        assert_eq!(Vec::<f32>::try_from(&b).unwrap(), [1.5, 2.5]);
+        assert!(
+            store
+                .set_buffer("w", &Tensor::from_slice(&[0.0f32, 0.0]))
+                .is_err()
+        );
+        assert!(
+            store
+                .set_buffer("running_mean", &Tensor::from_slice(&[0.0f32]))
+                .is_err()
+        );
+        assert!(
+            store
+                .get_or_create("running_mean", &[2], Init::Zeros)
+                .is_err()
+        );
+        assert!(store.get_or_create_buffer("w", &[2], Init::Zeros).is_err());
+        assert!(
+            store
+                .get_or_create_buffer("running_mean", &[2], Init::Zeros)
+                .is_ok()
+        );
+    }
 
     #[test]
     fn get_or_create_is_idempotent_and_checks_shapes() {

@@ -28,6 +28,11 @@ pub const GRAPHSTORM_MODEL_FILE: &str = "model.bin";
 /// counterpart, and its value means nothing.
 const PLACEHOLDER_KEY: &str = "node_embed._dummy";
 
+/// The suffix of `BatchNorm1d`'s batch counter (`….norm.<ntype>.num_batches_tracked`, int64):
+/// with torch's default momentum (0.1, GraphStorm's) it changes nothing, so gs keeps no
+/// counterpart; the running statistics beside it are gs's buffers.
+const BATCH_COUNTER_SUFFIX: &str = ".num_batches_tracked";
+
 /// `nn.Linear` weights of GraphStorm's decoders, stored `[out, in]`; gs keeps `[in, out]`.
 const LINEAR_WEIGHTS: &[&str] = &[
     "decoder.combine_basis.weight",
@@ -81,7 +86,7 @@ pub fn read_graphstorm_weights(path: &Path) -> Result<Vec<GraphStormWeight>, Tra
         gs_graph::read_torch_tensors(path).map_err(|e| TrainError::Config(e.to_string()))?;
     Ok(tensors
         .into_iter()
-        .filter(|t| t.name != PLACEHOLDER_KEY)
+        .filter(|t| t.name != PLACEHOLDER_KEY && !t.name.ends_with(BATCH_COUNTER_SUFFIX))
         .map(|t| {
             let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
             let tensor = Tensor::from_slice(&t.values).reshape(shape);

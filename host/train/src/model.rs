@@ -466,10 +466,17 @@ impl TaskModel {
         self.learnable.discard_pending();
     }
 
-    /// What a checkpoint's `model.safetensors` holds: [`Self::named_weights`] and the
-    /// learnable embedding tables (`sparse_embed/<ntype>`).
+    /// What a checkpoint's `model.safetensors` holds: [`Self::named_weights`], the encoder's
+    /// buffers, and the learnable embedding tables (`sparse_embed/<ntype>`).
     pub fn checkpoint_weights(&self) -> Vec<(String, Tensor)> {
         let mut out = self.named_weights();
+        out.extend(
+            self.encoder
+                .params()
+                .named_buffers()
+                .into_iter()
+                .map(|(n, t)| (format!("{ENCODER_PREFIX}{n}"), t)),
+        );
         out.extend(self.learnable.named_tables());
         out
     }
@@ -487,12 +494,13 @@ impl TaskModel {
         self.learnable.load_optimizer_state(saved)
     }
 
-    /// Every dense trainable weight (what Adam updates) with its checkpoint name, encoder first.
+    /// Every dense trainable weight (what Adam updates) with its checkpoint name, encoder first;
+    /// no buffers (a plugin's running statistics).
     pub fn named_weights(&self) -> Vec<(String, Tensor)> {
         let mut out: Vec<(String, Tensor)> = self
             .encoder
             .params()
-            .named_tensors()
+            .named_weights()
             .into_iter()
             .map(|(n, t)| (format!("{ENCODER_PREFIX}{n}"), t))
             .collect();

@@ -205,7 +205,7 @@ impl HgtLayer {
         layer: u32,
         h: &BTreeMap<String, Tensor>,
         dropout: f64,
-        edge_encoder: &EdgeEncoder,
+        (edge_encoder, mode): (&EdgeEncoder, Mode),
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, dk) = (self.heads, self.head_dim);
         let features = |t: &str, edge_type: &EdgeType| {
@@ -317,7 +317,7 @@ impl HgtLayer {
                 None => skip.dropout(dropout),
             };
             let gated = &transformed.mul(&alpha) + &skip.mul(&beta);
-            let y = self.end.apply(&t, gated);
+            let y = self.end.apply(&t, gated, mode);
             out.insert(t, y);
         }
         Ok(out)
@@ -375,8 +375,8 @@ impl Model for Hgt {
                     options.ffn_layers_in_gnn
                 };
                 let norm = options
-                    .layer_norm
-                    .then_some(NormKeys::PerNodeType("norms", &node_types));
+                    .norm
+                    .map(|kind| (kind, NormKeys::PerNodeType("norms", &node_types)));
                 let end = HiddenLayerEnd::new(
                     &scope,
                     out_dim,
@@ -405,11 +405,17 @@ impl Model for Hgt {
         })
     }
 
-    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+    fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(batch, l as u32, &h, self.dropout, &self.edge_encoder)?;
+            h = layer.forward(
+                batch,
+                l as u32,
+                &h,
+                self.dropout,
+                (&self.edge_encoder, mode),
+            )?;
         }
         Ok(h.into_iter().collect())
     }

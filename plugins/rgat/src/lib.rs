@@ -313,12 +313,12 @@ impl Model for Rgat {
         })
     }
 
-    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+    fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, (layer, end)) in self.layers.iter().zip(&self.ends).enumerate() {
             let out = layer.forward(batch, l as u32, &h, &self.edge_encoder)?;
-            h = end.apply_all(out);
+            h = end.apply_all(out, mode);
         }
         Ok(h.into_iter().collect())
     }

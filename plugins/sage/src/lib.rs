@@ -88,8 +88,10 @@ impl Model for Sage {
         let ends = (0..num_layers)
             .map(|l| {
                 let out_dim = options.layer_out_dim(l, num_layers, hidden);
-                let norm =
-                    (options.layer_norm && l + 1 < num_layers).then_some(NormKeys::Shared("norm"));
+                let norm = options
+                    .norm
+                    .filter(|_| l + 1 < num_layers)
+                    .map(|kind| (kind, NormKeys::Shared("norm")));
                 let ffn = options.ffn_layers_in_gnn;
                 HiddenLayerEnd::new(&gnn.sub(l), out_dim, norm, Some(activation), ffn, dropout)
                     .without_dropout()
@@ -111,14 +113,14 @@ impl Model for Sage {
         })
     }
 
-    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+    fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>> {
         batch.expect_layers(self.layers.len())?;
         let mut h: BTreeMap<String, Tensor> =
             self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, (conv, end)) in self.layers.iter().zip(&self.ends).enumerate() {
             let layer = l as u32;
             h = match &self.edge_encoder {
-                None => end.apply_all(conv.forward(batch, layer, &h, self.dropout)?),
+                None => end.apply_all(conv.forward(batch, layer, &h, self.dropout)?, mode),
                 Some(edges) => conv
                     .forward_with_edges(batch, layer, &h, self.dropout, edges)?
                     .into_iter()
@@ -129,8 +131,8 @@ impl Model for Sage {
                             Some(activation) => activation.apply(&y),
                             None => y,
                         };
-                        let y = end.normalize(&t, y);
-                        let y = end.apply(&t, y);
+                        let y = end.normalize(&t, y, mode);
+                        let y = end.apply(&t, y, mode);
                         (t, y)
                     })
                     .collect(),

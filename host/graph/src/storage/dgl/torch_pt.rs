@@ -197,12 +197,17 @@ pub fn read_torch_tensors(path: &Path) -> Result<Vec<TorchTensor>, DglError> {
 
 /// The elements, row-major, of a float32 tensor over `storage` bytes.
 fn tensor_floats(t: &Tensor, storage: &[u8]) -> Result<Vec<f32>, String> {
-    if t.storage.kind != "Float" {
-        return Err(format!(
-            "has element type {}, expected Float (float32)",
-            t.storage.kind
-        ));
-    }
+    // Float parameters, and int64 counters such as BatchNorm's `num_batches_tracked` (as f32,
+    // exact below 2^24).
+    let width: u64 = match t.storage.kind.as_str() {
+        "Float" => 4,
+        "Long" => 8,
+        other => {
+            return Err(format!(
+                "has element type {other}, expected Float (float32) or Long (int64)"
+            ));
+        }
+    };
     let n: u64 = t.shape.iter().product();
     // Row-major strides of the shape: GraphStorm saves contiguous parameters.
     let mut contiguous = vec![1u64; t.shape.len()];
@@ -215,8 +220,8 @@ fn tensor_floats(t: &Tensor, storage: &[u8]) -> Result<Vec<f32>, String> {
             t.shape, t.stride
         ));
     }
-    let start = t.offset.checked_mul(4);
-    let end = start.and_then(|s| n.checked_mul(4).map(|b| s + b));
+    let start = t.offset.checked_mul(width);
+    let end = start.and_then(|s| n.checked_mul(width).map(|b| s + b));
     let bytes = match (start, end) {
         (Some(s), Some(e)) if e <= storage.len() as u64 => &storage[s as usize..e as usize],
         _ => {
@@ -225,10 +230,17 @@ fn tensor_floats(t: &Tensor, storage: &[u8]) -> Result<Vec<f32>, String> {
             ));
         }
     };
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(if width == 4 {
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    } else {
+        bytes
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()
+    })
 }
 
 fn key_text(k: &Value) -> Option<String> {
