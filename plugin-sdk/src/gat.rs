@@ -58,6 +58,41 @@ impl GatAttentionWeights {
     }
 }
 
+/// What [`GatAttentionWeights::score_nodes`] computes for one node type: the projection `z`
+/// `[N, heads, f]`, its source score `⟨z, attn_l⟩` `[N, heads]` and, when the layer has
+/// destinations of the type (its first rows), their score `⟨z, attn_r⟩` with `extra` of their
+/// inputs.
+pub(crate) struct NodeScores<R> {
+    pub(crate) z: Tensor,
+    pub(crate) el: Tensor,
+    pub(crate) dst: Option<(Tensor, R)>,
+}
+
+impl GatAttentionWeights {
+    /// The [`NodeScores`] of every node type of `h` (layer `layer`'s inputs, after DGL's
+    /// `feat_drop` `dropout`), `extra` computed from each type's destination rows.
+    pub(crate) fn score_nodes<R>(
+        &self,
+        (batch, layer): (&Batch, u32),
+        h: &BTreeMap<String, Tensor>,
+        dropout: f64,
+        (heads, f): (i64, i64),
+        extra: impl Fn(&Tensor) -> R,
+    ) -> BTreeMap<String, NodeScores<R>> {
+        let w = self.fc.transpose(0, 1);
+        map_inputs(h, dropout, |t, x| {
+            let z = x.matmul(&w).reshape(&[-1, heads, f]);
+            let el = z.mul(&self.attn_l).sum_dim(-1, false);
+            let num_dst = batch.num_dst_nodes(layer, t);
+            let dst = (num_dst > 0).then(|| {
+                let er = z.narrow(0, 0, num_dst).mul(&self.attn_r).sum_dim(-1, false);
+                (er, extra(&x.narrow(0, 0, num_dst)))
+            });
+            NodeScores { z, el, dst }
+        })
+    }
+}
+
 /// The in-edges of one edge type into a destination type, scored.
 pub(crate) struct ScoredEdges {
     /// `[E]` local destination index of every edge.
@@ -216,36 +251,26 @@ impl AttentionLayer for GatConv {
         dropout: f64,
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, f) = (self.heads, self.head_dim);
-        let w = self.weights.fc.transpose(0, 1);
-        // Per node type: the projection z, its source score ⟨z, attn_l⟩ and, for the
-        // layer's destinations (the first rows), their score ⟨z, attn_r⟩.
-        let scored = map_inputs(h, dropout, |t, x| {
-            let z = x.matmul(&w).reshape(&[-1, heads, f]);
-            let el = z.mul(&self.weights.attn_l).sum_dim(-1, false);
-            let num_dst = batch.num_dst_nodes(layer, t);
-            let er = (num_dst > 0).then(|| {
-                z.narrow(0, 0, num_dst)
-                    .mul(&self.weights.attn_r)
-                    .sum_dim(-1, false)
-            });
-            (z, el, er)
-        });
+        let scored =
+            self.weights
+                .score_nodes((batch, layer), h, dropout, (heads, f), |_| ());
         attention_layer(
             batch,
             layer,
             (heads, f),
             |block| {
                 let et = block.edge_type();
-                let (z_src, el, _) = input_of(&scored, &et.src, &et)?;
-                let (_, _, er) = input_of(&scored, &et.dst, &et)?;
-                let er = er.as_ref().ok_or_else(|| no_destinations(&et))?;
+                let source = input_of(&scored, &et.src, &et)?;
+                let destination = input_of(&scored, &et.dst, &et)?;
+                let (er, _) = destination.dst.as_ref().ok_or_else(|| no_destinations(&et))?;
                 let (src, dst) = (block.src(), block.dst());
                 Ok(ScoredEdges {
-                    logits: el
+                    logits: source
+                        .el
                         .index_select(0, &src)
                         .add(&er.index_select(0, &dst))
                         .leaky_relu(NEGATIVE_SLOPE),
-                    values: z_src.index_select(0, &src),
+                    values: source.z.index_select(0, &src),
                     dst,
                 })
             },

@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use crate::edge_feat::EdgeEncoder;
 use crate::gat::{
-    NEGATIVE_SLOPE, ScoredEdges, attention_layer, input_of, map_inputs, no_destinations,
-    torch_xavier_normal,
+    GatAttentionWeights, NEGATIVE_SLOPE, ScoredEdges, attention_layer, input_of, map_inputs,
+    no_destinations, torch_xavier_normal,
 };
 use crate::nn::Scope;
 use crate::{Batch, Block, Error, Init, Result, Tensor};
@@ -65,11 +65,10 @@ fn project(x: &Tensor, w: &Tensor, (heads, f): (i64, i64)) -> Tensor {
 /// f]`, `bias` `[heads * f]`.
 #[derive(Debug)]
 pub struct EdgeGatConv {
-    fc: Tensor,
+    /// `fc.weight`, `attn_l`, `attn_r`, as DGL's `GATConv`.
+    weights: GatAttentionWeights,
     fc_edge: Tensor,
     res_fc: Tensor,
-    attn_l: Tensor,
-    attn_r: Tensor,
     attn_edge: Tensor,
     bias: Tensor,
     heads: i64,
@@ -97,15 +96,15 @@ impl EdgeAttentionLayer for EdgeGatConv {
                 .param("weight", &shape, torch_xavier_normal(&shape, gain))
         };
         let attn_shape = [1, heads, head_dim];
-        let attn =
-            |name: &str| scope.param(name, &attn_shape, torch_xavier_normal(&attn_shape, gain));
         EdgeGatConv {
-            fc: linear("fc", in_dim),
+            weights: GatAttentionWeights::new(&scope, in_dim, heads, head_dim),
             fc_edge: linear("fc_edge", edge_dim),
             res_fc: linear("res_fc", in_dim),
-            attn_l: attn("attn_l"),
-            attn_r: attn("attn_r"),
-            attn_edge: attn("attn_edge"),
+            attn_edge: scope.param(
+                "attn_edge",
+                &attn_shape,
+                torch_xavier_normal(&attn_shape, gain),
+            ),
             bias: scope.param("bias", &[out], Init::Zeros),
             heads,
             head_dim,
@@ -122,44 +121,41 @@ impl EdgeAttentionLayer for EdgeGatConv {
         edges: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, f) = (self.heads, self.head_dim);
-        // Per node type: z, its source score and, for the layer's destinations, their score
-        // and the residual.
-        let scored = map_inputs(h, dropout, |t, x| {
-            let z = project(x, &self.fc, (heads, f));
-            let el = z.mul(&self.attn_l).sum_dim(-1, false);
-            let num_dst = batch.num_dst_nodes(layer, t);
-            let dst = (num_dst > 0).then(|| {
-                let er = z.narrow(0, 0, num_dst).mul(&self.attn_r).sum_dim(-1, false);
-                let residual = x.narrow(0, 0, num_dst).matmul(&self.res_fc.transpose(0, 1));
-                (er, residual)
-            });
-            (z, el, dst)
-        });
+        // Per node type: z and the scores, and the destinations' residual.
+        let res_fc = self.res_fc.transpose(0, 1);
+        let scored = self.weights.score_nodes(
+            (batch, layer),
+            h,
+            dropout,
+            (heads, f),
+            |x_dst| x_dst.matmul(&res_fc),
+        );
         attention_layer(
             batch,
             layer,
             (heads, f),
             |block| {
                 let et = block.edge_type();
-                let (z_src, el, _) = input_of(&scored, &et.src, &et)?;
-                let (_, _, dst_side) = input_of(&scored, &et.dst, &et)?;
-                let (er, _) = dst_side.as_ref().ok_or_else(|| no_destinations(&et))?;
+                let source = input_of(&scored, &et.src, &et)?;
+                let destination = input_of(&scored, &et.dst, &et)?;
+                let (er, _) = destination.dst.as_ref().ok_or_else(|| no_destinations(&et))?;
                 let fe = project(&edge_embeddings(edges, block)?, &self.fc_edge, (heads, f));
                 let ee = fe.mul(&self.attn_edge).sum_dim(-1, false);
                 let (src, dst) = (block.src(), block.dst());
                 Ok(ScoredEdges {
-                    logits: el
+                    logits: source
+                        .el
                         .index_select(0, &src)
                         .add(&er.index_select(0, &dst))
                         .add(&ee)
                         .leaky_relu(NEGATIVE_SLOPE),
-                    values: z_src.index_select(0, &src).add(&fe),
+                    values: source.z.index_select(0, &src).add(&fe),
                     dst,
                 })
             },
             |t, y| {
                 let mut y = &y + &self.bias;
-                if let Some((_, _, Some((_, residual)))) = scored.get(t) {
+                if let Some((_, residual)) = scored.get(t).and_then(|s| s.dst.as_ref()) {
                     y = &y + residual;
                 }
                 if self.relu { y.relu() } else { y }
