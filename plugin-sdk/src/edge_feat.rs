@@ -201,6 +201,19 @@ impl EdgeEncoder {
         })
     }
 
+    /// The edge embeddings of `block`, for an encoder that reads edge features on every edge
+    /// type (GraphStorm runs `model`, one of its homogeneous encoders, on one edge type): an
+    /// `unsupported` error naming the edge type when it has none.
+    pub fn embed_required(&self, block: &Block, model: &str) -> Result<Tensor> {
+        self.embed(block)?.ok_or_else(|| {
+            Error::unsupported(format!(
+                "edge type `{}` has no edge features: GraphStorm's {model} encoder reads edge \
+                 features on every edge (hint: give every edge type a feature in edge_feat_name)",
+                block.edge_type()
+            ))
+        })
+    }
+
     /// Whether edge type `name` (canonical) has features.
     pub fn has(&self, name: &str) -> bool {
         self.projs.contains_key(name)

@@ -23,7 +23,7 @@ use crate::gat::{
     no_destinations, torch_xavier_normal,
 };
 use crate::nn::Scope;
-use crate::{Batch, Block, Error, Init, Result, Tensor};
+use crate::{Batch, Init, Result, Tensor};
 
 /// A layer with edge features that [`GatEncoder`](crate::gat::GatEncoder) stacks when
 /// `edge_feat_name` is set.
@@ -42,17 +42,6 @@ pub trait EdgeAttentionLayer: Sized + std::fmt::Debug {
         dropout: f64,
         edges: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>>;
-}
-
-/// The edge embeddings of `block`, which the encoder must have for every edge type.
-fn edge_embeddings(edges: &EdgeEncoder, block: &Block) -> Result<Tensor> {
-    edges.embed(block)?.ok_or_else(|| {
-        Error::unsupported(format!(
-            "edge type `{}` has no edge features: GraphStorm's gat and gatv2 encoders read edge \
-             features on every edge (hint: give every edge type a feature in edge_feat_name)",
-            block.edge_type()
-        ))
-    })
 }
 
 /// `x @ wᵀ` as `[rows, heads, f]`.
@@ -139,7 +128,7 @@ impl EdgeAttentionLayer for EdgeGatConv {
                 let source = input_of(&scored, &et.src, &et)?;
                 let destination = input_of(&scored, &et.dst, &et)?;
                 let (er, _) = destination.dst.as_ref().ok_or_else(|| no_destinations(&et))?;
-                let fe = project(&edge_embeddings(edges, block)?, &self.fc_edge, (heads, f));
+                let fe = project(&edges.embed_required(block, "gat")?, &self.fc_edge, (heads, f));
                 let ee = fe.mul(&self.attn_edge).sum_dim(-1, false);
                 let (src, dst) = (block.src(), block.dst());
                 Ok(ScoredEdges {
@@ -247,7 +236,7 @@ impl EdgeAttentionLayer for EdgeGatV2Conv {
                 let (s, _) = input_of(&projected, &et.src, &et)?;
                 let (_, dst_side) = input_of(&projected, &et.dst, &et)?;
                 let (d, _) = dst_side.as_ref().ok_or_else(|| no_destinations(&et))?;
-                let fe = project(&edge_embeddings(edges, block)?, &self.fc_edge, (heads, f));
+                let fe = project(&edges.embed_required(block, "gatv2")?, &self.fc_edge, (heads, f));
                 let (src, dst) = (block.src(), block.dst());
                 let s_u = s.index_select(0, &src);
                 let logits = s_u

@@ -229,13 +229,7 @@ impl GraphSageConv {
                     et.src
                 ))
             })?;
-            let e = edges.embed(b)?.ok_or_else(|| {
-                Error::unsupported(format!(
-                    "edge type `{et}` has no edge features: GraphStorm's sage encoder reads \
-                     edge features on every edge (hint: give every edge type a feature in \
-                     edge_feat_name)"
-                ))
-            })?;
+            let e = edges.embed_required(b, "sage")?;
             gathered.push(Tensor::cat(&[&source.index_select(0, &b.src()), &e], 1));
             dst.push(b.dst());
         }
