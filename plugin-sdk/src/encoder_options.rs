@@ -342,22 +342,25 @@ impl BatchNorm {
     /// running statistics), by the running statistics otherwise.
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Tensor {
         let rows = x.size(0);
-        let (centered, var) = if mode == Mode::Train && rows > 1 {
-            let mean = x.mean_dim(0, false);
-            let centered = x - &mean;
-            let var = centered.mul(&centered).mean_dim(0, false);
-            let m = Self::MOMENTUM;
-            let unbiased = var.mul_scalar(rows as f64 / (rows - 1) as f64);
-            let new_mean = &self.running_mean.mul_scalar(1.0 - m) + &mean.mul_scalar(m);
-            let new_var = &self.running_var.mul_scalar(1.0 - m) + &unbiased.mul_scalar(m);
-            crate::set_buffer(&self.names.0, &new_mean);
-            crate::set_buffer(&self.names.1, &new_var);
-            (centered, var)
-        } else {
-            (x - &self.running_mean, self.running_var.mul_scalar(1.0))
-        };
+        if mode != Mode::Train || rows < 2 {
+            return self.affine(&(x - &self.running_mean), &self.running_var);
+        }
+        let mean = x.mean_dim(0, false);
+        let centered = x - &mean;
+        let var = centered.mul(&centered).mean_dim(0, false);
+        let m = Self::MOMENTUM;
+        let unbiased = var.mul_scalar(rows as f64 / (rows - 1) as f64);
+        let new_mean = &self.running_mean.mul_scalar(1.0 - m) + &mean.mul_scalar(m);
+        let new_var = &self.running_var.mul_scalar(1.0 - m) + &unbiased.mul_scalar(m);
+        crate::set_buffer(&self.names.0, &new_mean);
+        crate::set_buffer(&self.names.1, &new_var);
+        self.affine(&centered, &var)
+    }
+
+    /// `centered / √(var + eps) · weight + bias`.
+    fn affine(&self, centered: &Tensor, var: &Tensor) -> Tensor {
         let scale = &self.weight / &var.add_scalar(Self::EPS).sqrt();
-        &(&centered * &scale) + &self.bias
+        &(centered * &scale) + &self.bias
     }
 }
 
