@@ -251,9 +251,9 @@ impl AttentionLayer for GatConv {
         dropout: f64,
     ) -> Result<BTreeMap<String, Tensor>> {
         let (heads, f) = (self.heads, self.head_dim);
-        let scored =
-            self.weights
-                .score_nodes((batch, layer), h, dropout, (heads, f), |_| ());
+        let scored = self
+            .weights
+            .score_nodes((batch, layer), h, dropout, (heads, f), |_| ());
         attention_layer(
             batch,
             layer,
@@ -262,7 +262,10 @@ impl AttentionLayer for GatConv {
                 let et = block.edge_type();
                 let source = input_of(&scored, &et.src, &et)?;
                 let destination = input_of(&scored, &et.dst, &et)?;
-                let (er, _) = destination.dst.as_ref().ok_or_else(|| no_destinations(&et))?;
+                let (er, _) = destination
+                    .dst
+                    .as_ref()
+                    .ok_or_else(|| no_destinations(&et))?;
                 let (src, dst) = (block.src(), block.dst());
                 Ok(ScoredEdges {
                     logits: source

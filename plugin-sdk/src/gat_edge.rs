@@ -112,13 +112,11 @@ impl EdgeAttentionLayer for EdgeGatConv {
         let (heads, f) = (self.heads, self.head_dim);
         // Per node type: z and the scores, and the destinations' residual.
         let res_fc = self.res_fc.transpose(0, 1);
-        let scored = self.weights.score_nodes(
-            (batch, layer),
-            h,
-            dropout,
-            (heads, f),
-            |x_dst| x_dst.matmul(&res_fc),
-        );
+        let scored = self
+            .weights
+            .score_nodes((batch, layer), h, dropout, (heads, f), |x_dst| {
+                x_dst.matmul(&res_fc)
+            });
         attention_layer(
             batch,
             layer,
@@ -127,8 +125,15 @@ impl EdgeAttentionLayer for EdgeGatConv {
                 let et = block.edge_type();
                 let source = input_of(&scored, &et.src, &et)?;
                 let destination = input_of(&scored, &et.dst, &et)?;
-                let (er, _) = destination.dst.as_ref().ok_or_else(|| no_destinations(&et))?;
-                let fe = project(&edges.embed_required(block, "gat")?, &self.fc_edge, (heads, f));
+                let (er, _) = destination
+                    .dst
+                    .as_ref()
+                    .ok_or_else(|| no_destinations(&et))?;
+                let fe = project(
+                    &edges.embed_required(block, "gat")?,
+                    &self.fc_edge,
+                    (heads, f),
+                );
                 let ee = fe.mul(&self.attn_edge).sum_dim(-1, false);
                 let (src, dst) = (block.src(), block.dst());
                 Ok(ScoredEdges {
@@ -236,7 +241,11 @@ impl EdgeAttentionLayer for EdgeGatV2Conv {
                 let (s, _) = input_of(&projected, &et.src, &et)?;
                 let (_, dst_side) = input_of(&projected, &et.dst, &et)?;
                 let (d, _) = dst_side.as_ref().ok_or_else(|| no_destinations(&et))?;
-                let fe = project(&edges.embed_required(block, "gatv2")?, &self.fc_edge, (heads, f));
+                let fe = project(
+                    &edges.embed_required(block, "gatv2")?,
+                    &self.fc_edge,
+                    (heads, f),
+                );
                 let (src, dst) = (block.src(), block.dst());
                 let s_u = s.index_select(0, &src);
                 let logits = s_u

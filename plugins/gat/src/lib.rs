@@ -5,7 +5,9 @@
 //! only; gs also runs it on a heterogeneous graph, read as the homogeneous graph of all its node
 //! and edge types (one set of attention weights; each node's softmax over all its in-edges).
 //! The weights are named after GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps
-//! onto them one to one. This crate's README states the computation and the key mapping.
+//! onto them one to one. With `edge_feat_name` (on every edge type) the layers are GraphStorm's
+//! edge-feature variants, and GraphStorm's encoder options act as in its encoder. This crate's
+//! README states the computation and the key mapping.
 
 use gs_plugin_sdk::prelude::*;
 

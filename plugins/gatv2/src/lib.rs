@@ -5,8 +5,10 @@
 //! a⟩`), ReLU between layers and none after the last. GraphStorm accepts `gatv2` on
 //! homogeneous graphs only; gs also runs it on a heterogeneous graph, read as the homogeneous
 //! graph of all its node and edge types. The weights are named after GraphStorm's state-dict
-//! keys, so a GraphStorm `model.bin` maps onto them one to one. This crate's README states the
-//! computation and the key mapping.
+//! keys, so a GraphStorm `model.bin` maps onto them one to one. With `edge_feat_name` (on every
+//! edge type) the layers are GraphStorm's `GATv2ConvWithEdgeFeat`, and GraphStorm's encoder
+//! options act as in its encoder. This crate's README states the computation and the key
+//! mapping.
 
 use gs_plugin_sdk::prelude::*;
 

@@ -5,9 +5,11 @@
 //! attention and message matrices per head and a prior per head. Each edge type attends over
 //! each destination's in-edges; the edge types into a node type are averaged (DGL's
 //! `cross_reducer="mean"`), gated against `a(h)`, and passed through ReLU, after the last layer
-//! too. Its weights are named after GraphStorm's state-dict keys, so a GraphStorm `model.bin`
-//! maps onto them one to one. This crate's README states the computation op by op and the key
-//! mapping.
+//! too. With `edge_feat_name` every layer is GraphStorm's `HGTLayerwithEdgeFeat` (edge
+//! embeddings join the keys and values of their edge types), and GraphStorm's encoder options
+//! (`gnn_norm`, NGNN layers, `out_emb_size`, the input layer's) act as in its `HGTEncoder`. Its
+//! weights are named after GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto
+//! them one to one. This crate's README states the computation op by op and the key mapping.
 
 use std::collections::BTreeMap;
 
@@ -75,7 +77,7 @@ struct HgtLayer {
     /// The number of edge types of the graph schema into each node type: what DGL's
     /// `cross_reducer="mean"` divides by, whether or not a batch has edges of each.
     relations_into: BTreeMap<String, usize>,
-    /// Norm (`norms.<ntype>`, with `gnn_norm: layer`), ReLU and, on hidden layers, NGNN.
+    /// Norm (`norms.<ntype>`, with `gnn_norm`), ReLU and, on hidden layers, NGNN.
     end: HiddenLayerEnd,
     /// `ef_linears.<src_rel_dst>` of the edge types with features, with `edge_feat_mp_op:
     /// concat` (the other ops join the edge embedding to the source features).

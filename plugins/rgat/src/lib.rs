@@ -3,7 +3,10 @@
 //! projection, then `num-layers` `RelationalAttLayer`s. In each layer every edge type has its
 //! own DGL `GATConv` (`num_heads` heads of `hidden / num_heads` features, no bias), their
 //! outputs are summed per destination node type, then a self-loop and a bias are added; ReLU
-//! and dropout between layers, nothing after the last. Its weights are named after
+//! and dropout between layers, nothing after the last. With `edge_feat_name` an edge type with
+//! features uses GraphStorm's `GATConvwithEdgeFeat` instead, and GraphStorm's encoder options
+//! (`gnn_norm`, NGNN layers, `out_emb_size`, the input layer's) act as in its
+//! `RelationalGATEncoder`. Its weights are named after
 //! GraphStorm's state-dict keys, so a GraphStorm `model.bin` maps onto them one to one. This
 //! crate's README states the computation op by op and the key mapping.
 

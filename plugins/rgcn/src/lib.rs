@@ -4,7 +4,9 @@
 //! layers, nothing after the last. Its weights are named after GraphStorm's state-dict keys,
 //! so a GraphStorm `model.bin` maps onto them one to one. This crate's README states the
 //! computation op by op and the key mapping. With `edge_feat_name`, edge features join the
-//! messages of their edge types as in GraphStorm (see [`edge_feat`]).
+//! messages of their edge types as in GraphStorm (see [`edge_feat`]), and GraphStorm's encoder
+//! options (`gnn_norm`, NGNN layers, `out_emb_size`, the input layer's) act as in its
+//! `RelationalGCNEncoder`.
 
 mod edge_feat;
 

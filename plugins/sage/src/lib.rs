@@ -16,11 +16,11 @@ use gs_plugin_sdk::sage::{GraphSageConv, SageAggregator};
 /// The aggregators `--aggregator` accepts: GraphStorm's `pool` (the default) and `mean`.
 const AGGREGATORS: &[&str] = &["pool", "mean"];
 
-/// The activations `--activation` accepts.
+/// GraphStorm's `GSNodeEncoderInputLayer` and `SAGEEncoder`.
 struct Sage {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
-    /// `gnn._layers.<l>.conv.*`.
+    /// `gnn._layers.<l>.conv.*` (`gnn._layers.<l>.*` with edge features).
     layers: Vec<GraphSageConv>,
     /// Norm (hidden layers, `gnn_norm: layer`), the activation and NGNN after each layer.
     ends: Vec<HiddenLayerEnd>,
