@@ -7,6 +7,7 @@
 //! - `rgcn` (`RelGraphConvLayer`): per relation the mean over the block's in-edges, by
 //!   in-degree clamped to 1, of `h_u @ W[r]`, summed over relations, plus
 //!   `h_v @ loop_weight + h_bias`; ReLU between layers; the input layer `x @ W_in[ntype]`.
+//!   With `gnn_norm: batch`, torch's own `batch_norm` in training mode on the hidden layer.
 //! - `rgat` (`RelationalAttLayer`): per relation DGL's `GATConv` (shared `fc`, `el`/`er`,
 //!   leaky ReLU 0.2, softmax over each destination's in-edges, heads concatenated), summed
 //!   over relations, plus the self-loop and bias as rgcn.
@@ -32,6 +33,11 @@ const HIDDEN: i64 = 16;
 const LAYERS: usize = 2;
 
 fn task(encoder: &str) -> (NodeTask, gs_config::Resolved) {
+    task_with(encoder, "")
+}
+
+/// [`task`] with more command-line arguments (`--gnn-norm batch`).
+fn task_with(encoder: &str, extra: &str) -> (NodeTask, gs_config::Resolved) {
     let graph = generate_demo(&DemoParams {
         num_papers: 400,
         num_authors: 200,
@@ -40,7 +46,8 @@ fn task(encoder: &str) -> (NodeTask, gs_config::Resolved) {
     });
     let args: Vec<String> = format!(
         "--cf {} --part-config in-memory.json --num-trainers 1 --model-encoder-type {encoder} \
-         --hidden-size {HIDDEN} --num-layers {LAYERS} --fanout 5,5 --batch-size 64 --dropout 0",
+         --hidden-size {HIDDEN} --num-layers {LAYERS} --fanout 5,5 --batch-size 64 --dropout 0 \
+         {extra}",
         gs_tests::demo_yaml().display()
     )
     .split_whitespace()
@@ -77,6 +84,19 @@ fn relational(
     w: &BTreeMap<String, Tensor>,
     block_message: &BlockMessage,
 ) -> Tensor {
+    relational_with_norm(batch, w, block_message, &mut BTreeMap::new())
+}
+
+/// [`relational`] with torch's `batch_norm` in training mode on the hidden layers, per
+/// destination type, where `w` has `gnn._layers.<l>.norm.<t>.weight` (GraphStorm's
+/// `gnn_norm: batch`): `running` holds each norm's running mean and variance (by the weight's
+/// name prefix), which torch updates in place.
+fn relational_with_norm(
+    batch: &BatchData,
+    w: &BTreeMap<String, Tensor>,
+    block_message: &BlockMessage,
+    running: &mut BTreeMap<String, (Tensor, Tensor)>,
+) -> Tensor {
     let mut h = input_layer(batch, w);
     for (l, layer) in batch.layers.iter().enumerate() {
         let mut out: BTreeMap<String, Tensor> = layer
@@ -95,7 +115,17 @@ fn relational(
             .into_iter()
             .map(|(t, y)| {
                 let n = y.size()[0];
-                let y = y + h[&t].narrow(0, 0, n).matmul(loop_weight) + bias;
+                let mut y = y + h[&t].narrow(0, 0, n).matmul(loop_weight) + bias;
+                let norm = format!("gnn/gnn._layers.{l}.norm.{t}");
+                if let Some(weight) = w.get(&format!("{norm}.weight")) {
+                    let (mean, var) = running.entry(norm.clone()).or_insert_with(|| {
+                        let size = [HIDDEN];
+                        (Tensor::zeros(size, FLOAT), Tensor::ones(size, FLOAT))
+                    });
+                    let bias = &w[&format!("{norm}.bias")];
+                    let (m, v) = (Some(&*mean), Some(&*var));
+                    y = y.batch_norm(Some(weight), Some(bias), m, v, true, 0.1, 1e-5, false);
+                }
                 (t, if l + 1 < LAYERS { y.relu() } else { y })
             })
             .collect();
@@ -480,4 +510,96 @@ fn gatv2_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backwar
 #[test]
 fn hgt_plugin_and_a_tch_reference_agree_on_a_sampled_batch_forward_and_backward() {
     assert_agrees_with_reference("hgt", hgt);
+}
+
+/// `gnn_norm: batch` in training: rgcn's hidden layer normalises each destination type's rows
+/// by their mean and biased variance, as torch's `batch_norm` in training mode (GraphStorm's
+/// `BatchNorm1d`), and moves the running statistics, host buffers, exactly as torch moves
+/// its own (momentum 0.1, unbiased variance). The task outputs (through the host decoder) and
+/// every weight's gradient agree within 1e-6.
+#[test]
+fn rgcn_with_batch_norm_agrees_with_torch_batch_norm_in_training() {
+    tch::set_num_threads(1);
+    let (task, resolved) = task_with("rgcn", "--gnn-norm batch");
+    let (engine, _cache) = gs_tests::temp_engine();
+    let instance = engine
+        .load_file(&gs_tests::plugin_path("rgcn"))
+        .unwrap()
+        .instantiate(PluginLimits::default(), ParamStore::new(5, Device::Cpu))
+        .unwrap();
+    let custom_args = resolve_plugin_args(
+        "rgcn",
+        &resolved.custom_args,
+        &instance.info().hyper_params,
+        &resolved.plugin_keys(),
+    )
+    .unwrap();
+    let mut model = task.plugin_model(instance, custom_args).unwrap();
+    let batch = task.first_training_batch().unwrap();
+    let etypes: Vec<String> = task.graph().edge_types().map(ToString::to_string).collect();
+    let weights = model.named_weights();
+    assert!(
+        weights
+            .iter()
+            .any(|(n, _)| n.ends_with(".norm.paper.weight")),
+        "the hidden layer has a norm per node type"
+    );
+    let reference_weights: BTreeMap<String, Tensor> = weights
+        .iter()
+        .map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true)))
+        .collect();
+
+    let ours = model.outputs(&batch.data, gs_runtime::Mode::Train).unwrap();
+    let mut running = BTreeMap::new();
+    let message = rgcn_message(&reference_weights, &etypes);
+    let embeddings = relational_with_norm(&batch.data, &reference_weights, &message, &mut running);
+    let decoder = &reference_weights["decoder/decoder.weight"];
+    let mut theirs = embeddings.matmul(decoder);
+    if let Some(bias) = reference_weights.get("decoder/decoder.bias") {
+        theirs = theirs + bias;
+    }
+    let forward = max_abs_diff(&ours, &theirs);
+    let scale = theirs.abs().max().double_value(&[]);
+    assert!(scale > 1e-2, "non-trivial outputs");
+    assert!(
+        forward <= 1e-6 * scale.max(1.0),
+        "outputs differ by {forward:e}"
+    );
+
+    // The running statistics the plugin's buffers now hold are torch's.
+    let saved: BTreeMap<String, Tensor> = model.checkpoint_weights().into_iter().collect();
+    assert!(!running.is_empty());
+    for (norm, (mean, var)) in &running {
+        for (stat, want) in [("running_mean", mean), ("running_var", var)] {
+            let got = &saved[&format!("{norm}.{stat}")];
+            let diff = max_abs_diff(got, want);
+            assert!(
+                diff <= 1e-6,
+                "`{norm}.{stat}` differs from torch's by {diff:e}"
+            );
+        }
+        assert!(
+            max_abs_diff(mean, &mean.zeros_like()) > 1e-4,
+            "`{norm}` moved"
+        );
+    }
+
+    let g = Tensor::arange(ours.numel() as i64, FLOAT)
+        .sin()
+        .reshape(ours.size());
+    (&ours * &g).sum(Kind::Float).backward();
+    (&theirs * &g).sum(Kind::Float).backward();
+    for (name, weight) in &weights {
+        let (a, b) = (weight.grad(), reference_weights[name].grad());
+        if !b.defined() {
+            continue;
+        }
+        let a = if a.defined() { a } else { b.zeros_like() };
+        let diff = max_abs_diff(&a, &b);
+        let largest = b.abs().max().double_value(&[]);
+        assert!(
+            diff <= 1e-6 * largest.max(1.0),
+            "gradient of `{name}` differs by {diff:e} (largest {largest:e})"
+        );
+    }
 }
