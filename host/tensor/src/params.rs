@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn buffers_are_saved_but_not_trained_and_take_new_values() {
         let mut store = ParamStore::new(1, Device::Cpu);
-        store.get_or_create("w", &[2], Init::Ones).unwrap();
+        let _weight = store.get_or_create("w", &[2], Init::Ones).unwrap();
         let b = store
             .get_or_create_buffer("running_mean", &[2], Init::Zeros)
             .unwrap();
