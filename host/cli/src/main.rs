@@ -16,6 +16,7 @@ mod partition;
 mod paths;
 mod plugin_cmd;
 mod progress;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -108,6 +109,12 @@ enum Command {
         #[command(subcommand)]
         what: plugin_cmd::PluginCommand,
     },
+    /// Serve a trained model for real-time inference: GraphStorm's `gs-realtime-v0.1`
+    /// payload over SageMaker's hosting contract (`GET /ping`, `POST /invocations`).
+    Serve(serve_cmd::ServeArgs),
+    /// Answer one real-time payload offline and print the response.
+    #[command(name = "infer-payload")]
+    InferPayload(serve_cmd::InferPayloadArgs),
     /// Benchmarks, each run side by side with its comparison (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -144,6 +151,8 @@ fn main() -> ExitCode {
         Command::Graph { what } => graph_info::run(what),
         Command::Model { what } => model_cmd::run(what),
         Command::Plugin { what } => plugin_cmd::run(what),
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::InferPayload(args) => serve_cmd::infer_payload(args),
         Command::Bench { what } => gs_bench::run(what, builtin::BUILTIN_PLUGINS),
     };
     match result {

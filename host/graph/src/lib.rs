@@ -52,7 +52,8 @@ pub use partition::PartAssignment;
 pub use prefetch::{PREFETCH_CAPACITY, Prefetcher};
 pub use raw_ids::{RawId, RawIds};
 pub use sampling::{
-    Block, Fanout, LayerBlocks, MiniBatch, Sampler, full_fanouts, parse_fanouts, sample_blocks,
+    Block, Fanout, LayerBlocks, MiniBatch, Sampler, full_fanouts, parse_fanouts,
+    sample_all_neighbors, sample_blocks,
 };
 pub use sampling::{
     DerivedMasks, EdgeBatchOptions, EdgeBatches, EdgeMiniBatch, EdgeSamplingError, EdgeSeedBatch,

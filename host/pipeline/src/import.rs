@@ -36,11 +36,15 @@ pub fn import_graphstorm(
         epoch: 0,
         plugin: restored.identity,
         config: checkpoint::model_config(&resolved.train),
-        custom_args: restored.custom_args,
+        custom_args: restored.custom_args.clone(),
         metrics: BTreeMap::new(),
         files: BTreeMap::new(),
     };
     let weights = restored.model.checkpoint_weights();
+    let serving = restored
+        .setup
+        .task
+        .serving_file(&restored.model, restored.custom_args.clone())?;
     let name = output
         .file_name()
         .with_context(|| format!("`{}` names no folder", output.display()))?;
@@ -49,8 +53,16 @@ pub fn import_graphstorm(
         name.to_string_lossy(),
         std::process::id()
     ));
-    let written = write_model_dir(&tmp, resolved, dir, &meta, &weights, &restored.plugin_bytes)
-        .and_then(|()| Ok(std::fs::rename(&tmp, output)?));
+    let written = write_model_dir(
+        &tmp,
+        resolved,
+        dir,
+        &meta,
+        &weights,
+        &restored.plugin_bytes,
+        serving,
+    )
+    .and_then(|()| Ok(std::fs::rename(&tmp, output)?));
     if let Err(e) = written {
         // Nothing half-written stays behind.
         let _ = std::fs::remove_dir_all(&tmp);
@@ -76,6 +88,7 @@ fn write_model_dir(
     meta: &CheckpointMeta,
     weights: &[(String, gs_tensor::Tensor)],
     plugin_bytes: &[u8],
+    serving: (String, Vec<u8>),
 ) -> anyhow::Result<()> {
     checkpoint::save(
         &root.join(IMPORTED_CHECKPOINT),
@@ -84,7 +97,10 @@ fn write_model_dir(
         &[],
         plugin_bytes,
     )?;
-    for (file, bytes) in runtime_files(resolved, graphstorm_dir) {
+    for (file, bytes) in runtime_files(resolved, graphstorm_dir)
+        .into_iter()
+        .chain([serving])
+    {
         std::fs::write(root.join(&file), bytes)
             .with_context(|| format!("cannot write `{file}`"))?;
     }

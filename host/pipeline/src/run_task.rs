@@ -54,6 +54,24 @@ impl RunTask {
         })
     }
 
+    /// `serving.json` of `model` (built by [`Self::plugin_model`] with `custom_args`), as a
+    /// file to write beside the checkpoints.
+    pub fn serving_file(
+        &self,
+        model: &TaskModel,
+        custom_args: Vec<(String, String)>,
+    ) -> anyhow::Result<(String, Vec<u8>)> {
+        let record = match self {
+            RunTask::Node(t) => t.serving_record(model, custom_args)?,
+            RunTask::Edge(t) => t.serving_record(model, custom_args)?,
+            RunTask::Lp(t) => t.serving_record(model, custom_args)?,
+        };
+        Ok((
+            gs_train::serving::SERVING_FILE.to_string(),
+            serde_json::to_vec_pretty(&record)?,
+        ))
+    }
+
     /// The main metric (the first of `eval_metric`).
     pub fn metric(&self) -> String {
         match self {

@@ -46,12 +46,14 @@ pub fn train(resolved: &Resolved, frontend: &mut dyn Frontend) -> anyhow::Result
         setup.device,
         gs_tensor::tch::get_num_threads(),
     ));
+    let mut beside_checkpoints = runtime_config_files(resolved);
+    beside_checkpoints.push(setup.task.serving_file(&model, custom_args.clone())?);
     let options = RunOptions {
         save_model_path: resolved.train.save_model_path.clone(),
         plugin: identity,
         plugin_bytes: bytes,
         custom_args,
-        beside_checkpoints: runtime_config_files(resolved),
+        beside_checkpoints,
         start_epoch,
         restore_optimizer: warm.optimizer,
         continued_summary: warm.continued_summary,

@@ -237,6 +237,22 @@ impl EdgeTask {
         &self.etype
     }
 
+    /// What serving needs to rebuild `model` (built by `plugin_model` with `custom_args`)
+    /// without the graph.
+    pub fn serving_record(
+        &self,
+        model: &TaskModel,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<crate::serving::ServingRecord, TrainError> {
+        crate::serving::ServingRecord::new(
+            &self.graph,
+            &self.features,
+            &self.config,
+            &self.model_config(custom_args)?,
+            model.host_decodes(),
+        )
+    }
+
     /// The graph as a plugin's `init` sees it.
     pub fn schema(&self) -> GraphSchema {
         self.features.schema(&self.graph)

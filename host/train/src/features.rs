@@ -45,6 +45,15 @@ impl FeatureSpec {
         Ok(spec)
     }
 
+    /// The features `per_type` names, in order, and nothing learnable: for a request's
+    /// subgraph, whose rows carry any learnable embedding as a feature of their own.
+    pub fn of_names(per_type: BTreeMap<String, Vec<String>>) -> Self {
+        Self {
+            per_type,
+            ..Self::default()
+        }
+    }
+
     /// Only learnable embeddings, for unit tests.
     #[cfg(test)]
     pub(crate) fn learnable_only(types: &[(&str, u64)], dim: usize) -> Self {

@@ -48,9 +48,9 @@ pub(crate) struct LearnableEmbeddings {
 }
 
 impl LearnableEmbeddings {
-    /// No tables: every node type has features and `use_node_embeddings` is off.
-    #[cfg(test)]
-    fn none() -> Self {
+    /// No tables: every node type has features and `use_node_embeddings` is off, or the
+    /// caller appends the rows itself (serving).
+    pub(crate) fn empty() -> Self {
         Self {
             tables: BTreeMap::new(),
             lr: 0.0,
@@ -393,7 +393,7 @@ mod tests {
             err.contains("sparse_embed/user") && err.contains("[6, 2]"),
             "{err}"
         );
-        let err = LearnableEmbeddings::none()
+        let err = LearnableEmbeddings::empty()
             .load_tables(&tables)
             .unwrap_err()
             .to_string();

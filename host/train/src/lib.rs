@@ -49,6 +49,7 @@ mod plugin_args;
 mod plugin_outputs;
 mod progress;
 mod save_folder;
+pub mod serving;
 mod summary;
 mod task;
 mod train_loop;

@@ -58,7 +58,7 @@ use crate::{
 };
 
 /// GraphStorm's default `gamma` of the relational score functions.
-const DEFAULT_GAMMA: f64 = 12.0;
+pub(crate) const DEFAULT_GAMMA: f64 = 12.0;
 /// Message passing of link prediction uses only edges in this mask (types without it: all).
 const EMBEDDING_EDGE_MASK: &str = "train_mask";
 
@@ -289,6 +289,22 @@ impl LinkPredictionTask {
         &self.eval_etypes
     }
 
+    /// What serving needs to rebuild `model` (built by `plugin_model` with `custom_args`)
+    /// without the graph.
+    pub fn serving_record(
+        &self,
+        model: &TaskModel,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<crate::serving::ServingRecord, TrainError> {
+        crate::serving::ServingRecord::new(
+            &self.graph,
+            &self.features,
+            &self.config,
+            &self.model_config(custom_args),
+            model.host_decodes(),
+        )
+    }
+
     /// The graph as a plugin's `init` sees it.
     pub fn schema(&self) -> GraphSchema {
         self.features.schema(&self.graph)
@@ -316,7 +332,7 @@ impl LinkPredictionTask {
         let c = &self.config;
         Ok(HostDecoder::Lp(LpDecoder::new(
             &c.lp_decoder_type,
-            &self.graph,
+            self.graph.edge_types().cloned().collect(),
             i64::from(c.embedding_size()),
             c.gamma.unwrap_or(DEFAULT_GAMMA),
             c.seed,
@@ -508,15 +524,7 @@ impl LinkPredictionTask {
 
     /// `lp_embed_normalizer`: embeddings scaled to unit L2 norm before scoring.
     fn normalize(&self, h: Tensor) -> Tensor {
-        match self.config.lp_embed_normalizer.as_deref() {
-            Some("l2_norm") => {
-                let norm = h
-                    .norm_scalaropt_dim(2.0, [-1i64].as_slice(), true)
-                    .clamp_min(1e-12);
-                h / norm
-            }
-            _ => h,
-        }
+        normalize_embeddings(&self.config, h)
     }
 
     /// Embeddings of every node of every type, `[num_nodes, hidden]` on the CPU, sampled with
@@ -934,5 +942,18 @@ mod tests {
         assert_eq!(chunks(0, 4).count(), 0);
         assert_eq!(rank_chunk_rows(100, 64), (1 << 24) / 6400);
         assert_eq!(rank_chunk_rows(1 << 30, 64), 1);
+    }
+}
+
+/// `lp_embed_normalizer`: embeddings scaled to unit L2 norm before scoring.
+pub(crate) fn normalize_embeddings(config: &TrainConfig, h: Tensor) -> Tensor {
+    match config.lp_embed_normalizer.as_deref() {
+        Some("l2_norm") => {
+            let norm = h
+                .norm_scalaropt_dim(2.0, [-1i64].as_slice(), true)
+                .clamp_min(1e-12);
+            h / norm
+        }
+        _ => h,
     }
 }

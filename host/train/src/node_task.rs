@@ -151,6 +151,22 @@ impl NodeTask {
         &self.metrics
     }
 
+    /// What serving needs to rebuild `model` (built by `plugin_model` with `custom_args`)
+    /// without the graph.
+    pub fn serving_record(
+        &self,
+        model: &TaskModel,
+        custom_args: Vec<(String, String)>,
+    ) -> Result<crate::serving::ServingRecord, TrainError> {
+        crate::serving::ServingRecord::new(
+            &self.graph,
+            &self.features,
+            &self.config,
+            &self.model_config(custom_args)?,
+            model.host_decodes(),
+        )
+    }
+
     /// The graph as a plugin's `init` sees it: node types with their input widths, edge types.
     pub fn schema(&self) -> GraphSchema {
         self.features.schema(&self.graph)

@@ -15,4 +15,4 @@ pub use negative::{
     LpEvalBatch, LpEvalOptions, LpTrainOptions, NegativePairs, NegativeSampler, TrueEdges,
     rank_among_all, sample_lp_batch, sample_lp_eval_batch,
 };
-pub use neighbor::{Block, LayerBlocks, MiniBatch, Sampler, sample_blocks};
+pub use neighbor::{Block, LayerBlocks, MiniBatch, Sampler, sample_all_neighbors, sample_blocks};

@@ -163,6 +163,29 @@ pub fn sample_blocks(
     })
 }
 
+/// Every in-neighbour of `dst` (distinct ids per node type; types not listed get none) over
+/// `num_layers` layers: the blocks full-neighbour inference runs on, as for a real-time
+/// request's subgraph, whose targets may be of several node types. Returns the layers,
+/// input-most first, and the input nodes; the last layer's destination nodes are `dst`, in order.
+pub fn sample_all_neighbors(
+    graph: &HeteroGraph,
+    dst: &BTreeMap<String, Vec<NodeId>>,
+    num_layers: usize,
+) -> Result<(Vec<LayerBlocks>, BTreeMap<String, Vec<NodeId>>), GraphError> {
+    let mut all: BTreeMap<String, Vec<NodeId>> = graph
+        .node_types()
+        .map(|nt| (nt.to_string(), Vec::new()))
+        .collect();
+    for (ntype, ids) in dst {
+        check_ids(ids, graph.node_count(ntype)?, ntype, || {
+            "target".to_string()
+        })?;
+        check_distinct(ntype, ids)?;
+        all.insert(ntype.clone(), ids.clone());
+    }
+    sample_core(graph, all, &super::full_fanouts(num_layers), 0, None)
+}
+
 pub(crate) fn check_distinct(ntype: &str, seeds: &[NodeId]) -> Result<(), GraphError> {
     let mut seen = HashSet::with_capacity_and_hasher(seeds.len(), IdBuildHasher::default());
     if let Some(&dup) = seeds.iter().find(|&&s| !seen.insert(s)) {

@@ -1,0 +1,207 @@
+//! A payload's raw feature values made into model input rows: through the fitted transforms
+//! of `data_transform_new.json` when the feature has one, else taken as sent (a number or a
+//! list of numbers of the feature's width). Every value must be finite.
+
+use std::collections::BTreeMap;
+
+use gs_gconstruct::{ListColumn, RawColumn, TransformTarget, apply_transforms};
+use serde_json::Value;
+
+use crate::codes::RequestError;
+
+/// The feature entry named `name` of `target` in a transform config: its columns.
+pub(crate) fn transform_columns(
+    conf: &Value,
+    target: &TransformTarget,
+    name: &str,
+) -> Option<Vec<String>> {
+    let (key, matches): (&str, Box<dyn Fn(&Value) -> bool>) = match target {
+        TransformTarget::Node(nt) => (
+            "nodes",
+            Box::new(move |b: &Value| b.get("node_type").and_then(Value::as_str) == Some(nt)),
+        ),
+        TransformTarget::Edge(rel) => (
+            "edges",
+            Box::new(move |b: &Value| {
+                b.get("relation")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| {
+                        r.len() == 3 && (0..3).all(|k| r[k].as_str() == Some(rel[k].as_str()))
+                    })
+            }),
+        ),
+    };
+    let blocks = conf.get(key)?.as_array()?;
+    for block in blocks.iter().filter(|b| matches(b)) {
+        for f in block.get("features")?.as_array()? {
+            let cols: Vec<String> = match f.get("feature_col")? {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect(),
+                _ => continue,
+            };
+            let fname = match f.get("feature_name").and_then(Value::as_str) {
+                Some(n) => n.to_string(),
+                None if cols.len() == 1 => cols[0].clone(),
+                None => continue,
+            };
+            if fname == name {
+                return Some(cols);
+            }
+        }
+    }
+    None
+}
+
+/// One column of raw values, typed as pandas would read them: integers, floats, text or
+/// numeric lists. `at` names each value for errors.
+fn raw_column(values: &[(String, &Value)]) -> Result<RawColumn, RequestError> {
+    let bad = |at: &str, v: &Value| {
+        RequestError::construction(
+            "INVALID_FEATURE_TYPE",
+            format!(
+                "`{at}` is {v}; a raw feature value is a number, a string or a list of numbers"
+            ),
+        )
+    };
+    if values.iter().all(|(_, v)| v.is_i64()) {
+        return Ok(RawColumn::Int(
+            values
+                .iter()
+                .map(|(_, v)| v.as_i64().unwrap_or(0))
+                .collect(),
+        ));
+    }
+    if values.iter().all(|(_, v)| v.is_number()) {
+        return Ok(RawColumn::Float(
+            values
+                .iter()
+                .map(|(_, v)| v.as_f64().unwrap_or(f64::NAN))
+                .collect(),
+        ));
+    }
+    if values.iter().all(|(_, v)| v.is_string()) {
+        return Ok(RawColumn::Str(
+            values
+                .iter()
+                .map(|(_, v)| v.as_str().map(str::to_string))
+                .collect(),
+        ));
+    }
+    let mut rows = Vec::with_capacity(values.len());
+    for (at, v) in values {
+        let row = v
+            .as_array()
+            .and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+            .ok_or_else(|| bad(at, v))?;
+        rows.push(Some(row));
+    }
+    Ok(RawColumn::List(ListColumn::from_rows(rows)))
+}
+
+/// Rows `[values.len(), width]` of feature `name` of `target` from raw `values` (one per node
+/// or edge, named for errors).
+pub(crate) fn feature_rows(
+    transforms: Option<&Value>,
+    target: &TransformTarget,
+    name: &str,
+    width: usize,
+    values: &[(String, &Value)],
+) -> Result<Vec<f32>, RequestError> {
+    let rows =
+        match transforms.and_then(|conf| Some((conf, transform_columns(conf, target, name)?))) {
+            Some((conf, cols)) => transformed(conf, target, name, &cols, values)?,
+            None => as_sent(width, values)?,
+        };
+    if rows.len() != values.len() * width {
+        return Err(RequestError::construction(
+            "MISMATCHED_FEATURE_ERROR",
+            format!(
+                "feature `{name}` has {} values per row after its transform, and the model reads {width}",
+                rows.len() / values.len().max(1)
+            ),
+        ));
+    }
+    if let Some(k) = rows.iter().position(|x| !x.is_finite()) {
+        let (at, v) = &values[k / width.max(1)];
+        return Err(RequestError::construction(
+            "INVALID_FEATURE_TYPE",
+            format!("`{at}` ({v}) gives a value that is NaN or infinite"),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Through the fitted transform: one raw column per `feature_col` (a feature of several
+/// columns is sent as a list with one value per column).
+fn transformed(
+    conf: &Value,
+    target: &TransformTarget,
+    name: &str,
+    cols: &[String],
+    values: &[(String, &Value)],
+) -> Result<Vec<f32>, RequestError> {
+    let mut columns = BTreeMap::new();
+    if cols.len() == 1 {
+        columns.insert(cols[0].clone(), raw_column(values)?);
+    } else {
+        for (k, col) in cols.iter().enumerate() {
+            let mut parts = Vec::with_capacity(values.len());
+            for (at, v) in values {
+                let part = v
+                    .as_array()
+                    .filter(|a| a.len() == cols.len())
+                    .ok_or_else(|| {
+                        RequestError::construction(
+                            "MISMATCHED_COLUMN_ERROR",
+                            format!(
+                                "`{at}` must list one raw value per column of `{name}` ({cols:?})"
+                            ),
+                        )
+                    })?;
+                parts.push((format!("{at}[{k}]"), &part[k]));
+            }
+            columns.insert(col.clone(), raw_column(&parts)?);
+        }
+    }
+    let mut out = apply_transforms(conf, target, &columns).map_err(|e| {
+        RequestError::construction("INVALID_FEATURE_TYPE", format!("feature `{name}`: {e}"))
+    })?;
+    Ok(out.remove(name).map(|f| f.values).unwrap_or_default())
+}
+
+/// As sent: a number (width 1) or a list of `width` numbers per row.
+fn as_sent(width: usize, values: &[(String, &Value)]) -> Result<Vec<f32>, RequestError> {
+    let mut out = Vec::with_capacity(values.len() * width);
+    for (at, v) in values {
+        match v {
+            Value::Number(n) if width == 1 => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
+            Value::Array(a) if a.len() == width => {
+                for x in a {
+                    let x = x.as_f64().ok_or_else(|| {
+                        RequestError::construction(
+                            "INVALID_FEATURE_TYPE",
+                            format!("`{at}` holds {x}, not a number"),
+                        )
+                    })?;
+                    out.push(x as f32);
+                }
+            }
+            Value::Array(a) => {
+                return Err(RequestError::construction(
+                    "MISMATCHED_FEATURE_ERROR",
+                    format!("`{at}` has {} values; the model reads {width}", a.len()),
+                ));
+            }
+            other => {
+                return Err(RequestError::construction(
+                    "INVALID_FEATURE_TYPE",
+                    format!("`{at}` is {other}; send a list of {width} numbers"),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
