@@ -5,11 +5,12 @@
 //! the example `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model
 //! config, a plugin engine with a throw-away cache, the location of the `gs` binary for CLI
 //! tests, and ([`graphstorm`]) the real GraphStorm's golden cases loaded into the built-in
-//! plugins and compared by raw id, and ([`runs`]) what a run's summary and output say. It must not hold test logic of its own, and it depends only
+//! plugins and compared by raw id, ([`runs`]) what a run's summary and output say, and ([`serving`]) a `gs serve` process with an HTTP client and payloads cut from a real graph. It must not hold test logic of its own, and it depends only
 //! on the public API of the host crates.
 
 pub mod graphstorm;
 pub mod runs;
+pub mod serving;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
