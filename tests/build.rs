@@ -19,6 +19,7 @@ const PACKAGES: &[&str] = &[
     "test-slow-describe",
     "test-stack-overflow",
     "test-trap",
+    "test-trap-on-seven",
     "test-wrong-version",
     "sage",
     "rgcn",

@@ -57,6 +57,10 @@ const PLUGINS: &[(&str, &str)] = &[
     ),
     ("test-trap", env!("GS_TEST_PLUGIN_TEST_TRAP")),
     (
+        "test-trap-on-seven",
+        env!("GS_TEST_PLUGIN_TEST_TRAP_ON_SEVEN"),
+    ),
+    (
         "test-wrong-version",
         env!("GS_TEST_PLUGIN_TEST_WRONG_VERSION"),
     ),

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use gs_graph::{EdgeType, HeteroGraph, NodeId};
 use serde_json::{Value, json};
 
-/// A running `gs serve`, stopped with SIGTERM when dropped.
+/// A running `gs serve`, stopped with SIGTERM when dropped. Its stderr goes to a file (a
+/// pipe nobody reads would block the server once full).
 pub struct Server {
     child: Child,
     pub url: String,
     agent: ureq::Agent,
+    log: std::path::PathBuf,
 }
 
 /// A free loopback port (bound, read and released).
@@ -40,12 +42,13 @@ impl Server {
     /// answers 200.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
+        let log = dir.join(format!("serve-{port}.log"));
         let mut cmd = Command::new(crate::gs_binary());
         cmd.current_dir(dir)
             .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in envs {
             cmd.env(k, v);
         }
@@ -54,14 +57,15 @@ impl Server {
             child,
             url: format!("http://127.0.0.1:{port}"),
             agent: http_agent(),
+            log,
         };
         let start = Instant::now();
         loop {
             if let Some(status) = server.child.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut err)
-                    .unwrap();
-                panic!("gs serve exited ({status}) before it was ready:\n{err}");
+                panic!(
+                    "gs serve exited ({status}) before it was ready:\n{}",
+                    server.log_text()
+                );
             }
             if server.ping() == Some(200) {
                 return server;
@@ -100,12 +104,15 @@ impl Server {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// What the server logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the process's stderr.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let status = self.terminate();
-        let mut err = String::new();
-        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
-        (status, err)
+        (status, self.log_text())
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {

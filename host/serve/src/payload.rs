@@ -151,8 +151,9 @@ fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Reque
     v.as_object().ok_or_else(|| bad_type(field, "an object", v))
 }
 
-/// Parses a request body.
-pub fn parse_payload(body: &[u8]) -> Result<Payload, RequestError> {
+/// Parses a request body; with `expected`, a `gml_task` other than the model's is refused
+/// (421) before the targets are read.
+pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload, RequestError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         RequestError::new(
             StatusCode::BadRequest,
@@ -177,6 +178,11 @@ pub fn parse_payload(body: &[u8]) -> Result<Payload, RequestError> {
             ),
         )
     })?;
+    if let Some(want) = expected
+        && want != task
+    {
+        return Err(task_mismatch(task, want));
+    }
     let graph = object(required(top, "", "graph")?, "graph")?;
     let node_values = list(graph, "graph", "nodes")?;
     if node_values.is_empty() {
@@ -243,12 +249,28 @@ pub fn parse_payload(body: &[u8]) -> Result<Payload, RequestError> {
     })
 }
 
+/// 421: the payload's task is not the model's.
+pub(crate) fn task_mismatch(got: TaskType, model: TaskType) -> RequestError {
+    RequestError::new(
+        StatusCode::TaskMismatch,
+        format!(
+            "Task Mismatch: the payload's `gml_task` is `{}`, and this endpoint serves a `{}` \
+             model",
+            got.name(),
+            model.name()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn code(body: &str) -> u16 {
-        parse_payload(body.as_bytes()).unwrap_err().status.code()
+        parse_payload(body.as_bytes(), None)
+            .unwrap_err()
+            .status
+            .code()
     }
 
     #[test]
@@ -260,7 +282,7 @@ mod tests {
         let ok = r#"{"version":"gs-realtime-v0.1","gml_task":"node_classification",
             "graph":{"nodes":[{"node_type":"a","node_id":1}],"edges":[]},
             "targets":[{"node_type":"a","node_id":"1"}]}"#;
-        let p = parse_payload(ok.as_bytes()).unwrap();
+        let p = parse_payload(ok.as_bytes(), None).unwrap();
         assert_eq!(p.nodes[0].node_id, "1");
         assert_eq!(p.targets, Targets::Nodes(vec![("a".into(), "1".into())]));
         assert_eq!(
@@ -278,8 +300,11 @@ mod tests {
             code(&ok.replace(r#","targets":[{"node_type":"a","node_id":"1"}]"#, "")),
             401
         );
-        let e = parse_payload(ok.replace(r#""node_id":1"#, r#""node_id":null"#).as_bytes())
-            .unwrap_err();
+        let e = parse_payload(
+            ok.replace(r#""node_id":1"#, r#""node_id":null"#).as_bytes(),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.status.code(), 402);
         assert!(
             e.message.contains("graph.nodes[0].node_id"),
@@ -292,9 +317,16 @@ mod tests {
                 r#""edges":[{"edge_type":["a","r"],"src_node_id":"1","dest_node_id":"1"}]"#,
             )
             .as_bytes(),
+            None,
         )
         .unwrap_err();
         assert_eq!(e.status.code(), 400);
+        let e = parse_payload(ok.as_bytes(), Some(TaskType::EdgeRegression)).unwrap_err();
+        assert_eq!(
+            e.status.code(),
+            421,
+            "the task is checked before the targets"
+        );
         assert!(
             e.message.contains("graph.edges[0].edge_type"),
             "{}",

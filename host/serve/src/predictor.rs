@@ -53,7 +53,7 @@ impl Predictor {
     pub fn respond(&mut self, body: &[u8]) -> (Response, Timings) {
         let mut timings = Timings::default();
         let start = Instant::now();
-        let parsed = parse_payload(body);
+        let parsed = parse_payload(body, Some(self.served.task()));
         timings.parse = start.elapsed();
         let result = parsed.and_then(|p| self.predict_timed(&p, &mut timings));
         let start = Instant::now();
@@ -77,15 +77,7 @@ impl Predictor {
     ) -> Result<(Vec<Value>, String), RequestError> {
         let task = self.served.task();
         if payload.task != task {
-            return Err(RequestError::new(
-                StatusCode::TaskMismatch,
-                format!(
-                    "Task Mismatch: the payload's `gml_task` is `{}`, and this endpoint serves \
-                     a `{}` model",
-                    payload.task.name(),
-                    task.name()
-                ),
-            ));
+            return Err(crate::payload::task_mismatch(payload.task, task));
         }
         let start = Instant::now();
         let sub = subgraph::build(&self.served, payload)?;
