@@ -297,7 +297,10 @@ mod tests {
             402
         );
         assert_eq!(
-            code(&ok.replace(r#","targets":[{"node_type":"a","node_id":"1"}]"#, "")),
+            code(&ok.replace(
+                r#""targets":[{"node_type":"a","node_id":"1"}]"#,
+                r#""other":0"#
+            )),
             401
         );
         let e = parse_payload(
