@@ -324,16 +324,16 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.status.code(), 400);
+        assert!(
+            e.message.contains("graph.edges[0].edge_type"),
+            "{}",
+            e.message
+        );
         let e = parse_payload(ok.as_bytes(), Some(TaskType::EdgeRegression)).unwrap_err();
         assert_eq!(
             e.status.code(),
             421,
             "the task is checked before the targets"
-        );
-        assert!(
-            e.message.contains("graph.edges[0].edge_type"),
-            "{}",
-            e.message
         );
     }
 }
