@@ -30,8 +30,8 @@ pub enum UnseenNodeEmbedding {
     Error,
     /// Zeros.
     Zero,
-    /// The mean of the embeddings of its neighbours in the payload that have one (zeros when
-    /// none has).
+    /// The mean of the embeddings of its neighbours in the payload that have one; when none
+    /// has, the mean of its type's trained embeddings.
     MeanOfNeighbours,
 }
 
@@ -67,6 +67,8 @@ pub(crate) struct LearnableTable {
     /// `[rows, dim]` float32 on the CPU.
     pub(crate) table: Tensor,
     pub(crate) rows: HashMap<String, i64>,
+    /// The mean of the table's rows.
+    pub(crate) mean: Vec<f32>,
 }
 
 /// Tensors every worker reads and none writes.
@@ -225,13 +227,9 @@ fn learnable_tables(
             .enumerate()
             .map(|(i, id)| (id.clone(), i as i64))
             .collect();
-        out.insert(
-            n.name.clone(),
-            LearnableTable {
-                table: table.to_kind(gs_tensor::Kind::Float),
-                rows,
-            },
-        );
+        let table = table.to_kind(gs_tensor::Kind::Float);
+        let mean = Vec::<f32>::try_from(table.mean_dim(0, false, gs_tensor::Kind::Float))?;
+        out.insert(n.name.clone(), LearnableTable { table, rows, mean });
     }
     Ok(out)
 }

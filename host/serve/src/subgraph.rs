@@ -326,7 +326,10 @@ fn learnable_inputs(
     if model.options.unseen_node_embedding == UnseenNodeEmbedding::MeanOfNeighbours {
         let means: Vec<Vec<f32>> = unseen
             .iter()
-            .map(|(ntype, local)| neighbour_mean(&rows, edges, ntype, *local as NodeId, dim))
+            .map(|(ntype, local)| {
+                neighbour_mean(&rows, edges, ntype, *local as NodeId, dim)
+                    .unwrap_or_else(|| model.learnable.0[ntype].mean.clone())
+            })
             .collect();
         for ((ntype, local), mean) in unseen.iter().zip(means) {
             rows.get_mut(ntype).expect("a learnable type")[*local] = Some(mean);
@@ -347,14 +350,14 @@ fn learnable_inputs(
 }
 
 /// The mean of the known embeddings of the neighbours (either direction, any edge type) of
-/// node `local` of `ntype`; zeros when none has one.
+/// node `local` of `ntype`; `None` when none has one.
 fn neighbour_mean(
     rows: &BTreeMap<String, Vec<Option<Vec<f32>>>>,
     edges: &BTreeMap<[String; 3], EdgeList>,
     ntype: &str,
     local: NodeId,
     dim: usize,
-) -> Vec<f32> {
+) -> Option<Vec<f32>> {
     let mut sum = vec![0.0f32; dim];
     let mut count = 0usize;
     let mut add = |other_type: &str, other: NodeId| {
@@ -375,10 +378,11 @@ fn neighbour_mean(
             }
         }
     }
-    if count > 0 {
-        sum.iter_mut().for_each(|s| *s /= count as f32);
+    if count == 0 {
+        return None;
     }
-    sum
+    sum.iter_mut().for_each(|s| *s /= count as f32);
+    Some(sum)
 }
 
 /// An edge type's name for messages.
