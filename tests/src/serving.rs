@@ -42,10 +42,18 @@ impl Server {
     /// answers 200.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
+        let port_text = port.to_string();
+        let flags = ["--host", "127.0.0.1", "--port", &port_text];
+        Server::spawn(dir, &[&flags[..], args].concat(), envs, port)
+    }
+
+    /// `gs serve` plus `args` in `dir` with `envs`, listening on `port` (which `args` or
+    /// `envs` set), once `/ping` answers 200.
+    pub fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)], port: u16) -> Server {
         let log = dir.join(format!("serve-{port}.log"));
         let mut cmd = Command::new(crate::gs_binary());
         cmd.current_dir(dir)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("serve")
             .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -115,10 +123,15 @@ impl Server {
         (status, self.log_text())
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM without waiting.
+    pub fn sigterm(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        self.sigterm();
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -50,7 +50,7 @@ impl ModelArgs {
 #[derive(Args)]
 pub(crate) struct ServeArgs {
     /// SageMaker starts a container with the argument `serve`: `gs serve serve` is `gs serve`.
-    #[arg(hide = true)]
+    #[arg(hide = true, value_parser = ["serve"])]
     sagemaker_verb: Option<String>,
     #[command(flatten)]
     model: ModelArgs,
@@ -75,11 +75,6 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(verb) = &args.sagemaker_verb
-        && verb != "serve"
-    {
-        anyhow::bail!("`gs serve {verb}`: the only argument SageMaker passes is `serve`");
-    }
     let port = match args.port {
         Some(p) => p,
         None => match std::env::var(SAGEMAKER_PORT_ENV) {
