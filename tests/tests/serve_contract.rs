@@ -1,12 +1,12 @@
 //! SageMaker's hosting contract and the server's behaviour under load, over HTTP on loopback:
-//! `gs serve serve` with no `--model-dir` serves `/opt/ml/model` on `$SAGEMAKER_BIND_TO_PORT`
-//! (the `/opt/ml` root pointed at a temporary folder); SIGTERM lets a request in flight
+//! `gs export`'s archive unpacked into `/opt/ml/model` serves with `gs serve serve` and no
+//! `--model-dir`, on `$SAGEMAKER_BIND_TO_PORT` (the `/opt/ml` root pointed at a temporary
+//! folder); SIGTERM lets a request in flight
 //! finish; a full queue answers 503 while `/ping` keeps answering 200; and a model GraphStorm
 //! trained, imported with `gs model import`, serves GraphStorm's own predictions from raw
 //! feature values.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,19 +18,6 @@ use gs_tests::serving::{
 };
 use gs_tests::{run_gs, small_demo_graph, train_encoder_on_demo};
 use serde_json::{Value, json};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// `papers` papers of random features, each citing the previous one, all targets.
 fn chain_payload(papers: usize) -> Value {
@@ -70,7 +57,23 @@ fn trained_demo() -> tempfile::TempDir {
 fn sagemaker_contract_serves_opt_ml_model_on_the_port_sagemaker_names() {
     let tmp = trained_demo();
     let dir = tmp.path();
-    copy_dir(&dir.join("model"), &dir.join("opt-ml/model"));
+    // `gs export` packs the endpoint's archive; SageMaker unpacks it into /opt/ml/model.
+    let run = run_gs(
+        dir,
+        &["export", "--model-dir", "model", "--output", "model.tar.gz"],
+    )
+    .ok();
+    assert!(run.stdout.contains("serving.json"), "{}", run.stdout);
+    std::fs::create_dir_all(dir.join("opt-ml/model")).unwrap();
+    let untar = std::process::Command::new("tar")
+        .args(["-xzf", "model.tar.gz", "-C", "opt-ml/model"])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let local = Server::start(dir, &["--model-dir", "model"], &[]);
+    let want = predictions(&local.invoke(&chain_payload(3)));
+    drop(local);
     std::fs::remove_dir_all(dir.join("model")).unwrap();
     let port = free_port();
     let root = dir.join("opt-ml");
@@ -85,7 +88,11 @@ fn sagemaker_contract_serves_opt_ml_model_on_the_port_sagemaker_names() {
     );
     assert!(server.url.ends_with(&format!(":{port}")));
     let r = server.invoke(&chain_payload(3));
-    assert_eq!(predictions(&r).len(), 3);
+    assert_eq!(
+        predictions(&r),
+        want,
+        "the exported model answers as the model directory"
+    );
     let (status, log) = server.stop();
     assert!(status.success(), "{log}");
     assert!(

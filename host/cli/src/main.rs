@@ -112,6 +112,8 @@ enum Command {
     /// Serve a trained model for real-time inference: GraphStorm's `gs-realtime-v0.1`
     /// payload over SageMaker's hosting contract (`GET /ping`, `POST /invocations`).
     Serve(serve_cmd::ServeArgs),
+    /// Pack a model directory into the `model.tar.gz` a SageMaker endpoint unpacks.
+    Export(serve_cmd::ExportArgs),
     /// Answer one real-time payload offline and print the response.
     #[command(name = "infer-payload")]
     InferPayload(serve_cmd::InferPayloadArgs),
@@ -153,6 +155,7 @@ fn main() -> ExitCode {
         Command::Plugin { what } => plugin_cmd::run(what),
         Command::Serve(args) => serve_cmd::serve(args),
         Command::InferPayload(args) => serve_cmd::infer_payload(args),
+        Command::Export(args) => serve_cmd::export(args),
         Command::Bench { what } => gs_bench::run(what, builtin::BUILTIN_PLUGINS),
     };
     match result {

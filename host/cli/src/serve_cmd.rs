@@ -137,3 +137,26 @@ pub(crate) fn infer_payload(args: InferPayloadArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `gs export`.
+#[derive(Args)]
+pub(crate) struct ExportArgs {
+    /// The model directory (its best epoch is exported) or one `epoch-N` folder in it.
+    #[arg(long)]
+    model_dir: PathBuf,
+    /// The archive to write, e.g. `model.tar.gz`.
+    #[arg(long)]
+    output: PathBuf,
+}
+
+/// Packs what a SageMaker endpoint needs of a model into `model.tar.gz`.
+pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let dir = resolve_model_dir(Some(&args.model_dir))?;
+    let files = gs_serve::export(&dir, &args.output)?;
+    println!(
+        "wrote `{}`: {} (unpack it into /opt/ml/model, or give it to SageMaker as ModelDataUrl)",
+        args.output.display(),
+        files.join(", ")
+    );
+    Ok(())
+}

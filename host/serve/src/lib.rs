@@ -11,6 +11,7 @@
 //! its body; the HTTP status says only whether the request reached the model.
 
 mod codes;
+mod export;
 mod features;
 mod model_dir;
 mod payload;
@@ -21,6 +22,7 @@ mod server;
 mod subgraph;
 
 pub use codes::{RequestError, StatusCode};
+pub use export::export;
 pub use model_dir::{ModelDir, SAGEMAKER_ROOT_ENV, resolve_model_dir};
 pub use payload::{PAYLOAD_VERSION, Payload, Targets, parse_payload};
 pub use predictor::{Predictor, Timings};
