@@ -32,6 +32,9 @@
 //!
 //! `gs bench sampling` ([`sampling`]) measures neighbour sampling on a graph from disk.
 //!
+//! `gs bench serve` ([`serve`]) measures real-time inference: per phase in process, the plugin
+//! against the native oracle, and over HTTP on loopback with a load generator beside the server.
+//!
 //! `gs bench task` ([`task`]) runs whole jobs as a user runs them, each in a child process
 //! ([`task_job`]): a 10-epoch RGCN edge-regression job and a link-prediction job on a generated
 //! user–item graph at MovieLens-100K scale, and an epoch of each on a ≥ 1M-node graph. It
@@ -48,6 +51,7 @@ mod plugin_boundary;
 mod proc_status;
 mod report;
 mod sampling;
+mod serve;
 mod task;
 mod task_graph;
 mod task_job;
@@ -60,6 +64,7 @@ pub use aggregation::AggregationArgs;
 pub use encoders::EncodersArgs;
 pub use plugin_boundary::PluginBoundary;
 pub use sampling::SamplingArgs;
+pub use serve::ServeBenchArgs;
 pub use task::TaskArgs;
 
 /// `gs bench` subcommands.
@@ -82,6 +87,9 @@ pub enum BenchCommand {
     /// prediction at MovieLens-100K scale, and an epoch of each on a 1M-node graph; wall
     /// time, time per epoch, peak RSS, the shares of sampling, forward, backward and optimizer.
     Task(TaskArgs),
+    /// Real-time inference: an RGCN edge-regression model served in process and over HTTP on
+    /// loopback, per phase, against the native oracle, at low load, at throughput and overloaded.
+    Serve(ServeBenchArgs),
 }
 
 /// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
@@ -101,5 +109,6 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow:
         BenchCommand::Aggregation(args) => aggregation::run(&args),
         BenchCommand::Sampling(args) => sampling::run(&args),
         BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),
+        BenchCommand::Serve(args) => serve::run(&args),
     }
 }

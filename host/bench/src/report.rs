@@ -38,6 +38,16 @@ pub(crate) fn stats(xs: &[f64]) -> Stats {
     }
 }
 
+/// The nearest-rank `q` quantile of a sample (`q` in (0, 1]); NaN when it is empty.
+pub(crate) fn percentile(xs: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
 /// Seconds in a readable unit.
 pub(crate) fn fmt_time(seconds: f64) -> String {
     if !seconds.is_finite() {

@@ -98,6 +98,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         queue: args.queue.unwrap_or(4 * workers),
         body_limit: args.max_body_bytes,
         deadline: Duration::from_secs_f64(args.deadline_s),
+        access_log: true,
     };
     let dir = args.model.dir()?;
     let serve_options = args.model.options();

@@ -45,6 +45,26 @@ impl Predictor {
         Ok(Self { served, model })
     }
 
+    /// The native GraphSAGE oracle in place of the plugin of a `sage` model, with the same
+    /// weights (`gs bench serve` compares the two).
+    pub fn native(served: Arc<ServedModel>) -> anyhow::Result<Self> {
+        let mut model = gs_train::serving::serving_native_model(
+            &served.record,
+            &served.resolved.train,
+            served.device,
+        )?;
+        load_serving_weights(&mut model, &served.checkpoint.0.weights)?;
+        Ok(Self { served, model })
+    }
+
+    /// Guest→host calls the plugin has made so far (`None` for the native oracle).
+    pub fn host_calls(&self) -> Option<u64> {
+        match self.model.encoder() {
+            gs_train::Encoder::Plugin(p) => Some(p.host_calls()),
+            gs_train::Encoder::Native { .. } => None,
+        }
+    }
+
     pub fn served(&self) -> &ServedModel {
         &self.served
     }
@@ -91,7 +111,7 @@ impl Predictor {
         };
         timings.forward = start.elapsed();
         let results = results.map_err(|e| {
-            if e.status == StatusCode::Internal {
+            if e.status == StatusCode::Internal && self.host_calls().is_some() {
                 // A trapped plugin's instance is not reused.
                 self.rebuild();
             }

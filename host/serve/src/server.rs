@@ -41,6 +41,8 @@ pub struct ServerOptions {
     pub queue: usize,
     pub body_limit: usize,
     pub deadline: Duration,
+    /// One `gs::access` log line per request (a benchmark turns it off).
+    pub access_log: bool,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +54,7 @@ impl Default for ServerOptions {
             queue: 4 * workers,
             body_limit: DEFAULT_BODY_LIMIT,
             deadline: DEFAULT_DEADLINE,
+            access_log: true,
         }
     }
 }
@@ -66,6 +69,7 @@ struct AppState {
     ready: AtomicBool,
     jobs: OnceLock<SyncSender<Job>>,
     deadline: Duration,
+    access_log: bool,
 }
 
 /// Serves until `shutdown` resolves or SIGTERM arrives: binds first (so `/ping` answers 503
@@ -86,6 +90,7 @@ pub async fn serve(
         ready: AtomicBool::new(false),
         jobs: OnceLock::new(),
         deadline: options.deadline,
+        access_log: options.access_log,
     });
     let app = Router::new()
         .route("/ping", get(ping))
@@ -208,7 +213,7 @@ async fn invocations(
 ) -> axum::response::Response {
     let start = Instant::now();
     let Some(jobs) = state.jobs.get() else {
-        return unavailable("the model is still loading");
+        return unavailable(&state, "the model is still loading");
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -220,7 +225,7 @@ async fn invocations(
             StatusCode::BadRequest,
             format!("the content type is `{content_type}`; send `application/json`"),
         );
-        return answer(Response::failure(&body, &error), Timings::default(), start);
+        return answer(&state, Response::failure(&body, &error), Timings::default(), start);
     }
     let (reply, answer_rx) = oneshot::channel();
     let job = Job {
@@ -231,18 +236,18 @@ async fn invocations(
     match jobs.try_send(job) {
         Ok(()) => {}
         Err(TrySendError::Full(_)) => {
-            return unavailable("every worker is busy and the queue is full");
+            return unavailable(&state, "every worker is busy and the queue is full");
         }
-        Err(TrySendError::Disconnected(_)) => return unavailable("the server is shutting down"),
+        Err(TrySendError::Disconnected(_)) => return unavailable(&state, "the server is shutting down"),
     }
     match tokio::time::timeout(state.deadline, answer_rx).await {
-        Ok(Ok((response, timings))) => answer(response, timings, start),
+        Ok(Ok((response, timings))) => answer(&state, response, timings, start),
         Ok(Err(_)) => {
             let error = RequestError::new(
                 StatusCode::Internal,
                 "Internal Server Error: the worker stopped",
             );
-            answer(Response::failure(&body, &error), Timings::default(), start)
+            answer(&state, Response::failure(&body, &error), Timings::default(), start)
         }
         Err(_) => {
             let error = RequestError::new(
@@ -252,18 +257,28 @@ async fn invocations(
                     state.deadline.as_secs_f64()
                 ),
             );
-            answer(Response::failure(&body, &error), Timings::default(), start)
+            answer(&state, Response::failure(&body, &error), Timings::default(), start)
         }
     }
 }
 
-fn unavailable(why: &str) -> axum::response::Response {
-    tracing::warn!(target: "gs::access", "POST /invocations 503: {why}");
+fn unavailable(state: &AppState, why: &str) -> axum::response::Response {
+    if state.access_log {
+        tracing::warn!(target: "gs::access", "POST /invocations 503: {why}");
+    }
     (Http::SERVICE_UNAVAILABLE, why.to_string()).into_response()
 }
 
 /// The HTTP answer to a request that reached the model, logged with its latency.
-fn answer(response: Response, timings: Timings, start: Instant) -> axum::response::Response {
+fn answer(
+    state: &AppState,
+    response: Response,
+    timings: Timings,
+    start: Instant,
+) -> axum::response::Response {
+    if !state.access_log {
+        return json_body(Http::OK, response.to_json());
+    }
     tracing::info!(
         target: "gs::access",
         request_uid = %response.request_uid,

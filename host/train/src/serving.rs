@@ -247,6 +247,20 @@ pub(crate) fn batch_task(task: TaskType) -> Task {
     }
 }
 
+/// The model configuration `init` was given.
+fn model_config(record: &ServingRecord, config: &TrainConfig) -> ModelConfig {
+    let init = &record.init;
+    ModelConfig {
+        task: batch_task(config.task_type),
+        hidden_size: init.hidden_size,
+        num_layers: init.num_layers,
+        num_classes: init.num_classes,
+        dropout: init.dropout,
+        target_node_type: init.target_node_type.clone(),
+        custom_args: init.custom_args.clone(),
+    }
+}
+
 /// The model of `record` with `instance` as its encoder, initialised as in training; load the
 /// checkpoint's weights with [`load_serving_weights`]. The learnable embedding tables stay
 /// with the caller, which appends each request's rows to the input features itself.
@@ -256,89 +270,96 @@ pub fn serving_model(
     mut instance: PluginInstance,
     device: Device,
 ) -> Result<TaskModel, TrainError> {
-    let task = batch_task(config.task_type);
-    let init = &record.init;
-    let model_config = ModelConfig {
-        task,
-        hidden_size: init.hidden_size,
-        num_layers: init.num_layers,
-        num_classes: init.num_classes,
-        dropout: init.dropout,
-        target_node_type: init.target_node_type.clone(),
-        custom_args: init.custom_args.clone(),
-    };
-    instance.init(&model_config, &record.schema())?;
-    let hidden = i64::from(config.embedding_size());
-    let width = i64::from(init.num_classes);
-    let decoder = if !record.host_decodes {
-        None
+    instance.init(&model_config(record, config), &record.schema())?;
+    let decoder = if record.host_decodes {
+        Some(host_decoder(record, config, device)?)
     } else {
-        Some(match config.task_type {
-            TaskType::NodeClassification | TaskType::NodeRegression => {
-                HostDecoder::Node(crate::decoder::NodeDecoder::new(
-                    hidden,
-                    width,
-                    config.decoder_bias,
-                    config.seed,
-                    device,
-                )?)
-            }
-            TaskType::EdgeClassification | TaskType::EdgeRegression => {
-                if config
-                    .decoder_edge_feat
-                    .as_ref()
-                    .is_some_and(|f| !f.is_empty())
-                {
-                    return Err(TrainError::Config(
-                        "`decoder_edge_feat` (the target edges' own features in the decoder) is \
-                         not served yet; hint: serve a model trained without decoder_edge_feat"
-                            .into(),
-                    ));
-                }
-                HostDecoder::Edge(EdgeDecoder::new(
-                    &EdgeDecoderSpec {
-                        decoder_type: &config.decoder_type,
-                        hidden,
-                        out_dim: width,
-                        regression: config.task_type == TaskType::EdgeRegression,
-                        num_basis: i64::from(config.num_decoder_basis),
-                        bias: config.decoder_bias,
-                        dropout: config.dropout,
-                        edge_feat_dim: 0,
-                    },
-                    config.seed,
-                    device,
-                )?)
-            }
-            TaskType::LinkPrediction => HostDecoder::Lp(LpDecoder::new(
-                &config.lp_decoder_type,
-                record
-                    .edge_types
-                    .iter()
-                    .map(|e| edge_type(&e.etype))
-                    .collect(),
-                hidden,
-                config.gamma.unwrap_or(crate::lp_task::DEFAULT_GAMMA),
-                config.seed,
-                device,
-            )?),
-        })
+        None
     };
+    with_encoder(Encoder::Plugin(Box::new(instance)), decoder, record, config)
+}
+
+/// The native GraphSAGE oracle in place of the plugin of a `sage` model (same weight names),
+/// with the host's decoder: what `gs bench serve` compares the plugin with.
+pub fn serving_native_model(
+    record: &ServingRecord,
+    config: &TrainConfig,
+    device: Device,
+) -> Result<TaskModel, TrainError> {
+    let mut params = gs_tensor::ParamStore::new(config.seed, device);
+    let model = crate::NativeSage::new(&model_config(record, config), &record.schema(), &mut params)?;
+    let decoder = host_decoder(record, config, device)?;
+    with_encoder(Encoder::Native { model, params }, Some(decoder), record, config)
+}
+
+/// A model of `encoder` and `decoder` whose outputs are checked as training checked them:
+/// `num_classes` (the output width `init` was given) per target, one score per pair.
+fn with_encoder(
+    encoder: Encoder,
+    decoder: Option<HostDecoder>,
+    record: &ServingRecord,
+    config: &TrainConfig,
+) -> Result<TaskModel, TrainError> {
     let expected = ExpectedOutputs {
-        hidden,
-        width: if config.task_type == TaskType::LinkPrediction {
-            1
-        } else {
-            width
+        hidden: i64::from(config.embedding_size()),
+        width: match config.task_type {
+            TaskType::LinkPrediction => 1,
+            _ => i64::from(record.init.num_classes),
         },
     };
     Ok(TaskModel::new(
-        Encoder::Plugin(Box::new(instance)),
+        encoder,
         decoder,
         NodeLoss::Mse,
         expected,
         LearnableEmbeddings::empty(),
     ))
+}
+
+/// The host's decoder of the task, as training built it.
+fn host_decoder(
+    record: &ServingRecord,
+    config: &TrainConfig,
+    device: Device,
+) -> Result<HostDecoder, TrainError> {
+    let hidden = i64::from(config.embedding_size());
+    let width = i64::from(record.init.num_classes);
+    Ok(match config.task_type {
+        TaskType::NodeClassification | TaskType::NodeRegression => HostDecoder::Node(
+            crate::decoder::NodeDecoder::new(hidden, width, config.decoder_bias, config.seed, device)?,
+        ),
+        TaskType::EdgeClassification | TaskType::EdgeRegression => {
+            if config.decoder_edge_feat.as_ref().is_some_and(|f| !f.is_empty()) {
+                return Err(TrainError::Config(
+                    "`decoder_edge_feat` (the target edges' own features in the decoder) is \
+                     not served yet; hint: serve a model trained without decoder_edge_feat"
+                        .into(),
+                ));
+            }
+            HostDecoder::Edge(EdgeDecoder::new(
+                &EdgeDecoderSpec {
+                    decoder_type: &config.decoder_type,
+                    hidden,
+                    out_dim: width,
+                    regression: config.task_type == TaskType::EdgeRegression,
+                    num_basis: i64::from(config.num_decoder_basis),
+                    bias: config.decoder_bias,
+                    dropout: config.dropout,
+                    edge_feat_dim: 0,
+                },
+                config.seed,
+                device,
+            )?)
+        }
+        TaskType::LinkPrediction => HostDecoder::Lp(LpDecoder::new(
+            &config.lp_decoder_type,
+            record.edge_types.iter().map(|e| edge_type(&e.etype)).collect(),
+            hidden,
+            config.gamma.unwrap_or(crate::lp_task::DEFAULT_GAMMA),
+            config.seed,
+            device,
+        )?),
+    })
 }
 
 /// Loads a checkpoint's weights into a [`serving_model`], all but the learnable embedding
