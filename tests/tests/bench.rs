@@ -209,3 +209,34 @@ fn aggregation_checks_the_fused_path_against_the_unfused_one_on_every_block() {
         run.stdout
     );
 }
+
+/// `gs bench serve --quick` runs every part: per-phase timings of both payloads, the plugin
+/// against the native oracle (whose answers must agree, or the run fails), and the HTTP runs,
+/// whose overload may answer only 200 and 503 while `/ping` answers.
+#[test]
+fn serve_bench_reports_phases_the_oracle_comparison_and_the_http_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_gs_line(dir.path(), "bench serve --quick --requests 30").ok();
+    for needle in [
+        "payload (a): 1 target edge(s)",
+        "payload (b): 10 target edge(s)",
+        "parse p50",
+        "plugin against the native oracle",
+        "host calls",
+        "one client, 30 requests: p50",
+        "requests/s",
+        "overload (a)",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "missing `{needle}`:\n{}",
+            run.stdout
+        );
+    }
+    let overload = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("overload (a)"))
+        .unwrap();
+    assert!(overload.contains("200:"), "{overload}");
+}

@@ -95,7 +95,9 @@ pub(crate) fn run(args: &ServeBenchArgs) -> anyhow::Result<()> {
     }
     gs_tensor::tch::set_num_threads(1);
     println!("\nin process, one worker, one torch thread ({requests} requests each):");
-    println!("  payload  parse p50  transform p50  forward p50  serialise p50  total p50  total p99");
+    println!(
+        "  payload  parse p50  transform p50  forward p50  serialise p50  total p50  total p99"
+    );
     for (payload, model) in [(&payload_a, &rgcn_a), (&payload_b, &rgcn_b)] {
         let mut predictor = Predictor::new(Arc::new(load(model)?))?;
         let timings = repeat(&mut predictor, &payload.body, requests)?;
@@ -227,7 +229,9 @@ fn cut_payload(
                 features.insert(f.to_string(), json!(row));
             }
             feature_dim = width;
-            node_values.push(json!({"node_type": ntype, "node_id": raw(graph, ntype, id), "features": features}));
+            node_values.push(
+                json!({"node_type": ntype, "node_id": raw(graph, ntype, id), "features": features}),
+            );
         }
     }
     let mut edge_values = Vec::new();
@@ -286,7 +290,11 @@ fn repeat(predictor: &mut Predictor, body: &[u8], n: usize) -> anyhow::Result<Ve
 fn answer(predictor: &mut Predictor, body: &[u8]) -> anyhow::Result<Timings> {
     let (response, timings) = predictor.respond(body);
     if response.status_code != 200 {
-        bail!("the benchmark's payload got {}: {}", response.status_code, response.error);
+        bail!(
+            "the benchmark's payload got {}: {}",
+            response.status_code,
+            response.error
+        );
     }
     Ok(timings)
 }
@@ -334,7 +342,11 @@ fn plugin_against_native(model: &Path, payload: &BenchPayload, n: usize) -> anyh
             .collect()
     };
     let (sa, sb) = (scores(&a), scores(&b));
-    let diff = sa.iter().zip(&sb).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let diff = sa
+        .iter()
+        .zip(&sb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
     if sa.is_empty() || sa.len() != sb.len() || diff > 1e-5 {
         bail!("the plugin and the native oracle disagree: {sa:?} vs {sb:?}");
     }
@@ -449,10 +461,14 @@ fn start_server(
             let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
         };
         let load = move || ServedModel::load(&dir, ServeOptions::default());
-        if let Err(e) = runtime.block_on(gs_serve::serve(load, options, move |a| {
-            let _ = bound_tx.send(a);
-        }, stop))
-        {
+        if let Err(e) = runtime.block_on(gs_serve::serve(
+            load,
+            options,
+            move |a| {
+                let _ = bound_tx.send(a);
+            },
+            stop,
+        )) {
             eprintln!("the benchmark's server failed: {e:#}");
         }
     });
@@ -532,7 +548,9 @@ fn over_http(
     };
     let (answers, seconds) = load_run(addr, &a.body, 4 * workers, requests)?;
     done.store(true, Ordering::SeqCst);
-    let pings = pings.join().map_err(|_| anyhow::anyhow!("the ping thread panicked"))??;
+    let pings = pings
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ping thread panicked"))??;
     let _ = stop.send(());
     let _ = handle.join();
     let ping_latencies: Vec<f64> = pings.iter().map(|p| p.1).collect();
@@ -576,14 +594,19 @@ fn load_run(
                         200 if !text.starts_with(b"{\"status_code\":200") => 0,
                         s => s,
                     };
-                    *answers.lock().expect("not poisoned").entry(status).or_default() += 1;
+                    *answers
+                        .lock()
+                        .expect("not poisoned")
+                        .entry(status)
+                        .or_default() += 1;
                 }
                 Ok(())
             })
         })
         .collect();
     for t in threads {
-        t.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
     }
     let seconds = start.elapsed().as_secs_f64();
     let answers = answers.lock().expect("not poisoned").clone();

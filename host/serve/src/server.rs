@@ -225,7 +225,12 @@ async fn invocations(
             StatusCode::BadRequest,
             format!("the content type is `{content_type}`; send `application/json`"),
         );
-        return answer(&state, Response::failure(&body, &error), Timings::default(), start);
+        return answer(
+            &state,
+            Response::failure(&body, &error),
+            Timings::default(),
+            start,
+        );
     }
     let (reply, answer_rx) = oneshot::channel();
     let job = Job {
@@ -238,7 +243,9 @@ async fn invocations(
         Err(TrySendError::Full(_)) => {
             return unavailable(&state, "every worker is busy and the queue is full");
         }
-        Err(TrySendError::Disconnected(_)) => return unavailable(&state, "the server is shutting down"),
+        Err(TrySendError::Disconnected(_)) => {
+            return unavailable(&state, "the server is shutting down");
+        }
     }
     match tokio::time::timeout(state.deadline, answer_rx).await {
         Ok(Ok((response, timings))) => answer(&state, response, timings, start),
@@ -247,7 +254,12 @@ async fn invocations(
                 StatusCode::Internal,
                 "Internal Server Error: the worker stopped",
             );
-            answer(&state, Response::failure(&body, &error), Timings::default(), start)
+            answer(
+                &state,
+                Response::failure(&body, &error),
+                Timings::default(),
+                start,
+            )
         }
         Err(_) => {
             let error = RequestError::new(
@@ -257,7 +269,12 @@ async fn invocations(
                     state.deadline.as_secs_f64()
                 ),
             );
-            answer(&state, Response::failure(&body, &error), Timings::default(), start)
+            answer(
+                &state,
+                Response::failure(&body, &error),
+                Timings::default(),
+                start,
+            )
         }
     }
 }

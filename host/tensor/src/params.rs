@@ -196,6 +196,19 @@ impl ParamStore {
     /// Overwrite every weight with a saved value. The saved names and shapes must be
     /// exactly the store's: a checkpoint of another model is refused, naming the difference.
     pub fn load_values(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        self.take_values(saved, false)
+    }
+
+    /// [`Self::load_values`] without copying: every weight is pointed at the saved tensor's
+    /// storage (libtorch's `set_data`, which every handle to the weight sees), so stores that
+    /// share the same saved tensors hold one copy of them between them. For read-only use:
+    /// a store that trains would write into the shared storage. A saved tensor of another
+    /// dtype or device is copied.
+    pub fn share_values(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        self.take_values(saved, true)
+    }
+
+    fn take_values(&mut self, saved: &[(String, Tensor)], share: bool) -> Result<(), TensorError> {
         let saved_names: HashMap<&str, &Tensor> =
             saved.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let missing: Vec<&str> = self
@@ -230,9 +243,13 @@ impl ParamStore {
                     ),
                 ));
             }
-            tensor
-                .f_copy_(value)
-                .map_err(|e| TensorError::torch("load", e))?;
+            if share && value.kind() == tensor.kind() && value.device() == tensor.device() {
+                tensor.set_data(value);
+            } else {
+                tensor
+                    .f_copy_(value)
+                    .map_err(|e| TensorError::torch("load", e))?;
+            }
         }
         Ok(())
     }
@@ -241,6 +258,34 @@ impl ParamStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two stores sharing one saved tensor hold one storage, which a handle taken before the
+    /// share sees; a saved tensor of another dtype is copied instead.
+    #[test]
+    fn shared_values_are_one_storage_seen_by_every_handle() {
+        let saved = vec![("w".to_string(), Tensor::from_slice(&[1.0f32, 2.0, 3.0]))];
+        let (mut a, mut b) = (
+            ParamStore::new(1, Device::Cpu),
+            ParamStore::new(2, Device::Cpu),
+        );
+        let handle = a.get_or_create("w", &[3], Init::Zeros).unwrap();
+        b.get_or_create("w", &[3], Init::Zeros).unwrap();
+        a.share_values(&saved).unwrap();
+        b.share_values(&saved).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&handle).unwrap(), [1.0, 2.0, 3.0]);
+        let ptr = |s: &ParamStore| s.tensors()[0].data_ptr();
+        assert_eq!(ptr(&a), saved[0].1.data_ptr());
+        assert_eq!(ptr(&a), ptr(&b));
+        let doubles = vec![("w".to_string(), Tensor::from_slice(&[4.0f64, 5.0, 6.0]))];
+        let mut c = ParamStore::new(3, Device::Cpu);
+        c.get_or_create("w", &[3], Init::Zeros).unwrap();
+        c.share_values(&doubles).unwrap();
+        assert_ne!(ptr(&c), doubles[0].1.data_ptr());
+        assert_eq!(
+            Vec::<f32>::try_from(&c.tensors()[0]).unwrap(),
+            [4.0, 5.0, 6.0]
+        );
+    }
 
     #[test]
     fn buffers_are_saved_but_not_trained_and_take_new_values() {

@@ -553,7 +553,25 @@ impl TaskModel {
     /// Overwrite every weight, learnable embeddings included, from a checkpoint's
     /// `model.safetensors`.
     pub fn load_weights(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        self.take_weights(saved, false)
+    }
+
+    /// [`Self::load_weights`] for inference only, without copying: the weights point at
+    /// `saved`'s storage, so models served from the same checkpoint share one copy
+    /// ([`ParamStore::share_values`]).
+    pub fn share_weights(&mut self, saved: &[(String, Tensor)]) -> Result<(), TensorError> {
+        self.take_weights(saved, true)
+    }
+
+    fn take_weights(&mut self, saved: &[(String, Tensor)], share: bool) -> Result<(), TensorError> {
         self.learnable.load_tables(saved)?;
+        let take = |store: &mut ParamStore, values: &[(String, Tensor)]| {
+            if share {
+                store.share_values(values)
+            } else {
+                store.load_values(values)
+            }
+        };
         let part = |prefix: &str| -> Vec<(String, Tensor)> {
             saved
                 .iter()
@@ -563,12 +581,10 @@ impl TaskModel {
                 })
                 .collect()
         };
-        self.encoder
-            .params_mut()
-            .load_values(&part(ENCODER_PREFIX))?;
+        take(self.encoder.params_mut(), &part(ENCODER_PREFIX))?;
         let decoder_part = part(DECODER_PREFIX);
         match &mut self.decoder {
-            Some(d) => d.params_mut().load_values(&decoder_part),
+            Some(d) => take(d.params_mut(), &decoder_part),
             None if decoder_part.is_empty() => Ok(()),
             None => Err(TensorError::new(
                 "load",

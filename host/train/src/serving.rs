@@ -287,9 +287,15 @@ pub fn serving_native_model(
     device: Device,
 ) -> Result<TaskModel, TrainError> {
     let mut params = gs_tensor::ParamStore::new(config.seed, device);
-    let model = crate::NativeSage::new(&model_config(record, config), &record.schema(), &mut params)?;
+    let model =
+        crate::NativeSage::new(&model_config(record, config), &record.schema(), &mut params)?;
     let decoder = host_decoder(record, config, device)?;
-    with_encoder(Encoder::Native { model, params }, Some(decoder), record, config)
+    with_encoder(
+        Encoder::Native { model, params },
+        Some(decoder),
+        record,
+        config,
+    )
 }
 
 /// A model of `encoder` and `decoder` whose outputs are checked as training checked them:
@@ -325,11 +331,21 @@ fn host_decoder(
     let hidden = i64::from(config.embedding_size());
     let width = i64::from(record.init.num_classes);
     Ok(match config.task_type {
-        TaskType::NodeClassification | TaskType::NodeRegression => HostDecoder::Node(
-            crate::decoder::NodeDecoder::new(hidden, width, config.decoder_bias, config.seed, device)?,
-        ),
+        TaskType::NodeClassification | TaskType::NodeRegression => {
+            HostDecoder::Node(crate::decoder::NodeDecoder::new(
+                hidden,
+                width,
+                config.decoder_bias,
+                config.seed,
+                device,
+            )?)
+        }
         TaskType::EdgeClassification | TaskType::EdgeRegression => {
-            if config.decoder_edge_feat.as_ref().is_some_and(|f| !f.is_empty()) {
+            if config
+                .decoder_edge_feat
+                .as_ref()
+                .is_some_and(|f| !f.is_empty())
+            {
                 return Err(TrainError::Config(
                     "`decoder_edge_feat` (the target edges' own features in the decoder) is \
                      not served yet; hint: serve a model trained without decoder_edge_feat"
@@ -353,7 +369,11 @@ fn host_decoder(
         }
         TaskType::LinkPrediction => HostDecoder::Lp(LpDecoder::new(
             &config.lp_decoder_type,
-            record.edge_types.iter().map(|e| edge_type(&e.etype)).collect(),
+            record
+                .edge_types
+                .iter()
+                .map(|e| edge_type(&e.etype))
+                .collect(),
             hidden,
             config.gamma.unwrap_or(crate::lp_task::DEFAULT_GAMMA),
             config.seed,
@@ -363,7 +383,8 @@ fn host_decoder(
 }
 
 /// Loads a checkpoint's weights into a [`serving_model`], all but the learnable embedding
-/// tables (see [`learnable_tables`]).
+/// tables (see [`learnable_tables`]), sharing their storage: every worker's model served
+/// from the same checkpoint reads one copy of the weights.
 pub fn load_serving_weights(
     model: &mut TaskModel,
     weights: &[(String, Tensor)],
@@ -373,7 +394,7 @@ pub fn load_serving_weights(
         .filter(|(n, _)| !n.starts_with(TABLE_PREFIX))
         .map(|(n, t)| (n.clone(), t.shallow_clone()))
         .collect();
-    Ok(model.load_weights(&dense)?)
+    Ok(model.share_weights(&dense)?)
 }
 
 /// The learnable embedding tables of a checkpoint's weights, by node type.
