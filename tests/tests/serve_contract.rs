@@ -332,3 +332,35 @@ fn a_model_graphstorm_trained_serves_graphstorms_predictions_from_raw_values() {
         );
     }
 }
+
+/// A model that cannot load stops the server (and `infer-payload`) with an error naming the
+/// file, and a folder that is no model directory is named with the flag that writes one.
+#[test]
+fn a_model_that_cannot_load_stops_the_server_naming_why() {
+    let tmp = trained_demo();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("model/serving.json"),
+        "{\"gs_serving_version\": 1}",
+    )
+    .unwrap();
+    let port = free_port().to_string();
+    run_gs(
+        dir,
+        &[
+            "serve",
+            "--model-dir",
+            "model",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+        ],
+    )
+    .fails_with(1, &["serving.json"]);
+    std::fs::remove_file(dir.join("model/serving.json")).unwrap();
+    run_gs(dir, &["infer-payload", "--model-dir", "model", "-"])
+        .fails_with(1, &["serving.json", "hint"]);
+    run_gs(dir, &["serve", "--model-dir", "nowhere"])
+        .fails_with(1, &["nowhere", "--save-model-path"]);
+}
