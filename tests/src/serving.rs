@@ -270,3 +270,42 @@ pub fn predictions(response: &Value) -> Vec<Vec<f32>> {
         })
         .collect()
 }
+
+/// The best checkpoint `training_summary.json` of `dir/model` names, as `model/epoch-N`.
+pub fn best_checkpoint(dir: &Path, model: &str) -> String {
+    let summary = crate::runs::training_summary(&dir.join(model));
+    format!("{model}/{}", summary["best_checkpoint"].as_str().unwrap())
+}
+
+/// `gs <command> --inference` in `dir` from `checkpoint` on `part_config`, predictions into
+/// `pred/`.
+pub fn infer_offline(dir: &Path, command: &str, part_config: &str, checkpoint: &str) {
+    crate::run_gs(
+        dir,
+        &[
+            command,
+            "--inference",
+            "--num-trainers",
+            "1",
+            "--part-config",
+            part_config,
+            "--restore-model-path",
+            checkpoint,
+            "--save-prediction-path",
+            "pred",
+        ],
+    )
+    .ok();
+}
+
+/// The largest absolute difference of two equally shaped lists of rows.
+pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.len(), y.len());
+            x.iter().zip(y).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f32::max)
+}

@@ -10,14 +10,12 @@ use std::path::Path;
 
 use gs_graph::{EdgeType, HeteroGraph, NodeId};
 use gs_tests::runs::user_item_edge_yaml;
-use gs_tests::serving::{Server, neighbourhood, payload, predictions, raw_id, softmax};
+use gs_tests::serving::{
+    Server, best_checkpoint, infer_offline, max_abs_diff, neighbourhood, payload, predictions,
+    raw_id, softmax,
+};
 use gs_tests::{run_gs, run_gs_line, small_demo_graph, train_encoder_on_demo};
 use serde_json::{Value, json};
-
-fn best_checkpoint(dir: &Path, model: &str) -> String {
-    let summary = gs_tests::runs::training_summary(&dir.join(model));
-    format!("{model}/{}", summary["best_checkpoint"].as_str().unwrap())
-}
 
 fn load(dir: &Path, part_config: &str) -> HeteroGraph {
     gs_graph::load(&dir.join(part_config)).unwrap()
@@ -35,17 +33,6 @@ fn graph_ids(graph: &HeteroGraph, ntype: &str) -> HashMap<String, NodeId> {
     (0..graph.num_nodes(ntype).unwrap())
         .map(|id| (raw_id(graph, ntype, id), id))
         .collect()
-}
-
-fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| {
-            assert_eq!(x.len(), y.len());
-            x.iter().zip(y).map(|(p, q)| (p - q).abs())
-        })
-        .fold(0.0, f32::max)
 }
 
 /// A node task on the demo graph: `gs serve` over HTTP and `gs infer-payload` answer the
@@ -67,22 +54,7 @@ fn node_task_agrees(task: &str, command: &str, probabilities: bool) {
     )
     .ok();
     let best = best_checkpoint(dir, "model");
-    run_gs(
-        dir,
-        &[
-            command,
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--restore-model-path",
-            &best,
-            "--save-prediction-path",
-            "pred",
-        ],
-    )
-    .ok();
+    infer_offline(dir, command, "data/demo.json", &best);
     let (ids, offline) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     let graph = load(dir, "data/demo.json");
     let index = graph_ids(&graph, "paper");

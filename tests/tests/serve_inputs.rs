@@ -7,22 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use gs_graph::{HeteroGraph, NodeId};
-use gs_tests::serving::{Server, neighbourhood, payload, predictions, raw_id, softmax};
+use gs_tests::serving::{
+    Server, best_checkpoint, infer_offline, max_abs_diff, neighbourhood, payload, predictions,
+    raw_id, softmax,
+};
 use gs_tests::{run_gs, run_gs_line, small_demo_graph, train_encoder_on_demo};
 use serde_json::{Value, json};
-
-fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
-        .fold(0.0, f32::max)
-}
-
-fn best_checkpoint(dir: &Path) -> String {
-    let summary = gs_tests::runs::training_summary(&dir.join("model"));
-    format!("model/{}", summary["best_checkpoint"].as_str().unwrap())
-}
 
 /// The rows of the learnable table of `ntype` in checkpoint `ckpt`.
 fn table(ckpt: &Path, ntype: &str) -> Vec<Vec<f32>> {
@@ -82,23 +72,8 @@ fn learnable_embeddings_come_from_training_the_payload_or_the_unseen_policy() {
         .concat(),
     )
     .ok();
-    let best = best_checkpoint(dir);
-    run_gs(
-        dir,
-        &[
-            "node-classification",
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--restore-model-path",
-            &best,
-            "--save-prediction-path",
-            "pred",
-        ],
-    )
-    .ok();
+    let best = best_checkpoint(dir, "model");
+    infer_offline(dir, "node-classification", "data/demo.json", &best);
     let (ids, offline) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     let graph: HeteroGraph = gs_graph::load(&dir.join("data/demo.json")).unwrap();
     let chosen: Vec<usize> = (0..4).collect();
@@ -295,23 +270,8 @@ fn raw_feature_values_are_transformed_as_gconstruct_fitted_them() {
         dir.join("model/data_transform_new.json").is_file(),
         "training keeps the transforms beside the model"
     );
-    let best = best_checkpoint(dir);
-    run_gs(
-        dir,
-        &[
-            "node-classification",
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "graph/shop.json",
-            "--restore-model-path",
-            &best,
-            "--save-prediction-path",
-            "pred",
-        ],
-    )
-    .ok();
+    let best = best_checkpoint(dir, "model");
+    infer_offline(dir, "node-classification", "graph/shop.json", &best);
     let (ids, offline) = gs_output::read_node_predictions(&dir.join("pred"), "user").unwrap();
     let graph: HeteroGraph = gs_graph::load(&dir.join("graph/shop.json")).unwrap();
     let user_ids: HashMap<String, NodeId> = (0..graph.num_nodes("user").unwrap())
