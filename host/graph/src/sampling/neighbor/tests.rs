@@ -278,3 +278,33 @@ fn floyd_picks_are_distinct_sorted_and_cover_all_offsets() {
     let uniq: HashSet<_> = out.iter().collect();
     assert_eq!((uniq.len(), *out.last().unwrap() < 150), (100, true));
 }
+
+/// Output nodes of several types (a request's edge targets): the last layer's destination
+/// nodes are the given lists in order, every in-edge of each is in its block, and a repeated
+/// or out-of-range id is refused.
+#[test]
+fn all_neighbours_of_several_types_keep_the_given_order() {
+    let g = tiny();
+    let dst = BTreeMap::from([("a".to_string(), vec![3, 0]), ("b".to_string(), vec![1])]);
+    let (layers, inputs) = sample_all_neighbors(&g, &dst, 2).unwrap();
+    let out = &layers[1];
+    assert_eq!(out.dst_counts["a"], 2);
+    assert_eq!(out.dst_counts["b"], 1);
+    assert_eq!(out.src_nodes["a"][..2], [3, 0]);
+    assert_eq!(out.src_nodes["b"][..1], [1]);
+    // b1's in-edges: a2 -s-> b1, a3 -s-> b1, a4 -s-> b1.
+    let s = out.blocks.iter().find(|b| b.etype == et("a:s:b")).unwrap();
+    assert_eq!(s.dst, [0, 0, 0]);
+    let mut sources: Vec<NodeId> = s
+        .src
+        .iter()
+        .map(|&i| out.src_nodes["a"][i as usize])
+        .collect();
+    sources.sort_unstable();
+    assert_eq!(sources, [2, 3, 4]);
+    assert_eq!(inputs["a"][..2], [3, 0]);
+    let twice = BTreeMap::from([("a".to_string(), vec![1, 1])]);
+    assert!(sample_all_neighbors(&g, &twice, 1).is_err());
+    let outside = BTreeMap::from([("b".to_string(), vec![3])]);
+    assert!(sample_all_neighbors(&g, &outside, 1).is_err());
+}
