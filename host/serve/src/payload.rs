@@ -123,10 +123,11 @@ fn edge_type(obj: &Map<String, Value>, at: &str) -> Result<[String; 3], RequestE
     }
 }
 
-fn features(obj: &Map<String, Value>, at: &str) -> Result<Map<String, Value>, RequestError> {
-    match obj.get("features") {
+/// The `features` object, moved out of `obj` (feature lists are the bulk of a payload).
+fn features(obj: &mut Map<String, Value>, at: &str) -> Result<Map<String, Value>, RequestError> {
+    match obj.get_mut("features") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(Value::Object(m)) => Ok(std::mem::take(m)),
         Some(v) => Err(bad_type(
             &format!("{at}.features"),
             "an object of feature values",
@@ -151,10 +152,20 @@ fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Reque
     v.as_object().ok_or_else(|| bad_type(field, "an object", v))
 }
 
+fn object_mut<'a>(
+    v: &'a mut Value,
+    field: &str,
+) -> Result<&'a mut Map<String, Value>, RequestError> {
+    if !v.is_object() {
+        return Err(bad_type(field, "an object", v));
+    }
+    Ok(v.as_object_mut().expect("an object"))
+}
+
 /// Parses a request body; with `expected`, a `gml_task` other than the model's is refused
 /// (421) before the targets are read.
 pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload, RequestError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| {
         RequestError::new(
             StatusCode::BadRequest,
             format!("the body is not valid JSON: {e}"),
@@ -184,17 +195,23 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
         return Err(task_mismatch(task, want));
     }
     let graph = object(required(top, "", "graph")?, "graph")?;
-    let node_values = list(graph, "graph", "nodes")?;
-    if node_values.is_empty() {
+    if list(graph, "graph", "nodes")?.is_empty() {
         return Err(RequestError::new(
             StatusCode::MissingValue,
             "Missing Data in Field: `graph.nodes` is empty",
         ));
     }
-    let mut nodes = Vec::with_capacity(node_values.len());
-    for (i, v) in node_values.iter().enumerate() {
+    list(graph, "graph", "edges")?;
+    let mut graph = value["graph"].take();
+    let mut nodes = Vec::new();
+    for (i, v) in graph["nodes"]
+        .as_array_mut()
+        .expect("checked")
+        .iter_mut()
+        .enumerate()
+    {
         let at = format!("graph.nodes[{i}]");
-        let n = object(v, &at)?;
+        let n = object_mut(v, &at)?;
         nodes.push(PayloadNode {
             node_type: string(n, &at, "node_type")?,
             node_id: node_id(n, &at, "node_id")?,
@@ -202,9 +219,14 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
         });
     }
     let mut edges = Vec::new();
-    for (i, v) in list(graph, "graph", "edges")?.iter().enumerate() {
+    for (i, v) in graph["edges"]
+        .as_array_mut()
+        .expect("checked")
+        .iter_mut()
+        .enumerate()
+    {
         let at = format!("graph.edges[{i}]");
-        let e = object(v, &at)?;
+        let e = object_mut(v, &at)?;
         edges.push(PayloadEdge {
             edge_type: edge_type(e, &at)?,
             src: node_id(e, &at, "src_node_id")?,
@@ -212,6 +234,7 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
             features: features(e, &at)?,
         });
     }
+    let top = object(&value, "(the body)")?;
     let target_values = list(top, "", "targets")?;
     if target_values.is_empty() {
         return Err(RequestError::new(
