@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use gs_gconstruct::TransformTarget;
 use gs_graph::{Array, EdgeType, HeteroGraph, NodeId};
-use gs_train::serving::edge_type;
+use gs_train::serving::{ServingRecord, edge_type};
 
 use crate::codes::{RequestError, StatusCode};
 use crate::features::feature_rows;
@@ -40,161 +40,25 @@ struct EdgeList {
     features_of: Option<[String; 3]>,
 }
 
-fn node_index<'a>(
-    index: &'a BTreeMap<String, HashMap<String, NodeId>>,
-    ntype: &str,
-) -> Option<&'a HashMap<String, NodeId>> {
-    index.get(ntype)
-}
+/// Local ids of the payload's nodes per type, and the payload rows of each type.
+type Numbering = (
+    BTreeMap<String, HashMap<String, NodeId>>,
+    BTreeMap<String, Vec<usize>>,
+);
 
 /// Builds the subgraph of `payload` for `model`.
 pub(crate) fn build(model: &ServedModel, payload: &Payload) -> Result<Subgraph, RequestError> {
     let record = &model.record;
-    let known_ntypes = || {
-        record
-            .node_types
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect::<Vec<_>>()
-    };
-    let mut index: BTreeMap<String, HashMap<String, NodeId>> = record
-        .node_types
-        .iter()
-        .map(|n| (n.name.clone(), HashMap::new()))
-        .collect();
-    let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, node) in payload.nodes.iter().enumerate() {
-        let Some(ids) = index.get_mut(&node.node_type) else {
-            return Err(RequestError::new(
-                StatusCode::UnknownType,
-                format!(
-                    "`graph.nodes[{i}].node_type` is `{}`, which the model does not know; its \
-                     node types are {:?}",
-                    node.node_type,
-                    known_ntypes()
-                ),
-            ));
-        };
-        let next = ids.len() as NodeId;
-        if ids.insert(node.node_id.clone(), next).is_some() {
-            return Err(RequestError::construction(
-                "DGL_CREATE_ERROR",
-                format!(
-                    "`graph.nodes[{i}]` repeats node `{}` of type `{}`; list each node once",
-                    node.node_id, node.node_type
-                ),
-            ));
-        }
-        members.entry(node.node_type.clone()).or_default().push(i);
-    }
-    let mut edges: BTreeMap<[String; 3], EdgeList> = record
-        .edge_types
-        .iter()
-        .map(|e| (e.etype.clone(), EdgeList::default()))
-        .collect();
-    for (i, edge) in payload.edges.iter().enumerate() {
-        let (s, d) = endpoints(&index, edge, i)?;
-        let Some(list) = edges.get_mut(&edge.edge_type) else {
-            let known: Vec<String> = record
-                .edge_types
-                .iter()
-                .map(|e| e.etype.join(","))
-                .collect();
-            return Err(RequestError::new(
-                StatusCode::UnknownType,
-                format!(
-                    "`graph.edges[{i}].edge_type` is {:?}, which the model does not know; its \
-                     edge types are {known:?}",
-                    edge.edge_type
-                ),
-            ));
-        };
-        list.src.push(s);
-        list.dst.push(d);
-        list.origin.push(i);
-        list.features_of = Some(edge.edge_type.clone());
-    }
+    let (index, members) = number_nodes(record, payload)?;
+    let mut edges = collect_edges(record, payload, &index)?;
     add_reverse_edges(record, &mut edges);
     let mut graph = HeteroGraph::new();
     for n in &record.node_types {
         let count = index[&n.name].len() as u64;
         graph.add_node_type(&n.name, count).map_err(internal)?;
     }
-    for n in &record.node_types {
-        let rows = members.get(&n.name).map_or(&[][..], Vec::as_slice);
-        for f in &n.features {
-            let values = rows
-                .iter()
-                .map(|&i| {
-                    let node = &payload.nodes[i];
-                    let v = node.features.get(&f.name).ok_or_else(|| {
-                        RequestError::new(
-                            StatusCode::NotFound,
-                            format!(
-                                "`graph.nodes[{i}]` (`{}` `{}`) has no feature `{}`, which the \
-                                 model reads",
-                                node.node_type, node.node_id, f.name
-                            ),
-                        )
-                    })?;
-                    Ok((format!("graph.nodes[{i}].features.{}", f.name), v))
-                })
-                .collect::<Result<Vec<_>, RequestError>>()?;
-            let target = TransformTarget::Node(n.name.clone());
-            let data = feature_rows(
-                model.transforms.as_ref(),
-                &target,
-                &f.name,
-                f.width,
-                &values,
-            )?;
-            let array = Array::from_f32(data, &[rows.len(), f.width]).map_err(internal)?;
-            graph
-                .set_node_data(&n.name, &f.name, array)
-                .map_err(internal)?;
-        }
-    }
-    let mut order_of: BTreeMap<[String; 3], Vec<usize>> = BTreeMap::new();
-    for (etype, list) in &edges {
-        let order = graph
-            .add_edges(&edge_type(etype), &list.src, &list.dst)
-            .map_err(internal)?;
-        order_of.insert(etype.clone(), order);
-    }
-    for e in &record.edge_types {
-        let list = &edges[&e.etype];
-        let order = &order_of[&e.etype];
-        for f in &e.features {
-            let values = order
-                .iter()
-                .map(|&k| {
-                    let i = list.origin[k];
-                    let v = payload.edges[i].features.get(&f.name).ok_or_else(|| {
-                        RequestError::new(
-                            StatusCode::NotFound,
-                            format!(
-                                "`graph.edges[{i}]` has no feature `{}`, which the model reads",
-                                f.name
-                            ),
-                        )
-                    })?;
-                    Ok((format!("graph.edges[{i}].features.{}", f.name), v))
-                })
-                .collect::<Result<Vec<_>, RequestError>>()?;
-            let of = list.features_of.clone().unwrap_or_else(|| e.etype.clone());
-            let data = feature_rows(
-                model.transforms.as_ref(),
-                &TransformTarget::Edge(of),
-                &f.name,
-                f.width,
-                &values,
-            )?;
-            let array = Array::from_f32(data, &[values.len(), f.width]).map_err(internal)?;
-            graph
-                .set_edge_data(&edge_type(&e.etype), &f.name, array)
-                .map_err(internal)?;
-        }
-    }
+    set_node_features(model, payload, &members, &mut graph)?;
+    set_edges(model, payload, &edges, &mut graph)?;
     let unseen = learnable_inputs(model, payload, &members, &edges, &mut graph)?;
     let node_features = record
         .node_types
@@ -215,6 +79,161 @@ pub(crate) fn build(model: &ServedModel, payload: &Payload) -> Result<Subgraph, 
     })
 }
 
+/// Numbers the payload's nodes per type in order; an unknown type is 403, a node listed
+/// twice 411.
+fn number_nodes(record: &ServingRecord, payload: &Payload) -> Result<Numbering, RequestError> {
+    let mut index: BTreeMap<String, HashMap<String, NodeId>> = record
+        .node_types
+        .iter()
+        .map(|n| (n.name.clone(), HashMap::new()))
+        .collect();
+    let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, node) in payload.nodes.iter().enumerate() {
+        let Some(ids) = index.get_mut(&node.node_type) else {
+            let known: Vec<&str> = record.node_types.iter().map(|n| n.name.as_str()).collect();
+            return Err(RequestError::new(
+                StatusCode::UnknownType,
+                format!(
+                    "`graph.nodes[{i}].node_type` is `{}`, which the model does not know; its \
+                     node types are {known:?}",
+                    node.node_type
+                ),
+            ));
+        };
+        let next = ids.len() as NodeId;
+        if ids.insert(node.node_id.clone(), next).is_some() {
+            return Err(RequestError::construction(
+                "DGL_CREATE_ERROR",
+                format!(
+                    "`graph.nodes[{i}]` repeats node `{}` of type `{}`; list each node once",
+                    node.node_id, node.node_type
+                ),
+            ));
+        }
+        members.entry(node.node_type.clone()).or_default().push(i);
+    }
+    Ok((index, members))
+}
+
+/// The payload's edges per edge type of the model (every type listed); an unknown type is
+/// 403, an endpoint not in `graph.nodes` 411.
+fn collect_edges(
+    record: &ServingRecord,
+    payload: &Payload,
+    index: &BTreeMap<String, HashMap<String, NodeId>>,
+) -> Result<BTreeMap<[String; 3], EdgeList>, RequestError> {
+    let mut edges: BTreeMap<[String; 3], EdgeList> = record
+        .edge_types
+        .iter()
+        .map(|e| (e.etype.clone(), EdgeList::default()))
+        .collect();
+    for (i, edge) in payload.edges.iter().enumerate() {
+        let (s, d) = endpoints(index, edge, i)?;
+        let Some(list) = edges.get_mut(&edge.edge_type) else {
+            let known: Vec<String> = record
+                .edge_types
+                .iter()
+                .map(|e| e.etype.join(","))
+                .collect();
+            return Err(RequestError::new(
+                StatusCode::UnknownType,
+                format!(
+                    "`graph.edges[{i}].edge_type` is {:?}, which the model does not know; its \
+                     edge types are {known:?}",
+                    edge.edge_type
+                ),
+            ));
+        };
+        list.src.push(s);
+        list.dst.push(d);
+        list.origin.push(i);
+        list.features_of = Some(edge.edge_type.clone());
+    }
+    Ok(edges)
+}
+
+/// The model's input features of every node type, from the payload's raw values.
+fn set_node_features(
+    model: &ServedModel,
+    payload: &Payload,
+    members: &BTreeMap<String, Vec<usize>>,
+    graph: &mut HeteroGraph,
+) -> Result<(), RequestError> {
+    for n in &model.record.node_types {
+        let rows = members.get(&n.name).map_or(&[][..], Vec::as_slice);
+        for f in &n.features {
+            let values = rows
+                .iter()
+                .map(|&i| {
+                    let node = &payload.nodes[i];
+                    let v = node.features.get(&f.name).ok_or_else(|| {
+                        RequestError::new(
+                            StatusCode::NotFound,
+                            format!(
+                                "`graph.nodes[{i}]` (`{}` `{}`) has no feature `{}`, which the \
+                                 model reads",
+                                node.node_type, node.node_id, f.name
+                            ),
+                        )
+                    })?;
+                    Ok((format!("graph.nodes[{i}].features.{}", f.name), v))
+                })
+                .collect::<Result<Vec<_>, RequestError>>()?;
+            let target = TransformTarget::Node(n.name.clone());
+            let transforms = model.transforms.as_ref();
+            let data = feature_rows(transforms, &target, &f.name, f.width, &values)?;
+            let array = Array::from_f32(data, &[rows.len(), f.width]).map_err(internal)?;
+            graph
+                .set_node_data(&n.name, &f.name, array)
+                .map_err(internal)?;
+        }
+    }
+    Ok(())
+}
+
+/// The edges of every edge type and the edge features message passing reads (a reverse
+/// edge the server added carries its forward edge's values).
+fn set_edges(
+    model: &ServedModel,
+    payload: &Payload,
+    edges: &BTreeMap<[String; 3], EdgeList>,
+    graph: &mut HeteroGraph,
+) -> Result<(), RequestError> {
+    for e in &model.record.edge_types {
+        let list = &edges[&e.etype];
+        let order = graph
+            .add_edges(&edge_type(&e.etype), &list.src, &list.dst)
+            .map_err(internal)?;
+        for f in &e.features {
+            let values = order
+                .iter()
+                .map(|&k| {
+                    let i = list.origin[k];
+                    let v = payload.edges[i].features.get(&f.name).ok_or_else(|| {
+                        RequestError::new(
+                            StatusCode::NotFound,
+                            format!(
+                                "`graph.edges[{i}]` has no feature `{}`, which the model reads",
+                                f.name
+                            ),
+                        )
+                    })?;
+                    Ok((format!("graph.edges[{i}].features.{}", f.name), v))
+                })
+                .collect::<Result<Vec<_>, RequestError>>()?;
+            let of = list.features_of.clone().unwrap_or_else(|| e.etype.clone());
+            let transforms = model.transforms.as_ref();
+            let target = TransformTarget::Edge(of);
+            let data = feature_rows(transforms, &target, &f.name, f.width, &values)?;
+            let array = Array::from_f32(data, &[values.len(), f.width]).map_err(internal)?;
+            graph
+                .set_edge_data(&edge_type(&e.etype), &f.name, array)
+                .map_err(internal)?;
+        }
+    }
+    Ok(())
+}
+
 fn internal(e: impl std::fmt::Display) -> RequestError {
     RequestError::construction("DGL_CREATE_ERROR", e)
 }
@@ -227,7 +246,8 @@ fn endpoints(
 ) -> Result<(NodeId, NodeId), RequestError> {
     let [src_type, _, dst_type] = &edge.edge_type;
     let find = |ntype: &str, id: &str, key: &str| {
-        node_index(index, ntype)
+        index
+            .get(ntype)
             .and_then(|ids| ids.get(id))
             .copied()
             .ok_or_else(|| {
@@ -249,10 +269,7 @@ fn endpoints(
 /// For each pair of forward and reverse edge types the training graph had, the reverse of
 /// every payload edge of one when the payload has none of the other, so a payload with one
 /// direction and one with both give the same graph.
-fn add_reverse_edges(
-    record: &gs_train::serving::ServingRecord,
-    edges: &mut BTreeMap<[String; 3], EdgeList>,
-) {
+fn add_reverse_edges(record: &ServingRecord, edges: &mut BTreeMap<[String; 3], EdgeList>) {
     for [fwd, rev] in &record.reverse_edge_types {
         for (from, to) in [(fwd, rev), (rev, fwd)] {
             if edges[to].origin.is_empty() && !edges[from].origin.is_empty() {
