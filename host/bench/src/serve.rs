@@ -80,8 +80,8 @@ pub(crate) fn run(args: &ServeBenchArgs) -> anyhow::Result<()> {
     );
     let graph_a = gs_graph::load(&small.part_config)?;
     let graph_b = gs_graph::load(&wide.part_config)?;
-    let payload_a = cut_payload("a", &graph_a, 1, &[8, 3], 1)?;
-    let payload_b = cut_payload("b", &graph_b, 10, &[6, 3], 2)?;
+    let payload_a = cut_payload("a", &graph_a, 1, &[10, 4], 2, 1)?;
+    let payload_b = cut_payload("b", &graph_b, 10, &[5, 4], 4, 2)?;
     for p in [&payload_a, &payload_b] {
         println!(
             "payload ({}): {} target edge(s), {} nodes, {} edges, {} features per node, {} bytes",
@@ -174,14 +174,16 @@ impl Rng {
     }
 }
 
-/// A payload around `targets` rating edges: from their endpoints, `fanouts[l]` in-neighbours
-/// per node and edge type at hop `l` (as a client's k-hop query with limits), then every edge
-/// of the graph among the chosen nodes; features sent as the model reads them.
+/// A payload around `targets` rating edges, as a client's k-hop query with limits returns
+/// it: from the targets' endpoints, `fanouts[l]` in-neighbours per node and edge type at hop
+/// `l`, each sampled edge sent in both directions; then edges among the chosen nodes until
+/// there are `edges_per_node` per node. Features are sent as the model reads them.
 fn cut_payload(
     name: &'static str,
     graph: &HeteroGraph,
     targets: usize,
     fanouts: &[usize],
+    edges_per_node: usize,
     seed: u64,
 ) -> anyhow::Result<BenchPayload> {
     let mut rng = Rng(seed);
@@ -200,6 +202,14 @@ fn cut_payload(
             }
         }
     }
+    // (edge type, source, destination), each once.
+    let mut edges: BTreeSet<(gs_graph::EdgeType, NodeId, NodeId)> = BTreeSet::new();
+    let reverse = |et: &gs_graph::EdgeType| {
+        graph
+            .edge_types()
+            .find(|r| r.src == et.dst && r.dst == et.src)
+            .cloned()
+    };
     for &fanout in fanouts {
         let mut next = Vec::new();
         for (ntype, v) in &frontier {
@@ -209,6 +219,10 @@ fn cut_payload(
                 let degree = (b - a) as usize;
                 for _ in 0..fanout.min(degree) {
                     let u = c.indices()[a as usize + rng.below(degree)];
+                    edges.insert((et.clone(), u, *v));
+                    if let Some(r) = reverse(et) {
+                        edges.insert((r, *v, u));
+                    }
                     if nodes.entry(et.src.clone()).or_default().insert(u) {
                         next.push((et.src.clone(), u));
                     }
@@ -216,6 +230,24 @@ fn cut_payload(
             }
         }
         frontier = next;
+    }
+    let node_count: usize = nodes.values().map(BTreeSet::len).sum();
+    'fill: for et in graph.edge_types() {
+        let (Some(srcs), Some(dsts)) = (nodes.get(&et.src), nodes.get(&et.dst)) else {
+            continue;
+        };
+        let c = graph.csc_of(et)?;
+        for &v in dsts {
+            let (a, b) = (c.indptr()[v as usize], c.indptr()[v as usize + 1]);
+            for &u in &c.indices()[a as usize..b as usize] {
+                if edges.len() >= edges_per_node * node_count {
+                    break 'fill;
+                }
+                if srcs.contains(&u) {
+                    edges.insert((et.clone(), u, v));
+                }
+            }
+        }
     }
     let mut node_values = Vec::new();
     let mut feature_dim = 0;
@@ -234,25 +266,16 @@ fn cut_payload(
             );
         }
     }
-    let mut edge_values = Vec::new();
-    for et in graph.edge_types() {
-        let (Some(srcs), Some(dsts)) = (nodes.get(&et.src), nodes.get(&et.dst)) else {
-            continue;
-        };
-        let c = graph.csc_of(et)?;
-        for &v in dsts {
-            let (a, b) = (c.indptr()[v as usize], c.indptr()[v as usize + 1]);
-            for &u in &c.indices()[a as usize..b as usize] {
-                if srcs.contains(&u) {
-                    edge_values.push(json!({
-                        "edge_type": [et.src, et.rel, et.dst],
-                        "src_node_id": raw(graph, &et.src, u),
-                        "dest_node_id": raw(graph, &et.dst, v),
-                    }));
-                }
-            }
-        }
-    }
+    let edge_values: Vec<Value> = edges
+        .iter()
+        .map(|(et, u, v)| {
+            json!({
+                "edge_type": [et.src, et.rel, et.dst],
+                "src_node_id": raw(graph, &et.src, *u),
+                "dest_node_id": raw(graph, &et.dst, *v),
+            })
+        })
+        .collect();
     let target_values: Vec<Value> = target_edges
         .iter()
         .map(|&(u, i)| {
