@@ -8,6 +8,27 @@ use gs_gconstruct::{ListColumn, RawColumn, TransformTarget, apply_transforms};
 use serde_json::Value;
 
 use crate::codes::RequestError;
+use crate::raw_value::RawValue;
+
+/// Where a raw feature value is, formatted only for an error:
+/// `graph.nodes[3].features.feat`, or `[k]` more for one column of a multi-column feature.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValueAt<'a> {
+    pub(crate) list: &'static str,
+    pub(crate) index: usize,
+    pub(crate) feature: &'a str,
+    pub(crate) column: Option<usize>,
+}
+
+impl std::fmt::Display for ValueAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}].features.{}", self.list, self.index, self.feature)?;
+        match self.column {
+            Some(k) => write!(f, "[{k}]"),
+            None => Ok(()),
+        }
+    }
+}
 
 /// The feature entry named `name` of `target` in a transform config: its columns.
 pub(crate) fn transform_columns(
@@ -57,46 +78,38 @@ pub(crate) fn transform_columns(
 
 /// One column of raw values, typed as pandas would read them: integers, floats, text or
 /// numeric lists. `at` names each value for errors.
-fn raw_column(values: &[(String, &Value)]) -> Result<RawColumn, RequestError> {
-    let bad = |at: &str, v: &Value| {
-        RequestError::construction(
-            "INVALID_FEATURE_TYPE",
-            format!(
-                "`{at}` is {v}; a raw feature value is a number, a string or a list of numbers"
-            ),
-        )
-    };
-    if values.iter().all(|(_, v)| v.is_i64()) {
-        return Ok(RawColumn::Int(
-            values
-                .iter()
-                .map(|(_, v)| v.as_i64().unwrap_or(0))
-                .collect(),
-        ));
+fn raw_column(values: &[(ValueAt<'_>, &RawValue)]) -> Result<RawColumn, RequestError> {
+    let all = |f: fn(&RawValue) -> bool| values.iter().all(|(_, v)| f(v));
+    if all(|v| matches!(v, RawValue::Integer(_))) {
+        let ints = values.iter().map(|(_, v)| match v {
+            RawValue::Integer(i) => *i,
+            _ => 0,
+        });
+        return Ok(RawColumn::Int(ints.collect()));
     }
-    if values.iter().all(|(_, v)| v.is_number()) {
-        return Ok(RawColumn::Float(
-            values
-                .iter()
-                .map(|(_, v)| v.as_f64().unwrap_or(f64::NAN))
-                .collect(),
-        ));
+    if all(|v| v.as_f64().is_some()) {
+        let floats = values.iter().map(|(_, v)| v.as_f64().unwrap_or(f64::NAN));
+        return Ok(RawColumn::Float(floats.collect()));
     }
-    if values.iter().all(|(_, v)| v.is_string()) {
-        return Ok(RawColumn::Str(
-            values
-                .iter()
-                .map(|(_, v)| v.as_str().map(str::to_string))
-                .collect(),
-        ));
+    if all(|v| matches!(v, RawValue::Text(_))) {
+        let texts = values.iter().map(|(_, v)| match v {
+            RawValue::Text(t) => Some(t.clone()),
+            _ => None,
+        });
+        return Ok(RawColumn::Str(texts.collect()));
     }
     let mut rows = Vec::with_capacity(values.len());
     for (at, v) in values {
-        let row = v
-            .as_array()
-            .and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
-            .ok_or_else(|| bad(at, v))?;
-        rows.push(Some(row));
+        let RawValue::Numbers(row) = v else {
+            return Err(RequestError::construction(
+                "INVALID_FEATURE_TYPE",
+                format!(
+                    "`{at}` is {v}; a raw feature value is a number, a string or a list of \
+                     numbers, the same kind for every node"
+                ),
+            ));
+        };
+        rows.push(Some(row.clone()));
     }
     Ok(RawColumn::List(ListColumn::from_rows(rows)))
 }
@@ -108,7 +121,7 @@ pub(crate) fn feature_rows(
     target: &TransformTarget,
     name: &str,
     width: usize,
-    values: &[(String, &Value)],
+    values: &[(ValueAt<'_>, &RawValue)],
 ) -> Result<Vec<f32>, RequestError> {
     let rows =
         match transforms.and_then(|conf| Some((conf, transform_columns(conf, target, name)?))) {
@@ -141,7 +154,7 @@ fn transformed(
     target: &TransformTarget,
     name: &str,
     cols: &[String],
-    values: &[(String, &Value)],
+    values: &[(ValueAt<'_>, &RawValue)],
 ) -> Result<Vec<f32>, RequestError> {
     let mut columns = BTreeMap::new();
     if cols.len() == 1 {
@@ -150,20 +163,20 @@ fn transformed(
         for (k, col) in cols.iter().enumerate() {
             let mut parts = Vec::with_capacity(values.len());
             for (at, v) in values {
-                let part = v
-                    .as_array()
-                    .filter(|a| a.len() == cols.len())
-                    .ok_or_else(|| {
-                        RequestError::construction(
-                            "MISMATCHED_COLUMN_ERROR",
-                            format!(
-                                "`{at}` must list one raw value per column of `{name}` ({cols:?})"
-                            ),
-                        )
-                    })?;
-                parts.push((format!("{at}[{k}]"), &part[k]));
+                let part = column_value(v, k, cols.len()).ok_or_else(|| {
+                    RequestError::construction(
+                        "MISMATCHED_COLUMN_ERROR",
+                        format!("`{at}` must list one raw value per column of `{name}` ({cols:?})"),
+                    )
+                })?;
+                let at = ValueAt {
+                    column: Some(k),
+                    ..*at
+                };
+                parts.push((at, part));
             }
-            columns.insert(col.clone(), raw_column(&parts)?);
+            let refs: Vec<(ValueAt<'_>, &RawValue)> = parts.iter().map(|(a, v)| (*a, v)).collect();
+            columns.insert(col.clone(), raw_column(&refs)?);
         }
     }
     let mut out = apply_transforms(conf, target, &columns).map_err(|e| {
@@ -172,27 +185,32 @@ fn transformed(
     Ok(out.remove(name).map(|f| f.values).unwrap_or_default())
 }
 
+/// Value `k` of a multi-column feature's list of `n` raw values.
+fn column_value(v: &RawValue, k: usize, n: usize) -> Option<RawValue> {
+    match v {
+        RawValue::Numbers(xs) if xs.len() == n => Some(RawValue::Number(xs[k])),
+        RawValue::Other(Value::Array(a)) if a.len() == n => {
+            Some(RawValue::from_value(a[k].clone()))
+        }
+        _ => None,
+    }
+}
+
 /// As sent: a number (width 1) or a list of `width` numbers per row.
-fn as_sent(width: usize, values: &[(String, &Value)]) -> Result<Vec<f32>, RequestError> {
+fn as_sent(width: usize, values: &[(ValueAt<'_>, &RawValue)]) -> Result<Vec<f32>, RequestError> {
     let mut out = Vec::with_capacity(values.len() * width);
     for (at, v) in values {
         match v {
-            Value::Number(n) if width == 1 => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
-            Value::Array(a) if a.len() == width => {
-                for x in a {
-                    let x = x.as_f64().ok_or_else(|| {
-                        RequestError::construction(
-                            "INVALID_FEATURE_TYPE",
-                            format!("`{at}` holds {x}, not a number"),
-                        )
-                    })?;
-                    out.push(x as f32);
-                }
+            RawValue::Integer(_) | RawValue::Number(_) if width == 1 => {
+                out.push(v.as_f64().unwrap_or(f64::NAN) as f32);
             }
-            Value::Array(a) => {
+            RawValue::Numbers(xs) if xs.len() == width => {
+                out.extend(xs.iter().map(|&x| x as f32));
+            }
+            RawValue::Numbers(xs) => {
                 return Err(RequestError::construction(
                     "MISMATCHED_FEATURE_ERROR",
-                    format!("`{at}` has {} values; the model reads {width}", a.len()),
+                    format!("`{at}` has {} values; the model reads {width}", xs.len()),
                 ));
             }
             other => {

@@ -6,9 +6,13 @@ use gs_config::TaskType;
 use serde_json::{Map, Value};
 
 use crate::codes::{RequestError, StatusCode};
+use crate::raw_value::RawValue;
 
 /// The only payload version there is.
 pub const PAYLOAD_VERSION: &str = "gs-realtime-v0.1";
+
+/// A node's or an edge's raw feature values by name.
+pub type Features = std::collections::BTreeMap<String, RawValue>;
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +29,7 @@ pub struct PayloadNode {
     pub node_type: String,
     pub node_id: String,
     /// Feature name to raw value (`gs_learnable_embedding` included).
-    pub features: Map<String, Value>,
+    pub features: Features,
 }
 
 /// An edge of `graph.edges`.
@@ -34,7 +38,7 @@ pub struct PayloadEdge {
     pub edge_type: [String; 3],
     pub src: String,
     pub dst: String,
-    pub features: Map<String, Value>,
+    pub features: Features,
 }
 
 /// What to predict.
@@ -44,6 +48,54 @@ pub enum Targets {
     Nodes(Vec<(String, String)>),
     /// Edge tasks and link prediction: `{edge_type, src_node_id, dest_node_id}`.
     Edges(Vec<([String; 3], String, String)>),
+}
+
+/// Where a value is in the payload, formatted only for an error: `graph.nodes[3]`, `graph`,
+/// or the top level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct At<'a> {
+    list: &'a str,
+    index: Option<usize>,
+}
+
+const TOP: At<'static> = At {
+    list: "",
+    index: None,
+};
+const BODY: At<'static> = At {
+    list: "(the body)",
+    index: None,
+};
+const GRAPH: At<'static> = At {
+    list: "graph",
+    index: None,
+};
+
+impl<'a> At<'a> {
+    fn item(list: &'a str, index: usize) -> Self {
+        Self {
+            list,
+            index: Some(index),
+        }
+    }
+
+    /// The path of `key` inside this place.
+    fn field(self, key: &str) -> String {
+        match (self.list, self.index) {
+            ("", _) => key.to_string(),
+            (list, None) => format!("{list}.{key}"),
+            (list, Some(i)) => format!("{list}[{i}].{key}"),
+        }
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.list),
+            None => f.write_str(self.list),
+        }
+    }
 }
 
 fn bad_type(field: &str, expected: &str, got: &Value) -> RequestError {
@@ -62,61 +114,44 @@ fn bad_type(field: &str, expected: &str, got: &Value) -> RequestError {
 }
 
 /// `obj[key]`, present and not null.
-fn required<'a>(
-    obj: &'a Map<String, Value>,
-    at: &str,
-    key: &str,
-) -> Result<&'a Value, RequestError> {
-    let field = if at.is_empty() {
-        key.to_string()
-    } else {
-        format!("{at}.{key}")
-    };
+fn required<'a>(obj: &'a Map<String, Value>, at: At, key: &str) -> Result<&'a Value, RequestError> {
     match obj.get(key) {
-        None => Err(RequestError::missing(&field)),
+        None => Err(RequestError::missing(&at.field(key))),
         Some(Value::Null) => Err(RequestError::new(
             StatusCode::MissingValue,
-            format!("Missing Data in Field: `{field}` is null"),
+            format!("Missing Data in Field: `{}` is null", at.field(key)),
         )),
         Some(v) => Ok(v),
     }
 }
 
-fn string(obj: &Map<String, Value>, at: &str, key: &str) -> Result<String, RequestError> {
+fn string(obj: &Map<String, Value>, at: At, key: &str) -> Result<String, RequestError> {
     match required(obj, at, key)? {
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
         Value::String(_) => Err(RequestError::new(
             StatusCode::MissingValue,
-            format!("Missing Data in Field: `{at}.{key}` is empty"),
+            format!("Missing Data in Field: `{}` is empty", at.field(key)),
         )),
-        v => Err(bad_type(&format!("{at}.{key}"), "a string", v)),
+        v => Err(bad_type(&at.field(key), "a string", v)),
     }
 }
 
 /// A node id: a string, or an integer read as its decimal text.
-fn node_id(obj: &Map<String, Value>, at: &str, key: &str) -> Result<String, RequestError> {
+fn node_id(obj: &Map<String, Value>, at: At, key: &str) -> Result<String, RequestError> {
     match required(obj, at, key)? {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        v => Err(bad_type(
-            &format!("{at}.{key}"),
-            "a string or an integer",
-            v,
-        )),
+        v => Err(bad_type(&at.field(key), "a string or an integer", v)),
     }
 }
 
-fn edge_type(obj: &Map<String, Value>, at: &str) -> Result<[String; 3], RequestError> {
-    let field = format!("{at}.edge_type");
+fn edge_type(obj: &Map<String, Value>, at: At) -> Result<[String; 3], RequestError> {
     let v = required(obj, at, "edge_type")?;
-    let parts: Option<Vec<String>> = v
-        .as_array()
-        .filter(|a| a.len() == 3)
-        .and_then(|a| a.iter().map(|p| p.as_str().map(str::to_string)).collect());
-    match parts {
-        Some(p) => Ok([p[0].clone(), p[1].clone(), p[2].clone()]),
-        None => Err(bad_type(
-            &field,
+    let part = |k: usize| v.get(k).and_then(Value::as_str).map(str::to_string);
+    match (v.as_array().map(Vec::len), part(0), part(1), part(2)) {
+        (Some(3), Some(s), Some(r), Some(d)) => Ok([s, r, d]),
+        _ => Err(bad_type(
+            &at.field("edge_type"),
             "a list of three strings [src_type, relation, dst_type]",
             v,
         )),
@@ -124,62 +159,72 @@ fn edge_type(obj: &Map<String, Value>, at: &str) -> Result<[String; 3], RequestE
 }
 
 /// The `features` object, moved out of `obj` (feature lists are the bulk of a payload).
-fn features(obj: &mut Map<String, Value>, at: &str) -> Result<Map<String, Value>, RequestError> {
+fn features(obj: &mut Map<String, Value>, at: At) -> Result<Features, RequestError> {
     match obj.get_mut("features") {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(std::mem::take(m)),
+        None | Some(Value::Null) => Ok(Features::new()),
+        Some(Value::Object(m)) => Ok(std::mem::take(m)
+            .into_iter()
+            .map(|(k, v)| (k, RawValue::from_value(v)))
+            .collect()),
         Some(v) => Err(bad_type(
-            &format!("{at}.features"),
+            &at.field("features"),
             "an object of feature values",
             v,
         )),
     }
 }
 
-fn list<'a>(obj: &'a Map<String, Value>, at: &str, key: &str) -> Result<&'a [Value], RequestError> {
-    let field = if at.is_empty() {
-        key.to_string()
-    } else {
-        format!("{at}.{key}")
-    };
+fn list<'a>(obj: &'a Map<String, Value>, at: At, key: &str) -> Result<&'a [Value], RequestError> {
     match required(obj, at, key)? {
         Value::Array(a) => Ok(a),
-        v => Err(bad_type(&field, "a list", v)),
+        v => Err(bad_type(&at.field(key), "a list", v)),
     }
 }
 
-fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, RequestError> {
-    v.as_object().ok_or_else(|| bad_type(field, "an object", v))
+fn object<'a>(v: &'a Value, at: At) -> Result<&'a Map<String, Value>, RequestError> {
+    v.as_object()
+        .ok_or_else(|| bad_type(&at.to_string(), "an object", v))
 }
 
-fn object_mut<'a>(
-    v: &'a mut Value,
-    field: &str,
-) -> Result<&'a mut Map<String, Value>, RequestError> {
+fn object_mut<'a>(v: &'a mut Value, at: At) -> Result<&'a mut Map<String, Value>, RequestError> {
     if !v.is_object() {
-        return Err(bad_type(field, "an object", v));
+        return Err(bad_type(&at.to_string(), "an object", v));
     }
     Ok(v.as_object_mut().expect("an object"))
 }
 
 /// Parses a request body; with `expected`, a `gml_task` other than the model's is refused
 /// (421) before the targets are read.
+///
+/// A well-formed payload is read straight into its types ([`crate::wire`]); any other body
+/// is read again as a JSON tree, field by field, for the error that names what is wrong.
 pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload, RequestError> {
+    if let Some(payload) = crate::wire::parse_well_formed(body, expected) {
+        return Ok(payload);
+    }
+    parse_checked(body, expected)
+}
+
+/// [`parse_payload`] field by field, with the error of the first field that is wrong.
+pub(crate) fn parse_checked(
+    body: &[u8],
+    expected: Option<TaskType>,
+) -> Result<Payload, RequestError> {
     let mut value: Value = serde_json::from_slice(body).map_err(|e| {
         RequestError::new(
             StatusCode::BadRequest,
             format!("the body is not valid JSON: {e}"),
         )
     })?;
-    let top = object(&value, "(the body)")?;
-    let version = string(top, "", "version")?;
+    let top = object(&value, BODY)?;
+    let version = string(top, TOP, "version")?;
     if version != PAYLOAD_VERSION {
         return Err(RequestError::new(
             StatusCode::BadRequest,
             format!("`version` is `{version}`; this server reads `{PAYLOAD_VERSION}`"),
         ));
     }
-    let task_name = string(top, "", "gml_task")?;
+    let task_name = string(top, TOP, "gml_task")?;
     let task = TaskType::from_name(&task_name).ok_or_else(|| {
         RequestError::new(
             StatusCode::TaskMismatch,
@@ -194,14 +239,14 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
     {
         return Err(task_mismatch(task, want));
     }
-    let graph = object(required(top, "", "graph")?, "graph")?;
-    if list(graph, "graph", "nodes")?.is_empty() {
+    let graph = object(required(top, TOP, "graph")?, GRAPH)?;
+    if list(graph, GRAPH, "nodes")?.is_empty() {
         return Err(RequestError::new(
             StatusCode::MissingValue,
             "Missing Data in Field: `graph.nodes` is empty",
         ));
     }
-    list(graph, "graph", "edges")?;
+    list(graph, GRAPH, "edges")?;
     let mut graph = value["graph"].take();
     let mut nodes = Vec::new();
     for (i, v) in graph["nodes"]
@@ -210,12 +255,12 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
         .iter_mut()
         .enumerate()
     {
-        let at = format!("graph.nodes[{i}]");
-        let n = object_mut(v, &at)?;
+        let at = At::item("graph.nodes", i);
+        let n = object_mut(v, at)?;
         nodes.push(PayloadNode {
-            node_type: string(n, &at, "node_type")?,
-            node_id: node_id(n, &at, "node_id")?,
-            features: features(n, &at)?,
+            node_type: string(n, at, "node_type")?,
+            node_id: node_id(n, at, "node_id")?,
+            features: features(n, at)?,
         });
     }
     let mut edges = Vec::new();
@@ -225,17 +270,17 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
         .iter_mut()
         .enumerate()
     {
-        let at = format!("graph.edges[{i}]");
-        let e = object_mut(v, &at)?;
+        let at = At::item("graph.edges", i);
+        let e = object_mut(v, at)?;
         edges.push(PayloadEdge {
-            edge_type: edge_type(e, &at)?,
-            src: node_id(e, &at, "src_node_id")?,
-            dst: node_id(e, &at, "dest_node_id")?,
-            features: features(e, &at)?,
+            edge_type: edge_type(e, at)?,
+            src: node_id(e, at, "src_node_id")?,
+            dst: node_id(e, at, "dest_node_id")?,
+            features: features(e, at)?,
         });
     }
-    let top = object(&value, "(the body)")?;
-    let target_values = list(top, "", "targets")?;
+    let top = object(&value, BODY)?;
+    let target_values = list(top, TOP, "targets")?;
     if target_values.is_empty() {
         return Err(RequestError::new(
             StatusCode::MissingValue,
@@ -246,21 +291,21 @@ pub fn parse_payload(body: &[u8], expected: Option<TaskType>) -> Result<Payload,
     let targets = if edge_targets {
         let mut out = Vec::with_capacity(target_values.len());
         for (i, v) in target_values.iter().enumerate() {
-            let at = format!("targets[{i}]");
-            let t = object(v, &at)?;
+            let at = At::item("targets", i);
+            let t = object(v, at)?;
             out.push((
-                edge_type(t, &at)?,
-                node_id(t, &at, "src_node_id")?,
-                node_id(t, &at, "dest_node_id")?,
+                edge_type(t, at)?,
+                node_id(t, at, "src_node_id")?,
+                node_id(t, at, "dest_node_id")?,
             ));
         }
         Targets::Edges(out)
     } else {
         let mut out = Vec::with_capacity(target_values.len());
         for (i, v) in target_values.iter().enumerate() {
-            let at = format!("targets[{i}]");
-            let t = object(v, &at)?;
-            out.push((string(t, &at, "node_type")?, node_id(t, &at, "node_id")?));
+            let at = At::item("targets", i);
+            let t = object(v, at)?;
+            out.push((string(t, at, "node_type")?, node_id(t, at, "node_id")?));
         }
         Targets::Nodes(out)
     };
@@ -358,5 +403,44 @@ mod tests {
             421,
             "the task is checked before the targets"
         );
+    }
+
+    /// The fast path accepts only what the checked path accepts, with the same result.
+    #[test]
+    fn the_fast_path_agrees_with_the_checked_path() {
+        let base = r#"{"version":"gs-realtime-v0.1","gml_task":"edge_regression","extra":1,
+            "graph":{"nodes":[{"node_type":"u","node_id":7,"features":{"f":[1.5,2],"c":"x"}},
+                              {"node_type":"i","node_id":"i\u0031"}],
+                     "edges":[{"edge_type":["u","r","i"],"src_node_id":7,"dest_node_id":"i1",
+                               "features":{"w":0.5}}]},
+            "targets":[{"edge_type":["u","r","i"],"src_node_id":"7","dest_node_id":"i1"}]}"#;
+        let variants = [
+            base.to_string(),
+            base.replace(r#""node_id":7"#, r#""node_id":7.5"#),
+            base.replace(r#""features":{"w":0.5}"#, r#""features":null"#),
+            base.replace(r#""node_type":"u""#, r#""node_type":"""#),
+            base.replace("edge_regression", "node_regression"),
+            base.replace(
+                r#""targets":[{"#,
+                r#""targets":[{"node_type":"u","node_id":7,"#,
+            ),
+            base.replace(r#""edges":[{"#, r#""edges":[{"edge_type":["u","r"],"#),
+            base.replace("gs-realtime-v0.1", "gs-realtime-v0.2"),
+        ];
+        let mut fast = 0;
+        for body in &variants {
+            let checked = parse_checked(body.as_bytes(), None);
+            if let Some(p) = crate::wire::parse_well_formed(body.as_bytes(), None) {
+                assert_eq!(checked.as_ref(), Ok(&p), "{body}");
+                fast += 1;
+            }
+        }
+        assert_eq!(
+            fast, 2,
+            "the base and the extra target keys take the fast path"
+        );
+        let p = parse_payload(variants[0].as_bytes(), None).unwrap();
+        assert_eq!(p.nodes[1].node_id, "i1");
+        assert_eq!(p.nodes[0].node_id, "7");
     }
 }

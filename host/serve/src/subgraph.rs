@@ -11,7 +11,7 @@ use gs_graph::{Array, EdgeType, HeteroGraph, NodeId};
 use gs_train::serving::{ServingRecord, edge_type};
 
 use crate::codes::{RequestError, StatusCode};
-use crate::features::feature_rows;
+use crate::features::{ValueAt, feature_rows};
 use crate::payload::{Payload, PayloadEdge};
 use crate::served_model::{ServedModel, UnseenNodeEmbedding};
 
@@ -176,7 +176,13 @@ fn set_node_features(
                             ),
                         )
                     })?;
-                    Ok((format!("graph.nodes[{i}].features.{}", f.name), v))
+                    let at = ValueAt {
+                        list: "graph.nodes",
+                        index: i,
+                        feature: &f.name,
+                        column: None,
+                    };
+                    Ok((at, v))
                 })
                 .collect::<Result<Vec<_>, RequestError>>()?;
             let target = TransformTarget::Node(n.name.clone());
@@ -218,7 +224,13 @@ fn set_edges(
                             ),
                         )
                     })?;
-                    Ok((format!("graph.edges[{i}].features.{}", f.name), v))
+                    let at = ValueAt {
+                        list: "graph.edges",
+                        index: i,
+                        feature: &f.name,
+                        column: None,
+                    };
+                    Ok((at, v))
                 })
                 .collect::<Result<Vec<_>, RequestError>>()?;
             let of = list.features_of.clone().unwrap_or_else(|| e.etype.clone());
@@ -307,7 +319,12 @@ fn learnable_inputs(
             let node = &payload.nodes[i];
             let row = match node.features.get(LEARNABLE_FEATURE) {
                 Some(v) => {
-                    let at = format!("graph.nodes[{i}].features.{LEARNABLE_FEATURE}");
+                    let at = ValueAt {
+                        list: "graph.nodes",
+                        index: i,
+                        feature: LEARNABLE_FEATURE,
+                        column: None,
+                    };
                     Some(feature_rows(
                         None,
                         &TransformTarget::Node(ntype.clone()),
