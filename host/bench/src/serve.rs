@@ -96,12 +96,15 @@ pub(crate) fn run(args: &ServeBenchArgs) -> anyhow::Result<()> {
     gs_tensor::tch::set_num_threads(1);
     println!("\nin process, one worker, one torch thread ({requests} requests each):");
     println!(
-        "  payload  parse p50  transform p50  forward p50  serialise p50  total p50  total p99"
+        "  payload  parse p50  transform p50  forward p50  serialise p50  total p50  total p99  \
+         host calls"
     );
     for (payload, model) in [(&payload_a, &rgcn_a), (&payload_b, &rgcn_b)] {
         let mut predictor = Predictor::new(Arc::new(load(model)?))?;
+        let before = predictor.host_calls().unwrap_or(0);
         let timings = repeat(&mut predictor, &payload.body, requests)?;
-        print_phases(payload.name, &timings);
+        let calls = (predictor.host_calls().unwrap_or(0) - before) as f64 / (requests + 20) as f64;
+        print_phases(payload.name, &timings, calls);
     }
     plugin_against_native(&sage_a, &payload_a, requests)?;
     over_http(&rgcn_a, &[&payload_a, &payload_b], workers, requests)
@@ -334,11 +337,12 @@ fn p50(values: impl Iterator<Item = f64>) -> f64 {
     percentile(&values.collect::<Vec<_>>(), 0.5)
 }
 
-fn print_phases(name: &str, timings: &[Timings]) {
+fn print_phases(name: &str, timings: &[Timings], host_calls: f64) {
     let phase = |f: fn(&Timings) -> Duration| p50(timings.iter().map(|t| micros(f(t))));
     let totals: Vec<f64> = timings.iter().map(|t| micros(total(t))).collect();
     println!(
-        "  ({name})     {:>6.0} µs  {:>10.0} µs  {:>8.0} µs  {:>10.0} µs  {:>6.0} µs  {:>6.0} µs",
+        "  ({name})     {:>6.0} µs  {:>10.0} µs  {:>8.0} µs  {:>10.0} µs  {:>6.0} µs  {:>6.0} µs  \
+         {host_calls:>7.0}",
         phase(|t| t.parse),
         phase(|t| t.transform),
         phase(|t| t.forward),
