@@ -178,7 +178,7 @@ mod tests {
     use gs_graph::HeteroGraph;
     use gs_tensor::Kind;
 
-    fn etypes(g: &HeteroGraph) -> Vec<EdgeType> {
+    fn graph_etypes(g: &HeteroGraph) -> Vec<EdgeType> {
         g.edge_types().cloned().collect()
     }
 
@@ -208,12 +208,12 @@ mod tests {
         let hs = [0.5f32, -1.0, 2.0, 0.25];
         let ht = [1.5f32, 0.5, -0.5, 1.0];
         let (s, t) = (rows(&hs, 4), rows(&ht, 4));
-        let dot = LpDecoder::new("dot_product", etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
+        let dot = LpDecoder::new("dot_product", graph_etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
         let expected: f32 = hs.iter().zip(&ht).map(|(a, b)| a * b).sum();
         assert!((values(&dot.score(&b, &s, &t).unwrap())[0] - expected).abs() < 1e-6);
         assert!(dot.relation_table().is_none());
 
-        let dm = LpDecoder::new("distmult", etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
+        let dm = LpDecoder::new("distmult", graph_etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
         let (etypes, table) = dm.relation_table().unwrap();
         assert_eq!(table.size(), vec![2, 4]);
         let row = etypes.iter().position(|e| *e == b).unwrap();
@@ -223,7 +223,7 @@ mod tests {
         assert!((values(&dm.score(&b, &s, &t).unwrap())[0] - expected).abs() < 1e-5);
 
         for (name, p) in [("transe_l1", 1.0f32), ("transe_l2", 2.0)] {
-            let te = LpDecoder::new(name, etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
+            let te = LpDecoder::new(name, graph_etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
             let r = values(&te.relation_table().unwrap().1.get(row as i64));
             let norm = (0..4)
                 .map(|i| (hs[i] + r[i] - ht[i]).abs().powf(p))
@@ -233,7 +233,7 @@ mod tests {
             assert!((got - (12.0 - norm)).abs() < 1e-5, "{name}: {got}");
         }
 
-        let ro = LpDecoder::new("rotate", etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
+        let ro = LpDecoder::new("rotate", graph_etypes(&g), 4, 12.0, 1, Device::Cpu).unwrap();
         let r = values(&ro.relation_table().unwrap().1.get(row as i64));
         assert_eq!(r.len(), 2);
         let init = 12.0 / 2.0;
@@ -247,14 +247,14 @@ mod tests {
         }
         let got = values(&ro.score(&b, &s, &t).unwrap())[0];
         assert!((got - (12.0 - distance)).abs() < 1e-5, "rotate: {got}");
-        assert!(LpDecoder::new("rotate", etypes(&g), 3, 12.0, 1, Device::Cpu).is_err());
+        assert!(LpDecoder::new("rotate", graph_etypes(&g), 3, 12.0, 1, Device::Cpu).is_err());
     }
 
     #[test]
     fn scores_broadcast_sources_against_candidates() {
         let g = graph();
         let a = EdgeType::new("n", "a", "n");
-        let dm = LpDecoder::new("distmult", etypes(&g), 2, 12.0, 7, Device::Cpu).unwrap();
+        let dm = LpDecoder::new("distmult", graph_etypes(&g), 2, 12.0, 7, Device::Cpu).unwrap();
         let src = rows(&[1.0, 2.0, -1.0, 0.5], 2);
         let cand = rows(&[0.5, 0.5, 2.0, -1.0, 1.0, 1.0], 2);
         let all = dm.score(&a, &src.unsqueeze(1), &cand.unsqueeze(0)).unwrap();

@@ -60,7 +60,7 @@ pub struct ServingRecord {
 pub struct InitRecord {
     pub hidden_size: u32,
     pub num_layers: u32,
-    /// Width of the task outputs (1 for regression and link prediction's plugin `decode`).
+    /// Width of the task outputs: the classes, 1 for regression, 0 for link prediction.
     pub num_classes: u32,
     pub dropout: f32,
     pub target_node_type: String,
