@@ -269,7 +269,7 @@ mod tests {
             ParamStore::new(2, Device::Cpu),
         );
         let handle = a.get_or_create("w", &[3], Init::Zeros).unwrap();
-        b.get_or_create("w", &[3], Init::Zeros).unwrap();
+        let _ = b.get_or_create("w", &[3], Init::Zeros).unwrap();
         a.share_values(&saved).unwrap();
         b.share_values(&saved).unwrap();
         assert_eq!(Vec::<f32>::try_from(&handle).unwrap(), [1.0, 2.0, 3.0]);
@@ -278,7 +278,7 @@ mod tests {
         assert_eq!(ptr(&a), ptr(&b));
         let doubles = vec![("w".to_string(), Tensor::from_slice(&[4.0f64, 5.0, 6.0]))];
         let mut c = ParamStore::new(3, Device::Cpu);
-        c.get_or_create("w", &[3], Init::Zeros).unwrap();
+        let _ = c.get_or_create("w", &[3], Init::Zeros).unwrap();
         c.share_values(&doubles).unwrap();
         assert_ne!(ptr(&c), doubles[0].1.data_ptr());
         assert_eq!(
