@@ -185,6 +185,18 @@ pub fn neighbourhood(
     node_features: &BTreeMap<String, Vec<String>>,
     skip: &[EdgeType],
 ) -> Value {
+    neighbourhood_with_edge_features(graph, seeds, layers, node_features, &BTreeMap::new(), skip)
+}
+
+/// [`neighbourhood`], each edge with the features `edge_features` names for its type.
+pub fn neighbourhood_with_edge_features(
+    graph: &HeteroGraph,
+    seeds: &BTreeMap<String, Vec<NodeId>>,
+    layers: usize,
+    node_features: &BTreeMap<String, Vec<String>>,
+    edge_features: &BTreeMap<EdgeType, Vec<String>>,
+    skip: &[EdgeType],
+) -> Value {
     let mut nodes: BTreeMap<String, BTreeSet<NodeId>> = BTreeMap::new();
     let mut frontier: BTreeMap<String, BTreeSet<NodeId>> = seeds
         .iter()
@@ -231,11 +243,17 @@ pub fn neighbourhood(
     let edge_values: Vec<Value> = edges
         .iter()
         .filter(|(et, ..)| !skip.contains(et))
-        .map(|(et, u, v, _)| {
+        .map(|(et, u, v, e)| {
+            let mut features = serde_json::Map::new();
+            for name in edge_features.get(et).into_iter().flatten() {
+                let (row, _) = graph.gather_edge_as_f32(et, name, &[*e]).unwrap();
+                features.insert(name.clone(), json!(row));
+            }
             json!({
                 "edge_type": [et.src, et.rel, et.dst],
                 "src_node_id": raw_id(graph, &et.src, *u),
                 "dest_node_id": raw_id(graph, &et.dst, *v),
+                "features": features,
             })
         })
         .collect();

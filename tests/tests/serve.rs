@@ -11,8 +11,8 @@ use std::path::Path;
 use gs_graph::{EdgeType, HeteroGraph, NodeId};
 use gs_tests::runs::user_item_edge_yaml;
 use gs_tests::serving::{
-    Server, best_checkpoint, infer_offline, max_abs_diff, neighbourhood, payload, predictions,
-    raw_id, softmax,
+    Server, best_checkpoint, infer_offline, max_abs_diff, neighbourhood,
+    neighbourhood_with_edge_features, payload, predictions, raw_id, softmax,
 };
 use gs_tests::{run_gs, run_gs_line, small_demo_graph, train_encoder_on_demo};
 use serde_json::{Value, json};
@@ -165,6 +165,19 @@ fn user_item_features() -> BTreeMap<String, Vec<String>> {
 /// An edge task on the user–item graph: the served predictions of six test edges, from a
 /// payload with both directions and from one with the forward edges only, are the offline ones.
 fn edge_task_agrees(task: &str, command: &str, label: &str, extra: &str, probabilities: bool) {
+    edge_task_agrees_with(task, command, label, extra, probabilities, &[]);
+}
+
+/// [`edge_task_agrees`] with the edge features `edge_features` of `user,rates,item` in the
+/// payload (then only with both directions, each edge carrying its own values).
+fn edge_task_agrees_with(
+    task: &str,
+    command: &str,
+    label: &str,
+    extra: &str,
+    probabilities: bool,
+    edge_features: &[&str],
+) {
     let yaml = user_item_edge_yaml(task, label, 2, extra);
     let tmp = gs_tests::runs::user_item_folder(&[("edge.yaml", &yaml)]);
     let dir = tmp.path();
@@ -220,17 +233,35 @@ fn edge_task_agrees(task: &str, command: &str, label: &str, extra: &str, probabi
             }
         }
     }
-    let both = neighbourhood(&graph, &seeds, 1, &user_item_features(), &[]);
+    let (fwd, rev) = rates();
+    let named: Vec<String> = edge_features.iter().map(|f| f.to_string()).collect();
+    let per_type = BTreeMap::from([(fwd.clone(), named.clone()), (rev, named)]);
+    let both =
+        neighbourhood_with_edge_features(&graph, &seeds, 1, &user_item_features(), &per_type, &[]);
     let targets: Vec<Value> = chosen
         .iter()
         .map(|&k| json!({"edge_type": ["user", "rates", "item"], "src_node_id": offline.src[k], "dest_node_id": offline.dst[k]}))
         .collect();
     let want: Vec<Vec<f32>> = chosen.iter().map(|&k| offline.preds[k].clone()).collect();
     let server = Server::start(dir, &["--model-dir", "model"], &[]);
-    for (form, sub) in [
-        ("both directions", both.clone()),
-        ("forward edges only", forward_only(&both)),
-    ] {
+    let mut forms = vec![("both directions", both.clone())];
+    if edge_features.is_empty() {
+        forms.push(("forward edges only", forward_only(&both)));
+    } else {
+        // Without the target's own edge, the decoder has nothing to read: 404, naming why.
+        let mut missing = both.clone();
+        let (s, d) = (&offline.src[chosen[0]], &offline.dst[chosen[0]]);
+        missing["edges"].as_array_mut().unwrap().retain(|e| {
+            !(e["edge_type"][1] == "rates" && e["src_node_id"] == *s && e["dest_node_id"] == *d)
+        });
+        let r = server.invoke(&payload(task, missing, targets.clone()));
+        assert_eq!(r["status_code"], 404, "{r}");
+        assert!(
+            r["error"].as_str().unwrap().contains("decoder_edge_feat"),
+            "{r}"
+        );
+    }
+    for (form, sub) in forms {
         let response = server.invoke(&payload(task, sub, targets.clone()));
         let mut served = predictions(&response);
         if probabilities {
@@ -250,6 +281,20 @@ fn edge_task_agrees(task: &str, command: &str, label: &str, extra: &str, probabi
 #[test]
 fn edge_regression_serves_the_offline_values_with_or_without_reverse_edges() {
     edge_task_agrees("edge_regression", "edge-regression", "rating", "", false);
+}
+
+/// GraphStorm's `MLPEFeatEdgeDecoder` reads the target edge's own `review`, from the target's
+/// edge in `graph.edges`.
+#[test]
+fn edge_regression_with_an_edge_feature_decoder_serves_the_offline_values() {
+    edge_task_agrees_with(
+        "edge_regression",
+        "edge-regression",
+        "rating",
+        "    decoder_type: MLPEFeatEdgeDecoder\n    decoder_edge_feat:\n      - \"user,rates,item:review\"\n",
+        false,
+        &["review"],
+    );
 }
 
 #[test]

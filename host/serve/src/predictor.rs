@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use gs_batch::Mode;
 use gs_config::TaskType;
+use gs_gconstruct::TransformTarget;
 use gs_graph::{EdgeType, NodeId};
 use gs_tensor::{Kind, Tensor, tch};
 use gs_train::serving::{candidate_scores, load_serving_weights, serving_model, subgraph_batch};
@@ -14,6 +15,7 @@ use gs_train::{PreparedBatch, TargetEdges, TaskModel};
 use serde_json::{Value, json};
 
 use crate::codes::{RequestError, StatusCode};
+use crate::features::{ValueAt, feature_rows};
 use crate::payload::{Payload, Targets, parse_payload};
 use crate::response::Response;
 use crate::served_model::ServedModel;
@@ -107,7 +109,7 @@ impl Predictor {
         let results = match (&payload.targets, task) {
             (Targets::Nodes(targets), _) => self.node_results(&sub, targets),
             (Targets::Edges(targets), TaskType::LinkPrediction) => self.link_results(&sub, targets),
-            (Targets::Edges(targets), _) => self.edge_results(&sub, targets),
+            (Targets::Edges(targets), _) => self.edge_results(&sub, payload, targets),
         };
         timings.forward = start.elapsed();
         let results = results.map_err(|e| {
@@ -178,6 +180,7 @@ impl Predictor {
     fn edge_results(
         &mut self,
         sub: &Subgraph,
+        payload: &Payload,
         targets: &[([String; 3], String, String)],
     ) -> Result<Vec<Value>, RequestError> {
         let config = &self.served.resolved.train;
@@ -224,7 +227,7 @@ impl Predictor {
                 dst_type: etype.dst.clone(),
                 src: Tensor::from_slice(&src),
                 dst: Tensor::from_slice(&dst),
-                features: None,
+                features: decoder_features(&self.served, payload, targets)?,
             }),
             pairs: None,
         };
@@ -295,6 +298,78 @@ impl Predictor {
             scores.into_iter().map(|s| vec![s]).collect(),
         ))
     }
+}
+
+/// The target edges' own features for the host's `MLPEFeatEdgeDecoder` (`decoder_edge_feat`),
+/// `[targets, width]`: read from each target's edge in `graph.edges` (the first with the same
+/// type and endpoints) through the fitted transforms; `None` when the model reads none.
+fn decoder_features(
+    served: &ServedModel,
+    payload: &Payload,
+    targets: &[([String; 3], String, String)],
+) -> Result<Option<Tensor>, RequestError> {
+    let wanted = &served.record.decoder_edge_features;
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let mut edge_of: HashMap<(&[String; 3], &str, &str), usize> = HashMap::new();
+    for (j, e) in payload.edges.iter().enumerate().rev() {
+        edge_of.insert((&e.edge_type, e.src.as_str(), e.dst.as_str()), j);
+    }
+    let mut rows = Vec::with_capacity(targets.len());
+    for (i, (t, s, d)) in targets.iter().enumerate() {
+        let j = edge_of
+            .get(&(t, s.as_str(), d.as_str()))
+            .copied()
+            .ok_or_else(|| {
+                RequestError::new(
+                    StatusCode::NotFound,
+                    format!(
+                        "`targets[{i}]` (`{s}` -> `{d}`) has no edge in `graph.edges`, whose \
+                     features the model's decoder reads (decoder_edge_feat {:?}); send the \
+                     target edge in graph.edges with them",
+                        wanted.iter().map(|f| &f.name).collect::<Vec<_>>()
+                    ),
+                )
+            })?;
+        rows.push(j);
+    }
+    let etype = targets[0].0.clone();
+    let mut columns = Vec::with_capacity(wanted.len());
+    for f in wanted {
+        let values = rows
+            .iter()
+            .map(|&j| {
+                let v = payload.edges[j].features.get(&f.name).ok_or_else(|| {
+                    RequestError::new(
+                        StatusCode::NotFound,
+                        format!(
+                            "`graph.edges[{j}]` has no feature `{}`, which the model's decoder \
+                             reads",
+                            f.name
+                        ),
+                    )
+                })?;
+                let at = ValueAt {
+                    list: "graph.edges",
+                    index: j,
+                    feature: &f.name,
+                    column: None,
+                };
+                Ok((at, v))
+            })
+            .collect::<Result<Vec<_>, RequestError>>()?;
+        let target = TransformTarget::Edge(etype.clone());
+        let data = feature_rows(
+            served.transforms.as_ref(),
+            &target,
+            &f.name,
+            f.width,
+            &values,
+        )?;
+        columns.push(Tensor::from_slice(&data).reshape([rows.len() as i64, f.width as i64]));
+    }
+    Ok(Some(Tensor::cat(&columns, 1)))
 }
 
 fn build_model(served: &ServedModel) -> anyhow::Result<TaskModel> {

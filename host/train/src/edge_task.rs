@@ -250,6 +250,7 @@ impl EdgeTask {
             &self.config,
             &self.model_config(custom_args)?,
             model.host_decodes(),
+            Some((&self.etype, &self.decoder_features)),
         )
     }
 

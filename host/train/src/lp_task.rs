@@ -302,6 +302,7 @@ impl LinkPredictionTask {
             &self.config,
             &self.model_config(custom_args),
             model.host_decodes(),
+            None,
         )
     }
 

@@ -164,6 +164,7 @@ impl NodeTask {
             &self.config,
             &self.model_config(custom_args)?,
             model.host_decodes(),
+            None,
         )
     }
 

@@ -52,6 +52,10 @@ pub struct ServingRecord {
     pub reverse_edge_types: Vec<[[String; 3]; 2]>,
     /// Whether the host decodes (the plugin does not decode the task itself).
     pub host_decodes: bool,
+    /// An edge task's `decoder_edge_feat`: the target edges' own features the host's
+    /// `MLPEFeatEdgeDecoder` reads, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoder_edge_features: Vec<FeatureWidth>,
 }
 
 /// The model configuration `init` was given (gs-batch's `ModelConfig` without the task).
@@ -115,6 +119,7 @@ impl ServingRecord {
         config: &TrainConfig,
         model_config: &ModelConfig,
         host_decodes: bool,
+        decoder_features: Option<(&EdgeType, &EdgeFeatureSpec)>,
     ) -> Result<Self, TrainError> {
         let width = |ntype: &str, name: &str| {
             graph
@@ -195,6 +200,17 @@ impl ServingRecord {
                 .map(|(f, r)| [triple(f), triple(r)])
                 .collect(),
             host_decodes,
+            decoder_edge_features: decoder_features
+                .map(|(et, spec)| {
+                    spec.features(et)
+                        .iter()
+                        .map(|f| FeatureWidth {
+                            name: f.clone(),
+                            width: graph.edge_data(et, f).map_or(0, gs_graph::Array::row_width),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -341,17 +357,6 @@ fn host_decoder(
             )?)
         }
         TaskType::EdgeClassification | TaskType::EdgeRegression => {
-            if config
-                .decoder_edge_feat
-                .as_ref()
-                .is_some_and(|f| !f.is_empty())
-            {
-                return Err(TrainError::Config(
-                    "`decoder_edge_feat` (the target edges' own features in the decoder) is \
-                     not served yet; hint: serve a model trained without decoder_edge_feat"
-                        .into(),
-                ));
-            }
             HostDecoder::Edge(EdgeDecoder::new(
                 &EdgeDecoderSpec {
                     decoder_type: &config.decoder_type,
@@ -361,7 +366,11 @@ fn host_decoder(
                     num_basis: i64::from(config.num_decoder_basis),
                     bias: config.decoder_bias,
                     dropout: config.dropout,
-                    edge_feat_dim: 0,
+                    edge_feat_dim: record
+                        .decoder_edge_features
+                        .iter()
+                        .map(|f| f.width)
+                        .sum::<usize>() as i64,
                 },
                 config.seed,
                 device,
