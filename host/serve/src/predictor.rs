@@ -15,11 +15,11 @@ use gs_train::{PreparedBatch, TargetEdges, TaskModel};
 use serde_json::{Value, json};
 
 use crate::codes::{RequestError, StatusCode};
-use crate::features::{ValueAt, feature_rows};
+use crate::features::feature_rows;
 use crate::payload::{Payload, Targets, parse_payload};
 use crate::response::Response;
 use crate::served_model::ServedModel;
-use crate::subgraph::{self, Subgraph, etype_text, target_node};
+use crate::subgraph::{self, Subgraph, edge_values, etype_text, target_node};
 
 /// Where one request's time went.
 #[derive(Debug, Clone, Copy, Default)]
@@ -337,28 +337,12 @@ fn decoder_features(
     let etype = targets[0].0.clone();
     let mut columns = Vec::with_capacity(wanted.len());
     for f in wanted {
-        let values = rows
-            .iter()
-            .map(|&j| {
-                let v = payload.edges[j].features.get(&f.name).ok_or_else(|| {
-                    RequestError::new(
-                        StatusCode::NotFound,
-                        format!(
-                            "`graph.edges[{j}]` has no feature `{}`, which the model's decoder \
-                             reads",
-                            f.name
-                        ),
-                    )
-                })?;
-                let at = ValueAt {
-                    list: "graph.edges",
-                    index: j,
-                    feature: &f.name,
-                    column: None,
-                };
-                Ok((at, v))
-            })
-            .collect::<Result<Vec<_>, RequestError>>()?;
+        let values = edge_values(
+            payload,
+            rows.iter().copied(),
+            &f.name,
+            "the model's decoder",
+        )?;
         let target = TransformTarget::Edge(etype.clone());
         let data = feature_rows(
             served.transforms.as_ref(),

@@ -13,6 +13,7 @@ use gs_train::serving::{ServingRecord, edge_type};
 use crate::codes::{RequestError, StatusCode};
 use crate::features::{ValueAt, feature_rows};
 use crate::payload::{Payload, PayloadEdge};
+use crate::raw_value::RawValue;
 use crate::served_model::{ServedModel, UnseenNodeEmbedding};
 
 /// The reserved payload feature of a node's learnable embedding.
@@ -211,28 +212,8 @@ fn set_edges(
             .add_edges(&edge_type(&e.etype), &list.src, &list.dst)
             .map_err(internal)?;
         for f in &e.features {
-            let values = order
-                .iter()
-                .map(|&k| {
-                    let i = list.origin[k];
-                    let v = payload.edges[i].features.get(&f.name).ok_or_else(|| {
-                        RequestError::new(
-                            StatusCode::NotFound,
-                            format!(
-                                "`graph.edges[{i}]` has no feature `{}`, which the model reads",
-                                f.name
-                            ),
-                        )
-                    })?;
-                    let at = ValueAt {
-                        list: "graph.edges",
-                        index: i,
-                        feature: &f.name,
-                        column: None,
-                    };
-                    Ok((at, v))
-                })
-                .collect::<Result<Vec<_>, RequestError>>()?;
+            let rows = order.iter().map(|&k| list.origin[k]);
+            let values = edge_values(payload, rows, &f.name, "the model")?;
             let of = list.features_of.clone().unwrap_or_else(|| e.etype.clone());
             let transforms = model.transforms.as_ref();
             let target = TransformTarget::Edge(of);
@@ -244,6 +225,32 @@ fn set_edges(
         }
     }
     Ok(())
+}
+
+/// The raw values of feature `name` of the payload's edges `rows`, each named for errors; an
+/// edge without it is 404 (`reader` says who reads it).
+pub(crate) fn edge_values<'a>(
+    payload: &'a Payload,
+    rows: impl Iterator<Item = usize>,
+    name: &'a str,
+    reader: &str,
+) -> Result<Vec<(ValueAt<'a>, &'a RawValue)>, RequestError> {
+    rows.map(|i| {
+        let v = payload.edges[i].features.get(name).ok_or_else(|| {
+            RequestError::new(
+                StatusCode::NotFound,
+                format!("`graph.edges[{i}]` has no feature `{name}`, which {reader} reads"),
+            )
+        })?;
+        let at = ValueAt {
+            list: "graph.edges",
+            index: i,
+            feature: name,
+            column: None,
+        };
+        Ok((at, v))
+    })
+    .collect()
 }
 
 fn internal(e: impl std::fmt::Display) -> RequestError {
