@@ -123,6 +123,10 @@ pub(crate) fn feature_rows(
     width: usize,
     values: &[(ValueAt<'_>, &RawValue)],
 ) -> Result<Vec<f32>, RequestError> {
+    if values.is_empty() {
+        // A type the payload has no node (or edge) of.
+        return Ok(vec![]);
+    }
     let rows =
         match transforms.and_then(|conf| Some((conf, transform_columns(conf, target, name)?))) {
             Some((conf, cols)) => transformed(conf, target, name, &cols, values)?,
