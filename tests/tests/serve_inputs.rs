@@ -308,6 +308,14 @@ fn raw_feature_values_are_transformed_as_gconstruct_fitted_them() {
         diff < 1e-5,
         "served predictions from raw values differ from offline ones by {diff}"
     );
+    // A payload with no item at all: the item features' transforms have nothing to do.
+    let lone = json!({"nodes": [{"node_type": "user", "node_id": "u0", "features": {"age": 21.0, "city": "paris"}}], "edges": []});
+    let r = server.invoke(&payload(
+        "node_classification",
+        lone,
+        vec![json!({"node_type": "user", "node_id": "u0"})],
+    ));
+    assert_eq!(predictions(&r).len(), 1, "{r}");
     // A value the transform cannot read is an error naming the feature.
     let mut bad = request.clone();
     for n in bad["graph"]["nodes"].as_array_mut().unwrap() {
