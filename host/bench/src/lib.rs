@@ -52,6 +52,8 @@ mod proc_status;
 mod report;
 mod sampling;
 mod serve;
+mod serve_http;
+mod serve_payload;
 mod task;
 mod task_graph;
 mod task_job;
