@@ -107,18 +107,30 @@ fn sagemaker_contract_serves_opt_ml_model_on_the_port_sagemaker_names() {
 fn sigterm_lets_the_request_in_flight_finish() {
     let tmp = trained_demo();
     let dir = tmp.path();
-    let server = Server::start(dir, &["--model-dir", "model", "--workers", "1"], &[]);
-    let body = chain_payload(6000).to_string();
+    let server = Server::start(
+        dir,
+        &[
+            "--model-dir",
+            "model",
+            "--workers",
+            "1",
+            "--max-body-bytes",
+            "30000000",
+        ],
+        &[],
+    );
+    // ~7 MB, several hundred milliseconds to read and answer in a debug build.
+    let body = chain_payload(24_000).to_string();
     let url = format!("{}/invocations", server.url);
     let request =
         std::thread::spawn(move || post(&http_agent(), &url, body.as_bytes(), "application/json"));
     // The request is being read or computed when SIGTERM arrives.
-    std::thread::sleep(Duration::from_millis(30));
+    std::thread::sleep(Duration::from_millis(100));
     server.sigterm();
     let (status, text) = request.join().unwrap();
     assert_eq!(status, 200, "{text}");
     let response: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(predictions(&response).len(), 6000);
+    assert_eq!(predictions(&response).len(), 24_000);
     let (exit, log) = server.stop();
     assert!(
         exit.success(),
