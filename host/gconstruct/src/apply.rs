@@ -18,6 +18,56 @@ pub enum TransformTarget {
     Edge([String; 3]),
 }
 
+impl TransformTarget {
+    /// Whether the `nodes` or `edges` block `b` of a transform config is this target's.
+    fn names(&self, b: &Value) -> bool {
+        match self {
+            TransformTarget::Node(nt) => {
+                b.get("node_type").and_then(Value::as_str) == Some(nt.as_str())
+            }
+            TransformTarget::Edge(rel) => {
+                b.get("relation")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| {
+                        r.len() == 3 && (0..3).all(|k| r[k].as_str() == Some(rel[k].as_str()))
+                    })
+            }
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            TransformTarget::Node(_) => "nodes",
+            TransformTarget::Edge(_) => "edges",
+        }
+    }
+}
+
+/// The columns (`feature_col`) of the feature `name` (its `feature_name`, by default its one
+/// column) of `target` in a transform config, read as [`apply_transforms`] reads them; `None`
+/// when the config has no such feature. An entry of `target` that does not parse is an error.
+pub fn feature_columns(
+    transform_conf: &Value,
+    target: &TransformTarget,
+    name: &str,
+) -> Result<Option<Vec<String>>, GconstructError> {
+    let key = target.key();
+    let blocks = transform_conf.get(key).and_then(Value::as_array);
+    for (i, b) in blocks.into_iter().flatten().enumerate() {
+        if !target.names(b) {
+            continue;
+        }
+        let features = b.get("features").and_then(Value::as_array);
+        for (j, f) in features.into_iter().flatten().enumerate() {
+            let spec = parse_feature(f, &format!("{key}[{i}].features[{j}]"))?;
+            if spec.name == name {
+                return Ok(Some(spec.cols));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Applies the feature transforms of a `data_transform_new.json` (as [`crate::construct`] or
 /// GraphStorm writes it) to raw column values, without refitting: the result equals the
 /// features construction computed for the same raw values.
@@ -32,10 +82,8 @@ pub fn apply_transforms(
     target: &TransformTarget,
     columns: &BTreeMap<String, RawColumn>,
 ) -> Result<BTreeMap<String, Feature>, GconstructError> {
-    let (key, blocks) = match target {
-        TransformTarget::Node(_) => ("nodes", transform_conf.get("nodes")),
-        TransformTarget::Edge(_) => ("edges", transform_conf.get("edges")),
-    };
+    let key = target.key();
+    let blocks = transform_conf.get(key);
     let blocks = blocks.and_then(Value::as_array).ok_or_else(|| {
         GconstructError::config(
             "(top level)",
@@ -57,19 +105,7 @@ pub fn apply_transforms(
     let mut out = BTreeMap::new();
     let mut found = false;
     for (i, b) in blocks.iter().enumerate() {
-        let matches = match target {
-            TransformTarget::Node(nt) => {
-                b.get("node_type").and_then(Value::as_str) == Some(nt.as_str())
-            }
-            TransformTarget::Edge(rel) => {
-                b.get("relation")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| {
-                        r.len() == 3 && (0..3).all(|k| r[k].as_str() == Some(rel[k].as_str()))
-                    })
-            }
-        };
-        if !matches {
+        if !target.names(b) {
             continue;
         }
         found = true;

@@ -78,7 +78,7 @@ mod parquet_input;
 mod parquet_rows;
 mod transform;
 
-pub use apply::{TransformTarget, apply_transforms, read_transform_conf};
+pub use apply::{TransformTarget, apply_transforms, feature_columns, read_transform_conf};
 pub use construct::{
     ConstructOptions, ConstructReport, PartMethod, SplitSizes, TRANSFORM_CONF_FILE, construct,
 };

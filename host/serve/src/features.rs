@@ -30,52 +30,6 @@ impl std::fmt::Display for ValueAt<'_> {
     }
 }
 
-/// The feature entry named `name` of `target` in a transform config: its columns.
-pub(crate) fn transform_columns(
-    conf: &Value,
-    target: &TransformTarget,
-    name: &str,
-) -> Option<Vec<String>> {
-    let (key, matches): (&str, Box<dyn Fn(&Value) -> bool>) = match target {
-        TransformTarget::Node(nt) => (
-            "nodes",
-            Box::new(move |b: &Value| b.get("node_type").and_then(Value::as_str) == Some(nt)),
-        ),
-        TransformTarget::Edge(rel) => (
-            "edges",
-            Box::new(move |b: &Value| {
-                b.get("relation")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| {
-                        r.len() == 3 && (0..3).all(|k| r[k].as_str() == Some(rel[k].as_str()))
-                    })
-            }),
-        ),
-    };
-    let blocks = conf.get(key)?.as_array()?;
-    for block in blocks.iter().filter(|b| matches(b)) {
-        for f in block.get("features")?.as_array()? {
-            let cols: Vec<String> = match f.get("feature_col")? {
-                Value::String(s) => vec![s.clone()],
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect(),
-                _ => continue,
-            };
-            let fname = match f.get("feature_name").and_then(Value::as_str) {
-                Some(n) => n.to_string(),
-                None if cols.len() == 1 => cols[0].clone(),
-                None => continue,
-            };
-            if fname == name {
-                return Some(cols);
-            }
-        }
-    }
-    None
-}
-
 /// One column of raw values, typed as pandas would read them: integers, floats, text or
 /// numeric lists. `at` names each value for errors.
 fn raw_column(values: &[(ValueAt<'_>, &RawValue)]) -> Result<RawColumn, RequestError> {
@@ -115,9 +69,10 @@ fn raw_column(values: &[(ValueAt<'_>, &RawValue)]) -> Result<RawColumn, RequestE
 }
 
 /// Rows `[values.len(), width]` of feature `name` of `target` from raw `values` (one per node
-/// or edge, named for errors).
+/// or edge, named for errors), through `transform` (the config and the feature's columns)
+/// when it has one.
 pub(crate) fn feature_rows(
-    transforms: Option<&Value>,
+    transform: Option<(&Value, &[String])>,
     target: &TransformTarget,
     name: &str,
     width: usize,
@@ -127,11 +82,10 @@ pub(crate) fn feature_rows(
         // A type the payload has no node (or edge) of.
         return Ok(vec![]);
     }
-    let rows =
-        match transforms.and_then(|conf| Some((conf, transform_columns(conf, target, name)?))) {
-            Some((conf, cols)) => transformed(conf, target, name, &cols, values)?,
-            None => as_sent(width, values)?,
-        };
+    let rows = match transform {
+        Some((conf, cols)) => transformed(conf, target, name, cols, values)?,
+        None => as_sent(width, values)?,
+    };
     if rows.len() != values.len() * width {
         return Err(RequestError::construction(
             "MISMATCHED_FEATURE_ERROR",

@@ -21,6 +21,7 @@ mod response;
 mod served_model;
 mod server;
 mod subgraph;
+mod transforms;
 mod wire;
 
 pub use codes::{RequestError, StatusCode};

@@ -159,7 +159,7 @@ impl Predictor {
         }
         let batch = subgraph_batch(
             &sub.graph,
-            sub.node_features.clone(),
+            self.served.node_features.clone(),
             config,
             &outputs.nodes,
             ntype,
@@ -211,7 +211,7 @@ impl Predictor {
         }
         let data = subgraph_batch(
             &sub.graph,
-            sub.node_features.clone(),
+            self.served.node_features.clone(),
             config,
             &outputs.nodes,
             &etype.dst,
@@ -275,7 +275,7 @@ impl Predictor {
         let first = targets[0].0[2].clone();
         let batch = subgraph_batch(
             &sub.graph,
-            sub.node_features.clone(),
+            self.served.node_features.clone(),
             config,
             &outputs.nodes,
             &first,
@@ -345,7 +345,7 @@ fn decoder_features(
         )?;
         let target = TransformTarget::Edge(etype.clone());
         let data = feature_rows(
-            served.transforms.as_ref(),
+            served.transform(&target, &f.name),
             &target,
             &f.name,
             f.width,

@@ -8,18 +8,15 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use gs_config::{Resolved, TaskType};
-use gs_gconstruct::{RawColumn, TransformTarget, apply_transforms};
+use gs_gconstruct::TransformTarget;
 use gs_runtime::{CacheLocation, Plugin, PluginEngine};
 use gs_tensor::{Device, Tensor};
 use gs_train::checkpoint::{self, LoadedCheckpoint};
 use gs_train::serving::{SERVING_FILE, ServingRecord};
 use serde_json::Value;
 
-use crate::features::transform_columns;
 use crate::model_dir::ModelDir;
-
-/// The runtime YAML and transforms file names GraphStorm uses.
-const TRANSFORMS_FILE: &str = "data_transform_new.json";
+use crate::transforms::Transforms;
 
 /// What a node of a learnable type that training never saw, and whose payload gives no
 /// `gs_learnable_embedding`, gets (`--unseen-node-embedding`).
@@ -85,8 +82,11 @@ pub struct ServedModel {
     pub resolved: Resolved,
     pub(crate) checkpoint: ReadOnly<LoadedCheckpoint>,
     pub(crate) plugin: Plugin,
-    pub(crate) transforms: Option<Value>,
+    pub(crate) transforms: Option<Transforms>,
     pub(crate) learnable: ReadOnly<BTreeMap<String, LearnableTable>>,
+    /// The input features of each node type in a request's subgraph, in order: the record's,
+    /// then `gs_learnable_embedding` for a learnable type.
+    pub(crate) node_features: BTreeMap<String, Vec<String>>,
     pub options: ServeOptions,
     pub device: Device,
 }
@@ -119,10 +119,8 @@ impl ServedModel {
                     dir.checkpoint.display()
                 )
             })?;
-        let transforms = read_transforms(&dir.root)?;
-        if let Some(conf) = &transforms {
-            check_transforms(conf, &record)?;
-        }
+        let transforms = Transforms::load(&dir.root, &record)?;
+        let node_features = node_features(&record);
         let learnable = learnable_tables(&record, &checkpoint)?;
         let engine = PluginEngine::new(options.component_cache.clone())?;
         let source = format!(
@@ -138,6 +136,7 @@ impl ServedModel {
             plugin,
             transforms,
             learnable: ReadOnly(learnable),
+            node_features,
             options,
             device: Device::Cpu,
         })
@@ -148,50 +147,36 @@ impl ServedModel {
         self.resolved.train.task_type
     }
 
+    /// The transform config and columns of feature `name` of `target`, when it has a
+    /// fitted transform.
+    pub(crate) fn transform(
+        &self,
+        target: &TransformTarget,
+        name: &str,
+    ) -> Option<(&Value, &[String])> {
+        self.transforms.as_ref()?.of(target, name)
+    }
+
     /// The checkpoint served.
     pub fn checkpoint_dir(&self) -> &Path {
         &self.checkpoint.0.dir
     }
 }
 
-fn read_transforms(root: &Path) -> anyhow::Result<Option<Value>> {
-    let path = root.join(TRANSFORMS_FILE);
-    if !path.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(gs_gconstruct::read_transform_conf(&path)?))
-}
-
-/// Refuses, at start, a transform the server could not apply to a request's rows: each
-/// feature the model reads is applied to an empty column of its raw values.
-fn check_transforms(conf: &Value, record: &ServingRecord) -> anyhow::Result<()> {
-    let node_features = record.node_types.iter().flat_map(|n| {
-        n.features
-            .iter()
-            .map(|f| (TransformTarget::Node(n.name.clone()), f.name.clone()))
-    });
-    let edge_features = record.edge_types.iter().flat_map(|e| {
-        e.features
-            .iter()
-            .map(|f| (TransformTarget::Edge(e.etype.clone()), f.name.clone()))
-    });
-    for (target, name) in node_features.chain(edge_features) {
-        let Some(cols) = transform_columns(conf, &target, &name) else {
-            continue;
-        };
-        let empty: BTreeMap<String, RawColumn> = cols
-            .iter()
-            .map(|c| (c.clone(), RawColumn::Float(vec![])))
-            .collect();
-        if let Err(e) = apply_transforms(conf, &target, &empty) {
-            bail!(
-                "feature `{name}` of {target:?} cannot be computed for a single request: {e}\n\
-                 hint: serve a model whose graph was built without this transform, or send the \
-                 feature already transformed under another name"
-            );
-        }
-    }
-    Ok(())
+/// The input features of each node type of a request's subgraph, in order: the record's
+/// features, then the learnable embedding where the type has one.
+fn node_features(record: &ServingRecord) -> BTreeMap<String, Vec<String>> {
+    record
+        .node_types
+        .iter()
+        .map(|n| {
+            let mut names: Vec<String> = n.features.iter().map(|f| f.name.clone()).collect();
+            if n.learnable_ids.is_some() {
+                names.push(crate::subgraph::LEARNABLE_FEATURE.to_string());
+            }
+            (n.name.clone(), names)
+        })
+        .collect()
 }
 
 /// The learnable embedding tables of the checkpoint, with the row of each raw id.

@@ -24,8 +24,6 @@ pub(crate) struct Subgraph {
     pub(crate) graph: Arc<HeteroGraph>,
     /// Local id of each raw node id, per node type.
     pub(crate) index: BTreeMap<String, HashMap<String, NodeId>>,
-    /// The input features of each node type, in order (the learnable embedding last).
-    pub(crate) node_features: BTreeMap<String, Vec<String>>,
     /// Nodes of learnable types that training never saw and the payload gave no embedding.
     pub(crate) unseen: usize,
 }
@@ -61,21 +59,9 @@ pub(crate) fn build(model: &ServedModel, payload: &Payload) -> Result<Subgraph, 
     set_node_features(model, payload, &members, &mut graph)?;
     set_edges(model, payload, &edges, &mut graph)?;
     let unseen = learnable_inputs(model, payload, &members, &edges, &mut graph)?;
-    let node_features = record
-        .node_types
-        .iter()
-        .map(|n| {
-            let mut names: Vec<String> = n.features.iter().map(|f| f.name.clone()).collect();
-            if n.learnable_ids.is_some() {
-                names.push(LEARNABLE_FEATURE.to_string());
-            }
-            (n.name.clone(), names)
-        })
-        .collect();
     Ok(Subgraph {
         graph: Arc::new(graph),
         index,
-        node_features,
         unseen,
     })
 }
@@ -187,8 +173,8 @@ fn set_node_features(
                 })
                 .collect::<Result<Vec<_>, RequestError>>()?;
             let target = TransformTarget::Node(n.name.clone());
-            let transforms = model.transforms.as_ref();
-            let data = feature_rows(transforms, &target, &f.name, f.width, &values)?;
+            let transform = model.transform(&target, &f.name);
+            let data = feature_rows(transform, &target, &f.name, f.width, &values)?;
             let array = Array::from_f32(data, &[rows.len(), f.width]).map_err(internal)?;
             graph
                 .set_node_data(&n.name, &f.name, array)
@@ -215,9 +201,9 @@ fn set_edges(
             let rows = order.iter().map(|&k| list.origin[k]);
             let values = edge_values(payload, rows, &f.name, "the model")?;
             let of = list.features_of.clone().unwrap_or_else(|| e.etype.clone());
-            let transforms = model.transforms.as_ref();
             let target = TransformTarget::Edge(of);
-            let data = feature_rows(transforms, &target, &f.name, f.width, &values)?;
+            let transform = model.transform(&target, &f.name);
+            let data = feature_rows(transform, &target, &f.name, f.width, &values)?;
             let array = Array::from_f32(data, &[values.len(), f.width]).map_err(internal)?;
             graph
                 .set_edge_data(&edge_type(&e.etype), &f.name, array)
