@@ -70,15 +70,7 @@ fn write_archive(dir: &ModelDir, name: &str, path: &Path) -> anyhow::Result<Vec<
             files.push(file.to_string());
         }
     }
-    let mut summary = TrainingSummary::load(&dir.root).unwrap_or(TrainingSummary {
-        eval_metric: vec![],
-        best_epoch: None,
-        best_checkpoint: None,
-        best_val_score: None,
-        test_score: None,
-        epochs: vec![],
-        iterations: vec![],
-    });
+    let mut summary = TrainingSummary::load(&dir.root).unwrap_or_default();
     summary.best_checkpoint = Some(name.to_string());
     let text = serde_json::to_vec_pretty(&summary)?;
     let mut header = tar::Header::new_gnu();

@@ -43,7 +43,7 @@ pub struct IterationReport {
 }
 
 /// The whole run.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TrainingSummary {
     /// Primary metric first, as `eval_metric` lists them.
     pub eval_metric: Vec<String>,

@@ -115,12 +115,7 @@ pub(crate) fn train<T: TargetTask + ?Sized>(
         Some(previous) => previous.clone().before_epoch(options.start_epoch, better),
         None => TrainingSummary {
             eval_metric: c.eval_metric.clone(),
-            best_epoch: None,
-            best_checkpoint: None,
-            best_val_score: None,
-            test_score: None,
-            epochs: vec![],
-            iterations: vec![],
+            ..TrainingSummary::default()
         },
     };
     let mut writer = CheckpointWriter::new(
