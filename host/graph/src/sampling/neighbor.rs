@@ -146,14 +146,7 @@ pub fn sample_blocks(
     fanouts: &[Fanout],
     rng_seed: u64,
 ) -> Result<MiniBatch, GraphError> {
-    let num_targets = graph.node_count(target_ntype)?;
-    check_ids(seeds, num_targets, target_ntype, || "seed".to_string())?;
-    check_distinct(target_ntype, seeds)?;
-    let mut dst: BTreeMap<String, Vec<NodeId>> = graph
-        .node_types()
-        .map(|nt| (nt.to_string(), Vec::new()))
-        .collect();
-    dst.insert(target_ntype.to_string(), seeds.to_vec());
+    let dst = output_nodes(graph, [(target_ntype, seeds)], "seed")?;
     let (layers, input_nodes) = sample_core(graph, dst, fanouts, rng_seed, None)?;
     Ok(MiniBatch {
         target_ntype: target_ntype.to_string(),
@@ -172,18 +165,29 @@ pub fn sample_all_neighbors(
     dst: &BTreeMap<String, Vec<NodeId>>,
     num_layers: usize,
 ) -> Result<(Vec<LayerBlocks>, BTreeMap<String, Vec<NodeId>>), GraphError> {
-    let mut all: BTreeMap<String, Vec<NodeId>> = graph
+    let given = dst.iter().map(|(t, ids)| (t.as_str(), ids.as_slice()));
+    let dst = output_nodes(graph, given, "target")?;
+    sample_core(graph, dst, &super::full_fanouts(num_layers), 0, None)
+}
+
+/// The last layer's destination nodes of a batch: every node type of `graph`, with the ids
+/// `given` for some (each list checked in range and distinct; `what` names them in errors),
+/// none for the others.
+fn output_nodes<'a>(
+    graph: &HeteroGraph,
+    given: impl IntoIterator<Item = (&'a str, &'a [NodeId])>,
+    what: &str,
+) -> Result<BTreeMap<String, Vec<NodeId>>, GraphError> {
+    let mut dst: BTreeMap<String, Vec<NodeId>> = graph
         .node_types()
         .map(|nt| (nt.to_string(), Vec::new()))
         .collect();
-    for (ntype, ids) in dst {
-        check_ids(ids, graph.node_count(ntype)?, ntype, || {
-            "target".to_string()
-        })?;
+    for (ntype, ids) in given {
+        check_ids(ids, graph.node_count(ntype)?, ntype, || what.to_string())?;
         check_distinct(ntype, ids)?;
-        all.insert(ntype.clone(), ids.clone());
+        dst.insert(ntype.to_string(), ids.to_vec());
     }
-    sample_core(graph, all, &super::full_fanouts(num_layers), 0, None)
+    Ok(dst)
 }
 
 pub(crate) fn check_distinct(ntype: &str, seeds: &[NodeId]) -> Result<(), GraphError> {
