@@ -188,7 +188,7 @@ static mut RETURN_AREA: ReturnArea = ReturnArea([std::mem::MaybeUninit::uninit()
 ///
 /// # Safety
 /// Only the canonical ABI may call this, with the arguments the component model passes to
-/// `gs:plugin/model-api@0.1.3#decode`.
+/// `gs:plugin/model-api@0.1.4#decode`.
 pub unsafe fn decode_export<M: Model>(
     cell: &'static ModelCell<M>,
     batch: i32,
@@ -278,8 +278,8 @@ pub unsafe fn decode_post_return(area: *mut u8) {
     }
 }
 
-/// Exports a [`Model`](crate::Model) as the component's `gs:plugin/model-api@0.1.3` and
-/// `gs:plugin/model-capabilities@0.1.3`.
+/// Exports a [`Model`](crate::Model) as the component's `gs:plugin/model-api@0.1.4` and
+/// `gs:plugin/model-capabilities@0.1.4`.
 ///
 /// Use it once, at the top level of the plugin's `cdylib` crate:
 ///
@@ -355,7 +355,7 @@ macro_rules! export_model {
             }
 
             #[cfg(target_arch = "wasm32")]
-            #[unsafe(export_name = "gs:plugin/model-api@0.1.3#decode")]
+            #[unsafe(export_name = "gs:plugin/model-api@0.1.4#decode")]
             unsafe extern "C" fn gs_plugin_decode(
                 batch: i32,
                 list: *mut u8,
@@ -367,7 +367,7 @@ macro_rules! export_model {
             }
 
             #[cfg(target_arch = "wasm32")]
-            #[unsafe(export_name = "cabi_post_gs:plugin/model-api@0.1.3#decode")]
+            #[unsafe(export_name = "cabi_post_gs:plugin/model-api@0.1.4#decode")]
             unsafe extern "C" fn gs_plugin_decode_post_return(area: *mut u8) {
                 // SAFETY: called by the canonical ABI only, with what `decode` returned.
                 unsafe { __gs::decode_post_return(area) }

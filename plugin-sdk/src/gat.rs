@@ -179,8 +179,7 @@ pub(crate) fn attention_layer(
         parts.insert(dst_type, scored);
     }
     let mut out = BTreeMap::new();
-    for t in batch.dst_node_types(layer) {
-        let num_dst = batch.num_dst_nodes(layer, &t);
+    for (t, num_dst) in batch.dst_node_counts(layer) {
         let y = match parts.remove(&t) {
             Some(p) => attend(p, num_dst, heads, f),
             None => Tensor::zeros(&[num_dst, heads * f], crate::Dtype::F32),

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::bindings::gs::plugin::graph as raw;
 use crate::{Error, LpPairs, Reduce, Result, TargetEdges, Tensor};
 
-pub use raw::{EdgeType, GraphSchema, NodeType};
+pub use raw::{EdgeType, GraphSchema, LayerNodes, NodeType};
 
 impl EdgeType {
     /// A canonical edge type from its three parts.
@@ -113,19 +113,29 @@ impl Batch {
         )))
     }
 
-    /// The blocks of a layer, one per edge type that has edges in it, in the host's order.
+    /// The blocks of a layer, one per edge type that has edges in it, in the host's order,
+    /// with their edge types and node counts: one host call (`described-blocks`).
     pub fn blocks(&self, layer: u32) -> Vec<Block> {
-        self.0.blocks(layer).into_iter().map(Block).collect()
+        self.0
+            .described_blocks(layer)
+            .into_iter()
+            .map(|b| Block {
+                raw: b.block,
+                edge_type: b.edge_type,
+                num_src: b.num_src,
+                num_dst: b.num_dst,
+            })
+            .collect()
     }
 
     /// The blocks of a layer grouped by destination node type, each type's in the host's
     /// order, leaving out a block without destinations or without sources (one that a
-    /// fanout of 0 leaves with no edges). One `edge-type` call per block kept.
+    /// fanout of 0 leaves with no edges). One host call.
     pub fn blocks_by_destination(&self, layer: u32) -> BTreeMap<String, Vec<Block>> {
         let mut into: BTreeMap<String, Vec<Block>> = BTreeMap::new();
         for block in self.blocks(layer) {
-            if block.num_dst() > 0 && block.num_src() > 0 {
-                into.entry(block.edge_type().dst).or_default().push(block);
+            if block.num_dst > 0 && block.num_src > 0 {
+                into.entry(block.edge_type.dst.clone()).or_default().push(block);
             }
         }
         into
@@ -138,12 +148,29 @@ impl Batch {
 
     /// Node types with destination nodes in a layer, in the order of
     /// [`src_node_types`](Self::src_node_types) (destination nodes are a prefix of the source
-    /// nodes of the same type). One host call per source node type.
+    /// nodes of the same type). One host call.
     pub fn dst_node_types(&self, layer: u32) -> Vec<String> {
-        self.src_node_types(layer)
+        self.dst_node_counts(layer)
             .into_iter()
-            .filter(|t| self.num_dst_nodes(layer, t) > 0)
+            .map(|(t, _)| t)
             .collect()
+    }
+
+    /// [`dst_node_types`](Self::dst_node_types) with each type's
+    /// [`num_dst_nodes`](Self::num_dst_nodes): one host call for all of them.
+    pub fn dst_node_counts(&self, layer: u32) -> Vec<(String, i64)> {
+        self.layer_nodes(layer)
+            .into_iter()
+            .filter(|n| n.num_dst > 0)
+            .map(|n| (n.node_type, n.num_dst))
+            .collect()
+    }
+
+    /// Every node type with source nodes in a layer, in the order of
+    /// [`src_node_types`](Self::src_node_types), with its source and destination counts: one
+    /// host call.
+    pub fn layer_nodes(&self, layer: u32) -> Vec<LayerNodes> {
+        self.0.layer_nodes(layer)
     }
 
     /// The number of source nodes of a type in a layer (0 if none).
@@ -191,37 +218,44 @@ impl fmt::Debug for Batch {
 /// convention). Edge `i` goes from source node `src[i]` to destination node `dst[i]`; both are
 /// local int64 indices into this layer's nodes of the source and destination types, and the
 /// destination nodes are a prefix of the source nodes of the same type.
-pub struct Block(raw::Block);
+///
+/// Its edge type and node counts come with it (`described-blocks`) and cost no host call.
+pub struct Block {
+    raw: raw::Block,
+    edge_type: EdgeType,
+    num_src: i64,
+    num_dst: i64,
+}
 
 impl Block {
     /// The handle for the generated bindings, borrowed.
     pub fn as_raw(&self) -> &raw::Block {
-        &self.0
+        &self.raw
     }
 
     /// The block's canonical edge type.
     pub fn edge_type(&self) -> EdgeType {
-        self.0.edge_type()
+        self.edge_type.clone()
     }
 
     /// The number of source nodes (of the source type) in this layer.
     pub fn num_src(&self) -> i64 {
-        self.0.num_src()
+        self.num_src
     }
 
     /// The number of destination nodes (of the destination type) in this layer.
     pub fn num_dst(&self) -> i64 {
-        self.0.num_dst()
+        self.num_dst
     }
 
     /// The local source index of every edge (int64, one per edge).
     pub fn src(&self) -> Tensor {
-        Tensor::from_raw(self.0.src())
+        Tensor::from_raw(self.raw.src())
     }
 
     /// The local destination index of every edge (int64, one per edge).
     pub fn dst(&self) -> Tensor {
-        Tensor::from_raw(self.0.dst())
+        Tensor::from_raw(self.raw.dst())
     }
 
     /// An edge feature of these edges, `[num-edges, width]` float32, if the run selected it
@@ -229,7 +263,7 @@ impl Block {
     /// hyper-parameter `edge_feat_name`: the host hands it `src,rel,dst:name=width,...`
     /// entries separated by `;` (see the `rgcn` plugin).
     pub fn edge_feature(&self, name: &str) -> Option<Tensor> {
-        self.0.edge_feature(name).map(Tensor::from_raw)
+        self.raw.edge_feature(name).map(Tensor::from_raw)
     }
 
     /// `[num_dst, ...]`: for every destination node, the `reduce` of the rows of `h_src`
@@ -239,12 +273,38 @@ impl Block {
     /// gradients included, but the host never makes the `[E, ...]` message tensor, which
     /// makes it several times faster, forward and backward (`gs:plugin@0.1.2`).
     pub fn aggregate(&self, h_src: &Tensor, reduce: Reduce) -> Tensor {
-        Tensor::from_raw(self.0.aggregate(h_src.as_raw(), reduce))
+        Tensor::from_raw(self.raw.aggregate(h_src.as_raw(), reduce))
+    }
+
+    /// [`aggregate`](Self::aggregate) over the in-edges of all of `blocks` at once, blocks of
+    /// edge types into one destination type, block `i`'s sources being the rows of
+    /// `h_srcs[i]`: a layer that reads every edge type into a node type as one neighbourhood
+    /// (GraphSAGE and GAT on a heterogeneous graph). One host call for all of them; with one
+    /// block it is that block's `aggregate` (`gs:plugin@0.1.4`).
+    ///
+    /// # Panics
+    /// Unless there is one tensor per block and at least one block.
+    pub fn aggregate_many(blocks: &[&Block], h_srcs: &[&Tensor], reduce: Reduce) -> Tensor {
+        assert!(
+            !blocks.is_empty() && blocks.len() == h_srcs.len(),
+            "Block::aggregate_many needs one source tensor per block and at least one block, \
+             got {} block(s) and {} tensor(s)",
+            blocks.len(),
+            h_srcs.len()
+        );
+        let raw_blocks: Vec<&raw::Block> = blocks.iter().map(|b| &b.raw).collect();
+        let raw_sources: Vec<_> = h_srcs.iter().map(|t| t.as_raw()).collect();
+        Tensor::from_raw(raw::Block::aggregate_many(&raw_blocks, &raw_sources, reduce))
     }
 }
 
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Block").field(&self.0.handle()).finish()
+        f.debug_struct("Block")
+            .field("handle", &self.raw.handle())
+            .field("edge_type", &self.edge_type)
+            .field("num_src", &self.num_src)
+            .field("num_dst", &self.num_dst)
+            .finish()
     }
 }

@@ -136,16 +136,16 @@ impl SelfLoopAndBias {
         h: &BTreeMap<String, Tensor>,
         mut out: BTreeMap<String, Tensor>,
     ) -> crate::Result<BTreeMap<String, Tensor>> {
-        for t in batch.src_node_types(layer) {
-            let n = batch.num_dst_nodes(layer, &t);
-            if n > 0 && !out.contains_key(&t) {
-                out.insert(t, Tensor::zeros(&[n, self.out_dim], crate::Dtype::F32));
+        let dst_counts: BTreeMap<String, i64> = batch.dst_node_counts(layer).into_iter().collect();
+        for (t, &n) in &dst_counts {
+            if !out.contains_key(t) {
+                out.insert(t.clone(), Tensor::zeros(&[n, self.out_dim], crate::Dtype::F32));
             }
         }
         let mut result = BTreeMap::new();
         for (t, mut y) in out {
             if let Some(loop_weight) = &self.loop_weight {
-                let n = batch.num_dst_nodes(layer, &t);
+                let n = dst_counts.get(&t).copied().unwrap_or(0);
                 let Some(h_dst) = h.get(&t) else {
                     return Err(crate::Error::unsupported(format!(
                         "node type `{t}` has no input features, and the self-loop needs them \

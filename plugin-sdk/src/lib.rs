@@ -37,7 +37,7 @@
 
 #![warn(missing_docs)]
 
-/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.3`), for what the safe types of
+/// The wit-bindgen bindings of world `model` (`gs:plugin@0.1.4`), for what the safe types of
 /// this crate do not cover. `decode` is skipped here (wit-bindgen cannot lift its
 /// `list<tuple<string, borrow<tensor>>>` argument); [`export_model!`] exports it by hand.
 #[allow(missing_docs)]
@@ -50,8 +50,8 @@ pub mod bindings {
         export_macro_name: "__export_model_bindings",
         skip: ["decode"],
         additional_derives: [PartialEq],
-        // They hold tensor handles, which have no equality.
-        additional_derives_ignore: ["target-edges", "lp-pairs"],
+        // They hold tensor or block handles, which have no equality.
+        additional_derives_ignore: ["target-edges", "lp-pairs", "described-block"],
     });
 }
 
@@ -70,7 +70,7 @@ pub mod sage;
 mod targets;
 mod tensor;
 
-pub use graph::{Batch, Block, EdgeType, GraphSchema, NodeType};
+pub use graph::{Batch, Block, EdgeType, GraphSchema, LayerNodes, NodeType};
 pub use input_layer::{NodeInputLayer, SelfLoopAndBias, torch_xavier_uniform};
 pub use model::{Error, HyperParam, Info, Mode, Model, ModelConfig, Result, Task};
 pub use panic::install_panic_hook;
@@ -80,7 +80,7 @@ pub use tensor::{Dtype, Init, Reduce, Tensor, buffer, param, set_buffer};
 /// The `gs:plugin` package version this SDK builds components against: they export
 /// `gs:plugin/model-api@` this version and run on every gs whose host supports it (the same
 /// `0.MINOR` line, this patch or later).
-pub const PACKAGE_VERSION: &str = "0.1.3";
+pub const PACKAGE_VERSION: &str = "0.1.4";
 
 /// The version of this SDK, as `describe` reports it in `sdk-version` and as the component's
 /// `gs-plugin-sdk-version` custom section holds it.

@@ -319,9 +319,8 @@ impl<C: Conv> HeteroConv<C> {
                 }
             }
         }
-        for node_type in batch.dst_node_types(layer) {
+        for (node_type, rows) in batch.dst_node_counts(layer) {
             if let Entry::Vacant(slot) = out.entry(node_type) {
-                let rows = batch.num_dst_nodes(layer, slot.key());
                 slot.insert(Tensor::zeros(&[rows, self.out_dim], Dtype::F32));
             }
         }

@@ -172,17 +172,14 @@ impl GraphSageConv {
         let x = dropped.as_ref().unwrap_or(h);
         // What each source sends: `relu(fc_pool(x))` with pool, `x` itself with mean.
         let pooled: Option<BTreeMap<String, Tensor>> = self.fc_pool.as_ref().map(|(w, b)| {
-            let w = w.transpose(0, 1);
             x.iter()
-                .map(|(t, x)| (t.clone(), (&x.matmul(&w) + b).relu()))
+                .map(|(t, x)| (t.clone(), x.linear(w, Some(b)).relu()))
                 .collect()
         });
         let messages = pooled.as_ref().unwrap_or(x);
         let mut into = batch.blocks_by_destination(layer);
-        let (w_self, w_neigh) = (self.fc_self.transpose(0, 1), self.fc_neigh.transpose(0, 1));
         let mut out = BTreeMap::new();
-        for t in batch.dst_node_types(layer) {
-            let n = batch.num_dst_nodes(layer, &t);
+        for (t, n) in batch.dst_node_counts(layer) {
             let blocks = into.remove(&t).unwrap_or_default();
             let neigh = match (edges, self.edge_dim) {
                 (Some(edges), Some(edge_dim)) => {
@@ -196,7 +193,8 @@ impl GraphSageConv {
                      them (hint: give it a feature with --node-feat-name)"
                 ))
             })?;
-            let y = &h_self.narrow(0, 0, n).matmul(&w_self) + &neigh.matmul(&w_neigh);
+            let y = &h_self.narrow(0, 0, n).linear(&self.fc_self, None)
+                + &neigh.linear(&self.fc_neigh, None);
             out.insert(t, y);
         }
         Ok(out)
@@ -254,21 +252,15 @@ impl GraphSageConv {
                 ))
             })
         };
-        let reduce = self.aggregator.reduce();
-        Ok(match blocks {
-            [] => Tensor::zeros(&[n, self.in_dim], Dtype::F32),
-            [b] => b.aggregate(source(b)?, reduce),
-            several => {
-                let mut gathered = Vec::with_capacity(several.len());
-                let mut dst = Vec::with_capacity(several.len());
-                for b in several {
-                    gathered.push(source(b)?.index_select(0, &b.src()));
-                    dst.push(b.dst());
-                }
-                let gathered = Tensor::cat(&gathered.iter().collect::<Vec<_>>(), 0);
-                let dst = Tensor::cat(&dst.iter().collect::<Vec<_>>(), 0);
-                gathered.scatter_reduce(&dst, n, reduce)
-            }
-        })
+        if blocks.is_empty() {
+            return Ok(Tensor::zeros(&[n, self.in_dim], Dtype::F32));
+        }
+        let sources = blocks.iter().map(source).collect::<Result<Vec<_>>>()?;
+        let blocks: Vec<&Block> = blocks.iter().collect();
+        Ok(Block::aggregate_many(
+            &blocks,
+            &sources,
+            self.aggregator.reduce(),
+        ))
     }
 }

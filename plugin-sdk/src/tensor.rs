@@ -119,6 +119,13 @@ impl Tensor {
         Tensor(self.0.matmul(&other.0))
     }
 
+    /// `self @ weightᵀ + bias` (`torch.nn.functional.linear`), `weight` `[out, in]` as
+    /// `torch.nn.Linear` stores it, `bias` `[out]`: one host call and one fused kernel where
+    /// `transpose`, `matmul` and `add` take three (`gs:plugin@0.1.4`).
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        Tensor(self.0.linear(&weight.0, bias.map(|b| &b.0)))
+    }
+
     /// Element-wise sum with broadcasting; also `&a + &b`.
     pub fn add(&self, other: &Tensor) -> Tensor {
         Tensor(self.0.add(&other.0))

@@ -274,13 +274,13 @@ pub fn instantiate(
         .instantiate(limits, params())
 }
 
-/// A `gs:plugin@0.1.3` model component made from a hand-written core module in WAT, for
+/// A `gs:plugin@0.1.4` model component made from a hand-written core module in WAT, for
 /// behaviour no real plugin shows (such as calling `param` outside `init`).
 ///
 /// The module implements the canonical ABI by hand: it imports host functions by their
-/// interface and name (`(import "gs:plugin/tensors@0.1.3" "param" …)`), exports
-/// `gs:plugin/model-api@0.1.3#describe`, the other exports and
-/// `gs:plugin/model-capabilities@0.1.3#capabilities` with their lowered signatures,
+/// interface and name (`(import "gs:plugin/tensors@0.1.4" "param" …)`), exports
+/// `gs:plugin/model-api@0.1.4#describe`, the other exports and
+/// `gs:plugin/model-capabilities@0.1.4#capabilities` with their lowered signatures,
 /// plus `memory` and `cabi_realloc`. The model world of the repository's `wit/` is embedded
 /// and the module is wrapped into a component with `wit-component`.
 ///

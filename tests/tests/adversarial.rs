@@ -276,7 +276,7 @@ fn wrong_version_is_refused_before_instantiating() {
         } => {
             assert_eq!(plugin, &path.display().to_string());
             assert_eq!(found, "gs:plugin@0.99.0");
-            assert_eq!(supported, "gs:plugin@0.1.0 to 0.1.3");
+            assert_eq!(supported, "gs:plugin@0.1.0 to 0.1.4");
             // Built with raw wit-bindgen: there is no SDK stamp, and the message says so.
             assert_eq!(sdk, "no gs-plugin-sdk version stamp");
         }
@@ -287,7 +287,7 @@ fn wrong_version_is_refused_before_instantiating() {
         &[
             "test_wrong_version.wasm",
             "gs:plugin@0.99.0",
-            "gs:plugin@0.1.0 to 0.1.3",
+            "gs:plugin@0.1.0 to 0.1.4",
             "hint: upgrade gs",
         ],
     );

@@ -302,6 +302,38 @@ fn aggregating_rows_of_the_wrong_size_is_refused_naming_the_block() {
     );
 }
 
+/// `block.aggregate-many` over blocks into different destination types, and `linear` with a
+/// weight that does not fit its input, stop the plugin with a message naming the op and
+/// what does not fit.
+#[test]
+fn fused_ops_of_0_1_4_refuse_inputs_that_do_not_fit() {
+    let graph = small_graph();
+    let cases: [(&'static str, &'static [&'static str], &[&str]); 2] = [
+        (
+            "aggregate-many of blocks into two node types",
+            &["--bad", "forward-aggregate-many"],
+            &[
+                "failed in `forward`",
+                "aggregate-many",
+                "the blocks aggregated together must all have",
+            ],
+        ),
+        (
+            "linear with a weight that does not fit",
+            &["--bad", "forward-linear"],
+            &[
+                "failed in `forward`",
+                "linear",
+                "needs x [.., in] and weight [out, in], got [4, 3] and [2, 5]",
+            ],
+        ),
+    ];
+    for (name, args, expected) in cases {
+        let case = bad_shapes(name, &[], args, &[]);
+        launch(graph.path(), &case).fails_with(1, expected);
+    }
+}
+
 /// A host op that libtorch itself refuses (shapes that do not broadcast) is reported on one
 /// line, the first of torch's message; libtorch's C++ stack trace follows only with
 /// `--logging-level debug`.

@@ -308,7 +308,7 @@ fn bad_input_ends_with_a_clear_message() {
         .fails_with(1, &["junk.wasm", "not a WebAssembly component"]);
     let wrong = gs_tests::plugin_path("test-wrong-version");
     launch(dir, &["--plugin", wrong.to_str().unwrap()])
-        .fails_with(1, &["gs:plugin@0.99.0", "gs:plugin@0.1.0 to 0.1.3"]);
+        .fails_with(1, &["gs:plugin@0.99.0", "gs:plugin@0.1.0 to 0.1.4"]);
     launch(dir, &["--plugin", "sage", "--", "--bogus", "1"]).fails_with(
         1,
         &[

@@ -90,7 +90,9 @@ fn plugin_and_native_start_from_the_same_weights_and_compute_the_same_outputs() 
     }
     let batch = task.first_training_batch().unwrap();
     let _guard = tch::no_grad_guard();
+    let calls_before = plugin_host_calls(&plugin);
     let out_plugin = plugin.outputs(&batch.data, Mode::Eval).unwrap();
+    let calls = plugin_host_calls(&plugin) - calls_before;
     let out_native = native.outputs(&batch.data, Mode::Eval).unwrap();
     assert_eq!(out_plugin.size(), vec![batch.seeds.len() as i64, 4]);
     let diff = max_abs_diff(&out_plugin, &out_native);
@@ -100,6 +102,19 @@ fn plugin_and_native_start_from_the_same_weights_and_compute_the_same_outputs() 
     );
     // The outputs are not trivially equal (e.g. all zeros).
     assert!(out_native.abs().max().double_value(&[]) > 1e-3);
+    // Two node types and four edge types, two layers: with `gs:plugin@0.1.4`'s fused calls
+    // (`described-blocks`, `layer-nodes`, `aggregate-many`, `linear`) the forward takes 73
+    // guest→host calls, handle drops included; the same SDK on 0.1.3's calls took 173. A change
+    // that brings back per-block accessors or unfused layers fails here.
+    println!("sage forward: {calls} host calls");
+    assert!(calls <= 80, "the sage forward made {calls} host calls");
+}
+
+fn plugin_host_calls(model: &TaskModel) -> u64 {
+    match model.encoder() {
+        gs_train::Encoder::Plugin(p) => p.host_calls(),
+        gs_train::Encoder::Native { .. } => panic!("not a plugin model"),
+    }
 }
 
 #[test]

@@ -57,3 +57,52 @@ fn a_component_built_for_0_1_0_is_inspected_and_trains_node_classification() {
         "the 0.1.0 component trains: test accuracy {test}"
     );
 }
+
+/// `gs plugin inspect` lists what a component imports, and `--json` prints everything as one
+/// object; for an old component it shows the old line's names.
+#[test]
+fn inspect_lists_the_imports_and_prints_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let text = run_gs(dir, &["plugin", "inspect", "sage"]).ok().stdout;
+    assert!(text.contains("imports:\n"), "{text}");
+    assert!(text.contains("  gs:plugin/tensors@0.1.4\n"), "{text}");
+
+    let inspect_json = |plugin: &str| -> serde_json::Value {
+        let out = run_gs(dir, &["plugin", "inspect", "--json", plugin]).ok();
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+    };
+    let sage = inspect_json("sage");
+    assert_eq!(sage["name"], "sage");
+    assert_eq!(sage["wit"], "gs:plugin@0.1.4");
+    assert_eq!(sage["declares_capabilities"], true);
+    assert!(sage["digest"].as_str().unwrap().starts_with("sha256:"));
+    let imports: Vec<&str> = sage["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for expected in ["gs:plugin/tensors@0.1.4", "gs:plugin/graph@0.1.4"] {
+        assert!(imports.contains(&expected), "{imports:?}");
+    }
+    let custom = sage["custom_arguments"].as_array().unwrap();
+    assert!(
+        custom
+            .iter()
+            .any(|a| a["name"] == "aggregator" && a["default"] == "pool"),
+        "{custom:?}"
+    );
+
+    let old = inspect_json(fixture().to_str().unwrap());
+    assert_eq!(old["wit"], "gs:plugin@0.1.0");
+    assert_eq!(old["declares_capabilities"], false);
+    assert!(
+        old["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "gs:plugin/tensors@0.1.0"),
+        "{old}"
+    );
+}

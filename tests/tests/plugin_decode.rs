@@ -493,11 +493,11 @@ fn a_0_1_0_component_declares_nothing() {
     assert_eq!(instance.capabilities(), None);
     assert_eq!(instance.declares_decode(Task::EdgeRegression), None);
 
-    // The same plugin built today (0.1.3) declares that it decodes nothing.
+    // The same plugin built today (0.1.4) declares that it decodes nothing.
     let mut today = instantiate(&engine, "sage", PluginLimits::default()).unwrap();
     today
         .init(&gs_tests::tiny_config(), &tiny_schema())
         .unwrap();
-    assert_eq!(today.component().package_version, "0.1.3");
+    assert_eq!(today.component().package_version, "0.1.4");
     assert_eq!(today.declares_decode(Task::NodeClassification), Some(false));
 }

@@ -177,7 +177,7 @@ fn sage_creates_the_documented_weights() {
 /// A plugin that calls `param` from `forward`; `init` creates nothing.
 const PARAM_OUTSIDE_INIT: &str = r#"
 (module
-  (import "gs:plugin/tensors@0.1.3" "param"
+  (import "gs:plugin/tensors@0.1.4" "param"
     (func $param (param i32 i32 i32 i32 i32 f64 f64) (result i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 4096))
@@ -207,27 +207,27 @@ const PARAM_OUTSIDE_INIT: &str = r#"
       (then (drop (memory.grow (i32.const 1)))))
     (local.get $ptr))
 
-  (func (export "gs:plugin/model-api@0.1.3#describe") (result i32)
+  (func (export "gs:plugin/model-api@0.1.4#describe") (result i32)
     (i32.const 512))
 
-  (func (export "gs:plugin/model-api@0.1.3#init")
+  (func (export "gs:plugin/model-api@0.1.4#init")
     (param i32 i32 i32 i32 f32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.const 768))
 
-  (func (export "gs:plugin/model-api@0.1.3#forward") (param i32 i32) (result i32)
+  (func (export "gs:plugin/model-api@0.1.4#forward") (param i32 i32) (result i32)
     ;; param("late.weight", [1], zeros)
     (drop (call $param (i32.const 352) (i32.const 11) (i32.const 384) (i32.const 1)
                        (i32.const 0) (f64.const 0) (f64.const 0)))
     (i32.const 768))
 
-  (func (export "gs:plugin/model-api@0.1.3#decode") (param i32 i32 i32 i32) (result i32)
+  (func (export "gs:plugin/model-api@0.1.4#decode") (param i32 i32 i32 i32) (result i32)
     unreachable)
 
-  (func (export "gs:plugin/model-api@0.1.3#loss") (param i32 i32) (result i32)
+  (func (export "gs:plugin/model-api@0.1.4#loss") (param i32 i32) (result i32)
     unreachable)
 
   ;; capabilities: two empty task lists (a zeroed record at 1024).
-  (func (export "gs:plugin/model-capabilities@0.1.3#capabilities") (result i32)
+  (func (export "gs:plugin/model-capabilities@0.1.4#capabilities") (result i32)
     (i32.const 1024)))
 "#;
 

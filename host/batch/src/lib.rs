@@ -12,6 +12,6 @@ mod batch;
 mod model;
 mod targets;
 
-pub use batch::{BatchData, BlockData, LayerData};
+pub use batch::{BatchData, BlockData, LayerData, aggregate_blocks};
 pub use model::{EdgeTypeName, GraphSchema, Mode, ModelConfig, NodeTypeSchema, Task};
 pub use targets::{DecodeTargets, LpPairsData, TargetEdgesData};

@@ -1,79 +1,146 @@
-//! `gs plugin inspect`: what a component is, which WIT version it targets, what it accepts.
+//! `gs plugin inspect`: what a component is, which WIT version it targets, what it imports and
+//! what it accepts, as text or (`--json`) as one JSON object.
 
 use anyhow::Context;
 use clap::Subcommand;
-use gs_runtime::{PluginEngine, PluginLimits};
+use gs_runtime::{ComponentInfo, HyperParam, PluginEngine, PluginInfo, PluginLimits};
 use gs_tensor::{Device, ParamStore};
+use serde_json::json;
 
 use crate::launch::plugin_bytes;
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
-    /// Print a plugin's identity, digest, WIT version, SDK version, tasks and custom arguments.
+    /// Print a plugin's identity, digest, WIT version, SDK version, imports, tasks and custom
+    /// arguments.
     Inspect {
+        /// Print everything as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
         /// A built-in name (`sage`) or a path to a component.
         plugin: String,
     },
 }
 
-pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
-    let PluginCommand::Inspect { plugin } = what;
-    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(&plugin))?;
-    let engine = PluginEngine::new(crate::paths::component_cache())?;
-    let loaded = engine.load_bytes(&source, &bytes)?;
-    let instance = loaded
-        .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
-        .with_context(|| format!("cannot run `{source}`"))?;
-    let info = instance.info();
-    let component = loaded.info();
-    println!("plugin:        {} {}", info.name, info.version);
-    println!("source:        {source}");
-    println!("digest:        sha256:{}", component.digest);
-    println!("size:          {} bytes", component.size_bytes);
-    println!(
-        "wit:           {}@{}",
-        gs_runtime::SUPPORTED_PACKAGE,
-        component.package_version
-    );
-    println!(
-        "sdk:           {}",
-        component
+/// What `inspect` reports, read from the component and from its `describe`.
+struct Inspection {
+    source: String,
+    component: ComponentInfo,
+    info: PluginInfo,
+    declares_capabilities: bool,
+}
+
+impl Inspection {
+    fn wit(&self) -> String {
+        format!(
+            "{}@{}",
+            gs_runtime::SUPPORTED_PACKAGE,
+            self.component.package_version
+        )
+    }
+
+    fn sdk(&self) -> &str {
+        self.component
             .sdk_version
             .as_deref()
-            .unwrap_or(&info.sdk_version)
-    );
-    let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
-    println!("tasks:         {}", tasks.join(", "));
-    println!(
-        "decode, loss:  {}",
-        if loaded.declares_capabilities() {
+            .unwrap_or(&self.info.sdk_version)
+    }
+
+    fn decode_and_loss(&self) -> &'static str {
+        if self.declares_capabilities {
             "declared per task after init (model-capabilities); the host's decoder and loss \
              serve the rest"
         } else {
             "a 0.1.0 component: the host decodes edge tasks and link prediction, and calls \
              decode once to learn whether the plugin decodes node tasks"
         }
-    );
-    let is_key = |name: &str| gs_config::PLUGIN_KEYS.contains(&name.replace('-', "_").as_str());
-    let (keys, custom): (Vec<_>, Vec<_>) = info.hyper_params.iter().partition(|h| is_key(&h.name));
-    if !keys.is_empty() {
-        println!("GraphStorm keys it reads (YAML or flag, before `--`):");
-        for h in keys {
-            println!(
-                "  {} / --{} (default `{}`): {}",
-                h.name,
-                h.name.replace('_', "-"),
-                h.default,
-                h.help
-            );
+    }
+
+    /// The GraphStorm keys it reads (YAML or flag) and its own custom arguments.
+    fn arguments(&self) -> (Vec<&HyperParam>, Vec<&HyperParam>) {
+        let is_key = |name: &str| gs_config::PLUGIN_KEYS.contains(&name.replace('-', "_").as_str());
+        self.info.hyper_params.iter().partition(|h| is_key(&h.name))
+    }
+
+    fn print_text(&self) {
+        let (info, component) = (&self.info, &self.component);
+        println!("plugin:        {} {}", info.name, info.version);
+        println!("source:        {}", self.source);
+        println!("digest:        sha256:{}", component.digest);
+        println!("size:          {} bytes", component.size_bytes);
+        println!("wit:           {}", self.wit());
+        println!("sdk:           {}", self.sdk());
+        let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
+        println!("tasks:         {}", tasks.join(", "));
+        println!("decode, loss:  {}", self.decode_and_loss());
+        println!("imports:");
+        for import in &component.imports {
+            println!("  {import}");
+        }
+        let (keys, custom) = self.arguments();
+        if !keys.is_empty() {
+            println!("GraphStorm keys it reads (YAML or flag, before `--`):");
+            for h in keys {
+                println!(
+                    "  {} / --{} (default `{}`): {}",
+                    h.name,
+                    h.name.replace('_', "-"),
+                    h.default,
+                    h.help
+                );
+            }
+        }
+        println!("custom arguments:");
+        if custom.is_empty() {
+            println!("  (none)");
+        }
+        for h in custom {
+            println!("  --{} (default `{}`): {}", h.name, h.default, h.help);
         }
     }
-    println!("custom arguments:");
-    if custom.is_empty() {
-        println!("  (none)");
+
+    fn to_json(&self) -> serde_json::Value {
+        let params = |list: Vec<&HyperParam>| -> Vec<serde_json::Value> {
+            list.into_iter()
+                .map(|h| json!({"name": h.name, "default": h.default, "help": h.help}))
+                .collect()
+        };
+        let (keys, custom) = self.arguments();
+        json!({
+            "name": self.info.name,
+            "version": self.info.version,
+            "source": self.source,
+            "digest": format!("sha256:{}", self.component.digest),
+            "size_bytes": self.component.size_bytes,
+            "wit": self.wit(),
+            "sdk_version": self.sdk(),
+            "tasks": self.info.tasks.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "declares_capabilities": self.declares_capabilities,
+            "imports": self.component.imports,
+            "graphstorm_keys": params(keys),
+            "custom_arguments": params(custom),
+        })
     }
-    for h in custom {
-        println!("  --{} (default `{}`): {}", h.name, h.default, h.help);
+}
+
+pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
+    let PluginCommand::Inspect { json, plugin } = what;
+    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(&plugin))?;
+    let engine = PluginEngine::new(crate::paths::component_cache())?;
+    let loaded = engine.load_bytes(&source, &bytes)?;
+    let instance = loaded
+        .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
+        .with_context(|| format!("cannot run `{source}`"))?;
+    let inspection = Inspection {
+        source,
+        component: loaded.info().clone(),
+        info: instance.info().clone(),
+        declares_capabilities: loaded.declares_capabilities(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&inspection.to_json())?);
+    } else {
+        inspection.print_text();
     }
     Ok(())
 }

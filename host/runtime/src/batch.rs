@@ -1,11 +1,15 @@
 //! Mini-batches handed to a plugin's `forward` and `decode`, as `batch` and `block` resources
 //! (the plain batch types live in gs-batch).
 
-use gs_batch::{BatchData, BlockData, DecodeTargets, LayerData, LpPairsData, TargetEdgesData};
+use gs_batch::{
+    BatchData, BlockData, DecodeTargets, LayerData, LpPairsData, TargetEdgesData, aggregate_blocks,
+};
 use gs_tensor::Tensor;
 use wasmtime::component::Resource;
 
-use crate::bindings::graph::{self, EdgeType, Host, HostBatch, HostBlock};
+use crate::bindings::graph::{
+    self, DescribedBlock, EdgeType, Host, HostBatch, HostBlock, LayerNodes,
+};
 use crate::bindings::types::Reduce;
 use crate::host_tensors::{TensorRes, op_reduce, resized_numel};
 use crate::state::HostState;
@@ -48,6 +52,18 @@ impl HostState {
         Ok(&self.table.get(handle)?.data)
     }
 
+    /// The blocks of layer `layer`, sharing the batch's tensors, or stop the guest if there
+    /// is no such layer.
+    fn layer_blocks(
+        &mut self,
+        handle: &Resource<BatchRes>,
+        layer: u32,
+    ) -> wasmtime::Result<Vec<BlockData>> {
+        self.with_layer(handle, layer, |l| {
+            l.blocks.iter().map(BlockData::shallow_clone).collect()
+        })
+    }
+
     /// Layer `layer` of the batch, or stop the guest if there is no such layer.
     fn with_layer<R>(
         &mut self,
@@ -80,16 +96,48 @@ impl HostBatch for HostState {
         layer: u32,
     ) -> wasmtime::Result<Vec<Resource<BlockRes>>> {
         self.host_calls += 1;
-        let blocks = self.with_layer(&this, layer, |l| {
-            l.blocks
-                .iter()
-                .map(BlockData::shallow_clone)
-                .collect::<Vec<_>>()
-        })?;
-        blocks
+        self.layer_blocks(&this, layer)?
             .into_iter()
             .map(|data| Ok(self.table.push(BlockRes { data })?))
             .collect()
+    }
+
+    fn described_blocks(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+    ) -> wasmtime::Result<Vec<DescribedBlock>> {
+        self.host_calls += 1;
+        self.layer_blocks(&this, layer)?
+            .into_iter()
+            .map(|data| {
+                let (edge_type, num_src, num_dst) = (edge_type(&data), data.num_src, data.num_dst);
+                Ok(DescribedBlock {
+                    block: self.table.push(BlockRes { data })?,
+                    edge_type,
+                    num_src,
+                    num_dst,
+                })
+            })
+            .collect()
+    }
+
+    fn layer_nodes(
+        &mut self,
+        this: Resource<BatchRes>,
+        layer: u32,
+    ) -> wasmtime::Result<Vec<LayerNodes>> {
+        self.host_calls += 1;
+        self.with_layer(&this, layer, |l| {
+            l.num_src
+                .iter()
+                .map(|(node_type, &num_src)| LayerNodes {
+                    node_type: node_type.clone(),
+                    num_src,
+                    num_dst: l.num_dst.get(node_type).copied().unwrap_or(0),
+                })
+                .collect()
+        })
     }
 
     fn src_node_types(
@@ -194,12 +242,7 @@ impl HostBatch for HostState {
 impl HostBlock for HostState {
     fn edge_type(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<EdgeType> {
         self.host_calls += 1;
-        let b = self.block(&this)?;
-        Ok(EdgeType {
-            src: b.src_type.clone(),
-            rel: b.rel.clone(),
-            dst: b.dst_type.clone(),
-        })
+        Ok(edge_type(self.block(&this)?))
     }
 
     fn num_src(&mut self, this: Resource<BlockRes>) -> wasmtime::Result<i64> {
@@ -265,9 +308,61 @@ impl HostBlock for HostState {
         self.finish(OP, result)
     }
 
+    fn aggregate_many(
+        &mut self,
+        blocks: Vec<Resource<BlockRes>>,
+        h_srcs: Vec<Resource<TensorRes>>,
+        reduce: Reduce,
+    ) -> wasmtime::Result<Resource<TensorRes>> {
+        const OP: &str = "block.aggregate-many";
+        if blocks.len() != h_srcs.len() || blocks.is_empty() {
+            self.host_calls += 1;
+            return Err(self.stop(format!(
+                "{OP}: needs one source tensor per block and at least one block, got {} \
+                 block(s) and {} tensor(s)",
+                blocks.len(),
+                h_srcs.len()
+            )));
+        }
+        if blocks.len() == 1 {
+            // One block: its own fused aggregation, with the grouping kept for the next call.
+            let (block, h_src) = (blocks.into_iter().next(), h_srcs.into_iter().next());
+            let (Some(block), Some(h_src)) = (block, h_src) else {
+                unreachable!("one block and one tensor, checked above")
+            };
+            return self.aggregate(block, h_src, reduce);
+        }
+        self.host_calls += 1;
+        let mut parts = Vec::with_capacity(blocks.len());
+        for (b, h) in blocks.iter().zip(&h_srcs) {
+            parts.push((
+                self.block(b)?.shallow_clone(),
+                self.tensor(h)?.shallow_clone(),
+            ));
+        }
+        let num_dst = parts[0].0.num_dst;
+        let edges: usize = parts.iter().map(|(b, _)| b.src.numel()).sum();
+        let row_numel = |t: &Tensor| resized_numel(t, 0, 1);
+        let widest = parts.iter().map(|(_, h)| row_numel(h)).max().unwrap_or(0);
+        let working = widest.saturating_mul(edges.saturating_add(num_dst.max(0) as usize));
+        self.check_budget(OP, working, parts[0].1.kind())?;
+        let refs: Vec<(&BlockData, &Tensor)> = parts.iter().map(|(b, h)| (b, h)).collect();
+        let result = aggregate_blocks(&refs, num_dst, op_reduce(reduce));
+        self.finish(OP, result)
+    }
+
     fn drop(&mut self, rep: Resource<BlockRes>) -> wasmtime::Result<()> {
         self.host_calls += 1;
         self.table.delete(rep)?;
         Ok(())
+    }
+}
+
+/// A block's edge type, as the WIT spells it.
+fn edge_type(b: &BlockData) -> EdgeType {
+    EdgeType {
+        src: b.src_type.clone(),
+        rel: b.rel.clone(),
+        dst: b.dst_type.clone(),
     }
 }

@@ -13,7 +13,7 @@ use crate::state::HostState;
 pub const SUPPORTED_PACKAGE: &str = "gs:plugin";
 /// The package version this host implements. Components built against it or an earlier
 /// patch of its `0.MINOR` line (0.1.0) load: within a line, versions only add (see `wit/`).
-pub const SUPPORTED_VERSION: &str = "0.1.3";
+pub const SUPPORTED_VERSION: &str = "0.1.4";
 const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
 /// Custom section in which gs-plugin-sdk stamps its version.
 const SDK_SECTION: &str = "gs-plugin-sdk-version";
@@ -30,6 +30,9 @@ pub struct ComponentInfo {
     /// The gs-plugin-sdk version stamped into it, if built with the SDK.
     pub sdk_version: Option<String>,
     pub size_bytes: usize,
+    /// The component's imports, as it names them (`gs:plugin/tensors@0.1.4`,
+    /// `wasi:io/streams@0.2.6`, …): what a host must give it.
+    pub imports: Vec<String>,
 }
 
 /// A compiled, linked plugin, ready to instantiate (cheaply, many times).
@@ -94,7 +97,7 @@ pub(crate) fn is_supported(version: &str) -> bool {
     }
 }
 
-/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.3`.
+/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.4`.
 fn supported_range() -> String {
     match version_parts(SUPPORTED_VERSION) {
         Some((0, minor, patch)) if patch > 0 => {
@@ -134,6 +137,7 @@ pub(crate) fn inspect(
     }
     let mut depth = 0usize;
     let mut exports = Vec::new();
+    let mut imports = Vec::new();
     let mut sdk_version = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload =
@@ -146,6 +150,13 @@ pub(crate) fn inspect(
                     let export = export
                         .map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
                     exports.push(export.name.name.to_string());
+                }
+            }
+            Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    let import = import
+                        .map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
+                    imports.push(import.name.name.to_string());
                 }
             }
             Payload::CustomSection(section) if section.name() == SDK_SECTION => {
@@ -195,6 +206,7 @@ pub(crate) fn inspect(
         package_version,
         sdk_version,
         size_bytes: bytes.len(),
+        imports,
     })
 }
 
@@ -209,6 +221,7 @@ mod tests {
         assert!(is_supported("0.1.1"));
         assert!(is_supported("0.1.2"));
         assert!(is_supported("0.1.3"));
+        assert!(is_supported("0.1.4"));
         // A later patch may call what this host lacks; another line is another contract.
         assert!(!is_supported("0.1.7"));
         assert!(!is_supported("0.2.0"));
@@ -217,7 +230,7 @@ mod tests {
         assert!(!is_supported("1.1.0"));
         assert!(!is_supported("0.1"));
         assert!(!is_supported("garbage"));
-        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.3");
+        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.4");
     }
 
     #[test]

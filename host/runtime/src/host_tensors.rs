@@ -365,6 +365,22 @@ impl HostTensor for HostState {
         self.finish("matmul", result)
     }
 
+    fn linear(&mut self, this: Handle, weight: Handle, bias: Option<Handle>) -> Out {
+        self.host_calls += 1;
+        let x = self.tensor(&this)?.shallow_clone();
+        let w = self.tensor(&weight)?.shallow_clone();
+        let b = match &bias {
+            Some(b) => Some(self.tensor(b)?.shallow_clone()),
+            None => None,
+        };
+        let out_features = w.size().first().copied().unwrap_or(0).max(0) as usize;
+        let size = element_size(x.kind()).max(element_size(w.kind()));
+        let numel = resized_numel(&x, -1, out_features);
+        self.check_budget_bytes("linear", numel.saturating_mul(size))?;
+        let result = ops::linear(&x, &w, b.as_ref());
+        self.finish("linear", result)
+    }
+
     fn add(&mut self, this: Handle, other: Handle) -> Out {
         self.host_calls += 1;
         self.binary("add", &this, &other, ops::add)

@@ -138,6 +138,32 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     torch("matmul", a.f_matmul(b))
 }
 
+/// `x @ weightᵀ + bias` (`torch.nn.functional.linear`): `weight` `[out, in]` as `nn.Linear`
+/// stores it, `bias` `[out]`; `x`'s last dimension must be `in`. One fused kernel (`addmm`
+/// with a bias) instead of a transpose, a product and a sum.
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let (sx, sw) = (x.size(), weight.size());
+    if sx.is_empty() || sw.len() != 2 || sx[sx.len() - 1] != sw[1] {
+        return Err(TensorError::new(
+            "linear",
+            format!("needs x [.., in] and weight [out, in], got {sx:?} and {sw:?}"),
+        ));
+    }
+    if let Some(b) = bias
+        && b.size() != [sw[0]]
+    {
+        return Err(TensorError::new(
+            "linear",
+            format!(
+                "bias must be [{}] for weight {sw:?}, got {:?}",
+                sw[0],
+                b.size()
+            ),
+        ));
+    }
+    torch("linear", x.f_linear(weight, bias))
+}
+
 macro_rules! binary {
     ($(#[$doc:meta])* $name:ident, $op:literal, $method:ident) => {
         $(#[$doc])*
@@ -514,6 +540,27 @@ mod tests {
             err.message.contains("[2, 3]") && err.message.contains("[4, 2]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn linear_is_x_times_weight_transposed_plus_bias_and_checks_shapes() {
+        let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+        // weight [out 2, in 3]
+        let w = t(&[1.0, 0.0, -1.0, 0.5, 0.5, 0.5], &[2, 3]);
+        let b = t(&[10.0, -10.0], &[2]);
+        let y = linear(&x, &w, Some(&b)).unwrap();
+        assert_eq!(
+            Vec::<f32>::try_from(y.flatten(0, -1)).unwrap(),
+            vec![1.0 - 3.0 + 10.0, 3.0 - 10.0, 4.0 - 6.0 + 10.0, 7.5 - 10.0]
+        );
+        let no_bias = linear(&x, &w, None).unwrap();
+        let expected = matmul(&x, &transpose(&w, 0, 1).unwrap()).unwrap();
+        assert!(no_bias.equal(&expected));
+        let err = linear(&x, &t(&[1.0; 8], &[2, 4]), None).unwrap_err();
+        assert_eq!(err.op, "linear");
+        assert!(err.message.contains("[2, 3] and [2, 4]"), "{err}");
+        let err = linear(&x, &w, Some(&t(&[1.0; 3], &[3]))).unwrap_err();
+        assert!(err.message.contains("bias must be [2]"), "{err}");
     }
 
     #[test]

@@ -143,10 +143,9 @@ impl NativeSage {
                 .map(|(t, x)| (t.clone(), x.shallow_clone()))
                 .collect()
         };
-        let pool_weight = ops::transpose(&w.pool_weight, 0, 1)?;
         let mut pooled = BTreeMap::new();
         for (t, x) in &x {
-            let m = ops::add(&ops::matmul(x, &pool_weight)?, &w.pool_bias)?;
+            let m = ops::linear(x, &w.pool_weight, Some(&w.pool_bias))?;
             pooled.insert(t.clone(), ops::relu(&m)?);
         }
         let mut into: BTreeMap<&str, Vec<&BlockData>> = BTreeMap::new();
@@ -157,32 +156,25 @@ impl NativeSage {
         {
             into.entry(&b.dst_type).or_default().push(b);
         }
-        let (w_self, w_neigh) = (
-            ops::transpose(&w.self_weight, 0, 1)?,
-            ops::transpose(&w.neigh_weight, 0, 1)?,
-        );
         let missing = |t: &str| TensorError::new("native-sage", format!("no inputs of `{t}`"));
         let mut out = BTreeMap::new();
         for (t, &n) in layer.num_dst.iter().filter(|(_, n)| **n > 0) {
             let source =
                 |b: &BlockData| pooled.get(&b.src_type).ok_or_else(|| missing(&b.src_type));
-            let neigh = match into.remove(t.as_str()).unwrap_or_default().as_slice() {
-                [] => ops::zeros(&[n, self.hidden], Kind::Float, w.self_weight.device())?,
-                [b] => b.grouped_in_edges()?.aggregate(source(b)?, Reduce::Max)?,
-                several => {
-                    let mut gathered = Vec::with_capacity(several.len());
-                    for b in several {
-                        gathered.push(ops::index_select(source(b)?, 0, &b.src)?);
-                    }
-                    let dst: Vec<&Tensor> = several.iter().map(|b| &b.dst).collect();
-                    let gathered = ops::cat(&gathered.iter().collect::<Vec<_>>(), 0)?;
-                    ops::scatter_reduce(&gathered, &ops::cat(&dst, 0)?, n, Reduce::Max)?
-                }
+            let blocks = into.remove(t.as_str()).unwrap_or_default();
+            let neigh = if blocks.is_empty() {
+                ops::zeros(&[n, self.hidden], Kind::Float, w.self_weight.device())?
+            } else {
+                let parts = blocks
+                    .iter()
+                    .map(|&b| Ok((b, source(b)?)))
+                    .collect::<Result<Vec<_>, TensorError>>()?;
+                gs_batch::aggregate_blocks(&parts, n, Reduce::Max)?
             };
             let h_self = ops::narrow(x.get(t).ok_or_else(|| missing(t))?, 0, 0, n)?;
             let y = ops::add(
-                &ops::matmul(&h_self, &w_self)?,
-                &ops::matmul(&neigh, &w_neigh)?,
+                &ops::linear(&h_self, &w.self_weight, None)?,
+                &ops::linear(&neigh, &w.neigh_weight, None)?,
             )?;
             out.insert(t.clone(), ops::relu(&y)?);
         }

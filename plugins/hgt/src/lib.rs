@@ -292,8 +292,7 @@ impl HgtLayer {
         }
 
         let mut out = BTreeMap::new();
-        for t in batch.dst_node_types(layer) {
-            let n = batch.num_dst_nodes(layer, &t);
+        for (t, n) in batch.dst_node_counts(layer) {
             let params = self.node_params(&t)?;
             let Some(x) = h.get(&t) else {
                 return Err(Error::unsupported(format!(

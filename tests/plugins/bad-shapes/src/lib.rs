@@ -15,6 +15,8 @@ const CASES: &[&str] = &[
     "forward-dtype",
     "forward-op",
     "forward-aggregate",
+    "forward-aggregate-many",
+    "forward-linear",
     "decode-rows",
     "decode-width",
     "decode-rank",
@@ -46,7 +48,7 @@ impl Model for BadShapes {
             "bad",
             "none",
             "which output is malformed: none, forward-width, forward-rows, forward-dtype, \
-             forward-op, forward-aggregate, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
+             forward-op, forward-aggregate, forward-aggregate-many, forward-linear, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
              loss-constant",
         )
     }
@@ -72,6 +74,24 @@ impl Model for BadShapes {
             for block in batch.blocks(0) {
                 block.aggregate(&Tensor::ones(&[1, 3], Dtype::F32), Reduce::Mean);
             }
+        }
+        if self.bad == "forward-aggregate-many" {
+            // Every block of the first layer at once, into both node types of the demo graph:
+            // the host refuses blocks into different destination types.
+            let blocks = batch.blocks(0);
+            let sources: Vec<Tensor> = blocks
+                .iter()
+                .map(|b| Tensor::ones(&[b.num_src(), 3], Dtype::F32))
+                .collect();
+            Block::aggregate_many(
+                &blocks.iter().collect::<Vec<_>>(),
+                &sources.iter().collect::<Vec<_>>(),
+                Reduce::Sum,
+            );
+        }
+        if self.bad == "forward-linear" {
+            // A weight `[out, in]` whose `in` is not the input's width.
+            Tensor::ones(&[4, 3], Dtype::F32).linear(&Tensor::ones(&[2, 5], Dtype::F32), None);
         }
         let outputs = self.model.forward(batch)?;
         if !self.breaks("forward") {
