@@ -16,6 +16,7 @@ const PACKAGES: &[&str] = &[
     "test-infinite-loop",
     "test-memory-bomb",
     "test-panic",
+    "test-sandbox-probe",
     "test-slow-describe",
     "test-stack-overflow",
     "test-trap",

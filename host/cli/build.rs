@@ -1,8 +1,11 @@
 //! Builds the built-in plugins (`plugins/`) so the binary embeds fresh components:
-//! `--plugin sage` never runs a stale build of the plugin's source. Also links `libtorch_cuda`
-//! on a CUDA install and adds the installed layout's rpath (see `gs_torch_link`).
+//! `--plugin sage` never runs a stale build of the plugin's source. Writes the table of SDK
+//! sources, WIT files and the guest lockfile that `gs plugin new` copies into a project. Also
+//! links `libtorch_cuda` on a CUDA install and adds the installed layout's rpath (see
+//! `gs_torch_link`).
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Built-in plugins, addressable by name with `--plugin`.
 const BUILTIN: &[&str] = &[
@@ -23,6 +26,7 @@ fn main() {
     gs_wasm_build::rerun_if_guest_sources_change(&repo);
     let built = gs_wasm_build::build_guest_packages(&repo.join("plugins/Cargo.toml"), BUILTIN)
         .unwrap_or_else(|e| panic!("{e}"));
+    write_sdk_table(&repo);
     for (package, wasm) in built {
         println!(
             "cargo:rustc-env=GS_BUILTIN_PLUGIN_{}={}",
@@ -30,4 +34,43 @@ fn main() {
             wasm.display()
         );
     }
+}
+
+/// `$OUT_DIR/sdk_files.rs`: `SDK_FILES`, `(path in a plugin project, text)` of every source of
+/// `plugin-sdk/src` and every file of `wit/`, and `SDK_LOCK`, the guest workspace's lockfile.
+fn write_sdk_table(repo: &Path) {
+    let files = |dir: &str, ext: &str| -> Vec<PathBuf> {
+        let dir = repo.join(dir);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        paths.sort();
+        paths
+    };
+    let mut table =
+        String::from("/// `(path in a plugin project, text)` of the SDK and the WIT.\n");
+    table.push_str("const SDK_FILES: &[(&str, &str)] = &[\n");
+    for (dir, ext, into) in [
+        ("plugin-sdk/src", "rs", "gs-plugin-sdk/src"),
+        ("wit", "wit", "wit"),
+    ] {
+        for path in files(dir, ext) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let path = path.canonicalize().unwrap();
+            writeln!(
+                table,
+                "    ({:?}, include_str!({:?})),",
+                format!("{into}/{name}"),
+                path
+            )
+            .unwrap();
+        }
+    }
+    table.push_str("];\n/// The guest workspace's `Cargo.lock`.\n");
+    let lock = repo.join("plugins/Cargo.lock").canonicalize().unwrap();
+    writeln!(table, "const SDK_LOCK: &str = include_str!({lock:?});").unwrap();
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("sdk_files.rs");
+    std::fs::write(out, table).unwrap();
 }

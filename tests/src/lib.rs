@@ -48,6 +48,10 @@ const PLUGINS: &[(&str, &str)] = &[
     ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
     ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
     (
+        "test-sandbox-probe",
+        env!("GS_TEST_PLUGIN_TEST_SANDBOX_PROBE"),
+    ),
+    (
         "test-slow-describe",
         env!("GS_TEST_PLUGIN_TEST_SLOW_DESCRIBE"),
     ),
@@ -342,6 +346,16 @@ pub struct GsRun {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for GsRun {
+    fn from(out: std::process::Output) -> Self {
+        GsRun {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl GsRun {
     /// Assert success and return the run.
     pub fn ok(self) -> Self {
@@ -379,11 +393,7 @@ pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
         .env("GS_DATA_DIR", dir.join(".gs-data"))
         .output()
         .expect("gs runs");
-    GsRun {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    GsRun::from(out)
 }
 
 /// Runs `gs` with a command line written as one string, split at whitespace (for arguments

@@ -252,6 +252,17 @@ fn trap_is_reported_as_a_trap() {
         &message,
         &["`test-trap`", "`forward`", "trapped", "unreachable"],
     );
+    // The guest's stack, named from the component's `name` section: the innermost frame is
+    // the plugin's own `forward`.
+    let backtrace = message
+        .split_once("wasm backtrace (innermost first):\n")
+        .map(|(_, frames)| frames)
+        .unwrap_or_else(|| panic!("no wasm backtrace in:\n{message}"));
+    let innermost = backtrace.lines().next().unwrap_or_default();
+    assert!(
+        innermost.contains("forward") && !innermost.contains("<wasm function"),
+        "innermost frame `{innermost}` in:\n{message}"
+    );
     assert_stopped(&mut instance, "test-trap", "forward");
     assert_host_still_usable(&engine);
 }
@@ -276,7 +287,7 @@ fn wrong_version_is_refused_before_instantiating() {
         } => {
             assert_eq!(plugin, &path.display().to_string());
             assert_eq!(found, "gs:plugin@0.99.0");
-            assert_eq!(supported, "gs:plugin@0.1.0 to 0.1.4");
+            assert_eq!(supported, "gs:plugin@0.1.0–0.1.4");
             // Built with raw wit-bindgen: there is no SDK stamp, and the message says so.
             assert_eq!(sdk, "no gs-plugin-sdk version stamp");
         }
@@ -286,8 +297,8 @@ fn wrong_version_is_refused_before_instantiating() {
         &message,
         &[
             "test_wrong_version.wasm",
-            "gs:plugin@0.99.0",
-            "gs:plugin@0.1.0 to 0.1.4",
+            "was built for gs:plugin@0.99.0",
+            "this gs supports gs:plugin@0.1.0–0.1.4",
             "hint: upgrade gs",
         ],
     );

@@ -307,8 +307,10 @@ fn bad_input_ends_with_a_clear_message() {
     launch(dir, &["--plugin", "junk.wasm"])
         .fails_with(1, &["junk.wasm", "not a WebAssembly component"]);
     let wrong = gs_tests::plugin_path("test-wrong-version");
-    launch(dir, &["--plugin", wrong.to_str().unwrap()])
-        .fails_with(1, &["gs:plugin@0.99.0", "gs:plugin@0.1.0 to 0.1.4"]);
+    launch(dir, &["--plugin", wrong.to_str().unwrap()]).fails_with(
+        1,
+        &["gs:plugin@0.99.0", "this gs supports gs:plugin@0.1.0–0.1.4"],
+    );
     launch(dir, &["--plugin", "sage", "--", "--bogus", "1"]).fails_with(
         1,
         &[

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use gs_tests::{demo_yaml, run_gs, small_demo_graph};
+use gs_tests::{demo_yaml, plugin_path, run_gs, small_demo_graph};
 
 fn fixture() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins/sage-0.1.0.wasm")
@@ -105,4 +105,75 @@ fn inspect_lists_the_imports_and_prints_json() {
             .any(|v| v == "gs:plugin/tensors@0.1.0"),
         "{old}"
     );
+}
+
+#[test]
+fn plugin_test_runs_every_step_and_names_the_one_that_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sage = run_gs(dir, &["plugin", "test", "sage"]).ok().stdout;
+    for step in [
+        "ok      load",
+        "ok      describe",
+        "ok      init",
+        "ok      forward (training)",
+        "ok      loss",
+        "ok      backward (some weight gets a gradient)",
+        "ok      optimizer step (some weight changes)",
+        "ok      save a checkpoint",
+        "ok      reload it into a fresh instance: identical outputs",
+        "ok      determinism: a second run from the same seed",
+        "all 10 steps passed",
+    ] {
+        assert!(sage.contains(step), "missing {step:?} in:\n{sage}");
+    }
+
+    let test_plugin = |name: &str, args: &[&str]| {
+        let path = plugin_path(name);
+        let mut line = vec!["plugin", "test", path.to_str().unwrap()];
+        if !args.is_empty() {
+            line.push("--");
+            line.extend_from_slice(args);
+        }
+        run_gs(dir, &line)
+    };
+    let cases: [(&str, &[&str], &str, &[&str]); 4] = [
+        (
+            "test-wrong-version",
+            &[],
+            "load (a component of a supported gs:plugin line)",
+            &["was built for gs:plugin@0.99.0", "upgrade gs"],
+        ),
+        (
+            "test-panic",
+            &[],
+            "forward (training)",
+            &["deliberate panic in forward"],
+        ),
+        (
+            "test-bad-shapes",
+            &["--bad", "loss-constant"],
+            "loss",
+            &["does not depend on the outputs"],
+        ),
+        (
+            "test-bad-shapes",
+            &["--bad", "forward-random"],
+            "determinism: a second run from the same seed",
+            &["the loss was"],
+        ),
+    ];
+    for (plugin, args, step, reasons) in cases {
+        let run = test_plugin(plugin, args);
+        println!("--- {plugin} {args:?}:\n{}{}", run.stdout, run.stderr);
+        let failed = format!("step `{step}` failed");
+        let mut needles = vec![failed.as_str()];
+        needles.extend_from_slice(reasons);
+        run.fails_with(1, &needles);
+        assert!(
+            run.stdout.contains(&format!("FAILED  {step}")),
+            "{}",
+            run.stdout
+        );
+    }
 }

@@ -14,7 +14,10 @@ mod logging;
 mod model_cmd;
 mod partition;
 mod paths;
+mod plugin_build;
 mod plugin_cmd;
+mod plugin_new;
+mod plugin_test;
 mod progress;
 mod serve_cmd;
 

@@ -1,5 +1,8 @@
 //! `gs plugin inspect`: what a component is, which WIT version it targets, what it imports and
-//! what it accepts, as text or (`--json`) as one JSON object.
+//! what it accepts, as text or (`--json`) as one JSON object. The other subcommands live in
+//! [`crate::plugin_new`], [`crate::plugin_build`] and [`crate::plugin_test`].
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -11,6 +14,21 @@ use crate::launch::plugin_bytes;
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
+    /// Create a plugin project in `./NAME`: the model, the SDK and WIT of this gs, a pinned
+    /// Cargo.lock and a release profile for small components.
+    New {
+        /// The plugin's name (lowercase letters, digits, `-`, `_`).
+        name: String,
+        /// The language of the project.
+        #[arg(long, default_value = "rust")]
+        lang: String,
+    },
+    /// Build a plugin project for wasm32-wasip2 and check the component as `gs launch` would.
+    Build {
+        /// The project's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a plugin's identity, digest, WIT version, SDK version, imports, tasks and custom
     /// arguments.
     Inspect {
@@ -19,6 +37,18 @@ pub(crate) enum PluginCommand {
         json: bool,
         /// A built-in name (`sage`) or a path to a component.
         plugin: String,
+    },
+    /// Run a plugin in the real host on a tiny generated graph: load, describe, init, forward,
+    /// loss, backward, an optimizer step, save, reload (identical outputs) and a second run
+    /// (identical results). Names the first step that fails.
+    Test {
+        /// A plugin project's folder (its built component), a path to a component, or a
+        /// built-in name (`sage`).
+        #[arg(default_value = ".")]
+        plugin: String,
+        /// The plugin's custom arguments, after `--`.
+        #[arg(last = true)]
+        custom_args: Vec<String>,
     },
 }
 
@@ -124,8 +154,42 @@ impl Inspection {
 }
 
 pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
-    let PluginCommand::Inspect { json, plugin } = what;
-    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(&plugin))?;
+    match what {
+        PluginCommand::Inspect { json, plugin } => inspect(&plugin, json),
+        PluginCommand::New { name, lang } => {
+            let dir = crate::plugin_new::run(&name, &lang, Path::new("."))?;
+            println!(
+                "created {}: build it with `gs plugin build {}`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        PluginCommand::Build { dir } => crate::plugin_build::run(&dir).map(|_| ()),
+        PluginCommand::Test {
+            plugin,
+            custom_args,
+        } => {
+            let plugin = if Path::new(&plugin).is_dir() {
+                let wasm = crate::plugin_build::project_component(Path::new(&plugin))?;
+                if !wasm.is_file() {
+                    anyhow::bail!(
+                        "`{}` is not built yet (no `{}`): run `gs plugin build {plugin}` first",
+                        plugin,
+                        wasm.display()
+                    );
+                }
+                wasm.display().to_string()
+            } else {
+                plugin
+            };
+            crate::plugin_test::run(&plugin, &custom_args)
+        }
+    }
+}
+
+fn inspect(plugin: &str, json: bool) -> anyhow::Result<()> {
+    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(plugin))?;
     let engine = PluginEngine::new(crate::paths::component_cache())?;
     let loaded = engine.load_bytes(&source, &bytes)?;
     let instance = loaded

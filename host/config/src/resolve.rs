@@ -232,7 +232,11 @@ impl Input {
         for spec in options::OPTIONS.iter().filter(|s| s.support.is_supported()) {
             sources.insert(spec.key.to_string(), store.source(spec.key));
         }
+        // `model_encoder_type` picks the built-in plugin when the user's YAML or flags name it.
+        // From a checkpoint it does not: the checkpoint's own plugin runs (which may be a
+        // custom component trained with a YAML that also named an encoder).
         if launch.plugin.is_none()
+            && store.source("model_encoder_type") != Source::Checkpoint
             && let Some(name) = &train.model_encoder_type
         {
             launch.plugin = Some(PluginRef::Builtin(name.clone()));

@@ -547,6 +547,13 @@ fn model_encoder_type_names_the_builtin_plugin() {
         Some(PluginRef::Builtin("gat".into())),
         "--plugin wins"
     );
+    // A checkpoint's `model_encoder_type` picks nothing: the checkpoint's own plugin runs,
+    // which may be a custom component trained with a YAML that named an encoder too.
+    let checkpoint: BTreeMap<String, Value> =
+        [("model_encoder_type".to_string(), Value::from("sage"))].into();
+    let r = resolve(&nc(""), Some(&checkpoint)).unwrap();
+    assert_eq!(r.train.model_encoder_type.as_deref(), Some("sage"));
+    assert_eq!(r.launch.plugin, None);
 }
 
 #[test]

@@ -33,6 +33,10 @@ pub struct ComponentInfo {
     /// The component's imports, as it names them (`gs:plugin/tensors@0.1.4`,
     /// `wasi:io/streams@0.2.6`, …): what a host must give it.
     pub imports: Vec<String>,
+    /// Whether a core module in it has a `name` section (function names for backtraces).
+    pub has_name_section: bool,
+    /// How many DWARF (`.debug_*`) custom sections it carries.
+    pub debug_sections: usize,
 }
 
 /// A compiled, linked plugin, ready to instantiate (cheaply, many times).
@@ -97,14 +101,14 @@ pub(crate) fn is_supported(version: &str) -> bool {
     }
 }
 
-/// What this host supports, for messages: `gs:plugin@0.1.0 to 0.1.4`.
+/// What this host supports, for messages: `gs:plugin@0.1.0–0.1.4`.
 fn supported_range() -> String {
     match version_parts(SUPPORTED_VERSION) {
         Some((0, minor, patch)) if patch > 0 => {
-            format!("{SUPPORTED_PACKAGE}@0.{minor}.0 to 0.{minor}.{patch}")
+            format!("{SUPPORTED_PACKAGE}@0.{minor}.0–0.{minor}.{patch}")
         }
         Some((major, _, _)) if major > 0 => {
-            format!("{SUPPORTED_PACKAGE}@{major}.0.0 to {SUPPORTED_VERSION}")
+            format!("{SUPPORTED_PACKAGE}@{major}.0.0–{SUPPORTED_VERSION}")
         }
         _ => format!("{SUPPORTED_PACKAGE}@{SUPPORTED_VERSION}"),
     }
@@ -139,6 +143,7 @@ pub(crate) fn inspect(
     let mut exports = Vec::new();
     let mut imports = Vec::new();
     let mut sdk_version = None;
+    let (mut has_name_section, mut debug_sections) = (false, 0);
     for payload in Parser::new(0).parse_all(bytes) {
         let payload =
             payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
@@ -165,6 +170,12 @@ pub(crate) fn inspect(
                         .trim_end_matches('\0')
                         .to_string(),
                 );
+            }
+            Payload::CustomSection(section) if section.name() == "name" => {
+                has_name_section = true;
+            }
+            Payload::CustomSection(section) if section.name().starts_with(".debug_") => {
+                debug_sections += 1;
             }
             _ => {}
         }
@@ -207,6 +218,8 @@ pub(crate) fn inspect(
         sdk_version,
         size_bytes: bytes.len(),
         imports,
+        has_name_section,
+        debug_sections,
     })
 }
 
@@ -230,7 +243,7 @@ mod tests {
         assert!(!is_supported("1.1.0"));
         assert!(!is_supported("0.1"));
         assert!(!is_supported("garbage"));
-        assert_eq!(supported_range(), "gs:plugin@0.1.0 to 0.1.4");
+        assert_eq!(supported_range(), "gs:plugin@0.1.0–0.1.4");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub enum PluginError {
     },
 
     #[error(
-        "plugin `{plugin}` was built against {found} (with {sdk}), but this gs supports {supported}\n\
+        "plugin `{plugin}` was built for {found} (with {sdk}); this gs supports {supported}\n\
          hint: {hint}"
     )]
     IncompatibleVersion {

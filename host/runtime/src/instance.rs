@@ -146,7 +146,9 @@ impl Plugin {
         let described = instance.call("describe", None, |exports, store| {
             exports.model_api.call_describe(store)
         })?;
-        instance.store.data_mut().plugin_name = described.name.clone();
+        let state = instance.store.data_mut();
+        state.output.rename(&described.name);
+        state.plugin_name = described.name.clone();
         instance.info = PluginInfo {
             name: described.name,
             version: described.version,
@@ -309,19 +311,19 @@ impl PluginInstance {
             };
         }
         if let Some(panic) = &state.last_panic {
-            return PluginFailure::Panic(panic.clone());
+            return PluginFailure::Panic(format!("{panic}{}", wasm_backtrace(error)));
         }
         if error.downcast_ref::<Trap>() == Some(&Trap::StackOverflow) {
             return PluginFailure::StackOverflow;
         }
-        match error.downcast_ref::<Trap>() {
-            Some(trap) => PluginFailure::Trap(
-                trap.to_string()
-                    .trim_start_matches("wasm trap: ")
-                    .to_string(),
-            ),
-            None => PluginFailure::Trap(format!("{error:#}")),
-        }
+        let trap = match error.downcast_ref::<Trap>() {
+            Some(trap) => trap
+                .to_string()
+                .trim_start_matches("wasm trap: ")
+                .to_string(),
+            None => format!("{error:#}"),
+        };
+        PluginFailure::Trap(format!("{trap}{}", wasm_backtrace(error)))
     }
 
     fn returned(&self, export: &'static str, error: &types::Error) -> PluginError {
@@ -556,4 +558,35 @@ impl PluginInstance {
             failure: PluginFailure::Host(message),
         }
     }
+}
+
+/// Frames of a plugin's call stack shown with a trap; the innermost ones say where it failed.
+const BACKTRACE_FRAMES: usize = 12;
+
+/// The guest's call stack where `error` stopped it, innermost frame first, each function named
+/// from the component's `name` section (`<wasm function N>` where it has none), as lines to
+/// append to the failure; empty when wasmtime captured no backtrace.
+fn wasm_backtrace(error: &wasmtime::Error) -> String {
+    let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return String::new();
+    };
+    let frames = backtrace.frames();
+    if frames.is_empty() {
+        return String::new();
+    }
+    let mut lines = String::from("\nwasm backtrace (innermost first):");
+    for (i, frame) in frames.iter().take(BACKTRACE_FRAMES).enumerate() {
+        let name = frame.func_name().map_or_else(
+            || format!("<wasm function {}>", frame.func_index()),
+            str::to_string,
+        );
+        lines.push_str(&format!("\n  {i:>2}: {name}"));
+    }
+    if frames.len() > BACKTRACE_FRAMES {
+        lines.push_str(&format!(
+            "\n      … {} more frames",
+            frames.len() - BACKTRACE_FRAMES
+        ));
+    }
+    lines
 }

@@ -7,6 +7,7 @@
 //! [`CacheLocation`]), and runs their exports inside a sandbox ([`PluginLimits`]):
 //!
 //! - no filesystem, environment, network or sockets (clocks and random numbers only);
+//!   the guest's stdout and stderr go to the host's log, tagged and rate-limited;
 //! - guest linear memory capped (`--plugin-memory-mb`);
 //! - a wall-clock deadline on every export call — `describe`, `capabilities`, `init`,
 //!   `forward`, `decode`, `loss` — through epoch interruption (`--plugin-call-timeout`);
@@ -39,6 +40,7 @@ mod component;
 mod engine;
 mod error;
 mod exports;
+mod guest_output;
 mod host_log;
 mod host_tensors;
 mod instance;

@@ -6,6 +6,7 @@ use gs_tensor::{Device, ParamStore, Tensor, element_size};
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::guest_output::GuestOutputs;
 use crate::host_tensors::TensorRes;
 use crate::limits::{MemoryLimiter, PluginLimits, human_bytes};
 
@@ -34,6 +35,8 @@ pub(crate) struct HostState {
     /// The last panic message the guest's SDK reported.
     pub(crate) last_panic: Option<String>,
     pub(crate) plugin_name: String,
+    /// The guest's stdout and stderr, which log under `plugin_name`.
+    pub(crate) output: GuestOutputs,
     /// Guest→host calls so far (every `gs:plugin` import, resource drops included; not WASI).
     pub(crate) host_calls: u64,
 }
@@ -50,11 +53,15 @@ impl WasiView for HostState {
 impl HostState {
     pub(crate) fn new(plugin_name: String, limits: PluginLimits, params: ParamStore) -> Self {
         // No preopened directories, no environment variables, no arguments, no network:
-        // clocks and random numbers only, as WASI gives them.
+        // clocks and random numbers only, as WASI gives them. Stdout and stderr go to the
+        // host's log, line by line, tagged and rate-limited.
+        let output = GuestOutputs::new(&plugin_name);
         let wasi = WasiCtx::builder()
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false)
+            .stdout(output.stdout.clone())
+            .stderr(output.stderr.clone())
             .build();
         let call_deadline = Instant::now() + limits.call_timeout;
         Self {
@@ -76,6 +83,7 @@ impl HostState {
             host_error: None,
             last_panic: None,
             plugin_name,
+            output,
             host_calls: 0,
         }
     }

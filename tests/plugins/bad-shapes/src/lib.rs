@@ -17,6 +17,7 @@ const CASES: &[&str] = &[
     "forward-aggregate",
     "forward-aggregate-many",
     "forward-linear",
+    "forward-random",
     "decode-rows",
     "decode-width",
     "decode-rank",
@@ -48,7 +49,7 @@ impl Model for BadShapes {
             "bad",
             "none",
             "which output is malformed: none, forward-width, forward-rows, forward-dtype, \
-             forward-op, forward-aggregate, forward-aggregate-many, forward-linear, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
+             forward-op, forward-aggregate, forward-aggregate-many, forward-linear, forward-random, decode-rows, decode-width, decode-rank, decode-dtype, loss-shape, loss-dtype, \
              loss-constant",
         )
     }
@@ -68,7 +69,7 @@ impl Model for BadShapes {
         })
     }
 
-    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+    fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>> {
         if self.bad == "forward-aggregate" {
             // One row where the block has one per source node: the host refuses it.
             for block in batch.blocks(0) {
@@ -96,6 +97,20 @@ impl Model for BadShapes {
         let outputs = self.model.forward(batch)?;
         if !self.breaks("forward") {
             return Ok(outputs);
+        }
+        if self.bad == "forward-random" {
+            // Well formed, but scaled by a factor from WASI's random source in training: the
+            // same seed gives other gradients each run (evaluation stays deterministic).
+            if mode != Mode::Train {
+                return Ok(outputs);
+            }
+            use std::hash::BuildHasher;
+            let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
+            let factor = 1.0 + (random % 1_000) as f64 * 1e-3;
+            return Ok(outputs
+                .into_iter()
+                .map(|(node_type, h)| (node_type, h.mul_scalar(factor)))
+                .collect());
         }
         Ok(outputs
             .into_iter()

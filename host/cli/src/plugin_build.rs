@@ -1,0 +1,130 @@
+//! `gs plugin build [DIR]`: build a Rust plugin project for `wasm32-wasip2` and check the
+//! result the way `gs launch` would, before anyone trains with it.
+//!
+//! Cargo does the build (the project's release profile strips debug information and keeps the
+//! `name` section). Then the component must load on this host (a component, of a `gs:plugin`
+//! line this gs supports), `describe` must answer, and the sections gs reads must be there:
+//! the SDK's version stamp and the `name` section that symbolized trap backtraces need.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use gs_runtime::{PluginEngine, PluginLimits};
+use gs_tensor::{Device, ParamStore};
+
+/// The component a project builds: `<target dir>/wasm32-wasip2/release/<crate>.wasm`.
+pub(crate) fn project_component(dir: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = project_manifest(dir)?;
+    let out = Command::new(cargo())
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .output()
+        .context("cannot run `cargo metadata` (is cargo on PATH?)")?;
+    if !out.status.success() {
+        bail!(
+            "`cargo metadata` failed for `{}`:\n{}",
+            manifest.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let manifest = manifest.canonicalize()?;
+    let package = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().map(PathBuf::from).as_ref() == Some(&manifest))
+        .with_context(|| format!("`{}` has no package", manifest.display()))?;
+    let name = package["name"]
+        .as_str()
+        .unwrap_or_default()
+        .replace('-', "_");
+    let target = metadata["target_directory"]
+        .as_str()
+        .context("`cargo metadata` names no target directory")?;
+    Ok(Path::new(target)
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm")))
+}
+
+fn project_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        bail!(
+            "`{}` has no Cargo.toml: `gs plugin build` builds a Rust plugin project \
+             (`gs plugin new my-model` makes one)",
+            dir.display()
+        );
+    }
+    Ok(manifest)
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// Build the project in `dir`, check the component and return its path.
+pub(crate) fn run(dir: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = project_manifest(dir)?;
+    eprintln!("building `{}` for wasm32-wasip2 (release)", dir.display());
+    let status = Command::new(cargo())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .status()
+        .context("cannot run `cargo build` (is cargo on PATH?)")?;
+    if !status.success() {
+        bail!(
+            "`cargo build` failed ({status}); its messages are above\n\
+             hint: if the messages say the target is missing: `rustup target add wasm32-wasip2`"
+        );
+    }
+    let wasm = project_component(dir)?;
+    let bytes = std::fs::read(&wasm)
+        .with_context(|| format!("cargo built no component at `{}`", wasm.display()))?;
+    let source = wasm.display().to_string();
+    let engine = PluginEngine::new(crate::paths::component_cache())?;
+    let plugin = engine.load_bytes(&source, &bytes)?;
+    let instance = plugin
+        .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
+        .with_context(|| format!("`{source}` does not answer `describe`"))?;
+    let component = plugin.info();
+    let sdk = component.sdk_version.as_deref().context(
+        "the component has no gs-plugin-sdk version stamp: is it built with gs-plugin-sdk?",
+    )?;
+    if !component.has_name_section {
+        bail!(
+            "`{source}` has no `name` section, so a trap's backtrace could not name functions\n\
+             hint: set `strip = \"debuginfo\"` (not `true`) in the project's [profile.release]"
+        );
+    }
+    if component.debug_sections > 0 {
+        tracing::warn!(
+            "`{source}` keeps {} DWARF sections: set `strip = \"debuginfo\"` in [profile.release] \
+             for a smaller component",
+            component.debug_sections
+        );
+    }
+    let info = instance.info();
+    println!("built {}", wasm.display());
+    println!(
+        "  {} {}: gs:plugin@{}, gs-plugin-sdk {sdk}, {} bytes, sha256:{}",
+        info.name, info.version, component.package_version, component.size_bytes, component.digest
+    );
+    let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
+    println!("  tasks: {}", tasks.join(", "));
+    println!("  checked: a component this gs loads, `describe` answers, `name` section kept");
+    Ok(wasm)
+}
