@@ -35,6 +35,9 @@
 //! `gs bench serve` ([`serve`]) measures real-time inference: per phase in process, the plugin
 //! against the native oracle, and over HTTP on loopback with a load generator beside the server.
 //!
+//! `gs bench plugin-load` ([`plugin_load`]) times a plugin's cold load (compile), warm load
+//! (from the cache) and instantiation.
+//!
 //! `gs bench task` ([`task`]) runs whole jobs as a user runs them, each in a child process
 //! ([`task_job`]): a 10-epoch RGCN edge-regression job and a link-prediction job on a generated
 //! user–item graph at MovieLens-100K scale, and an epoch of each on a ≥ 1M-node graph. It
@@ -48,6 +51,7 @@ mod encoders;
 mod native_encoders;
 mod phase_clock;
 mod plugin_boundary;
+mod plugin_load;
 mod proc_status;
 mod report;
 mod sampling;
@@ -65,6 +69,7 @@ use clap::Subcommand;
 pub use aggregation::AggregationArgs;
 pub use encoders::EncodersArgs;
 pub use plugin_boundary::PluginBoundary;
+pub use plugin_load::PluginLoadArgs;
 pub use sampling::SamplingArgs;
 pub use serve::ServeBenchArgs;
 pub use task::TaskArgs;
@@ -92,6 +97,9 @@ pub enum BenchCommand {
     /// Real-time inference: an RGCN edge-regression model served in process and over HTTP on
     /// loopback, per phase, against the native oracle, at low load, at throughput and overloaded.
     Serve(ServeBenchArgs),
+    /// Getting a plugin ready: cold load (compile), warm load (from the cache) and
+    /// instantiation, per component.
+    PluginLoad(PluginLoadArgs),
 }
 
 /// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
@@ -112,5 +120,6 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow:
         BenchCommand::Sampling(args) => sampling::run(&args),
         BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),
         BenchCommand::Serve(args) => serve::run(&args),
+        BenchCommand::PluginLoad(args) => plugin_load::run(&args, &builtin),
     }
 }
