@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use gs_graph::{DemoParams, generate_demo};
-use gs_runtime::{Mode, Plugin, PluginEngine, PluginLimits, Task};
+use gs_runtime::{Mode, Plugin, PluginEngine, PluginInfo, PluginLimits, Task};
 use gs_tensor::{Device, ParamStore, Tensor, tch};
 use gs_train::checkpoint::{self, CheckpointMeta, PluginIdentity};
 use gs_train::{NodeTask, PreparedBatch, TaskModel, resolve_custom_args};
@@ -77,7 +77,7 @@ pub(crate) fn run(plugin: &str, custom_args: &[String]) -> anyhow::Result<()> {
     let loaded = steps.run("load (a component of a supported gs:plugin line)", || {
         Ok(engine.load_bytes(&source, &bytes)?)
     })?;
-    let args = steps.run("describe", || {
+    let (info, args) = steps.run("describe", || {
         let info = instantiate(&loaded)?.info().clone();
         ensure!(
             info.tasks.contains(&Task::NodeClassification),
@@ -85,7 +85,9 @@ pub(crate) fn run(plugin: &str, custom_args: &[String]) -> anyhow::Result<()> {
             info.name,
             info.tasks.iter().map(|t| t.as_str()).collect::<Vec<_>>()
         );
-        resolve_custom_args(&info.name, custom_args, &info.hyper_params).map_err(anyhow::Error::msg)
+        let args = resolve_custom_args(&info.name, custom_args, &info.hyper_params)
+            .map_err(anyhow::Error::msg)?;
+        Ok((info, args))
     })?;
     let task = tiny_task().context("cannot build the generated graph's task")?;
     let batch = task.first_training_batch()?;
@@ -93,7 +95,7 @@ pub(crate) fn run(plugin: &str, custom_args: &[String]) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let saved = dir.path().join("epoch-0");
     steps.run("save a checkpoint", || {
-        save(&saved, &loaded, &task, &first, &args, &bytes)
+        save(&saved, &loaded, &info, &task, &first, &args, &bytes)
     })?;
     steps.run("reload it into a fresh instance: identical outputs", || {
         let restored = checkpoint::load(&saved)?;
@@ -247,20 +249,20 @@ fn eval_outputs(model: &mut TaskModel, batch: &PreparedBatch) -> anyhow::Result<
 fn save(
     dir: &std::path::Path,
     plugin: &Plugin,
+    info: &PluginInfo,
     task: &NodeTask,
     trained: &TrainedOnce,
     args: &[(String, String)],
     bytes: &[u8],
 ) -> anyhow::Result<()> {
-    let info = instantiate(plugin)?.info().clone();
     let component = plugin.info();
     let meta = CheckpointMeta {
         gs_checkpoint_version: checkpoint::CHECKPOINT_VERSION,
         epoch: 0,
         plugin: PluginIdentity {
-            name: info.name,
-            version: info.version,
-            sdk_version: info.sdk_version,
+            name: info.name.clone(),
+            version: info.version.clone(),
+            sdk_version: info.sdk_version.clone(),
             package_version: component.package_version.clone(),
             digest: component.digest.clone(),
         },
