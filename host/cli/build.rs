@@ -36,8 +36,10 @@ fn main() {
     }
 }
 
-/// `$OUT_DIR/sdk_files.rs`: `SDK_FILES`, `(path in a plugin project, text)` of every source of
-/// `plugin-sdk/src` and every file of `wit/`, and `SDK_LOCK`, the guest workspace's lockfile.
+/// `$OUT_DIR/sdk_files.rs`: `(path in a plugin project, text)` tables of the Rust SDK's sources
+/// (`RUST_SDK_FILES`, from `plugin-sdk/src`), the Python SDK's (`PYTHON_SDK_FILES`, from
+/// `plugin-sdk/python`) and the WIT (`WIT_FILES`, from `wit/`), and `SDK_LOCK`, the guest
+/// workspace's lockfile.
 fn write_sdk_table(repo: &Path) {
     let files = |dir: &str, ext: &str| -> Vec<PathBuf> {
         let dir = repo.join(dir);
@@ -49,13 +51,24 @@ fn write_sdk_table(repo: &Path) {
         paths.sort();
         paths
     };
-    let mut table =
-        String::from("/// `(path in a plugin project, text)` of the SDK and the WIT.\n");
-    table.push_str("const SDK_FILES: &[(&str, &str)] = &[\n");
-    for (dir, ext, into) in [
-        ("plugin-sdk/src", "rs", "gs-plugin-sdk/src"),
-        ("wit", "wit", "wit"),
+    let mut table = String::new();
+    for (constant, dir, ext, into) in [
+        (
+            "RUST_SDK_FILES",
+            "plugin-sdk/src",
+            "rs",
+            "gs-plugin-sdk/src",
+        ),
+        (
+            "PYTHON_SDK_FILES",
+            "plugin-sdk/python/gs_plugin",
+            "py",
+            "gs_plugin",
+        ),
+        ("WIT_FILES", "wit", "wit", "wit"),
     ] {
+        writeln!(table, "/// `(path in a plugin project, text)` of `{dir}`.").unwrap();
+        writeln!(table, "pub(crate) const {constant}: &[(&str, &str)] = &[").unwrap();
         for path in files(dir, ext) {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let path = path.canonicalize().unwrap();
@@ -67,10 +80,15 @@ fn write_sdk_table(repo: &Path) {
             )
             .unwrap();
         }
+        table.push_str("];\n");
     }
-    table.push_str("];\n/// The guest workspace's `Cargo.lock`.\n");
+    table.push_str("/// The guest workspace's `Cargo.lock`.\n");
     let lock = repo.join("plugins/Cargo.lock").canonicalize().unwrap();
-    writeln!(table, "const SDK_LOCK: &str = include_str!({lock:?});").unwrap();
+    writeln!(
+        table,
+        "pub(crate) const SDK_LOCK: &str = include_str!({lock:?});"
+    )
+    .unwrap();
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("sdk_files.rs");
     std::fs::write(out, table).unwrap();
 }

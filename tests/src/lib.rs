@@ -384,16 +384,40 @@ impl GsRun {
     }
 }
 
-/// Run the real `gs` binary in `dir` with its own compiled-plugin cache and cache key.
-pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
-    let out = std::process::Command::new(gs_binary())
-        .args(args)
+/// The real `gs` binary, to run in `dir` with its own compiled-plugin cache and cache key, and
+/// the shared tools folder ([`gs_tools_dir`]).
+pub fn gs_command(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(gs_binary());
+    command
         .current_dir(dir)
         .env("GS_CACHE_DIR", dir.join(".gs-cache"))
         .env("GS_DATA_DIR", dir.join(".gs-data"))
-        .output()
-        .expect("gs runs");
-    GsRun::from(out)
+        .env("GS_TOOLS_DIR", gs_tools_dir());
+    command
+}
+
+/// Where gs keeps its tools (componentize-py) for the tests: `$GS_TOOLS_DIR`, else the user's
+/// `$XDG_CACHE_HOME/gs/tools` or `~/.cache/gs/tools`, as gs chooses it. Shared across tests
+/// and runs, unlike the per-test compiled-plugin caches, so the tool is installed once.
+pub fn gs_tools_dir() -> PathBuf {
+    let var = |key: &str| {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("GS_TOOLS_DIR")
+        .or_else(|| {
+            var("XDG_CACHE_HOME")
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join("gs/tools"))
+        })
+        .or_else(|| var("HOME").map(|h| h.join(".cache/gs/tools")))
+        .unwrap_or_else(|| std::env::temp_dir().join("gs-tools"))
+}
+
+/// Run the real `gs` binary in `dir` with its own compiled-plugin cache and cache key.
+pub fn run_gs(dir: &std::path::Path, args: &[&str]) -> GsRun {
+    GsRun::from(gs_command(dir).args(args).output().expect("gs runs"))
 }
 
 /// Runs `gs` with a command line written as one string, split at whitespace (for arguments

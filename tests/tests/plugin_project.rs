@@ -4,16 +4,13 @@
 
 use std::path::Path;
 
-use gs_tests::{GsRun, gs_binary, run_gs, run_gs_line};
+use gs_tests::{GsRun, gs_command, run_gs, run_gs_line};
 
 /// `gs` in `dir` as a user would run it, with cargo kept offline and the project's own target
 /// folder (no target folder or flags inherited from the test's cargo).
 fn gs_offline(dir: &Path, args: &[&str]) -> GsRun {
-    let out = std::process::Command::new(gs_binary())
+    let out = gs_command(dir)
         .args(args)
-        .current_dir(dir)
-        .env("GS_CACHE_DIR", dir.join(".gs-cache"))
-        .env("GS_DATA_DIR", dir.join(".gs-data"))
         .env("CARGO_NET_OFFLINE", "true")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET_DIR")
@@ -94,13 +91,19 @@ fn new_build_test_launch_and_infer_a_rust_plugin_outside_the_repository() {
         tested.stdout
     );
 
+    assert_trains_above_chance_and_infers(dir, wasm.to_str().unwrap());
+}
+
+/// `gs launch --plugin <wasm>` on the demo graph: test accuracy above 0.55 after 8 epochs (below
+/// 0.5 untrained), then `--inference` from the best checkpoint alone gives the same accuracy
+/// and writes predictions.
+fn assert_trains_above_chance_and_infers(dir: &Path, wasm: &str) {
     run_gs_line(
         dir,
         "generate demo --output-dir data --num-papers 200 --num-authors 100",
     )
     .ok();
     let yaml = gs_tests::demo_yaml();
-    let wasm = wasm.to_str().unwrap();
     let train = |epochs: &str, lr: &str, save: &str| {
         run_gs(
             dir,
@@ -165,4 +168,79 @@ fn new_build_test_launch_and_infer_a_rust_plugin_outside_the_repository() {
     );
     let (nids, _) = gs_output::read_node_predictions(&dir.join("pred"), "paper").unwrap();
     assert!(!nids.is_empty());
+}
+
+#[test]
+fn new_build_test_launch_and_infer_a_python_plugin_outside_the_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+
+    gs_offline(dir, &["plugin", "new", "my-model", "--lang", "python"]).ok();
+    let project = dir.join("my-model");
+    for file in [
+        "app.py",
+        "pyproject.toml",
+        "README.md",
+        "gs_plugin/__init__.py",
+        "gs_plugin/nn.py",
+        "wit/model.wit",
+    ] {
+        assert!(project.join(file).is_file(), "the project lacks {file}");
+    }
+    gs_offline(dir, &["plugin", "new", "x", "--lang", "cobol"]).fails_with(1, &["--lang cobol"]);
+
+    let built = gs_offline(dir, &["plugin", "build", "my-model"]);
+    println!("--- gs plugin build:\n{}\n{}", built.stdout, built.stderr);
+    let built = built.ok();
+    assert!(
+        built
+            .stdout
+            .contains("my-model 0.1.0: gs:plugin@0.1.4, SDK 0.1.0"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        built.stdout.contains("`name` section kept"),
+        "{}",
+        built.stdout
+    );
+    let wasm = project.join("target/my_model.wasm");
+
+    let tested = gs_offline(&project, &["plugin", "test"]).ok();
+    assert!(
+        tested.stdout.contains("all 10 steps passed"),
+        "{}",
+        tested.stdout
+    );
+    // A bad custom argument is the plugin's error, named.
+    gs_offline(&project, &["plugin", "test", "--", "--residual", "maybe"])
+        .fails_with(1, &["step `init` failed", "--residual 'maybe'"]);
+
+    assert_trains_above_chance_and_infers(dir, wasm.to_str().unwrap());
+
+    // A bug in the model: the exception reaches the user with its Python traceback.
+    let app = project.join("app.py");
+    let source = std::fs::read_to_string(&app).unwrap();
+    let marker = "        # Every call below is one host call";
+    assert!(source.contains(marker));
+    std::fs::write(
+        &app,
+        source.replace(marker, &format!("        1 / 0\n{marker}")),
+    )
+    .unwrap();
+    gs_offline(dir, &["plugin", "build", "my-model"]).ok();
+    let failed = gs_offline(&project, &["plugin", "test"]);
+    println!(
+        "--- gs plugin test of the broken model:\n{}{}",
+        failed.stdout, failed.stderr
+    );
+    failed.fails_with(
+        1,
+        &[
+            "step `forward (training)` failed",
+            "Python exception in `forward`",
+            "ZeroDivisionError: division by zero",
+            "app.py\", line",
+        ],
+    );
 }

@@ -6,6 +6,7 @@
 //! codes. The logic lives in the library crates so tests can reach it.
 
 mod builtin;
+mod embedded_sdk;
 mod gconstruct;
 mod generate;
 mod graph_info;
@@ -17,6 +18,7 @@ mod paths;
 mod plugin_build;
 mod plugin_cmd;
 mod plugin_new;
+mod plugin_python;
 mod plugin_test;
 mod progress;
 mod serve_cmd;

@@ -1,8 +1,9 @@
-//! `gs plugin build [DIR]`: build a Rust plugin project for `wasm32-wasip2` and check the
-//! result the way `gs launch` would, before anyone trains with it.
+//! `gs plugin build [DIR]`: build a plugin project and check the result the way `gs launch`
+//! would, before anyone trains with it.
 //!
-//! Cargo does the build (the project's release profile strips debug information and keeps the
-//! `name` section). Then the component must load on this host (a component, of a `gs:plugin`
+//! Cargo builds a Rust project for `wasm32-wasip2` (the project's release profile strips debug
+//! information and keeps the `name` section); componentize-py builds a Python one
+//! ([`crate::plugin_python`]). Then the component must load on this host (a component, of a `gs:plugin`
 //! line this gs supports), `describe` must answer, and the sections gs reads must be there:
 //! the SDK's version stamp and the `name` section that symbolized trap backtraces need.
 
@@ -13,8 +14,12 @@ use anyhow::{Context, bail};
 use gs_runtime::{PluginEngine, PluginLimits};
 use gs_tensor::{Device, ParamStore};
 
-/// The component a project builds: `<target dir>/wasm32-wasip2/release/<crate>.wasm`.
+/// The component a project builds: `<target dir>/wasm32-wasip2/release/<crate>.wasm` for
+/// Rust, `target/<name>.wasm` for Python.
 pub(crate) fn project_component(dir: &Path) -> anyhow::Result<PathBuf> {
+    if crate::plugin_python::is_project(dir) {
+        return crate::plugin_python::project_component(dir);
+    }
     let manifest = project_manifest(dir)?;
     let out = Command::new(cargo())
         .args([
@@ -58,8 +63,8 @@ fn project_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
     let manifest = dir.join("Cargo.toml");
     if !manifest.is_file() {
         bail!(
-            "`{}` has no Cargo.toml: `gs plugin build` builds a Rust plugin project \
-             (`gs plugin new my-model` makes one)",
+            "`{}` is not a plugin project: it has no Cargo.toml (Rust) and no app.py with a \
+             pyproject.toml (Python); `gs plugin new my-model [--lang python]` makes one",
             dir.display()
         );
     }
@@ -72,6 +77,17 @@ fn cargo() -> String {
 
 /// Build the project in `dir`, check the component and return its path.
 pub(crate) fn run(dir: &Path) -> anyhow::Result<PathBuf> {
+    let wasm = if crate::plugin_python::is_project(dir) {
+        crate::plugin_python::build(dir)?
+    } else {
+        cargo_build(dir)?
+    };
+    check(&wasm)?;
+    Ok(wasm)
+}
+
+/// `cargo build --release --target wasm32-wasip2` of a Rust project; its component's path.
+fn cargo_build(dir: &Path) -> anyhow::Result<PathBuf> {
     let manifest = project_manifest(dir)?;
     eprintln!("building `{}` for wasm32-wasip2 (release)", dir.display());
     let status = Command::new(cargo())
@@ -91,8 +107,12 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<PathBuf> {
              hint: if the messages say the target is missing: `rustup target add wasm32-wasip2`"
         );
     }
-    let wasm = project_component(dir)?;
-    let bytes = std::fs::read(&wasm)
+    project_component(dir)
+}
+
+/// The checks `gs launch` makes, and the sections gs reads; prints what was built.
+fn check(wasm: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(wasm)
         .with_context(|| format!("cargo built no component at `{}`", wasm.display()))?;
     let source = wasm.display().to_string();
     let engine = PluginEngine::new(crate::paths::component_cache())?;
@@ -101,9 +121,10 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<PathBuf> {
         .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
         .with_context(|| format!("`{source}` does not answer `describe`"))?;
     let component = plugin.info();
-    let sdk = component.sdk_version.as_deref().context(
-        "the component has no gs-plugin-sdk version stamp: is it built with gs-plugin-sdk?",
-    )?;
+    let sdk = component
+        .sdk_version
+        .as_deref()
+        .context("the component has no gs-plugin-sdk version stamp: is it built with gs's SDK?")?;
     if !component.has_name_section {
         bail!(
             "`{source}` has no `name` section, so a trap's backtrace could not name functions\n\
@@ -120,11 +141,11 @@ pub(crate) fn run(dir: &Path) -> anyhow::Result<PathBuf> {
     let info = instance.info();
     println!("built {}", wasm.display());
     println!(
-        "  {} {}: gs:plugin@{}, gs-plugin-sdk {sdk}, {} bytes, sha256:{}",
+        "  {} {}: gs:plugin@{}, SDK {sdk}, {} bytes, sha256:{}",
         info.name, info.version, component.package_version, component.size_bytes, component.digest
     );
     let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
     println!("  tasks: {}", tasks.join(", "));
     println!("  checked: a component this gs loads, `describe` answers, `name` section kept");
-    Ok(wasm)
+    Ok(())
 }

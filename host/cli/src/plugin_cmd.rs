@@ -14,16 +14,17 @@ use crate::launch::plugin_bytes;
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
-    /// Create a plugin project in `./NAME`: the model, the SDK and WIT of this gs, a pinned
-    /// Cargo.lock and a release profile for small components.
+    /// Create a plugin project in `./NAME`: the model, the SDK and WIT of this gs, and for Rust
+    /// a pinned Cargo.lock and a release profile for small components.
     New {
         /// The plugin's name (lowercase letters, digits, `-`, `_`).
         name: String,
-        /// The language of the project.
+        /// The language of the project: `rust` or `python` (componentize-py).
         #[arg(long, default_value = "rust")]
         lang: String,
     },
-    /// Build a plugin project for wasm32-wasip2 and check the component as `gs launch` would.
+    /// Build a plugin project (cargo for Rust, componentize-py for Python) and check the
+    /// component as `gs launch` would.
     Build {
         /// The project's folder.
         #[arg(default_value = ".")]

@@ -1,18 +1,20 @@
-//! `gs plugin new NAME`: a plugin project that builds outside this repository, offline.
+//! `gs plugin new NAME [--lang rust|python]`: a plugin project that builds outside this
+//! repository.
 //!
 //! The SDK is not on a package registry, so the project carries it: the `gs-plugin-sdk` sources
-//! and the `gs:plugin` WIT this binary speaks, embedded at build time (`build.rs` writes the
-//! table), and a `Cargo.lock` with the versions gs itself was built with (the registry entries
-//! of `plugins/Cargo.lock`), so `cargo build --offline` works wherever gs was built.
+//! (Rust) or the `gs_plugin` package (Python) and the `gs:plugin` WIT this binary speaks,
+//! embedded at build time ([`crate::embedded_sdk`]). A Rust project also gets a `Cargo.lock`
+//! with the versions gs itself was built with (the registry entries of `plugins/Cargo.lock`),
+//! so `cargo build --offline` works wherever gs was built.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
+use crate::embedded_sdk::{PYTHON_SDK_FILES, RUST_SDK_FILES, SDK_LOCK, WIT_FILES};
 
-/// The project template: `(path in the project, text)`, with `{{…}}` placeholders.
-const TEMPLATE: &[(&str, &str)] = &[
+/// The Rust project template: `(path in the project, text)`, with `{{…}}` placeholders.
+const RUST_TEMPLATE: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../templates/rust/Cargo.toml")),
     ("README.md", include_str!("../templates/rust/README.md")),
     ("src/lib.rs", include_str!("../templates/rust/src/lib.rs")),
@@ -21,6 +23,17 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../templates/rust/.cargo/config.toml"),
     ),
     (".gitignore", include_str!("../templates/rust/gitignore")),
+];
+
+/// The Python project template.
+const PYTHON_TEMPLATE: &[(&str, &str)] = &[
+    ("app.py", include_str!("../templates/python/app.py")),
+    (
+        "pyproject.toml",
+        include_str!("../templates/python/pyproject.toml"),
+    ),
+    ("README.md", include_str!("../templates/python/README.md")),
+    (".gitignore", include_str!("../templates/python/gitignore")),
 ];
 
 /// The SDK's manifest in a project: the repository's, without the workspace it inherits from.
@@ -37,16 +50,16 @@ publish = false
 wit-bindgen = \"{{wit_bindgen_version}}\"
 ";
 
-/// `gs plugin new NAME [--lang rust]`: create `NAME/` in `parent` and return its path.
+/// `gs plugin new NAME [--lang rust|python]`: create `NAME/` in `parent` and return its path.
 pub(crate) fn run(name: &str, lang: &str, parent: &Path) -> anyhow::Result<PathBuf> {
-    match lang {
-        "rust" => {}
-        "python" => bail!(
-            "`--lang python` is not available in this gs yet: Python plugins (componentize-py) \
-             are planned; use `--lang rust`"
+    let python = match lang {
+        "rust" => false,
+        "python" => true,
+        other => bail!(
+            "`--lang {other}` is not a plugin language gs knows; use `--lang rust` or \
+             `--lang python`"
         ),
-        other => bail!("`--lang {other}` is not a plugin language gs knows; use `--lang rust`"),
-    }
+    };
     check_name(name)?;
     let dir = parent.join(name);
     if dir.exists() {
@@ -59,7 +72,9 @@ pub(crate) fn run(name: &str, lang: &str, parent: &Path) -> anyhow::Result<PathB
     let values = [
         ("{{name}}", name.to_string()),
         ("{{crate}}", name.replace('-', "_")),
+        ("{{module}}", name.replace('-', "_")),
         ("{{struct}}", struct_name(name)),
+        ("{{class}}", struct_name(name)),
         ("{{gs_version}}", env!("CARGO_PKG_VERSION").to_string()),
         ("{{wit_version}}", gs_runtime::SUPPORTED_VERSION.to_string()),
         (
@@ -79,17 +94,24 @@ pub(crate) fn run(name: &str, lang: &str, parent: &Path) -> anyhow::Result<PathB
     // Write beside the target and rename, so a failure leaves no half-made project.
     let staging = parent.join(format!(".{name}.new-{}", std::process::id()));
     let written = (|| -> anyhow::Result<()> {
-        for (path, text) in TEMPLATE {
+        let (template, sdk) = if python {
+            (PYTHON_TEMPLATE, PYTHON_SDK_FILES)
+        } else {
+            (RUST_TEMPLATE, RUST_SDK_FILES)
+        };
+        for (path, text) in template {
             write(&staging.join(path), &fill(text))?;
         }
-        write(
-            &staging.join("gs-plugin-sdk/Cargo.toml"),
-            &fill(SDK_MANIFEST),
-        )?;
-        for (path, text) in SDK_FILES {
+        for (path, text) in sdk.iter().chain(WIT_FILES) {
             write(&staging.join(path), text)?;
         }
-        write(&staging.join("Cargo.lock"), &lock.registry_and_sdk())?;
+        if !python {
+            write(
+                &staging.join("gs-plugin-sdk/Cargo.toml"),
+                &fill(SDK_MANIFEST),
+            )?;
+            write(&staging.join("Cargo.lock"), &lock.registry_and_sdk())?;
+        }
         std::fs::rename(&staging, &dir)
             .with_context(|| format!("cannot move the project to `{}`", dir.display()))
     })();
@@ -114,7 +136,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !valid || name == "gs-plugin-sdk" {
+    if !valid || name == "gs-plugin-sdk" || name == "gs_plugin" {
         bail!(
             "`{name}` cannot name a plugin: use lowercase ASCII letters, digits, `-` and `_`, \
              starting with a letter (`my-model`)"
@@ -207,10 +229,30 @@ mod tests {
         assert!(!kept.contains("name = \"sage\""), "{kept}");
         assert!(lock.version_of("wit-bindgen").unwrap().starts_with("0.61"));
         assert!(
-            SDK_FILES
+            RUST_SDK_FILES
                 .iter()
                 .any(|(p, _)| *p == "gs-plugin-sdk/src/lib.rs")
         );
-        assert!(SDK_FILES.iter().any(|(p, _)| *p == "wit/model.wit"));
+        assert!(WIT_FILES.iter().any(|(p, _)| *p == "wit/model.wit"));
+        assert!(
+            PYTHON_SDK_FILES
+                .iter()
+                .any(|(p, _)| *p == "gs_plugin/__init__.py")
+        );
+    }
+
+    #[test]
+    fn the_python_sdk_states_the_versions_of_the_rust_sdk_and_the_wit() {
+        let init = PYTHON_SDK_FILES
+            .iter()
+            .find(|(p, _)| *p == "gs_plugin/__init__.py")
+            .map(|(_, text)| *text)
+            .unwrap();
+        let sdk = Lockfile::parse(SDK_LOCK)
+            .version_of("gs-plugin-sdk")
+            .unwrap();
+        assert!(init.contains(&format!("\nSDK_VERSION = \"{sdk}\"\n")));
+        let wit = gs_runtime::SUPPORTED_VERSION;
+        assert!(init.contains(&format!("\nPACKAGE_VERSION = \"{wit}\"\n")));
     }
 }

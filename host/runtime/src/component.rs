@@ -15,8 +15,9 @@ pub const SUPPORTED_PACKAGE: &str = "gs:plugin";
 /// patch of its `0.MINOR` line (0.1.0) load: within a line, versions only add (see `wit/`).
 pub const SUPPORTED_VERSION: &str = "0.1.4";
 const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
-/// Custom section in which gs-plugin-sdk stamps its version.
-const SDK_SECTION: &str = "gs-plugin-sdk-version";
+/// The custom section in which an SDK stamps its version (the Rust SDK at compile time, `gs plugin
+/// build` for Python).
+pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 
 /// What the host read from a component's bytes.
 #[derive(Debug, Clone)]
@@ -164,7 +165,7 @@ pub(crate) fn inspect(
                     imports.push(import.name.name.to_string());
                 }
             }
-            Payload::CustomSection(section) if section.name() == SDK_SECTION => {
+            Payload::CustomSection(section) if section.name() == SDK_VERSION_SECTION => {
                 sdk_version = Some(
                     String::from_utf8_lossy(section.data())
                         .trim_end_matches('\0')

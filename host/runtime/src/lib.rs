@@ -50,7 +50,9 @@ mod state;
 mod targets;
 
 pub use cache::CacheLocation;
-pub use component::{ComponentInfo, Plugin, SUPPORTED_PACKAGE, SUPPORTED_VERSION};
+pub use component::{
+    ComponentInfo, Plugin, SDK_VERSION_SECTION, SUPPORTED_PACKAGE, SUPPORTED_VERSION,
+};
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
 pub use gs_batch::{
