@@ -14,6 +14,7 @@ const PACKAGES: &[&str] = &[
     "test-handle-flood",
     "test-huge-op",
     "test-infinite-loop",
+    "test-layer-probe",
     "test-memory-bomb",
     "test-panic",
     "test-sandbox-probe",

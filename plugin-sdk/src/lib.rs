@@ -1,8 +1,9 @@
 //! Write gs model plugins in Rust. This crate owns the guest side of the `gs:plugin` WIT
 //! contract: the generated bindings of the `model` world, one trait ([`Model`]) and one macro
 //! ([`export_model!`]) for plugin authors, a [`Tensor`] handle with operators, layers with
-//! deterministic hierarchical parameter names ([`nn`]), GraphStorm's attention and GraphSAGE
-//! layers with DGL's weight names ([`gat`], [`sage`]), logging into the host's log
+//! deterministic hierarchical parameter names ([`nn`]: linear, embedding, MLP, DGL's
+//! `GraphConv`, heterogeneous convolutions), GraphStorm's attention, GraphSAGE and relational
+//! GCN layers with DGL's weight names ([`gat`], [`sage`], [`rgcn`]), logging into the host's log
 //! ([`info!`] and friends) and a panic hook that reports a panic's message before the trap.
 //! It knows nothing about the host: everything it does goes through the imported WIT
 //! interfaces, and it compiles to `wasm32-wasip2` components.
@@ -66,6 +67,7 @@ pub mod log;
 mod model;
 pub mod nn;
 mod panic;
+pub mod rgcn;
 pub mod sage;
 mod targets;
 mod tensor;
@@ -97,8 +99,11 @@ pub mod prelude {
     };
     pub use crate::gat::{AttentionLayer, GatConv, GatEncoder, GatV2Conv, torch_xavier_normal};
     pub use crate::nn::{
-        Conv, CrossReduce, HeteroConv, HeteroSageConv, Linear, LinearConfig, SageConv, Scope,
+        Conv, CrossReduce, Embedding, GraphConv, GraphConvNorm, HeteroConv, HeteroSageConv, Linear,
+        LinearConfig, Mlp, SageConv, Scope,
     };
+    pub use crate::rgcn::{RelGraphConv, RelWeights};
+    pub use crate::sage::{GraphSageConv, SageAggregator};
     pub use crate::{
         Batch, Block, Dtype, EdgeType, Error, GraphSchema, Info, Init, LpPairs, Mode, Model,
         ModelConfig, NodeInputLayer, NodeType, Reduce, Result, SelfLoopAndBias, TargetEdges, Task,

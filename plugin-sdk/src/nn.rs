@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fmt;
 
+use crate::encoder_options::Activation;
 use crate::{Batch, Block, Dtype, EdgeType, Error, Init, Reduce, Result, Tensor};
 
 /// A position in the hierarchy of weight names: `Scope::root().sub("layers").sub(0)` names
@@ -195,6 +196,192 @@ impl Conv for SageConv {
         let h_neigh = SageConv::aggregate(block, h_src);
         self.fc_self.forward(&h_self) + self.fc_neigh.forward(&h_neigh)
     }
+}
+
+/// A learnable row per id, as `torch.nn.Embedding(num, dim)`: `weight` `[num, dim]` (named
+/// `<scope>.weight`, drawn from normal(0, 1) as torch draws it).
+#[derive(Debug)]
+pub struct Embedding {
+    weight: Tensor,
+}
+
+impl Embedding {
+    /// `num` rows of width `dim` under `scope`.
+    pub fn new(scope: &Scope, num: i64, dim: i64) -> Self {
+        Embedding {
+            weight: scope.param("weight", &[num, dim], Init::Normal((0.0, 1.0))),
+        }
+    }
+
+    /// The rows of `ids` (int64, any length, repeats allowed): `weight.index_select(0, ids)`,
+    /// one host call.
+    pub fn forward(&self, ids: &Tensor) -> Tensor {
+        self.weight.index_select(0, ids)
+    }
+
+    /// The `[num, dim]` table.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+/// A multi-layer perceptron: [`Linear`] layers `<scope>.0`, `<scope>.1`, … through `dims`
+/// (`[in, hidden..., out]`, default [`LinearConfig`]), with the activation and then dropout
+/// between two layers and nothing after the last, as `Mlp` of the Python SDK.
+#[derive(Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+    activation: Activation,
+    dropout: f64,
+}
+
+impl Mlp {
+    /// The layers through `dims` under `scope`, ReLU between them and no dropout.
+    ///
+    /// # Panics
+    /// With fewer than two dimensions.
+    pub fn new(scope: &Scope, dims: &[i64]) -> Self {
+        Mlp::with_activation(scope, dims, Activation::Relu, 0.0)
+    }
+
+    /// The layers through `dims` under `scope`, `activation` and dropout `dropout` (active in
+    /// training only) between them.
+    ///
+    /// # Panics
+    /// With fewer than two dimensions.
+    pub fn with_activation(
+        scope: &Scope,
+        dims: &[i64],
+        activation: Activation,
+        dropout: f64,
+    ) -> Self {
+        assert!(
+            dims.len() >= 2,
+            "an Mlp needs at least an input and an output width, got {dims:?}"
+        );
+        let layers = dims
+            .windows(2)
+            .enumerate()
+            .map(|(i, d)| Linear::new(&scope.sub(i), d[0], d[1]))
+            .collect();
+        Mlp {
+            layers,
+            activation,
+            dropout,
+        }
+    }
+
+    /// `x` through every layer.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let mut h = self.layers[0].forward(x);
+        for layer in &self.layers[1..] {
+            h = self.activation.apply(&h);
+            if self.dropout > 0.0 {
+                h = h.dropout(self.dropout);
+            }
+            h = layer.forward(&h);
+        }
+        h
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[Linear] {
+        &self.layers
+    }
+}
+
+/// How [`GraphConv`] normalises, as DGL's `GraphConv(norm=...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphConvNorm {
+    /// `both` (the GCN of Kipf and Welling): each message scaled by `1/√(out-degree of its
+    /// source)`, each sum by `1/√(in-degree of its destination)`, degrees within the block and
+    /// at least 1.
+    Both,
+    /// `right`: the mean over the in-edges.
+    Right,
+    /// `none`: the sum over the in-edges.
+    None,
+}
+
+impl GraphConvNorm {
+    /// `both`, `right` or `none`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "both" => Some(GraphConvNorm::Both),
+            "right" => Some(GraphConvNorm::Right),
+            "none" => Some(GraphConvNorm::None),
+            _ => None,
+        }
+    }
+}
+
+/// DGL's `GraphConv` on one [`Block`] (the graph convolution of Kipf and Welling with
+/// `norm='both'`): the in-edges' messages aggregated as [`GraphConvNorm`] says, then
+/// `@ weight` (`[in, out]`, `<scope>.weight`, torch's Xavier-uniform bounds with gain 1) and
+/// `+ bias` (`[out]`, `<scope>.bias`, zeros) if it has one. A destination without in-edges
+/// gets `bias` (or 0). The same weights, initialisation and ops as `GraphConv` of the Python
+/// SDK; as a [`Conv`], [`HeteroConv`] applies one per edge type.
+#[derive(Debug)]
+pub struct GraphConv {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    norm: GraphConvNorm,
+}
+
+impl GraphConv {
+    /// A convolution from `in_dim` to `out_dim` under `scope`, with a bias when `bias`.
+    pub fn new(scope: &Scope, in_dim: i64, out_dim: i64, norm: GraphConvNorm, bias: bool) -> Self {
+        let shape = [in_dim, out_dim];
+        let weight = scope.param("weight", &shape, crate::torch_xavier_uniform(&shape, 1.0));
+        let bias = bias.then(|| scope.param("bias", &[out_dim], Init::Zeros));
+        GraphConv { weight, bias, norm }
+    }
+
+    /// The `[in, out]` weight.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The `[out]` bias, if any.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    /// `[block.num_dst(), out]` from the source representations `h_src` (`[num_src, in]`).
+    /// Host calls: `aggregate` (right, none), or `src`, `dst`, two degree counts (`ones`,
+    /// `scatter-reduce`, `clamp`, `pow-scalar` each), `mul`, `aggregate` and `mul` (both);
+    /// then `matmul` and `add`.
+    pub fn apply(&self, block: &Block, h_src: &Tensor) -> Tensor {
+        let y = match self.norm {
+            GraphConvNorm::Right => block.aggregate(h_src, Reduce::Mean),
+            GraphConvNorm::None => block.aggregate(h_src, Reduce::Sum),
+            GraphConvNorm::Both => {
+                let (src, dst) = (block.src(), block.dst());
+                let out_norm = degrees(&src, block.num_src()).pow_scalar(-0.5);
+                let in_norm = degrees(&dst, block.num_dst()).pow_scalar(-0.5);
+                block.aggregate(&(h_src * &out_norm), Reduce::Sum) * &in_norm
+            }
+        };
+        let y = y.matmul(&self.weight);
+        match &self.bias {
+            Some(bias) => y + bias,
+            None => y,
+        }
+    }
+}
+
+impl Conv for GraphConv {
+    /// [`GraphConv::apply`]; `h_dst` is not read.
+    fn forward(&self, block: &Block, h_src: &Tensor, _h_dst: &Tensor) -> Tensor {
+        self.apply(block, h_src)
+    }
+}
+
+/// `[n, 1]` f32: how often each of `0..n` occurs in `index` (`[E]` int64), at least 1.
+fn degrees(index: &Tensor, n: i64) -> Tensor {
+    Tensor::ones(&[index.size(0), 1], Dtype::F32)
+        .scatter_reduce(index, n, Reduce::Sum)
+        .clamp(1.0, f64::INFINITY)
 }
 
 /// How [`HeteroConv`] combines the outputs of the edge types that share a destination node

@@ -45,6 +45,7 @@ const PLUGINS: &[(&str, &str)] = &[
         env!("GS_TEST_PLUGIN_TEST_INFINITE_LOOP"),
     ),
     ("test-huge-op", env!("GS_TEST_PLUGIN_TEST_HUGE_OP")),
+    ("test-layer-probe", env!("GS_TEST_PLUGIN_TEST_LAYER_PROBE")),
     ("test-memory-bomb", env!("GS_TEST_PLUGIN_TEST_MEMORY_BOMB")),
     ("test-panic", env!("GS_TEST_PLUGIN_TEST_PANIC")),
     (

@@ -69,12 +69,19 @@ fn new_build_test_launch_and_infer_a_rust_plugin_outside_the_repository() {
         "{}",
         built.stdout
     );
-    assert!(
-        built.stdout.contains("`name` section kept"),
-        "{}",
-        built.stdout
-    );
+    for line in [
+        "`name` section kept",
+        "language: rust",
+        "description: A gs model plugin.",
+        "license: Apache-2.0",
+    ] {
+        assert!(built.stdout.contains(line), "{}", built.stdout);
+    }
     let wasm = project.join("target/wasm32-wasip2/release/my_model.wasm");
+    // Building again (cargo has nothing to do) leaves one metadata section, not two.
+    let size = std::fs::metadata(&wasm).unwrap().len();
+    gs_offline(dir, &["plugin", "build", "my-model"]).ok();
+    assert_eq!(std::fs::metadata(&wasm).unwrap().len(), size);
     assert!(wasm.is_file());
     // The build kept the versions gs was built with.
     let repo_lock = include_str!("../../plugins/Cargo.lock");
@@ -199,12 +206,23 @@ fn new_build_test_launch_and_infer_a_python_plugin_outside_the_repository() {
         "{}",
         built.stdout
     );
-    assert!(
-        built.stdout.contains("`name` section kept"),
-        "{}",
-        built.stdout
-    );
+    for line in [
+        "`name` section kept",
+        "language: python",
+        "description: A gs model plugin written in Python.",
+        "license: Apache-2.0",
+    ] {
+        assert!(built.stdout.contains(line), "{}", built.stdout);
+    }
     let wasm = project.join("target/my_model.wasm");
+    let inspected = gs_offline(
+        dir,
+        &["plugin", "inspect", "--json", wasm.to_str().unwrap()],
+    )
+    .ok();
+    let inspected: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
+    assert_eq!(inspected["metadata"]["language"], "python");
+    assert_eq!(inspected["sdk_version"], "0.1.0");
 
     let tested = gs_offline(&project, &["plugin", "test"]).ok();
     assert!(

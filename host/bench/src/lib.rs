@@ -51,6 +51,7 @@ mod encoders;
 mod native_encoders;
 mod phase_clock;
 mod plugin_boundary;
+mod plugin_compare;
 mod plugin_load;
 mod proc_status;
 mod report;
@@ -69,6 +70,7 @@ use clap::Subcommand;
 pub use aggregation::AggregationArgs;
 pub use encoders::EncodersArgs;
 pub use plugin_boundary::PluginBoundary;
+pub use plugin_compare::PluginCompareArgs;
 pub use plugin_load::PluginLoadArgs;
 pub use sampling::SamplingArgs;
 pub use serve::ServeBenchArgs;
@@ -100,6 +102,9 @@ pub enum BenchCommand {
     /// Getting a plugin ready: cold load (compile), warm load (from the cache) and
     /// instantiation, per component.
     PluginLoad(PluginLoadArgs),
+    /// Another GraphSAGE component (the Python `examples/python-sage`) against the built-in
+    /// Rust `sage` on the same batches: per-op boundary cost and training epochs, alternating.
+    PluginCompare(PluginCompareArgs),
 }
 
 /// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
@@ -121,5 +126,6 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow:
         BenchCommand::Task(args) => task::run(&args, builtin("rgcn")?),
         BenchCommand::Serve(args) => serve::run(&args),
         BenchCommand::PluginLoad(args) => plugin_load::run(&args, &builtin),
+        BenchCommand::PluginCompare(args) => plugin_compare::run(&args, builtin("sage")?),
     }
 }

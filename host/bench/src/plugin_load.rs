@@ -35,8 +35,10 @@ pub struct PluginLoadArgs {
     plugin: Vec<PathBuf>,
 }
 
-/// Targets of the issue that asked for this benchmark: warm load plus instantiation.
+/// Targets of the issue that asked for this benchmark: warm load plus instantiation, for a
+/// Rust component and for a Python one (CPython is inside: ~18 MB).
 const WARM_TARGET_RUST_S: f64 = 1e-3;
+const WARM_TARGET_PYTHON_S: f64 = 10e-3;
 
 fn cache_in(dir: &std::path::Path) -> CacheLocation {
     CacheLocation {
@@ -86,8 +88,8 @@ pub(crate) fn run(
         "warm load",
         "instantiate",
         "warm + instantiate",
+        "target",
     ]);
-    let mut worst_warm = 0.0f64;
     for (name, bytes) in &components {
         let cold = median_of(args.cold.max(1), || {
             let dir = tempfile::tempdir()?;
@@ -105,6 +107,11 @@ pub(crate) fn run(
             Ok(started.elapsed().as_secs_f64())
         })?;
         let plugin = PluginEngine::new(Some(cache_in(cache.path())))?.load_bytes(name, bytes)?;
+        let target = if plugin.info().language() == Some("python") {
+            WARM_TARGET_PYTHON_S
+        } else {
+            WARM_TARGET_RUST_S
+        };
         let instantiate = median_of(args.warm.max(1), || {
             let started = Instant::now();
             let instance =
@@ -113,7 +120,11 @@ pub(crate) fn run(
             drop(instance);
             Ok(elapsed)
         })?;
-        worst_warm = worst_warm.max(warm + instantiate);
+        let met = if warm + instantiate <= target {
+            "met"
+        } else {
+            "NOT met"
+        };
         row(&[
             name.clone(),
             format!("{:.0} KiB", bytes.len() as f64 / 1024.0),
@@ -121,13 +132,14 @@ pub(crate) fn run(
             fmt_time(warm),
             fmt_time(instantiate),
             fmt_time(warm + instantiate),
+            format!("≤ {}: {met}", fmt_time(target)),
         ]);
     }
     println!(
-        "\nwarm load + instantiate, slowest component: {} (target for Rust plugins: ≤ {}); \
-         Python components are not measured: gs does not build Python plugins yet.",
-        fmt_time(worst_warm),
-        fmt_time(WARM_TARGET_RUST_S)
+        "\nTargets: warm load + instantiate ≤ {} for a Rust component, ≤ {} for a Python one \
+         (the metadata `gs plugin build` writes names the language).",
+        fmt_time(WARM_TARGET_RUST_S),
+        fmt_time(WARM_TARGET_PYTHON_S)
     );
     Ok(())
 }

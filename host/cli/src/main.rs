@@ -6,6 +6,7 @@
 //! codes. The logic lives in the library crates so tests can reach it.
 
 mod builtin;
+mod component_sections;
 mod embedded_sdk;
 mod gconstruct;
 mod generate;

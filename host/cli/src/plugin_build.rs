@@ -14,12 +14,25 @@ use anyhow::{Context, bail};
 use gs_runtime::{PluginEngine, PluginLimits};
 use gs_tensor::{Device, ParamStore};
 
+use crate::component_sections::{METADATA_SECTION, metadata_text, set_custom_section};
+
 /// The component a project builds: `<target dir>/wasm32-wasip2/release/<crate>.wasm` for
 /// Rust, `target/<name>.wasm` for Python.
 pub(crate) fn project_component(dir: &Path) -> anyhow::Result<PathBuf> {
     if crate::plugin_python::is_project(dir) {
         return crate::plugin_python::project_component(dir);
     }
+    Ok(cargo_package(dir)?.component)
+}
+
+/// What `cargo metadata` says of a Rust project's package.
+struct CargoPackage {
+    component: PathBuf,
+    description: String,
+    license: String,
+}
+
+fn cargo_package(dir: &Path) -> anyhow::Result<CargoPackage> {
     let manifest = project_manifest(dir)?;
     let out = Command::new(cargo())
         .args([
@@ -47,16 +60,17 @@ pub(crate) fn project_component(dir: &Path) -> anyhow::Result<PathBuf> {
         .flatten()
         .find(|p| p["manifest_path"].as_str().map(PathBuf::from).as_ref() == Some(&manifest))
         .with_context(|| format!("`{}` has no package", manifest.display()))?;
-    let name = package["name"]
-        .as_str()
-        .unwrap_or_default()
-        .replace('-', "_");
+    let field = |key: &str| package[key].as_str().unwrap_or_default().to_string();
     let target = metadata["target_directory"]
         .as_str()
         .context("`cargo metadata` names no target directory")?;
-    Ok(Path::new(target)
-        .join("wasm32-wasip2/release")
-        .join(format!("{name}.wasm")))
+    Ok(CargoPackage {
+        component: Path::new(target)
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", field("name").replace('-', "_"))),
+        description: field("description"),
+        license: field("license"),
+    })
 }
 
 fn project_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
@@ -107,7 +121,27 @@ fn cargo_build(dir: &Path) -> anyhow::Result<PathBuf> {
              hint: if the messages say the target is missing: `rustup target add wasm32-wasip2`"
         );
     }
-    project_component(dir)
+    let package = cargo_package(dir)?;
+    let wasm = package.component;
+    let metadata = metadata_text(&[
+        ("language", "rust"),
+        ("description", &package.description),
+        ("license", &package.license),
+    ]);
+    // Beside cargo's output, then renamed over it: a reader never sees half a component.
+    let staged = wasm.with_extension("wasm.partial");
+    let written = (|| -> anyhow::Result<()> {
+        let bytes = std::fs::read(&wasm)?;
+        let bytes = set_custom_section(&bytes, METADATA_SECTION, metadata.as_bytes())?;
+        std::fs::write(&staged, bytes)?;
+        std::fs::rename(&staged, &wasm)?;
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    written.with_context(|| format!("cannot write the metadata into `{}`", wasm.display()))?;
+    Ok(wasm)
 }
 
 /// The checks `gs launch` makes, and the sections gs reads; prints what was built.
@@ -146,6 +180,9 @@ fn check(wasm: &Path) -> anyhow::Result<()> {
     );
     let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
     println!("  tasks: {}", tasks.join(", "));
+    for (key, value) in &component.metadata {
+        println!("  {key}: {value}");
+    }
     println!("  checked: a component this gs loads, `describe` answers, `name` section kept");
     Ok(())
 }

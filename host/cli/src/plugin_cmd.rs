@@ -101,6 +101,9 @@ impl Inspection {
         println!("size:          {} bytes", component.size_bytes);
         println!("wit:           {}", self.wit());
         println!("sdk:           {}", self.sdk());
+        for (key, value) in &component.metadata {
+            println!("{:<15}{value}", format!("{key}:"));
+        }
         let tasks: Vec<&str> = info.tasks.iter().map(|t| t.as_str()).collect();
         println!("tasks:         {}", tasks.join(", "));
         println!("decode, loss:  {}", self.decode_and_loss());
@@ -148,6 +151,7 @@ impl Inspection {
             "tasks": self.info.tasks.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             "declares_capabilities": self.declares_capabilities,
             "imports": self.component.imports,
+            "metadata": self.component.metadata,
             "graphstorm_keys": params(keys),
             "custom_arguments": params(custom),
         })

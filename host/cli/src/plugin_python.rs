@@ -6,13 +6,15 @@
 //! libtorch rather than in the project. A project that carries no `gs_plugin/` or `wit/` (the
 //! examples of this repository) builds against the copies embedded in this gs. The build
 //! writes the component beside its final name and renames it, after stamping the SDK version
-//! into it as the `gs-plugin-sdk-version` custom section that the Rust SDK writes too.
+//! into it (the `gs-plugin-sdk-version` custom section, which the Rust SDK writes at compile
+//! time) and the metadata of `pyproject.toml` (description, license).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::component_sections::{METADATA_SECTION, metadata_text, set_custom_section};
 use crate::embedded_sdk::{PYTHON_SDK_FILES, WIT_FILES};
 
 /// The componentize-py release gs builds Python plugins with: it bundles CPython 3.14 and
@@ -35,9 +37,7 @@ pub(crate) fn project_component(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// `[project] name` and `version` of `<dir>/pyproject.toml`.
 fn project_name_and_version(dir: &Path) -> anyhow::Result<(String, String)> {
-    let path = dir.join("pyproject.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let (path, text) = pyproject(dir)?;
     let field = |key: &str| {
         project_field(&text, key).with_context(|| {
             format!(
@@ -47,6 +47,13 @@ fn project_name_and_version(dir: &Path) -> anyhow::Result<(String, String)> {
         })
     };
     Ok((field("name")?, field("version")?))
+}
+
+fn pyproject(dir: &Path) -> anyhow::Result<(PathBuf, String)> {
+    let path = dir.join("pyproject.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok((path, text))
 }
 
 /// A string value of the `[project]` table of a `pyproject.toml`.
@@ -126,13 +133,21 @@ pub(crate) fn build(dir: &Path) -> anyhow::Result<PathBuf> {
         );
     }
     let sdk_version = sdk_version(&sdk_root.join("gs_plugin/__init__.py"))?;
+    let (_, text) = pyproject(dir)?;
+    let field = |key: &str| project_field(&text, key).unwrap_or_default();
+    let metadata = metadata_text(&[
+        ("language", "python"),
+        ("description", &field("description")),
+        ("license", &field("license")),
+    ]);
     let stamped = (|| -> anyhow::Result<()> {
-        let mut bytes = std::fs::read(&staged)?;
-        append_custom_section(
-            &mut bytes,
+        let bytes = std::fs::read(&staged)?;
+        let bytes = set_custom_section(
+            &bytes,
             gs_runtime::SDK_VERSION_SECTION,
             sdk_version.as_bytes(),
-        );
+        )?;
+        let bytes = set_custom_section(&bytes, METADATA_SECTION, metadata.as_bytes())?;
         std::fs::write(&staged, bytes)?;
         std::fs::rename(&staged, &wasm)?;
         Ok(())
@@ -168,29 +183,6 @@ fn sdk_version(init_py: &Path) -> anyhow::Result<String> {
                 init_py.display()
             )
         })
-}
-
-/// Appends a custom section (id 0: the name, then the data) to a component or module.
-fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
-    let mut payload = Vec::new();
-    leb128(&mut payload, name.len());
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    leb128(bytes, payload.len());
-    bytes.extend_from_slice(&payload);
-}
-
-fn leb128(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 /// An installed componentize-py: the folder pip installed it into.
@@ -299,17 +291,6 @@ mod tests {
         assert_eq!(project_field(text, "name").as_deref(), Some("my-model"));
         assert_eq!(project_field(text, "version").as_deref(), Some("0.2.0"));
         assert_eq!(project_field(text, "license"), None);
-    }
-
-    #[test]
-    fn an_appended_custom_section_has_id_zero_a_leb128_size_and_the_name() {
-        let mut component = b"\0asm\x0d\0\x01\0".to_vec();
-        let data = "x".repeat(200);
-        append_custom_section(&mut component, "gs-plugin-sdk-version", data.as_bytes());
-        // 1 byte of name length + 21 of name + 200 of data = 222 = 0xde 0x01 in LEB128.
-        assert_eq!(component[8..12], [0, 0xde, 0x01, 21]);
-        assert_eq!(&component[12..33], b"gs-plugin-sdk-version");
-        assert_eq!(component.len(), 33 + 200);
     }
 
     #[test]

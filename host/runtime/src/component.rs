@@ -1,6 +1,8 @@
 //! Reading a component before running it: is it a component, which `gs:plugin` version
 //! does it export, which SDK built it.
 
+use std::collections::BTreeMap;
+
 use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 use wasmtime::wasmparser::{Parser, Payload};
@@ -18,6 +20,9 @@ const MODEL_INTERFACE: &str = "gs:plugin/model-api@";
 /// The custom section in which an SDK stamps its version (the Rust SDK at compile time, `gs plugin
 /// build` for Python).
 pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
+/// The custom section `gs plugin build` writes with the plugin's metadata: UTF-8 `key=value`
+/// lines (`language`, `description`, `license`).
+pub const METADATA_SECTION: &str = "gs-plugin-metadata";
 
 /// What the host read from a component's bytes.
 #[derive(Debug, Clone)]
@@ -38,6 +43,16 @@ pub struct ComponentInfo {
     pub has_name_section: bool,
     /// How many DWARF (`.debug_*`) custom sections it carries.
     pub debug_sections: usize,
+    /// The `key=value` pairs of its metadata section (`language`, `description`, `license`),
+    /// empty without one.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ComponentInfo {
+    /// The language its metadata names (`rust`, `python`), if any.
+    pub fn language(&self) -> Option<&str> {
+        self.metadata.get("language").map(String::as_str)
+    }
 }
 
 /// A compiled, linked plugin, ready to instantiate (cheaply, many times).
@@ -145,6 +160,7 @@ pub(crate) fn inspect(
     let mut imports = Vec::new();
     let mut sdk_version = None;
     let (mut has_name_section, mut debug_sections) = (false, 0);
+    let mut metadata = BTreeMap::new();
     for payload in Parser::new(0).parse_all(bytes) {
         let payload =
             payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
@@ -171,6 +187,14 @@ pub(crate) fn inspect(
                         .trim_end_matches('\0')
                         .to_string(),
                 );
+            }
+            Payload::CustomSection(section) if section.name() == METADATA_SECTION => {
+                let text = String::from_utf8_lossy(section.data());
+                for line in text.lines() {
+                    if let Some((key, value)) = line.split_once('=') {
+                        metadata.insert(key.trim().to_string(), value.trim().to_string());
+                    }
+                }
             }
             Payload::CustomSection(section) if section.name() == "name" => {
                 has_name_section = true;
@@ -221,6 +245,7 @@ pub(crate) fn inspect(
         imports,
         has_name_section,
         debug_sections,
+        metadata,
     })
 }
 

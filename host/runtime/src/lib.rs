@@ -51,7 +51,8 @@ mod targets;
 
 pub use cache::CacheLocation;
 pub use component::{
-    ComponentInfo, Plugin, SDK_VERSION_SECTION, SUPPORTED_PACKAGE, SUPPORTED_VERSION,
+    ComponentInfo, METADATA_SECTION, Plugin, SDK_VERSION_SECTION, SUPPORTED_PACKAGE,
+    SUPPORTED_VERSION,
 };
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};

@@ -211,16 +211,17 @@ class Info:
 
 class Config:
     """The resolved configuration a model is built from (WIT `model-config`), with its custom
-    arguments as a dict (every declared one: the user's value or the default)."""
+    arguments as a dict: every one `info()` declares, the user's value or the default."""
 
-    def __init__(self, config):
+    def __init__(self, config, defaults=()):
         self.task = config.task
         self.hidden_size = config.hidden_size
         self.num_layers = config.num_layers
         self.num_classes = config.num_classes
         self.dropout = config.dropout
         self.target_node_type = config.target_node_type
-        self.args = dict(config.custom_args)
+        self.args = dict(defaults)
+        self.args.update(config.custom_args)
 
     def arg(self, name, default=None):
         """The custom argument `name`, or `default` when it is not there."""
@@ -312,12 +313,13 @@ def export_model(model_class):
         def init(self, config, schema):
             built.pop("model", None)
             info = model_class.info()
+            defaults = [(p.name, p.default) for p in info.hyper_params]
             if config.task not in info.tasks:
                 raise Err(_types.Error_Unsupported("{} does not support {} (it supports {})".format(
                     info.name, _task_name(config.task), ", ".join(map(_task_name, info.tasks))
                 )))
             built["model"] = _guarded(
-                "init", lambda: model_class(Config(config), Schema(schema))
+                "init", lambda: model_class(Config(config, defaults), Schema(schema))
             )
 
         def forward(self, batch, mode):

@@ -22,69 +22,24 @@ const NUM_BASES: &str = "num_bases";
 /// The GraphStorm key that switches the self-loop term (`use_self_loop`).
 const USE_SELF_LOOP: &str = "use_self_loop";
 
-/// The relation weights of one layer: one matrix per edge type, or DGL's `WeightBasis`.
-enum RelWeights {
-    /// `weight` `[num_rels, in, out]`.
-    Full(Tensor),
-    /// `basis.weight` `[num_bases, in, out]` and `basis.w_comp` `[num_rels, num_bases]`.
-    Basis { bases: Tensor, coeff: Tensor },
-}
-
-/// One `RelGraphConvLayer` of GraphStorm.
+/// One `RelGraphConvLayer` of GraphStorm: the SDK's [`RelGraphConv`] (relation or basis
+/// weights, self-loop, bias), with `GraphConvwithEdgeFeat` on the edge types with features.
 struct RgcnLayer {
-    weights: RelWeights,
+    conv: RelGraphConv,
     /// `GraphConvwithEdgeFeat` of each edge type with edge features, by canonical name.
     edge_convs: BTreeMap<String, EdgeFeatConv>,
-    /// `loop_weight` (with `use_self_loop`) and `h_bias`.
-    tail: SelfLoopAndBias,
-    in_dim: i64,
-    out_dim: i64,
 }
 
 impl RgcnLayer {
     fn new(
         scope: &Scope,
-        num_rels: i64,
+        edge_types: &[EdgeType],
         num_bases: Option<i64>,
-        in_dim: i64,
-        out_dim: i64,
+        (in_dim, out_dim): (i64, i64),
         self_loop: bool,
         edge_feats: &[(EdgeType, MpOp)],
     ) -> Self {
-        let weights = match num_bases {
-            Some(b) => {
-                let basis = scope.sub("basis");
-                let shape = [b, in_dim, out_dim];
-                RelWeights::Basis {
-                    bases: basis.param(
-                        "weight",
-                        &shape,
-                        torch_xavier_uniform(&shape, Init::RELU_GAIN),
-                    ),
-                    coeff: basis.param(
-                        "w_comp",
-                        &[num_rels, b],
-                        torch_xavier_uniform(&[num_rels, b], Init::RELU_GAIN),
-                    ),
-                }
-            }
-            None => {
-                let shape = [num_rels, in_dim, out_dim];
-                RelWeights::Full(scope.param(
-                    "weight",
-                    &shape,
-                    torch_xavier_uniform(&shape, Init::RELU_GAIN),
-                ))
-            }
-        };
-        let loop_weight = self_loop.then(|| {
-            let shape = [in_dim, out_dim];
-            scope.param(
-                "loop_weight",
-                &shape,
-                torch_xavier_uniform(&shape, Init::RELU_GAIN),
-            )
-        });
+        let conv = RelGraphConv::new(scope, edge_types, num_bases, (in_dim, out_dim), self_loop);
         let edge_convs = edge_feats
             .iter()
             .map(|(et, op)| {
@@ -92,84 +47,26 @@ impl RgcnLayer {
                 (et.canonical_name(), conv)
             })
             .collect();
-        RgcnLayer {
-            weights,
-            edge_convs,
-            tail: SelfLoopAndBias {
-                loop_weight,
-                h_bias: scope.param("h_bias", &[out_dim], Init::Zeros),
-                out_dim,
-            },
-            in_dim,
-            out_dim,
-        }
-    }
-
-    /// `[num_rels, in, out]` as DGL's `WeightBasis` computes it: `w_comp @ bases`.
-    fn combine_bases(&self, bases: &Tensor, coeff: &Tensor) -> Tensor {
-        let (num_bases, num_rels) = (bases.size(0), coeff.size(0));
-        coeff.matmul(&bases.reshape(&[num_bases, -1])).reshape(&[
-            num_rels,
-            self.in_dim,
-            self.out_dim,
-        ])
+        RgcnLayer { conv, edge_convs }
     }
 
     /// `out[v] = Σ_r mean_{u∈N_r(v)} h_u W[r] + h_v loop_weight + h_bias` for every
-    /// destination node type of layer `layer`.
+    /// destination node type of layer `layer`; an edge type with edge features uses
+    /// GraphConvwithEdgeFeat instead of its relation weight.
     fn forward(
         &self,
         batch: &Batch,
         layer: u32,
-        rel_index: &BTreeMap<String, i64>,
         h: &BTreeMap<String, Tensor>,
         edge_encoder: &EdgeEncoder,
     ) -> Result<BTreeMap<String, Tensor>> {
-        let combined;
-        let weights = match &self.weights {
-            RelWeights::Full(w) => w,
-            RelWeights::Basis { bases, coeff } => {
-                combined = self.combine_bases(bases, coeff);
-                &combined
-            }
-        };
-        let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
-        for block in batch.blocks(layer) {
-            let edge_type = block.edge_type();
-            let Some(&r) = rel_index.get(&edge_type.canonical_name()) else {
-                return Err(Error::invalid_argument(format!(
-                    "the batch has edge type `{edge_type}`, which the graph schema given to \
-                     `init` lacks"
-                )));
-            };
-            let Some(h_src) = h.get(&edge_type.src) else {
-                return Err(Error::unsupported(format!(
-                    "node type `{}` has no input features, and it is a source of edge type \
-                     `{edge_type}` (hint: give it a feature with --node-feat-name)",
-                    edge_type.src
-                )));
-            };
-            let w = weights
-                .narrow(0, r, 1)
-                .reshape(&[self.in_dim, self.out_dim]);
-            let edge_conv = self.edge_convs.get(&edge_type.canonical_name());
-            // DGL's GraphConv(norm='right', weight given): project first when that shrinks
-            // the messages, else aggregate first. Mean by in-degree; no in-edge gives 0.
-            // An edge type with edge features uses GraphConvwithEdgeFeat instead.
-            let y = if let (Some(conv), Some(e_h)) = (edge_conv, edge_encoder.embed(&block)?) {
-                conv.forward(&block, h_src, &e_h)
-            } else if self.in_dim > self.out_dim {
-                block.aggregate(&h_src.matmul(&w), Reduce::Mean)
-            } else {
-                block.aggregate(h_src, Reduce::Mean).matmul(&w)
-            };
-            let merged = match out.remove(&edge_type.dst) {
-                Some(prev) => &prev + &y,
-                None => y,
-            };
-            out.insert(edge_type.dst.clone(), merged);
-        }
-        self.tail.apply(batch, layer, h, out)
+        self.conv.forward_with(batch, layer, h, |block, h_src| {
+            let edge_conv = self.edge_convs.get(&block.edge_type().canonical_name());
+            Ok(match (edge_conv, edge_encoder.embed(block)?) {
+                (Some(conv), Some(e_h)) => Some(conv.forward(block, h_src, &e_h)),
+                _ => None,
+            })
+        })
     }
 }
 
@@ -178,7 +75,6 @@ struct Rgcn {
     /// `node_embed.input_projs.<ntype>`, GraphStorm's input layer.
     input_projs: NodeInputLayer,
     layers: Vec<RgcnLayer>,
-    rel_index: BTreeMap<String, i64>,
     /// `edge_embed.input_projs.<etype>` of the edge types with features (`edge_feat_name`).
     edge_encoder: EdgeEncoder,
     /// What follows each layer: norm, ReLU, NGNN and dropout on the hidden layers, nothing
@@ -255,10 +151,9 @@ impl Model for Rgcn {
                 let out_dim = options.layer_out_dim(l, config.num_layers, hidden);
                 RgcnLayer::new(
                     &gnn.sub(l),
-                    num_rels,
+                    &schema.edge_types,
                     bases,
-                    hidden,
-                    out_dim,
+                    (hidden, out_dim),
                     self_loop,
                     &edge_feats,
                 )
@@ -266,12 +161,6 @@ impl Model for Rgcn {
             .collect();
         let ends =
             HiddenLayerEnd::relational(&gnn, config.num_layers, hidden, &options, schema, dropout);
-        let rel_index = schema
-            .edge_types
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.canonical_name(), i as i64))
-            .collect();
         gs_plugin_sdk::debug!(
             "rgcn: {} layers over {num_rels} edge types, hidden size {hidden}, bases {:?}, \
              self-loop {self_loop}, edge features on {} edge types ({mp_op:?})",
@@ -283,7 +172,6 @@ impl Model for Rgcn {
             input_projs,
             layers,
             ends,
-            rel_index,
             edge_encoder,
         })
     }
@@ -292,7 +180,7 @@ impl Model for Rgcn {
         batch.expect_layers(self.layers.len())?;
         let mut h = self.input_projs.forward(batch, batch.src_node_types(0));
         for (l, (layer, end)) in self.layers.iter().zip(&self.ends).enumerate() {
-            let out = layer.forward(batch, l as u32, &self.rel_index, &h, &self.edge_encoder)?;
+            let out = layer.forward(batch, l as u32, &h, &self.edge_encoder)?;
             h = end.apply_all(out, mode);
         }
         Ok(h.into_iter().collect())
