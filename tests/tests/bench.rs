@@ -36,6 +36,39 @@ fn plugin_boundary_passes_when_the_paths_agree_and_fails_when_the_plugin_is_pert
     );
 }
 
+/// `plugin-compare` compares a component with the built-in `sage` only when their losses agree
+/// (a Python GraphSAGE: `tests/tests/python_sage.rs` trains one to the same losses): the sage
+/// component itself passes, `gat` is refused as not a GraphSAGE. Nothing is timed.
+#[test]
+fn plugin_compare_runs_against_sage_and_refuses_a_different_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let compare = |plugin: &str| {
+        let path = gs_tests::plugin_path(plugin);
+        run_gs(
+            dir.path(),
+            &[
+                "bench",
+                "plugin-compare",
+                "--quick",
+                "--rounds",
+                "1",
+                "--plugin",
+                path.to_str().unwrap(),
+            ],
+        )
+    };
+    let same = compare("sage").ok();
+    for needle in [
+        "| sage (Rust) |",
+        "| native oracle |",
+        "per-rep ratios",
+        "max |diff| = 0e0",
+    ] {
+        assert!(same.stdout.contains(needle), "{needle}:\n{}", same.stdout);
+    }
+    compare("gat").fails_with(1, &["loss curves differ", "is not a GraphSAGE"]);
+}
+
 /// The "sampled edges per batch" cell of each row of the sampling table, by thread count.
 fn edges_per_batch(run: &GsRun) -> Vec<(usize, f64)> {
     run.stdout

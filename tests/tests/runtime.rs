@@ -420,20 +420,32 @@ fn custom_gcn_example_forwards() {
     assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
 }
 
-/// The `.cwasm` files in a cache folder.
+/// The `.cwasm` files in a cache folder; every one has its `.mac`, and nothing else is there.
 fn cache_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
-    entries.sort();
-    for entry in &entries {
-        assert_eq!(
-            entry.extension().and_then(|e| e.to_str()),
-            Some("cwasm"),
-            "a stray file in the cache: {entry:?}"
+    files.sort();
+    let extension = |p: &Path| p.extension().and_then(|e| e.to_str()).map(str::to_string);
+    for file in &files {
+        assert!(
+            matches!(extension(file).as_deref(), Some("cwasm" | "mac")),
+            "a stray file in the cache: {file:?}"
         );
     }
+    let entries: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| extension(f).as_deref() == Some("cwasm"))
+        .collect();
+    for entry in &entries {
+        assert!(mac_of(entry).is_file(), "{entry:?} has no MAC");
+    }
     entries
+}
+
+/// The MAC file of a cache entry.
+fn mac_of(entry: &Path) -> PathBuf {
+    entry.with_extension("mac")
 }
 
 /// Load `sage` through a new engine with the cache under `root` (as a new process would),
@@ -529,6 +541,7 @@ fn the_cache_folder_is_private_and_its_key_lives_outside_it() {
     initialised_sage(&engine);
     for entry in cache_entries(&location.dir) {
         assert_eq!(mode(&entry), 0o600, "{entry:?}");
+        assert_eq!(mode(&mac_of(&entry)), 0o600, "{entry:?}");
     }
     drop(engine);
     load_and_run_sage(&root);
@@ -540,15 +553,21 @@ fn the_cache_folder_is_private_and_its_key_lives_outside_it() {
 
     // Another key (another machine's cache, restored here): the entries are not trusted.
     let entry = cache_entries(&location.dir).remove(0);
-    let before = std::fs::read(&entry).unwrap();
+    let (before, mac_before) = (
+        std::fs::read(&entry).unwrap(),
+        std::fs::read(mac_of(&entry)).unwrap(),
+    );
     std::fs::remove_file(&location.key_file).unwrap();
     load_and_run_sage(&root);
     assert_ne!(std::fs::read(&location.key_file).unwrap(), key);
-    let after = std::fs::read(&entry).unwrap();
-    assert_ne!(after, before, "rewritten under the new key");
+    assert_ne!(
+        std::fs::read(mac_of(&entry)).unwrap(),
+        mac_before,
+        "its MAC rewritten under the new key"
+    );
     assert_eq!(
-        after[32..],
-        before[32..],
+        std::fs::read(&entry).unwrap(),
+        before,
         "the same native code, compiled again"
     );
 }
@@ -562,34 +581,50 @@ fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
     let entries = cache_entries(&dir);
     assert_eq!(entries.len(), 1);
     let entry = &entries[0];
-    let good = std::fs::read(entry).unwrap();
+    let mac = mac_of(entry);
+    let (good, good_mac) = (std::fs::read(entry).unwrap(), std::fs::read(&mac).unwrap());
 
     let garbage = b"this is not native code written by gs".repeat(64);
     let truncated = good[..good.len() / 2].to_vec();
-    let short_mac = good[..20].to_vec();
-    for (what, corrupted) in [
-        ("garbage", garbage),
-        ("truncated", truncated),
-        ("shorter than a MAC", short_mac),
-        ("empty", Vec::new()),
+    let flipped = {
+        let mut code = good.clone();
+        let middle = code.len() / 2;
+        code[middle] ^= 1;
+        code
+    };
+    for (what, code, code_mac) in [
+        ("garbage", garbage, Some(good_mac.clone())),
+        ("truncated", truncated, Some(good_mac.clone())),
+        ("one flipped bit", flipped, Some(good_mac.clone())),
+        ("empty", Vec::new(), Some(good_mac.clone())),
+        (
+            "a MAC shorter than a MAC",
+            good.clone(),
+            Some(good_mac[..20].to_vec()),
+        ),
+        ("another MAC", good.clone(), Some(vec![7; 32])),
+        ("no MAC", good.clone(), None),
     ] {
-        std::fs::write(entry, &corrupted).unwrap();
+        std::fs::write(entry, &code).unwrap();
+        match &code_mac {
+            Some(m) => std::fs::write(&mac, m).unwrap(),
+            None => std::fs::remove_file(&mac).unwrap(),
+        }
         load_and_run_sage(&root);
         assert_eq!(cache_entries(&dir), entries, "{what}");
-        let rewritten = std::fs::read(entry).unwrap();
-        assert_ne!(rewritten, corrupted, "the {what} entry was replaced");
         assert_eq!(
-            rewritten.len(),
-            good.len(),
-            "the {what} entry was replaced by a full compile"
+            std::fs::read(entry).unwrap(),
+            good,
+            "{what}: the entry was replaced by a full compile"
         );
+        assert_eq!(std::fs::read(&mac).unwrap(), good_mac, "{what}");
     }
 }
 
 /// A real, well-formed compiled entry of another component (`test-trap`) copied over sage's
-/// entry — with its MAC, under sage's MAC, or bare — is compiled again, never run: what runs
-/// under sage's key is sage. (Without the MAC, the cache deserialized trap's native code and
-/// `describe` answered `test-trap`.)
+/// entry (with its MAC, under sage's MAC, or without one) is compiled again, never run: what
+/// runs under sage's key is sage. (Without the MAC, the cache deserialized trap's native code
+/// and `describe` answered `test-trap`.)
 #[test]
 fn another_components_entry_planted_under_a_plugin_key_is_not_run() {
     let cache = tempfile::tempdir().unwrap();
@@ -604,31 +639,26 @@ fn another_components_entry_planted_under_a_plugin_key_is_not_run() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     let sage_entry = entry_of(&entries, "sage");
     let trap_entry = entry_of(&entries, "trap");
-    let sage_bytes = std::fs::read(&sage_entry).unwrap();
-    let trap_bytes = std::fs::read(&trap_entry).unwrap();
-    assert_ne!(sage_bytes.len(), trap_bytes.len());
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    let (sage_code, sage_mac) = (read(&sage_entry), read(&mac_of(&sage_entry)));
+    let (trap_code, trap_mac) = (read(&trap_entry), read(&mac_of(&trap_entry)));
+    assert_ne!(sage_code.len(), trap_code.len());
 
-    let under_sages_mac = [&sage_bytes[..32], &trap_bytes[32..]].concat();
-    for (what, planted) in [
-        ("trap's entry with its MAC", trap_bytes.clone()),
-        ("trap's native code under sage's MAC", under_sages_mac),
-        (
-            "trap's native code without a MAC",
-            trap_bytes[32..].to_vec(),
-        ),
+    for (what, mac) in [
+        ("trap's entry with its MAC", Some(&trap_mac)),
+        ("trap's native code under sage's MAC", Some(&sage_mac)),
+        ("trap's native code without a MAC", None),
     ] {
-        std::fs::write(&sage_entry, &planted).unwrap();
+        std::fs::write(&sage_entry, &trap_code).unwrap();
+        match mac {
+            Some(mac) => std::fs::write(mac_of(&sage_entry), mac).unwrap(),
+            None => std::fs::remove_file(mac_of(&sage_entry)).unwrap(),
+        }
         load_and_run_sage(&root);
-        let rewritten = std::fs::read(&sage_entry).unwrap();
-        assert_ne!(rewritten, planted, "{what}: the entry was compiled again");
-        assert_eq!(rewritten.len(), sage_bytes.len(), "{what}");
-        assert_eq!(
-            rewritten[32..],
-            sage_bytes[32..],
-            "{what}: sage's code again"
-        );
+        assert_eq!(read(&sage_entry), sage_code, "{what}: sage's code again");
+        assert_eq!(read(&mac_of(&sage_entry)), sage_mac, "{what}");
     }
-    assert_eq!(std::fs::read(&trap_entry).unwrap(), trap_bytes);
+    assert_eq!(read(&trap_entry), trap_code);
 }
 
 /// A cache folder other users can write (or that someone else owns) is not used at all: no

@@ -30,6 +30,9 @@ pub struct PluginEngine {
     ticker: Option<JoinHandle<()>>,
 }
 
+/// Components from this size on are hashed and parsed on two threads.
+const PARALLEL_FROM_BYTES: usize = 4 << 20;
+
 impl PluginEngine {
     /// An engine whose compiled components are cached at `cache` (none: no cache).
     ///
@@ -90,8 +93,18 @@ impl PluginEngine {
 
     /// Load a component from memory; `source` names it in messages (a path or a built-in name).
     pub fn load_bytes(&self, source: &str, bytes: &[u8]) -> Result<Plugin, PluginError> {
-        let digest = hex::encode(Sha256::digest(bytes));
-        let info = inspect(source, bytes, digest.clone())?;
+        // The digest and the parse of the component's sections on two cores when it is large
+        // (an 18 MB Python component takes milliseconds for each); waking a second thread
+        // costs more than both for a small one.
+        let digest = || hex::encode(Sha256::digest(bytes));
+        let parse = || inspect(source, bytes, String::new());
+        let (digest, parsed) = if bytes.len() >= PARALLEL_FROM_BYTES {
+            rayon::join(digest, parse)
+        } else {
+            (digest(), parse())
+        };
+        let mut info = parsed?;
+        info.digest.clone_from(&digest);
         let fail = |e: wasmtime::Error| PluginError::Load {
             plugin: source.to_string(),
             message: format!("{e:#}"),
