@@ -2,10 +2,11 @@
 //!
 //! It owns what every test needs and nothing a test asserts: the paths of the real plugin
 //! components that `build.rs` compiles (test plugins, the built-in `sage`, `rgcn` and `mlp`,
-//! the example `custom-gcn`), a tiny heterogeneous mini-batch with its schema and model
-//! config, a plugin engine with a throw-away cache, the location of the `gs` binary for CLI
-//! tests, and ([`graphstorm`]) the real GraphStorm's golden cases loaded into the built-in
-//! plugins and compared by raw id, ([`runs`]) what a run's summary and output say, and ([`serving`]) a `gs serve` process with an HTTP client and payloads cut from a real graph. It must not hold test logic of its own, and it depends only
+//! the example `custom-gcn`), Python test plugins built once per run with `gs plugin build`
+//! ([`python_test_plugin`]), a tiny heterogeneous mini-batch with its schema and model
+//! config, a plugin engine with a throw-away cache or one shared by a whole test process
+//! ([`shared_engine`]), the location of the `gs` binary for CLI tests, and ([`graphstorm`])
+//! the real GraphStorm's golden cases loaded into the built-in plugins and compared by raw id, ([`runs`]) what a run's summary and output say, and ([`serving`]) a `gs serve` process with an HTTP client and payloads cut from a real graph. It must not hold test logic of its own, and it depends only
 //! on the public API of the host crates.
 
 pub mod graphstorm;
@@ -13,7 +14,8 @@ pub mod runs;
 pub mod serving;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use gs_batch::{
     BatchData, BlockData, EdgeTypeName, GraphSchema, LayerData, ModelConfig, NodeTypeSchema, Task,
@@ -322,22 +324,198 @@ pub fn component_from_wat(wat: &str) -> Vec<u8> {
 /// # Panics
 /// If it is not there, with what to run.
 pub fn gs_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("cannot find the running test executable");
-    let deps = exe
-        .parent()
-        .expect("the test executable has no parent folder");
-    let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().unwrap_or(deps)
-    } else {
-        deps
-    };
-    let gs = profile_dir.join(format!("gs{}", std::env::consts::EXE_SUFFIX));
+    let gs = profile_dir().join(format!("gs{}", std::env::consts::EXE_SUFFIX));
     assert!(
         gs.is_file(),
         "the `gs` binary is not at `{}`: build it with `cargo build -p gs`; `cargo xtask test` does",
         gs.display()
     );
     gs
+}
+
+/// `target/<profile>`: the folder above the running test executable's `deps/` folder.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("cannot find the running test executable");
+    let deps = exe
+        .parent()
+        .expect("the test executable has no parent folder");
+    if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().unwrap_or(deps).to_path_buf()
+    } else {
+        deps.to_path_buf()
+    }
+}
+
+/// `target/<profile>/gs-tests`: what the tests keep between runs (built Python test plugins,
+/// the [`shared_engine`]'s compiled components). Removing it only costs a rebuild.
+pub fn kept_test_dir() -> PathBuf {
+    profile_dir().join("gs-tests")
+}
+
+/// A plugin engine shared by every test of the process, its compiled-component cache kept in
+/// [`kept_test_dir`]`/components` (key in `data/component-cache.key`) across tests and runs:
+/// a component is compiled once, then each load maps its cached native code (milliseconds,
+/// where a Python component takes ~13 s to compile). Entries are keyed by the component's
+/// digest and written by rename, so parallel tests and processes share it safely.
+///
+/// # Panics
+/// If the engine cannot be created.
+pub fn shared_engine() -> &'static PluginEngine {
+    static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        PluginEngine::new(Some(cache_location(&kept_test_dir())))
+            .expect("cannot create the shared plugin engine")
+    })
+}
+
+/// The component of the Python test plugin `tests/plugins/<project>` (`app.py`,
+/// `pyproject.toml`), built by the real `gs plugin build` with componentize-py against the
+/// repository's own `plugin-sdk/python/gs_plugin` and `wit/` (copied beside `app.py`, so a
+/// test checks the SDK of the working tree even when the `gs` binary was built earlier), and
+/// compiled into the [`shared_engine`]'s cache.
+///
+/// The build (~30 s) runs once per process and project, whichever test asks first; tests of
+/// other threads that ask meanwhile wait for it. Its result is kept in [`kept_test_dir`]
+/// under a digest of every file it was built from and of the `gs` binary (size, modification
+/// time), so a later run with the same sources reuses it. A failed build fails every test
+/// that asks, with gs's output, without building again.
+///
+/// # Panics
+/// If the build fails.
+pub fn python_test_plugin(project: &str) -> PathBuf {
+    type Built = Arc<OnceLock<Result<PathBuf, String>>>;
+    static BUILDS: Mutex<BTreeMap<String, Built>> = Mutex::new(BTreeMap::new());
+    let once = BUILDS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(project.to_string())
+        .or_default()
+        .clone();
+    let built = once.get_or_init(|| {
+        std::panic::catch_unwind(|| build_python_test_plugin(project)).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_default();
+            Err(message)
+        })
+    });
+    match built {
+        Ok(wasm) => wasm.clone(),
+        Err(e) => panic!("the Python test plugin `{project}` does not build: {e}"),
+    }
+}
+
+fn build_python_test_plugin(project: &str) -> Result<PathBuf, String> {
+    use sha2::Digest;
+    let started = std::time::Instant::now();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let source = repo.join("tests/plugins").join(project);
+    // (path in the staged project, file it is copied from)
+    let mut files = vec![
+        (PathBuf::from("app.py"), source.join("app.py")),
+        (
+            PathBuf::from("pyproject.toml"),
+            source.join("pyproject.toml"),
+        ),
+    ];
+    for (folder, from, ext) in [
+        ("gs_plugin", repo.join("plugin-sdk/python/gs_plugin"), "py"),
+        ("wit", repo.join("wit"), "wit"),
+    ] {
+        let mut found = Vec::new();
+        list_files(&from, ext, &mut found).map_err(|e| format!("`{}`: {e}", from.display()))?;
+        for file in found {
+            let relative = file.strip_prefix(&from).expect("listed under it");
+            files.push((Path::new(folder).join(relative), file));
+        }
+    }
+    files.sort();
+    let gs = gs_binary();
+    let mut digest = sha2::Sha256::new();
+    {
+        for (path, file) in &files {
+            let bytes = std::fs::read(file).map_err(|e| format!("`{}`: {e}", file.display()))?;
+            digest.update(path.to_string_lossy().as_bytes());
+            digest.update([0]);
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(&bytes);
+        }
+        let meta = std::fs::metadata(&gs).map_err(|e| e.to_string())?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        digest.update(meta.len().to_le_bytes());
+        digest.update(modified.as_nanos().to_le_bytes());
+    }
+    let key = hex::encode(&digest.finalize()[..8]);
+    let kept = kept_test_dir();
+    let python = kept.join("python");
+    let wasm = python.join(format!("{project}-{key}.wasm"));
+    if !wasm.is_file() {
+        std::fs::create_dir_all(&python).map_err(|e| format!("`{}`: {e}", python.display()))?;
+        // Staged per process: two test processes building at once never share files.
+        let staging = tempfile::Builder::new()
+            .prefix(".build-")
+            .tempdir_in(&python)
+            .map_err(|e| e.to_string())?;
+        let dir = staging.path().join(project);
+        for (path, file) in &files {
+            let to = dir.join(path);
+            std::fs::create_dir_all(to.parent().expect("a file in a folder"))
+                .and_then(|()| std::fs::copy(file, &to).map(drop))
+                .map_err(|e| format!("cannot copy `{}`: {e}", file.display()))?;
+        }
+        // gs's own check of the component (it loads it) compiles it into the shared cache.
+        let run = GsRun::from(
+            gs_command(staging.path())
+                .env("GS_CACHE_DIR", &kept)
+                .env("GS_DATA_DIR", kept.join("data"))
+                .args(["plugin", "build", project])
+                .output()
+                .map_err(|e| format!("cannot run gs: {e}"))?,
+        );
+        if run.code != 0 {
+            return Err(format!(
+                "`gs plugin build` exited with {}:\n{}\n{}",
+                run.code, run.stdout, run.stderr
+            ));
+        }
+        let name = format!("{}.wasm", project.replace('-', "_"));
+        std::fs::rename(dir.join("target").join(name), &wasm)
+            .map_err(|e| format!("cannot keep the component: {e}"))?;
+        eprintln!(
+            "built the Python test plugin `{project}` in {:.1?}",
+            started.elapsed()
+        );
+    }
+    // Compiled (or found compiled) once, before any test loads it.
+    let compiled = std::time::Instant::now();
+    shared_engine()
+        .load_file(&wasm)
+        .map_err(|e| format!("`{}` does not load: {e}", wasm.display()))?;
+    eprintln!(
+        "loaded the Python test plugin `{project}` ({}) in {:.1?}",
+        wasm.display(),
+        compiled.elapsed()
+    );
+    Ok(wasm)
+}
+
+/// Every file under `dir` (recursively) whose name ends in `.ext`.
+fn list_files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            list_files(&path, ext, out)?;
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of one `gs` invocation.

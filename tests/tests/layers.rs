@@ -1,19 +1,23 @@
-//! The Rust SDK's layer library, one layer at a time, against references written here with
-//! plain tch ops from DGL's and PyTorch's formulas (sharing no code with the SDK, the host's
-//! aggregation or its softmax). `test-layer-probe` (tests/plugins/layer-probe) builds the
-//! layer `--layer` names and applies it, through the real wasmtime host, to layer 0 of the
+//! The layer libraries of the Rust SDK and of the Python SDK, one layer at a time, against
+//! references written here with plain tch ops from DGL's and PyTorch's formulas (sharing no
+//! code with either SDK, the host's aggregation or its softmax). Two twin probes build the
+//! layer `--layer` names and apply it, through the real wasmtime host, to layer 0 of the
 //! first training batch of a sampled demo graph (two layers, fanout 5,5: layer 0 has
-//! destinations of both node types and blocks of all four edge types). Every weight is
-//! first moved off its initial value (zero biases, unit norms would hide a missing term), then
-//! the outputs must agree within 1e-5, and a backward of the same scalar of both must give
-//! every weight of the layer a non-zero gradient, equal to the reference's within 1e-5.
+//! destinations of both node types and blocks of all four edge types): `test-layer-probe`
+//! (tests/plugins/layer-probe, the Rust SDK) and `python-layer-probe`
+//! (tests/plugins/python-layer-probe, the Python SDK's `gs_plugin.nn`, built once per run by
+//! `gs plugin build`). Every weight is first moved off its initial value (zero biases, unit
+//! norms would hide a missing term), then the outputs must agree within 1e-5, and a backward
+//! of the same scalar of both must give every weight of the layer a non-zero gradient, equal
+//! to the reference's within 1e-5. Each check runs on both probes: `rust::<test>` and
+//! `python::<test>`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gs_batch::{BatchData, BlockData, Mode};
 use gs_graph::{DemoParams, generate_demo};
-use gs_runtime::{PluginInstance, PluginLimits};
+use gs_runtime::{Plugin, PluginInstance, PluginLimits};
 use gs_tensor::{Device, Kind, ParamStore, Tensor, tch};
 use gs_train::NodeTask;
 
@@ -43,8 +47,67 @@ fn task() -> NodeTask {
     NodeTask::new(Arc::new(graph), resolved.train, Device::Cpu).expect("task builds")
 }
 
+/// Which SDK's probe runs the layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sdk {
+    /// `test-layer-probe`, built by `build.rs`.
+    Rust,
+    /// `python-layer-probe`, built once per run with `gs plugin build`.
+    Python,
+}
+
+impl Sdk {
+    /// The probe's component, loaded in the engine every test shares (its compiled-component
+    /// cache outlives the process, so the Python component is compiled once, not per test).
+    fn load(self) -> Plugin {
+        let path = match self {
+            Sdk::Rust => gs_tests::plugin_path("layer-probe"),
+            Sdk::Python => gs_tests::python_test_plugin("python-layer-probe"),
+        };
+        gs_tests::shared_engine()
+            .load_file(&path)
+            .unwrap_or_else(|e| panic!("the {self:?} probe loads: {e}"))
+    }
+}
+
+/// Runs each check `name(sdk)` on the Rust probe as `rust::<name>` and on the Python one as
+/// `python::<name>`.
+macro_rules! on_both_probes {
+    ($($name:ident),* $(,)?) => {
+        mod rust {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Sdk::Rust);
+            })*
+        }
+        mod python {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Sdk::Python);
+            })*
+        }
+    };
+}
+
+on_both_probes!(
+    linear_is_x_times_weight_plus_bias,
+    embedding_picks_rows_of_a_normal_table,
+    mlp_is_linear_relu_linear,
+    layer_norm_normalises_the_last_dimension,
+    dropout_is_the_identity_in_eval_and_drops_a_fraction_p_in_training,
+    graphconv_both_is_dgl_gcn_normalisation,
+    graphconv_right_is_the_mean,
+    graphconv_none_is_the_sum,
+    sage_pool_is_dgl_sageconv_pool,
+    sage_mean_is_dgl_sageconv_mean,
+    gat_is_dgl_gatconv,
+    rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition,
+    hgt_is_not_a_stand_alone_sdk_layer,
+);
+
 /// The probe's layer, built and run once.
 struct Probed {
+    sdk: Sdk,
     batch: BatchData,
     edge_types: Vec<String>,
     /// The layer's weights as the host holds them (the plugin's), by name.
@@ -53,15 +116,14 @@ struct Probed {
     reference_weights: BTreeMap<String, Tensor>,
     /// The plugin's output per node type.
     outputs: BTreeMap<String, Tensor>,
-    /// Keeps the compiled-component cache alive.
-    _cache: tempfile::TempDir,
     _instance: PluginInstance,
 }
 
-/// Builds the probe with `--layer layer` (and `args`), checks `check_init` on its initial
+/// Builds `sdk`'s probe with `--layer layer` (and `args`), checks `check_init` on its initial
 /// weights, moves every weight by a deterministic offset, and runs `forward` in `mode`
 /// with the config's `dropout`.
 fn probe(
+    sdk: Sdk,
     layer: &str,
     args: &[(&str, &str)],
     mode: Mode,
@@ -72,10 +134,8 @@ fn probe(
     tch::set_num_threads(1);
     let task = task();
     let batch = task.first_training_batch().unwrap().data;
-    let (engine, cache) = gs_tests::temp_engine();
-    let mut instance = engine
-        .load_file(&gs_tests::plugin_path("layer-probe"))
-        .expect("the probe loads")
+    let mut instance = sdk
+        .load()
         .instantiate(PluginLimits::default(), ParamStore::new(3, Device::Cpu))
         .expect("the probe instantiates");
     let mut custom_args = vec![("layer".to_string(), layer.to_string())];
@@ -112,12 +172,12 @@ fn probe(
         .map(|e| format!("{}:{}:{}", e.src, e.rel, e.dst))
         .collect();
     Probed {
+        sdk,
         batch,
         edge_types,
         weights,
         reference_weights,
         outputs,
-        _cache: cache,
         _instance: instance,
     }
 }
@@ -141,6 +201,7 @@ impl Probed {
     /// node type within 1e-5, and that a backward of `Σ_t sum(y_t · g_t)` (fixed `g`) gives
     /// every weight a non-zero gradient equal to the reference's.
     fn assert_matches(&self, layer: &str, reference: BTreeMap<String, Tensor>) {
+        let layer = &format!("{:?} {layer}", self.sdk);
         assert!(!self.outputs.is_empty(), "{layer}: no outputs");
         for (t, want) in &reference {
             if want.size()[0] > 0 {
@@ -268,9 +329,8 @@ fn cat(parts: &[Tensor]) -> Tensor {
 
 // --- Node-wise layers --------------------------------------------------------------------
 
-#[test]
-fn linear_is_x_times_weight_plus_bias() {
-    let p = probe("linear", &[], Mode::Train, 0.0, |w| {
+fn linear_is_x_times_weight_plus_bias(sdk: Sdk) {
+    let p = probe(sdk, "linear", &[], Mode::Train, 0.0, |w| {
         assert_eq!(w["probe.paper.weight"].size(), vec![FEAT, HIDDEN]);
         assert_eq!(w["probe.paper.bias"].size(), vec![HIDDEN]);
     });
@@ -285,9 +345,8 @@ fn linear_is_x_times_weight_plus_bias() {
     p.assert_matches("linear", reference);
 }
 
-#[test]
-fn embedding_picks_rows_of_a_normal_table() {
-    let p = probe("embedding", &[], Mode::Train, 0.0, |w| {
+fn embedding_picks_rows_of_a_normal_table(sdk: Sdk) {
+    let p = probe(sdk, "embedding", &[], Mode::Train, 0.0, |w| {
         let table = &w["probe.paper.weight"];
         assert_eq!(table.size(), vec![300, HIDDEN]);
         let (mean, std) = (
@@ -315,9 +374,8 @@ fn embedding_picks_rows_of_a_normal_table() {
     p.assert_matches("embedding", reference);
 }
 
-#[test]
-fn mlp_is_linear_relu_linear() {
-    let p = probe("mlp", &[], Mode::Train, 0.0, |w| {
+fn mlp_is_linear_relu_linear(sdk: Sdk) {
+    let p = probe(sdk, "mlp", &[], Mode::Train, 0.0, |w| {
         assert_eq!(
             w.len(),
             8,
@@ -339,9 +397,8 @@ fn mlp_is_linear_relu_linear() {
     p.assert_matches("mlp", reference);
 }
 
-#[test]
-fn layer_norm_normalises_the_last_dimension() {
-    let p = probe("layer-norm", &[], Mode::Train, 0.0, |w| {
+fn layer_norm_normalises_the_last_dimension(sdk: Sdk) {
+    let p = probe(sdk, "layer-norm", &[], Mode::Train, 0.0, |w| {
         let (weight, bias) = (&w["probe.paper.weight"], &w["probe.paper.bias"]);
         assert!(weight.equal(&Tensor::ones([FEAT], FLOAT)));
         assert!(bias.equal(&Tensor::zeros([FEAT], FLOAT)));
@@ -361,15 +418,16 @@ fn layer_norm_normalises_the_last_dimension() {
     p.assert_matches("layer-norm", reference);
 }
 
-#[test]
-fn dropout_is_the_identity_in_eval_and_drops_a_fraction_p_in_training() {
-    let p = probe("dropout", &[], Mode::Eval, 0.5, |w| assert!(w.is_empty()));
+fn dropout_is_the_identity_in_eval_and_drops_a_fraction_p_in_training(sdk: Sdk) {
+    let p = probe(sdk, "dropout", &[], Mode::Eval, 0.5, |w| {
+        assert!(w.is_empty())
+    });
     for (t, x) in p.inputs() {
         assert!(p.outputs[t].equal(x), "eval dropout changes `{t}`");
     }
 
     let rate = 0.3;
-    let p = probe("dropout", &[], Mode::Train, rate as f32, |_| {});
+    let p = probe(sdk, "dropout", &[], Mode::Train, rate as f32, |_| {});
     let (mut zeros, mut total) = (0i64, 0i64);
     for (t, x) in p.inputs() {
         let y = &p.outputs[t];
@@ -405,9 +463,9 @@ fn dropout_is_the_identity_in_eval_and_drops_a_fraction_p_in_training() {
 /// type (`HeteroGraphConv(aggregate='sum')`): `both` scales each source by
 /// `out_degree^-1/2` and each destination by `in_degree^-1/2`, `right` divides by the
 /// in-degree, `none` sums; then `@ weight + bias`.
-fn graphconv(norm: &str) {
+fn graphconv(sdk: Sdk, norm: &str) {
     let layer = format!("graphconv-{norm}");
-    let p = probe(&layer, &[], Mode::Train, 0.0, |w| {
+    let p = probe(sdk, &layer, &[], Mode::Train, 0.0, |w| {
         assert_eq!(w.len(), 8, "weight and bias per edge type: {:?}", w.keys());
         let weight = &w["probe.author:writes:paper.weight"];
         assert_eq!(weight.size(), vec![FEAT, HIDDEN]);
@@ -441,28 +499,25 @@ fn graphconv(norm: &str) {
     p.assert_matches(&layer, reference);
 }
 
-#[test]
-fn graphconv_both_is_dgl_gcn_normalisation() {
-    graphconv("both");
+fn graphconv_both_is_dgl_gcn_normalisation(sdk: Sdk) {
+    graphconv(sdk, "both");
 }
 
-#[test]
-fn graphconv_right_is_the_mean() {
-    graphconv("right");
+fn graphconv_right_is_the_mean(sdk: Sdk) {
+    graphconv(sdk, "right");
 }
 
-#[test]
-fn graphconv_none_is_the_sum() {
-    graphconv("none");
+fn graphconv_none_is_the_sum(sdk: Sdk) {
+    graphconv(sdk, "none");
 }
 
 /// DGL's `SAGEConv(aggregator, bias=False)` over every edge type into a node type at once:
 /// `h_v @ fc_selfᵀ + neigh_v @ fc_neighᵀ`, `neigh_v` the element-wise max of
 /// `relu(h_u @ fc_poolᵀ + b)` (pool) or the mean of `h_u` (mean) over `v`'s in-edges, 0
 /// without.
-fn sage(aggregator: &str) {
+fn sage(sdk: Sdk, aggregator: &str) {
     let layer = format!("sage-{aggregator}");
-    let p = probe(&layer, &[], Mode::Train, 0.0, |w| {
+    let p = probe(sdk, &layer, &[], Mode::Train, 0.0, |w| {
         assert_eq!(w["probe.fc_self.weight"].size(), vec![HIDDEN, FEAT]);
         assert_eq!(w.contains_key("probe.fc_pool.weight"), aggregator == "pool");
     });
@@ -505,23 +560,20 @@ fn sage(aggregator: &str) {
     p.assert_matches(&layer, reference);
 }
 
-#[test]
-fn sage_pool_is_dgl_sageconv_pool() {
-    sage("pool");
+fn sage_pool_is_dgl_sageconv_pool(sdk: Sdk) {
+    sage(sdk, "pool");
 }
 
-#[test]
-fn sage_mean_is_dgl_sageconv_mean() {
-    sage("mean");
+fn sage_mean_is_dgl_sageconv_mean(sdk: Sdk) {
+    sage(sdk, "mean");
 }
 
 /// DGL's `GATConv(in, HIDDEN / heads, heads, bias=True)` over every edge type into a node
 /// type at once: `z = h @ fcᵀ`, logits `leaky_relu(⟨z_u, attn_l⟩ + ⟨z_v, attn_r⟩, 0.2)`, a
 /// softmax over each destination's in-edges, `Σ a_uv z_u`, heads concatenated, `+ bias`.
-#[test]
-fn gat_is_dgl_gatconv() {
+fn gat_is_dgl_gatconv(sdk: Sdk) {
     let heads = 2;
-    let p = probe("gat", &[("heads", "2")], Mode::Train, 0.0, |w| {
+    let p = probe(sdk, "gat", &[("heads", "2")], Mode::Train, 0.0, |w| {
         assert_eq!(w["probe.fc.weight"].size(), vec![HIDDEN, FEAT]);
         assert_eq!(w["probe.attn_l"].size(), vec![1, heads, HIDDEN / heads]);
     });
@@ -557,14 +609,20 @@ fn gat_is_dgl_gatconv() {
 /// DGL's `RelGraphConv(regularizer='basis')` as GraphStorm's `RelGraphConvLayer`:
 /// `W[r] = Σ_b w_comp[r, b] · basis[b]`, per relation the mean over a destination's in-edges
 /// of `h_u @ W[r]`, summed over relations, plus `h_v @ loop_weight + h_bias`.
-#[test]
-fn rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition() {
-    let p = probe("rgcn-bases", &[("num_bases", "2")], Mode::Train, 0.0, |w| {
-        assert_eq!(w["probe.basis.weight"].size(), vec![2, FEAT, HIDDEN]);
-        assert_eq!(w["probe.basis.w_comp"].size(), vec![4, 2]);
-        assert_eq!(w["probe.loop_weight"].size(), vec![FEAT, HIDDEN]);
-        assert!(!w.contains_key("probe.weight"));
-    });
+fn rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition(sdk: Sdk) {
+    let p = probe(
+        sdk,
+        "rgcn-bases",
+        &[("num_bases", "2")],
+        Mode::Train,
+        0.0,
+        |w| {
+            assert_eq!(w["probe.basis.weight"].size(), vec![2, FEAT, HIDDEN]);
+            assert_eq!(w["probe.basis.w_comp"].size(), vec![4, 2]);
+            assert_eq!(w["probe.loop_weight"].size(), vec![FEAT, HIDDEN]);
+            assert!(!w.contains_key("probe.weight"));
+        },
+    );
     let (basis, coeff) = (p.w("probe.basis.weight"), p.w("probe.basis.w_comp"));
     let relation = |r: i64| {
         let mut w = Tensor::zeros([FEAT, HIDDEN], FLOAT);
@@ -593,13 +651,10 @@ fn rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition() {
     p.assert_matches("rgcn-bases", reference);
 }
 
-#[test]
-fn hgt_is_not_a_stand_alone_sdk_layer() {
+fn hgt_is_not_a_stand_alone_sdk_layer(sdk: Sdk) {
     let task = task();
-    let (engine, _cache) = gs_tests::temp_engine();
-    let mut instance = engine
-        .load_file(&gs_tests::plugin_path("layer-probe"))
-        .unwrap()
+    let mut instance = sdk
+        .load()
         .instantiate(PluginLimits::default(), ParamStore::new(3, Device::Cpu))
         .unwrap();
     let config = task
@@ -610,4 +665,50 @@ fn hgt_is_not_a_stand_alone_sdk_layer() {
         error.to_string().contains("no stand-alone HGT layer"),
         "{error}"
     );
+}
+
+/// Every `--layer` of the probes.
+const LAYERS: &[&str] = &[
+    "linear",
+    "embedding",
+    "sage-pool",
+    "sage-mean",
+    "graphconv-both",
+    "graphconv-right",
+    "graphconv-none",
+    "gat",
+    "rgcn-bases",
+    "mlp",
+    "layer-norm",
+    "dropout",
+];
+
+/// The two SDKs build every layer alike: the Python probe creates the Rust probe's weights,
+/// with the same names and shapes in the same order, so the host's seeded generator draws
+/// the same initial values for both.
+#[test]
+fn both_sdks_create_the_same_weights_in_the_same_order() {
+    let task = task();
+    let init = |sdk: Sdk, layer: &str| -> Vec<(String, Tensor)> {
+        let mut instance = sdk
+            .load()
+            .instantiate(PluginLimits::default(), ParamStore::new(3, Device::Cpu))
+            .unwrap();
+        let config = task
+            .model_config(vec![("layer".into(), layer.into())])
+            .unwrap();
+        instance.init(&config, &task.schema()).unwrap();
+        instance.params().named_weights()
+    };
+    for layer in LAYERS {
+        let (rust, python) = (init(Sdk::Rust, layer), init(Sdk::Python, layer));
+        let names = |w: &[(String, Tensor)]| -> Vec<(String, Vec<i64>)> {
+            w.iter().map(|(n, t)| (n.clone(), t.size())).collect()
+        };
+        assert_eq!(names(&python), names(&rust), "{layer}: names and shapes");
+        for ((name, p), (_, r)) in python.iter().zip(&rust) {
+            assert!(p.equal(r), "{layer}: `{name}` starts at other values");
+        }
+        eprintln!("{layer}: the same {} weights", rust.len());
+    }
 }

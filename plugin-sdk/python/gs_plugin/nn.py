@@ -1,7 +1,8 @@
 """Layers, and the `Scope` that gives their weights deterministic hierarchical names.
 
-Names and initialisations follow the Rust SDK (`gs_plugin_sdk::nn`, `::sage`,
-`NodeInputLayer`), so a model written with either creates the same weights in the same order:
+Names and initialisations follow the Rust SDK (`gs_plugin_sdk::nn`, `::sage`, `::gat`,
+`::rgcn`, `NodeInputLayer`), so a model written with either creates the same weights in the
+same order:
 the host draws their initial values from its seeded generator in creation order, and its
 checkpoints save them under these names.
 
@@ -12,9 +13,11 @@ import math
 
 from wit_world.imports import types as _types
 
-from . import Block, Dtype, Reduce, Tensor, Unsupported, param
+from . import Block, Dtype, InvalidArgument, PluginError, Reduce, Tensor, Unsupported, param
 
 RELU_GAIN = math.sqrt(2.0)
+# DGL's slope of the leaky ReLU over attention logits (`negative_slope=0.2`).
+NEGATIVE_SLOPE = 0.2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,25 +45,45 @@ def xavier_uniform(gain=1.0):
     return _types.Init_XavierUniform(float(gain))
 
 
-def torch_xavier_uniform(shape, gain=1.0):
-    """`torch.nn.init.xavier_uniform_`'s bounds for a weight of `shape` as torch stores it
+def _torch_fans(shape):
+    """`(fan_in, fan_out)` as torch's Xavier initialisers compute them for a weight of `shape`
     (`fan_in = shape[1] * receptive`, `fan_out = shape[0] * receptive`)."""
     receptive = 1
     for d in shape[2:]:
         receptive *= d
-    fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def torch_xavier_uniform(shape, gain=1.0):
+    """`torch.nn.init.xavier_uniform_`'s bounds for a weight of `shape` as torch stores it."""
+    fan_in, fan_out = _torch_fans(shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(-bound, bound)
 
 
+def torch_xavier_normal(shape, gain=1.0):
+    """`torch.nn.init.xavier_normal_` for a weight of `shape` as torch stores it (any rank), as
+    DGL initialises its attention layers."""
+    fan_in, fan_out = _torch_fans(shape)
+    return normal(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def canonical_name(edge_type):
+    """`src:rel:dst` of an edge type (a WIT `edge-type` record), as the Rust SDK prints it."""
+    return "{}:{}:{}".format(edge_type.src, edge_type.rel, edge_type.dst)
+
+
 class Scope:
     """A position in the hierarchy of weight names: `Scope().sub("layers").sub(0)` names its
-    weights `layers.0.<leaf>`."""
+    weights `layers.0.<leaf>`, and `.sub(edge_type)` (a WIT `edge-type`) names them
+    `<src>:<rel>:<dst>.<leaf>`."""
 
     def __init__(self, prefix=""):
         self.prefix = prefix
 
     def sub(self, name):
+        if all(hasattr(name, a) for a in ("src", "rel", "dst")):
+            name = canonical_name(name)
         return Scope(self.name(str(name)))
 
     def name(self, leaf):
@@ -138,26 +161,31 @@ class GraphConv:
     """DGL's `GraphConv` on one block: `norm='both'` (the GCN of Kipf and Welling) scales each
     message by `1/sqrt(out-degree of its source)` and each sum by `1/sqrt(in-degree of its
     destination)`, degrees within the block and at least 1; `norm='right'` is the mean;
-    `norm='none'` the sum. Then `@ weight` (`[in, out]`) `+ bias`."""
+    `norm='none'` the sum. Then `@ weight` (`[in, out]`, `<scope>.weight`, torch's
+    Xavier-uniform bounds with gain 1) `+ bias` (`[out]`, `<scope>.bias`, zeros). A destination
+    without in-edges gets `bias` (or 0). The same weights, initialisation and ops as the Rust
+    SDK's `GraphConv`; `HeteroConv` applies one per edge type."""
 
     def __init__(self, scope, in_dim, out_dim, norm="both", bias=True):
         if norm not in ("both", "right", "none"):
-            raise ValueError("GraphConv norm {!r}: use both, right or none".format(norm))
-        self.weight = scope.param("weight", [in_dim, out_dim], torch_xavier_uniform([in_dim, out_dim]))
+            raise InvalidArgument("GraphConv norm {!r}: use both, right or none".format(norm))
+        shape = [in_dim, out_dim]
+        self.weight = scope.param("weight", shape, torch_xavier_uniform(shape))
         self.bias = scope.param("bias", [out_dim], zeros()) if bias else None
         self.norm = norm
 
-    def __call__(self, block, h_src):
+    def __call__(self, block, h_src, h_dst=None):
+        """`[block.num_dst(), out]` from the source representations `h_src`; `h_dst` (what
+        `HeteroConv` hands every convolution) is not read."""
         if self.norm == "right":
             y = block.aggregate(h_src, Reduce.MEAN)
         elif self.norm == "none":
             y = block.aggregate(h_src, Reduce.SUM)
         else:
             src, dst = block.src(), block.dst()
-            out_deg = _degrees(src, block.num_src())
-            in_deg = _degrees(dst, block.num_dst())
-            y = block.aggregate(h_src * out_deg.pow_scalar(-0.5), Reduce.SUM)
-            y = y * in_deg.pow_scalar(-0.5)
+            out_norm = _degrees(src, block.num_src()).pow_scalar(-0.5)
+            in_norm = _degrees(dst, block.num_dst()).pow_scalar(-0.5)
+            y = block.aggregate(h_src * out_norm, Reduce.SUM) * in_norm
         y = y @ self.weight
         return y + self.bias if self.bias is not None else y
 
@@ -166,6 +194,73 @@ def _degrees(index, n):
     """`[n, 1]` f32: how often each of `0..n` occurs in `index`, at least 1."""
     ones_ = Tensor.ones([index.shape()[0], 1], Dtype.F32)
     return ones_.scatter_reduce(index, n, Reduce.SUM).clamp(1.0, float("inf"))
+
+
+class HeteroConv:
+    """One convolution per edge type, applied to the blocks of one layer of a batch and combined
+    per destination node type, like DGL's `HeteroGraphConv` and the Rust SDK's `HeteroConv`:
+    `build(edge_type)` makes the convolution of every edge type of `edge_types` (WIT
+    `edge-type` records, in that order), a callable `conv(block, h_src, h_dst)` returning
+    `[block.num_dst(), out_dim]`, such as `GraphConv`. `cross_reduce` is `sum` (the outputs of
+    the edge types into a node type summed in block order, GraphStorm's RGCN and RGAT) or
+    `mean` (GraphStorm's HGT). A node type with destinations in the layer but no block gets
+    zeros `[num_dst, out_dim]`."""
+
+    def __init__(self, edge_types, out_dim, build, cross_reduce="sum"):
+        if cross_reduce not in ("sum", "mean"):
+            raise InvalidArgument(
+                "HeteroConv cross_reduce {!r}: use sum or mean".format(cross_reduce)
+            )
+        self.convs = {}
+        for edge_type in edge_types:
+            name = canonical_name(edge_type)
+            if name in self.convs:
+                raise InvalidArgument("edge type `{}` is listed twice".format(name))
+            self.convs[name] = build(edge_type)
+        self.out_dim = out_dim
+        self.cross_reduce = cross_reduce
+
+    def conv(self, edge_type):
+        """The convolution of an edge type (a record or its `src:rel:dst`), or None."""
+        name = edge_type if isinstance(edge_type, str) else canonical_name(edge_type)
+        return self.convs.get(name)
+
+    def __call__(self, batch, layer, h):
+        """The representations of layer `layer`'s destination nodes per node type, from `h`,
+        the representations of its source nodes per node type."""
+        out = {}
+        blocks_into = {}
+        for b in batch.described_blocks(layer):
+            et = b.edge_type
+            name = canonical_name(et)
+            conv = self.convs.get(name)
+            if conv is None:
+                raise PluginError(
+                    "layer {} has a block of edge type `{}`, which the model was not built "
+                    "for; it knows {}".format(layer, name, sorted(self.convs))
+                )
+            h_src = _input_of(h, et.src, name)
+            h_dst = _input_of(h, et.dst, name)
+            y = conv(b.block, h_src, h_dst)
+            blocks_into[et.dst] = blocks_into.get(et.dst, 0) + 1
+            out[et.dst] = out[et.dst] + y if et.dst in out else y
+        if self.cross_reduce == "mean":
+            for t, n in blocks_into.items():
+                if n > 1:
+                    out[t] = out[t].mul_scalar(1.0 / n)
+        for t, n in dst_node_counts(batch, layer):
+            if t not in out:
+                out[t] = Tensor.zeros([n, self.out_dim], Dtype.F32)
+        return out
+
+
+def _input_of(h, node_type, edge_type_name):
+    if node_type not in h:
+        raise Unsupported(
+            "node type `{}` has no input features, and it is an endpoint of edge type `{}` "
+            "(hint: give it a feature with --node-feat-name)".format(node_type, edge_type_name)
+        )
+    return h[node_type]
 
 
 class SageConv:
@@ -178,7 +273,9 @@ class SageConv:
 
     def __init__(self, scope, in_dim, out_dim, aggregator="pool"):
         if aggregator not in ("pool", "mean"):
-            raise ValueError("SageConv aggregator {!r}: use pool or mean".format(aggregator))
+            raise InvalidArgument(
+                "SageConv aggregator {!r}: use pool or mean".format(aggregator)
+            )
         self.fc_pool = None
         if aggregator == "pool":
             s = scope.sub("fc_pool")
@@ -225,6 +322,191 @@ def _features_of(h, node_type):
             "--node-feat-name)".format(node_type)
         )
     return h[node_type]
+
+
+# The Rust SDK's name of the layer (its `SageConv` is the per-edge-type mean convolution).
+GraphSageConv = SageConv
+
+
+class GatConv:
+    """DGL's `GATConv(in, head_dim, heads, feat_drop=p, bias=True)` as GraphStorm's `GATConv`
+    builds it (no residual, no self-loop), on a whole layer of a batch read as one homogeneous
+    graph: `z = h @ fcᵀ` `[N, heads, head_dim]`, `e_uv = leaky_relu(<z_u, attn_l> + <z_v,
+    attn_r>, 0.2)` per head, `out_v = Σ_u softmax_v(e)_uv z_u` (the softmax over all of `v`'s
+    in-edges, whatever their edge type; 0 without), heads concatenated, `+ bias`, then ReLU if
+    `relu`. Weights as DGL names and shapes them, Xavier-normal with the ReLU gain (torch's
+    fans) and a zero bias: `<scope>.fc.weight` `[heads * head_dim, in]`, `<scope>.attn_l`,
+    `<scope>.attn_r` `[1, heads, head_dim]`, `<scope>.bias` `[heads * head_dim]`. The same
+    weights, order and ops as the Rust SDK's `GatConv`."""
+
+    def __init__(self, scope, in_dim, heads, head_dim, relu=False):
+        fc_shape = [heads * head_dim, in_dim]
+        attn_shape = [1, heads, head_dim]
+        fc_init = torch_xavier_normal(fc_shape, RELU_GAIN)
+        attn_init = torch_xavier_normal(attn_shape, RELU_GAIN)
+        self.fc = scope.sub("fc").param("weight", fc_shape, fc_init)
+        self.attn_l = scope.param("attn_l", attn_shape, attn_init)
+        self.attn_r = scope.param("attn_r", attn_shape, attn_init)
+        self.bias = scope.param("bias", [heads * head_dim], zeros())
+        self.heads = heads
+        self.head_dim = head_dim
+        self.relu = relu
+
+    def __call__(self, batch, layer, h, p=0.0):
+        """The layer's output per destination node type of layer `layer`, from `h` (the
+        layer's input per node type, destinations first); `p` is DGL's `feat_drop`."""
+        heads, f = self.heads, self.head_dim
+        w = self.fc.transpose(0, 1)
+        # Per node type: the projection `z`, its source score and, for the destinations (its
+        # first rows), their score.
+        scored = {}
+        for t in sorted(h):
+            z = dropout(h[t], p).matmul(w).reshape([-1, heads, f])
+            el = z.mul(self.attn_l).sum_dim(-1, False)
+            num_dst = batch.num_dst_nodes(layer, t)
+            er = None
+            if num_dst > 0:
+                er = z.narrow(0, 0, num_dst).mul(self.attn_r).sum_dim(-1, False)
+            scored[t] = (z, el, er)
+        into = blocks_by_destination(batch, layer)
+        parts = {}
+        for t in sorted(into):
+            edges = []
+            for b in into[t]:
+                name = canonical_name(b.edge_type)
+                z_src, el_src, _ = _input_of(scored, b.edge_type.src, name)
+                er_dst = _input_of(scored, b.edge_type.dst, name)[2]
+                if er_dst is None:
+                    raise InvalidArgument(
+                        "the batch has a block of edge type `{}` but no destination node of "
+                        "type `{}`".format(name, b.edge_type.dst)
+                    )
+                src, dst = b.block.src(), b.block.dst()
+                logits = (
+                    el_src.index_select(0, src)
+                    .add(er_dst.index_select(0, dst))
+                    .leaky_relu(NEGATIVE_SLOPE)
+                )
+                edges.append((dst, logits, z_src.index_select(0, src)))
+            parts[t] = edges
+        out = {}
+        for t, n in dst_node_counts(batch, layer):
+            if t in parts:
+                y = _attend(parts[t], n, heads, f)
+            else:
+                y = Tensor.zeros([n, heads * f], Dtype.F32)
+            y = y + self.bias
+            out[t] = y.relu() if self.relu else y
+        return out
+
+
+def _attend(parts, n, heads, f):
+    """`[n, heads * f]`: per destination and head, the softmax over all its in-edges (of every
+    part `(dst, logits, values)`) of the logits, weighting the sum of the edges' values."""
+    if len(parts) == 1:
+        dst, logits, values = parts[0]
+    else:
+        dst, logits, values = (Tensor.cat([part[i] for part in parts], 0) for i in range(3))
+    attention = logits.segment_softmax(dst, n)
+    return (
+        values.mul(attention.reshape([-1, heads, 1]))
+        .scatter_reduce(dst, n, Reduce.SUM)
+        .reshape([n, heads * f])
+    )
+
+
+class RelGraphConv:
+    """DGL's `RelGraphConv` as GraphStorm's `RelGraphConvLayer` builds it, on a whole layer of a
+    batch: `out[v] = Σ_r mean_{u ∈ N_r(v)} h_u W[r] + h_v @ loop_weight + h_bias`, `W[r]` the
+    relation's weight or, with `num_bases`, `W[r] = Σ_b w_comp[r, b] · basis[b]` (DGL's
+    `WeightBasis`); `r` the edge type's index in `edge_types` (WIT `edge-type` records, the
+    schema's order). The mean is by the in-degree within the block (0 without in-edges); a
+    destination type no block enters gets just the self-loop and bias. No activation.
+    Weights as GraphStorm's state dict names them, created in this order: `<scope>.weight`
+    `[num_rels, in, out]`, or `<scope>.basis.weight` `[num_bases, in, out]` and
+    `<scope>.basis.w_comp` `[num_rels, num_bases]`; with `self_loop` `<scope>.loop_weight`
+    `[in, out]`; `<scope>.h_bias` `[out]`: Xavier-uniform with the ReLU gain (torch's fans),
+    zeros for `h_bias`. The same weights, order and ops as the Rust SDK's `RelGraphConv`."""
+
+    def __init__(self, scope, edge_types, num_bases, in_dim, out_dim, self_loop=True):
+        num_rels = len(edge_types)
+
+        def xavier(shape):
+            return torch_xavier_uniform(shape, RELU_GAIN)
+
+        self.bases = self.coeff = self.weight = None
+        if num_bases is not None:
+            basis = scope.sub("basis")
+            shape = [num_bases, in_dim, out_dim]
+            self.bases = basis.param("weight", shape, xavier(shape))
+            self.coeff = basis.param("w_comp", [num_rels, num_bases], xavier([num_rels, num_bases]))
+        else:
+            shape = [num_rels, in_dim, out_dim]
+            self.weight = scope.param("weight", shape, xavier(shape))
+        self.loop_weight = None
+        if self_loop:
+            shape = [in_dim, out_dim]
+            self.loop_weight = scope.param("loop_weight", shape, xavier(shape))
+        self.h_bias = scope.param("h_bias", [out_dim], zeros())
+        self.rel_index = {canonical_name(e): i for i, e in enumerate(edge_types)}
+        self.in_dim = in_dim
+        self.out_dim = out_dim
+
+    def relation_weights(self):
+        """`[num_rels, in, out]`: every relation's weight, combined from the bases if the layer
+        has them (`w_comp @ bases.reshape([num_bases, -1])`, reshaped)."""
+        if self.weight is not None:
+            return self.weight
+        num_bases, num_rels = self.bases.shape()[0], self.coeff.shape()[0]
+        combined = self.coeff.matmul(self.bases.reshape([num_bases, -1]))
+        return combined.reshape([num_rels, self.in_dim, self.out_dim])
+
+    def __call__(self, batch, layer, h):
+        """The layer's output per destination node type of layer `layer`, from `h` (the
+        layer's input per node type, destinations first)."""
+        weights = self.relation_weights()
+        out = {}
+        for b in batch.described_blocks(layer):
+            name = canonical_name(b.edge_type)
+            r = self.rel_index.get(name)
+            if r is None:
+                raise InvalidArgument(
+                    "the batch has edge type `{}`, which the graph schema given to `init` "
+                    "lacks".format(name)
+                )
+            h_src = h.get(b.edge_type.src)
+            if h_src is None:
+                raise Unsupported(
+                    "node type `{}` has no input features, and it is a source of edge type "
+                    "`{}` (hint: give it a feature with --node-feat-name)".format(
+                        b.edge_type.src, name
+                    )
+                )
+            w = weights.narrow(0, r, 1).reshape([self.in_dim, self.out_dim])
+            # DGL's GraphConv(norm='right', weight given): project first when that shrinks the
+            # messages, else aggregate first.
+            if self.in_dim > self.out_dim:
+                y = b.block.aggregate(h_src.matmul(w), Reduce.MEAN)
+            else:
+                y = b.block.aggregate(h_src, Reduce.MEAN).matmul(w)
+            dst = b.edge_type.dst
+            out[dst] = out[dst] + y if dst in out else y
+        counts = dict(dst_node_counts(batch, layer))
+        for t, n in counts.items():
+            if t not in out:
+                out[t] = Tensor.zeros([n, self.out_dim], Dtype.F32)
+        result = {}
+        for t in sorted(out):
+            y = out[t]
+            if self.loop_weight is not None:
+                if t not in h:
+                    raise Unsupported(
+                        "node type `{}` has no input features, and the self-loop needs them "
+                        "(hint: give it a feature with --node-feat-name)".format(t)
+                    )
+                y = y + h[t].narrow(0, 0, counts.get(t, 0)).matmul(self.loop_weight)
+            result[t] = y + self.h_bias
+        return result
 
 
 class NodeInputLayer:
