@@ -91,6 +91,28 @@ gsf:
     )
 }
 
+/// `gs launch --inference` in `dir` from the best checkpoint of the run saved in `dir/model`,
+/// on `data/demo.json`, with `extra` flags; it must succeed.
+pub fn infer_from_best_checkpoint(dir: &Path, model: &str, extra: &[&str]) -> GsRun {
+    let best = training_summary(&dir.join(model))["best_checkpoint"]
+        .as_str()
+        .expect("best_checkpoint")
+        .to_string();
+    let restore = format!("{model}/{best}/");
+    let mut args = vec![
+        "launch",
+        "--inference",
+        "--num-trainers",
+        "1",
+        "--part-config",
+        "data/demo.json",
+        "--restore-model-path",
+        &restore,
+    ];
+    args.extend_from_slice(extra);
+    crate::run_gs(dir, &args).ok()
+}
+
 /// The training loss of every epoch the summary at `model` records, in order.
 pub fn epoch_losses(model: &Path) -> Vec<f64> {
     training_summary(model)["epochs"]

@@ -145,27 +145,11 @@ fn assert_trains_above_chance_and_infers(dir: &Path, wasm: &str) {
     assert!(untrained < 0.5, "untrained: {untrained}");
 
     // Inference from the best checkpoint alone: its component, weights and configuration.
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("model/training_summary.json")).unwrap(),
-    )
-    .unwrap();
-    let best = format!("model/{}/", summary["best_checkpoint"].as_str().unwrap());
-    let inferred = run_gs(
+    let inferred = gs_tests::runs::infer_from_best_checkpoint(
         dir,
-        &[
-            "launch",
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--restore-model-path",
-            &best,
-            "--save-prediction-path",
-            "pred",
-        ],
-    )
-    .ok();
+        "model",
+        &["--save-prediction-path", "pred"],
+    );
     assert!(
         inferred
             .stdout

@@ -7,15 +7,7 @@ use std::path::Path;
 
 use gs_tests::{graphstorm::test_score, run_gs};
 
-/// The `train loss` of every epoch line `gs launch` logged.
-fn train_losses(log: &str) -> Vec<String> {
-    log.lines()
-        .filter_map(|l| l.split("train loss ").nth(1))
-        .map(|rest| rest.split(',').next().unwrap().to_string())
-        .collect()
-}
-
-fn train(dir: &Path, plugin: &str, save: &str) -> Vec<String> {
+fn train(dir: &Path, plugin: &str, save: &str) -> Vec<f64> {
     let yaml = gs_tests::demo_yaml();
     let run = run_gs(
         dir,
@@ -40,7 +32,7 @@ fn train(dir: &Path, plugin: &str, save: &str) -> Vec<String> {
         ],
     )
     .ok();
-    let losses = train_losses(&run.stderr);
+    let losses = gs_tests::runs::epoch_losses(&dir.join(save));
     assert_eq!(losses.len(), 8, "{}", run.stderr);
     losses
 }
@@ -84,25 +76,7 @@ fn python_sage_trains_as_the_rust_sage_and_infers_from_its_checkpoint() {
         "python-sage learned nothing: {python_acc}"
     );
 
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("python/training_summary.json")).unwrap(),
-    )
-    .unwrap();
-    let best = format!("python/{}/", summary["best_checkpoint"].as_str().unwrap());
-    let inferred = run_gs(
-        dir,
-        &[
-            "launch",
-            "--inference",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--restore-model-path",
-            &best,
-        ],
-    )
-    .ok();
+    let inferred = gs_tests::runs::infer_from_best_checkpoint(dir, "python", &[]);
     assert!(
         inferred
             .stdout
