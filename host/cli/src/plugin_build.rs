@@ -147,7 +147,7 @@ fn cargo_build(dir: &Path) -> anyhow::Result<PathBuf> {
 /// The checks `gs launch` makes, and the sections gs reads; prints what was built.
 fn check(wasm: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(wasm)
-        .with_context(|| format!("cargo built no component at `{}`", wasm.display()))?;
+        .with_context(|| format!("the build wrote no component at `{}`", wasm.display()))?;
     let source = wasm.display().to_string();
     let engine = PluginEngine::new(crate::paths::component_cache())?;
     let plugin = engine.load_bytes(&source, &bytes)?;
