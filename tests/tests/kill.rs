@@ -97,16 +97,18 @@ fn kill_and_restart(dir: &Path, args: &[&str], rounds: u32) -> String {
         let delay = started.elapsed();
         child.kill().expect("SIGKILL"); // `Child::kill` sends SIGKILL on Unix.
         child.wait().unwrap();
-        // Staging names left by a kill are removed by the next run: only this run's may remain.
-        let stale: Vec<String> = std::fs::read_dir(&model)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with('.') && !n.ends_with(&format!("-{}", child.id())))
-            .collect();
-        assert!(stale.is_empty(), "left by earlier runs: {stale:?}");
         let found = checkpoints_in(&model);
         if found != before {
             kills_while_saving += 1;
+            // Staging names left by a kill are removed by the next run before it saves
+            // anything: once this run has saved, only its own may remain. (A run killed before
+            // it got that far leaves the earlier ones to the run after it.)
+            let stale: Vec<String> = std::fs::read_dir(&model)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with('.') && !n.ends_with(&format!("-{}", child.id())))
+                .collect();
+            assert!(stale.is_empty(), "left by earlier runs: {stale:?}");
         }
         for name in &found {
             checkpoint::load(&model.join(name))
