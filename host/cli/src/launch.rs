@@ -35,11 +35,13 @@ pub(crate) fn run(args: &[String], default_task: Option<TaskType>) -> anyhow::Re
         };
         let (resolved, trained) = trained_model(input, &restore)?;
         check_command(&resolved, default_task)?;
-        gs_pipeline::infer(&resolved, trained, &mut Terminal)
+        let mut terminal = Terminal::for_launch(&resolved.launch);
+        gs_pipeline::infer(&resolved, trained, &mut terminal)
     } else {
         let resolved = input.resolve(None)?;
         check_command(&resolved, default_task)?;
-        gs_pipeline::train(&resolved, &mut Terminal)
+        let mut terminal = Terminal::for_launch(&resolved.launch);
+        gs_pipeline::train(&resolved, &mut terminal)
     }
 }
 
@@ -81,8 +83,12 @@ fn check_command(resolved: &Resolved, command: Option<TaskType>) -> anyhow::Resu
     Ok(())
 }
 
-/// The bytes of a plugin named on the command line, with a name for messages.
-pub(crate) fn plugin_bytes(plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8>)> {
+/// The bytes of a plugin named on the command line, with a name for messages (for a registry
+/// plugin, its reference pinned to the manifest digest).
+pub(crate) fn plugin_bytes(
+    plugin: &PluginRef,
+    registry: &RegistryUse,
+) -> anyhow::Result<(String, Vec<u8>)> {
     match plugin {
         PluginRef::Builtin(name) => match builtin::builtin(name) {
             Some(bytes) => Ok((name.clone(), bytes.to_vec())),
@@ -101,12 +107,39 @@ pub(crate) fn plugin_bytes(plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8
             })?;
             Ok((path.display().to_string(), bytes))
         }
+        PluginRef::Registry(reference) => crate::registry_cmd::plugin_for_run(reference, registry),
     }
+}
+
+/// How a run takes registry plugins: `gs.lock` of the working directory (`--locked`) and the
+/// trust policy (`--trust-policy`, else the user's). `inspect` uses neither.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RegistryUse {
+    pub(crate) use_lock: bool,
+    pub(crate) locked: bool,
+    pub(crate) apply_policy: bool,
+    pub(crate) trust_policy: Option<std::path::PathBuf>,
 }
 
 /// The command line's side of a run: logging to stderr (and `--logging-file`), the user's
 /// component cache, built-in plugins, progress bars, results on stdout, notes on stderr.
-pub(crate) struct Terminal;
+#[derive(Default)]
+pub(crate) struct Terminal {
+    registry: RegistryUse,
+}
+
+impl Terminal {
+    pub(crate) fn for_launch(launch: &LaunchOptions) -> Terminal {
+        Terminal {
+            registry: RegistryUse {
+                use_lock: true,
+                locked: launch.locked,
+                apply_policy: true,
+                trust_policy: launch.trust_policy.clone(),
+            },
+        }
+    }
+}
 
 impl Frontend for Terminal {
     fn configure_logging(&mut self, launch: &LaunchOptions) -> anyhow::Result<()> {
@@ -118,7 +151,7 @@ impl Frontend for Terminal {
     }
 
     fn plugin_bytes(&self, plugin: &PluginRef) -> anyhow::Result<(String, Vec<u8>)> {
-        plugin_bytes(plugin)
+        plugin_bytes(plugin, &self.registry)
     }
 
     fn progress(&mut self, metric: &str, report_frequency: u64) -> Box<dyn Progress> {
@@ -170,5 +203,6 @@ pub(crate) fn gen_node_embedding(args: &[String]) -> anyhow::Result<()> {
             pred.display()
         );
     }
-    gs_pipeline::gen_node_embedding(&resolved, trained, &dir, &mut Terminal)
+    let mut terminal = Terminal::for_launch(&resolved.launch);
+    gs_pipeline::gen_node_embedding(&resolved, trained, &dir, &mut terminal)
 }

@@ -22,6 +22,7 @@ mod plugin_new;
 mod plugin_python;
 mod plugin_test;
 mod progress;
+mod registry_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -110,7 +111,7 @@ enum Command {
         #[command(subcommand)]
         what: model_cmd::ModelCommand,
     },
-    /// Inspect plugins.
+    /// Write, build, test, inspect, share (push, pull, sign, verify) and cache plugins.
     Plugin {
         #[command(subcommand)]
         what: plugin_cmd::PluginCommand,

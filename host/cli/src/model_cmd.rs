@@ -48,5 +48,5 @@ pub(crate) fn run(what: ModelCommand) -> anyhow::Result<()> {
         );
     }
     let resolved = gs_config::parse(&args)?.resolve(None)?;
-    gs_pipeline::import_graphstorm(&resolved, &graphstorm, &output, &mut Terminal)
+    gs_pipeline::import_graphstorm(&resolved, &graphstorm, &output, &mut Terminal::default())
 }

@@ -10,7 +10,7 @@ use gs_runtime::{ComponentInfo, HyperParam, PluginEngine, PluginInfo, PluginLimi
 use gs_tensor::{Device, ParamStore};
 use serde_json::json;
 
-use crate::launch::plugin_bytes;
+use crate::launch::{RegistryUse, plugin_bytes};
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
@@ -36,12 +36,53 @@ pub(crate) enum PluginCommand {
         /// Print everything as one JSON object instead of text.
         #[arg(long)]
         json: bool,
-        /// A built-in name (`sage`) or a path to a component.
+        /// A built-in name (`sage`), a path to a component or a registry reference.
         plugin: String,
     },
     /// Run a plugin in the real host on a tiny generated graph: load, describe, init, forward,
     /// loss, backward, an optimizer step, save, reload (identical outputs) and a second run
     /// (identical results). Names the first step that fails.
+    /// Publish a component to a registry (`oci://host[:port]/path:tag`) or an offline image
+    /// layout (`oci-layout:DIR:tag`) in the Wasm OCI layout; prints the manifest and
+    /// component digests.
+    Push {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// Where to publish it: `oci://host[:port]/path:tag` or `oci-layout:DIR:tag`.
+        reference: String,
+    },
+    /// Fetch a plugin (`oci://…:tag`, `oci://…@sha256:…`, `oci-layout:DIR:tag`) into the
+    /// plugin cache, checking every digest.
+    Pull { reference: String },
+    /// List the registry plugins in the cache.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a cached plugin by reference (as `list` shows it) or by digest.
+    Rm { what: String },
+    /// Write a new ed25519 key pair: PREFIX (private, mode 0600) and PREFIX.pub.
+    Keygen {
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Sign a plugin's component digest: as an OCI referrer in a registry or layout, or as a
+    /// detached FILE.sig beside a component file.
+    Sign {
+        /// A reference (`oci://…`, `oci-layout:…`) or a component file.
+        target: String,
+        /// The private key (`PREFIX` of `gs plugin keygen`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Check that a plugin carries a signature by one of the given public keys.
+    Verify {
+        /// A reference (`oci://…`, `oci-layout:…`) or a component file with its `.sig`.
+        target: String,
+        /// A public key (`PREFIX.pub`); repeat for several.
+        #[arg(long, required = true)]
+        key: Vec<PathBuf>,
+    },
     Test {
         /// A plugin project's folder (its built component), a path to a component, or a
         /// built-in name (`sage`).
@@ -53,16 +94,32 @@ pub(crate) enum PluginCommand {
     },
 }
 
-/// What `inspect` reports, read from the component and from its `describe`.
-struct Inspection {
+/// What `inspect` reports (and `push` publishes), read from the component and from its
+/// `describe`.
+pub(crate) struct Inspection {
     source: String,
-    component: ComponentInfo,
-    info: PluginInfo,
+    pub(crate) component: ComponentInfo,
+    pub(crate) info: PluginInfo,
     declares_capabilities: bool,
 }
 
 impl Inspection {
-    fn wit(&self) -> String {
+    /// Loads the component (compiling it through the user's cache) and asks it `describe`.
+    pub(crate) fn of(source: String, bytes: &[u8]) -> anyhow::Result<Inspection> {
+        let engine = PluginEngine::new(crate::paths::component_cache())?;
+        let loaded = engine.load_bytes(&source, bytes)?;
+        let instance = loaded
+            .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
+            .with_context(|| format!("cannot run `{source}`"))?;
+        Ok(Inspection {
+            source,
+            component: loaded.info().clone(),
+            info: instance.info().clone(),
+            declares_capabilities: loaded.declares_capabilities(),
+        })
+    }
+
+    pub(crate) fn wit(&self) -> String {
         format!(
             "{}@{}",
             gs_runtime::SUPPORTED_PACKAGE,
@@ -70,7 +127,7 @@ impl Inspection {
         )
     }
 
-    fn sdk(&self) -> &str {
+    pub(crate) fn sdk(&self) -> &str {
         self.component
             .sdk_version
             .as_deref()
@@ -170,6 +227,13 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        PluginCommand::Push { file, reference } => crate::registry_cmd::push(&file, &reference),
+        PluginCommand::Pull { reference } => crate::registry_cmd::pull(&reference),
+        PluginCommand::List { json } => crate::registry_cmd::list(json),
+        PluginCommand::Rm { what } => crate::registry_cmd::remove(&what),
+        PluginCommand::Keygen { output } => crate::registry_cmd::keygen(&output),
+        PluginCommand::Sign { target, key } => crate::registry_cmd::sign(&target, &key),
+        PluginCommand::Verify { target, key } => crate::registry_cmd::verify(&target, &key),
         PluginCommand::Build { dir } => crate::plugin_build::run(&dir).map(|_| ()),
         PluginCommand::Test {
             plugin,
@@ -194,18 +258,8 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
 }
 
 fn inspect(plugin: &str, json: bool) -> anyhow::Result<()> {
-    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(plugin))?;
-    let engine = PluginEngine::new(crate::paths::component_cache())?;
-    let loaded = engine.load_bytes(&source, &bytes)?;
-    let instance = loaded
-        .instantiate(PluginLimits::default(), ParamStore::new(0, Device::Cpu))
-        .with_context(|| format!("cannot run `{source}`"))?;
-    let inspection = Inspection {
-        source,
-        component: loaded.info().clone(),
-        info: instance.info().clone(),
-        declares_capabilities: loaded.declares_capabilities(),
-    };
+    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(plugin), &RegistryUse::default())?;
+    let inspection = Inspection::of(source, &bytes)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&inspection.to_json())?);
     } else {

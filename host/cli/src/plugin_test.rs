@@ -67,7 +67,10 @@ impl Steps {
 
 /// `gs plugin test PLUGIN [-- ARGS]`: every step, in order.
 pub(crate) fn run(plugin: &str, custom_args: &[String]) -> anyhow::Result<()> {
-    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(plugin))?;
+    let (source, bytes) = plugin_bytes(
+        &gs_config::PluginRef::parse(plugin),
+        &crate::launch::RegistryUse::default(),
+    )?;
     println!("testing `{source}` on a generated graph (node classification, seed {SEED}):");
     let mut steps = Steps {
         passed: 0,
@@ -265,6 +268,7 @@ fn save(
             sdk_version: info.sdk_version.clone(),
             package_version: component.package_version.clone(),
             digest: component.digest.clone(),
+            source: None,
         },
         config: checkpoint::model_config(task.config()),
         custom_args: args.to_vec(),

@@ -72,6 +72,13 @@ pub(crate) struct ServeArgs {
     /// Seconds a request may take (SageMaker's 60).
     #[arg(long, default_value_t = 60.0)]
     deadline_s: f64,
+    /// The plugin the model was trained with (a file, built-in name or registry reference):
+    /// checked against the checkpoint's recorded digest. The checkpoint's copy is what runs.
+    #[arg(long)]
+    plugin: Option<String>,
+    /// The trust policy for a model trained from a registry plugin (default: the user's).
+    #[arg(long)]
+    trust_policy: Option<PathBuf>,
 }
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -101,6 +108,11 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         access_log: true,
     };
     let dir = args.model.dir()?;
+    crate::registry_cmd::check_served_plugin(
+        &dir.checkpoint,
+        args.plugin.as_deref(),
+        args.trust_policy.as_deref(),
+    )?;
     let serve_options = args.model.options();
     gs_serve::serve_blocking(move || ServedModel::load(&dir, serve_options), options)
 }

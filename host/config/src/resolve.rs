@@ -637,6 +637,8 @@ impl Builder<'_> {
             logging_file: self.path("logging_file"),
             plugin,
             device,
+            locked: self.bool("locked"),
+            trust_policy: self.path("trust_policy"),
         })
     }
 

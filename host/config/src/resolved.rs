@@ -81,6 +81,10 @@ pub struct LaunchOptions {
     pub plugin: Option<PluginRef>,
     /// `--device`: cpu (default), cuda or cuda:N.
     pub device: Device,
+    /// `--locked`: registry plugins must be pinned in `gs.lock`, which is never written.
+    pub locked: bool,
+    /// `--trust-policy`: the trust policy for registry plugins (default: the user's).
+    pub trust_policy: Option<PathBuf>,
 }
 
 /// Which model plugin to load.
@@ -90,12 +94,18 @@ pub enum PluginRef {
     Builtin(String),
     /// A `.wasm` component file (a value ending in `.wasm` or containing a path separator).
     Path(PathBuf),
+    /// A plugin in an OCI registry (`oci://host/path:tag`, `…@sha256:…`) or an offline
+    /// image layout (`oci-layout:DIR:tag`), pulled through the user's plugin cache.
+    Registry(String),
 }
 
 impl PluginRef {
-    /// `sage` is a name; `x.wasm`, `./sage` and `dir/x` are paths.
+    /// `sage` is a name; `x.wasm`, `./sage` and `dir/x` are paths; `oci://…` and
+    /// `oci-layout:…` are registry references.
     pub fn parse(value: &str) -> PluginRef {
-        if value.ends_with(".wasm") || value.contains('/') || value.contains('\\') {
+        if value.starts_with("oci://") || value.starts_with("oci-layout:") {
+            PluginRef::Registry(value.to_string())
+        } else if value.ends_with(".wasm") || value.contains('/') || value.contains('\\') {
             PluginRef::Path(PathBuf::from(value))
         } else {
             PluginRef::Builtin(value.to_string())
@@ -108,6 +118,7 @@ impl fmt::Display for PluginRef {
         match self {
             PluginRef::Builtin(name) => f.write_str(name),
             PluginRef::Path(path) => write!(f, "{}", path.display()),
+            PluginRef::Registry(reference) => f.write_str(reference),
         }
     }
 }

@@ -80,5 +80,6 @@ pub fn identity(instance: &PluginInstance) -> PluginIdentity {
             .unwrap_or_else(|| info.sdk_version.clone()),
         package_version: component.package_version.clone(),
         digest: component.digest.clone(),
+        source: None,
     }
 }

@@ -2,7 +2,7 @@
 //! the embeddings after training.
 
 use anyhow::Context;
-use gs_config::Resolved;
+use gs_config::{PluginRef, Resolved};
 use gs_train::checkpoint;
 use gs_train::{RunOptions, TaskModel};
 
@@ -31,7 +31,11 @@ pub fn train(resolved: &Resolved, frontend: &mut dyn Frontend) -> anyhow::Result
     let setup = Setup::new(resolved, frontend)?;
     let instance = setup.instantiate(resolved, &source, &bytes)?;
     let custom_args = plugin_custom_args(&instance, resolved, &resolved.custom_args)?;
-    let identity = identity(&instance);
+    let mut identity = identity(&instance);
+    if let PluginRef::Registry(_) = &plugin {
+        // The frontend names a registry plugin by its pinned, pullable reference.
+        identity.source = Some(source.clone());
+    }
     let mut model = setup.task.plugin_model(instance, custom_args.clone())?;
     let start_epoch = warm.restore_weights(&mut model, frontend)?;
     let weights: usize = model.named_weights().iter().map(|(_, t)| t.numel()).sum();

@@ -34,6 +34,10 @@ pub struct PluginIdentity {
     pub package_version: String,
     /// SHA-256 of the component, hex.
     pub digest: String,
+    /// The registry reference it was pulled from, pinned to its manifest digest
+    /// (`oci://host/path@sha256:…`); absent for files and built-in plugins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// `checkpoint.json`.
@@ -351,6 +355,7 @@ mod tests {
                 sdk_version: "0.1.0".into(),
                 package_version: "0.1.0".into(),
                 digest: sha256_hex(plugin),
+                source: None,
             },
             config: BTreeMap::from([("lr".to_string(), serde_json::json!(0.01))]),
             custom_args: vec![("aggregator".into(), "mean".into())],
