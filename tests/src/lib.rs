@@ -6,10 +6,11 @@
 //! ([`python_test_plugin`]), a tiny heterogeneous mini-batch with its schema and model
 //! config, a plugin engine with a throw-away cache or one shared by a whole test process
 //! ([`shared_engine`]), the location of the `gs` binary for CLI tests, and ([`graphstorm`])
-//! the real GraphStorm's golden cases loaded into the built-in plugins and compared by raw id, ([`runs`]) what a run's summary and output say, and ([`serving`]) a `gs serve` process with an HTTP client and payloads cut from a real graph. It must not hold test logic of its own, and it depends only
+//! the real GraphStorm's golden cases loaded into the built-in plugins and compared by raw id, ([`runs`]) what a run's summary and output say, ([`serving`]) a `gs serve` process with an HTTP client and payloads cut from a real graph, and ([`registry`]) a real OCI registry process (the one `cargo xtask registry` unpacks) on a free loopback port, with or without basic auth. It must not hold test logic of its own, and it depends only
 //! on the public API of the host crates.
 
 pub mod graphstorm;
+pub mod registry;
 pub mod runs;
 pub mod serving;
 

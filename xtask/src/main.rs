@@ -6,15 +6,18 @@
 //! `.cargo/config.toml` points `LIBTORCH` and the binaries' rpath at. On top of that it owns the
 //! two commands the README promises: `cargo xtask demo` (bootstrap, build `gs`, then generate,
 //! train, and predict end to end under `<repo>/demo/`) and `cargo xtask test` (bootstrap, then the
-//! whole workspace's tests), which `.ci/run` calls. It depends only on `anyhow` and `std`:
-//! downloads go through `python3 -m pip`, and the few JSON documents it reads go through a
-//! small reader in [`json`]. It holds no project logic: the demo only drives the `gs` binary.
+//! whole workspace's tests), which `.ci/run` calls, with the real OCI registry those tests run
+//! unpacked into the cache ([`registry`], also `cargo xtask registry`). It depends only on
+//! `anyhow` and `std`: downloads go through `python3 -m pip` (the registry's `.deb` through
+//! `apt-get download` or `curl`), and the few JSON documents it reads go through a small reader
+//! in [`json`]. It holds no project logic: the demo only drives the `gs` binary.
 
 mod bootstrap;
 mod check_cuda;
 mod demo;
 mod install;
 mod json;
+mod registry;
 mod test;
 mod util;
 
@@ -43,7 +46,16 @@ Commands:
 
   test [ARGS]      Bootstrap, then `cargo test --workspace [ARGS]`, exiting with its status.
                    ARGS go to cargo verbatim, e.g. `cargo xtask test -- --nocapture`.
+                   Ensures the test registry first (see `registry`) and passes its binary to
+                   the tests as GS_TEST_REGISTRY_BIN.
                    This is the project's test command; .ci/run calls it.
+
+  registry         Make sure the OCI registry the tests run is in the cache, then print its
+                   binary's path on stdout. Idempotent: milliseconds once done. It is Debian's
+                   docker-registry 2.8.2+ds1-1 (amd64), never installed as a package: its .deb
+                   comes from `apt-get download`, else deb.debian.org through curl (or python3),
+                   is checked against a pinned sha256 and unpacked with `dpkg-deb -x` into
+                   <cache>/tools/docker-registry-2.8.2+ds1-1/ (binary: usr/bin/docker-registry).
 
   install [--prefix P] [--binary PATH]
                    Bootstrap, `cargo build --release --package gs`, then install it as P/bin/gs
@@ -79,6 +91,12 @@ fn main() -> ExitCode {
             .map(|_| ExitCode::SUCCESS),
         Some("demo") => demo::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("test") => test::run(&rest),
+        Some("registry") => no_args("registry", &rest)
+            .and_then(|()| registry::ensure())
+            .map(|binary| {
+                println!("{}", binary.display());
+                ExitCode::SUCCESS
+            }),
         Some("install") => install::run(&rest).map(|()| ExitCode::SUCCESS),
         Some("check-cuda") => check_cuda::run(&rest),
         Some("help" | "--help" | "-h") => {

@@ -1,5 +1,7 @@
 //! `cargo xtask test`: bootstrap, then `cargo test --workspace`, exiting with cargo's status.
 //! This is the project's one test command (README, `.ci/run`), so a fresh clone passes it.
+//! Between the two it makes sure the OCI registry the tests run is in the cache
+//! ([`registry::ensure`]) and hands its binary to the tests as `GS_TEST_REGISTRY_BIN`.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -7,14 +9,19 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::bootstrap;
 use crate::util::{self, describe, fmt_duration};
+use crate::{bootstrap, registry};
 
 /// Runs the workspace's tests; `args` go to `cargo test` verbatim after `--workspace`.
 pub(crate) fn run(args: &[OsString]) -> Result<ExitCode> {
     bootstrap::run()?;
+    let registry = registry::ensure()
+        .context("the OCI registry tests need Debian's docker-registry in the cache")?;
+    println!("test: registry binary {}", registry.display());
     let mut cmd = util::cargo();
-    cmd.args(["test", "--workspace"]).args(args);
+    cmd.args(["test", "--workspace"])
+        .args(args)
+        .env("GS_TEST_REGISTRY_BIN", &registry);
     // Plain `cargo test` relies on the rpath from `.cargo/config.toml`, which only reaches
     // `<repo>/.libtorch` from `<repo>/target`; elsewhere, tell the loader directly.
     let target_dir = util::target_dir_from_env();
