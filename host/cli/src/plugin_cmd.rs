@@ -258,7 +258,10 @@ pub(crate) fn run(what: PluginCommand) -> anyhow::Result<()> {
 }
 
 fn inspect(plugin: &str, json: bool) -> anyhow::Result<()> {
-    let (source, bytes) = plugin_bytes(&gs_config::PluginRef::parse(plugin), &RegistryUse::default())?;
+    let (source, bytes) = plugin_bytes(
+        &gs_config::PluginRef::parse(plugin),
+        &RegistryUse::default(),
+    )?;
     let inspection = Inspection::of(source, &bytes)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&inspection.to_json())?);

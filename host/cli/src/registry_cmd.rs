@@ -47,7 +47,10 @@ pub(crate) fn push(file: &Path, reference: &str) -> anyhow::Result<()> {
     );
     println!("manifest:  {}", pushed.manifest);
     println!("component: {} ({} bytes)", pushed.component, pushed.size);
-    println!("pull it by digest: {}", reference.with_digest(&pushed.manifest));
+    println!(
+        "pull it by digest: {}",
+        reference.with_digest(&pushed.manifest)
+    );
     Ok(())
 }
 
@@ -137,7 +140,11 @@ pub(crate) fn sign(target: &str, key: &Path) -> anyhow::Result<()> {
     let key = PrivateKey::load(key)?;
     if !gs_registry::is_reference(target) {
         let (component, path) = gs_registry::sign_file(Path::new(target), &key)?;
-        println!("signed {component} with key {}: wrote `{}`", key.id(), path.display());
+        println!(
+            "signed {component} with key {}: wrote `{}`",
+            key.id(),
+            path.display()
+        );
         return Ok(());
     }
     let reference = Reference::parse(target)?;
@@ -218,7 +225,10 @@ pub(crate) fn check_served_plugin(
         .with_context(|| format!("cannot read `{}`", meta_path.display()))?;
     let meta: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("`{}` is not JSON", meta_path.display()))?;
-    let digest = meta["plugin"]["digest"].as_str().unwrap_or_default().to_string();
+    let digest = meta["plugin"]["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let registry = RegistryUse {
         use_lock: true,
         locked: false,

@@ -263,14 +263,15 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         ));
     }
     // Read back through the cache's own check: what runs is what was verified.
-    let bytes = options
-        .cache
-        .component(&pulled.component)
-        .ok_or_else(|| RegistryError::Mismatch {
-            what: format!("the cached component of {text}"),
-            expected: pulled.component.clone(),
-            found: "a file modified in the cache".into(),
-        })?;
+    let bytes =
+        options
+            .cache
+            .component(&pulled.component)
+            .ok_or_else(|| RegistryError::Mismatch {
+                what: format!("the cached component of {text}"),
+                expected: pulled.component.clone(),
+                found: "a file modified in the cache".into(),
+            })?;
     Ok(ForRun {
         pulled,
         bytes,

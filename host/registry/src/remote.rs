@@ -128,14 +128,22 @@ impl RemoteStore {
                 "is the registry running, and is host:port right? (plain HTTP is used only for \
                  loopback hosts and GS_INSECURE_REGISTRIES)",
             ),
+            OciDistributionError::RequestError(e)
+                if e.status()
+                    .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+            {
+                transport(
+                    format!("{doing}: the registry refused the credentials ({e})"),
+                    &credentials_hint(&self.host),
+                )
+            }
             OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => transport(
+            | OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::ServerError {
+                code: 401 | 403, ..
+            } => transport(
                 format!("{doing}: the registry refused the credentials ({error})"),
-                &format!(
-                    "put basic credentials for `{}` under `auths` in ~/.docker/config.json \
-                     (or $DOCKER_CONFIG/config.json), e.g. with `docker login {}`",
-                    self.host, self.host
-                ),
+                &credentials_hint(&self.host),
             ),
             OciDistributionError::ImageManifestNotFoundError(_) => RegistryError::NotFound {
                 reference,
@@ -165,23 +173,10 @@ impl RemoteStore {
                 }) =>
             {
                 transport(
-                    format!("{doing}: the registry refused access ({envelope})"),
-                    &format!(
-                        "put basic credentials for `{}` under `auths` in ~/.docker/config.json",
-                        self.host
-                    ),
+                    format!("{doing}: the registry refused the credentials ({envelope})"),
+                    &credentials_hint(&self.host),
                 )
             }
-            OciDistributionError::ServerError {
-                code: 401 | 403, ..
-            } => transport(
-                format!("{doing}: the registry refused the credentials ({error})"),
-                &format!(
-                    "put basic credentials for `{}` under `auths` in ~/.docker/config.json \
-                     (or $DOCKER_CONFIG/config.json), e.g. with `docker login {}`",
-                    self.host, self.host
-                ),
-            ),
             OciDistributionError::ServerError { code: 404, .. } => RegistryError::NotFound {
                 reference,
                 what: format!("{doing}: HTTP 404"),
@@ -193,6 +188,13 @@ impl RemoteStore {
             ),
         }
     }
+}
+
+fn credentials_hint(host: &str) -> String {
+    format!(
+        "put basic credentials for `{host}` under `auths` in ~/.docker/config.json (or \
+         $DOCKER_CONFIG/config.json), e.g. with `docker login {host}`"
+    )
 }
 
 fn is_insecure(host: &str) -> bool {
