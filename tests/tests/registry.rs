@@ -425,6 +425,15 @@ fn the_lock_pins_tags_and_locked_refuses_what_it_does_not_pin() {
 
     let other = format!("oci://{}/team/model@{moved}", registry.address());
     launch(dir, &other, &["--locked", "true"]).fails_with(1, &["does not pin", "--locked"]);
+
+    // With the registry gone, the version the lock pins still runs from the cache.
+    drop(registry);
+    let offline = launch(dir, &reference, &["--locked", "true"]).ok();
+    assert!(
+        offline.stderr.contains("cannot connect") && offline.stderr.contains(&sha256(&sage)),
+        "{}",
+        offline.stderr
+    );
 }
 
 #[test]
@@ -616,6 +625,40 @@ fn a_trust_policy_refuses_unsigned_and_foreign_signed_plugins() {
             "none of its 1 signature(s) verifies",
         ],
     );
+    // `gs serve` applies the policy to the registry plugin a checkpoint was trained with.
+    launch(
+        dir,
+        "oci-layout:store:signed",
+        &["--save-model-path", "model"],
+    )
+    .ok();
+    std::fs::write(
+        dir.join("strict.toml"),
+        "[[namespace]]\nprefix = \"oci-layout:store\"\nkeys = [\"stranger.pub\"]\n",
+    )
+    .unwrap();
+    let port = gs_tests::serving::free_port().to_string();
+    let serve = [
+        "serve",
+        "--model-dir",
+        "model",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+    ];
+    gs(
+        dir,
+        &[&serve[..], &["--trust-policy", "strict.toml"]].concat(),
+    )
+    .fails_with(1, &["oci-layout:store@sha256:", "refused by namespace"]);
+    // And a --plugin that is not the checkpoint's is refused before serving.
+    gs(
+        dir,
+        &[&serve[..], &["--plugin", "oci-layout:store:unsigned"]].concat(),
+    )
+    .fails_with(1, &["is not the plugin that trained"]);
+
     // Without the policy the same plugin runs (the user's config directory holds none).
     launch(dir, "oci-layout:store:unsigned", &[]).ok();
     // The user's own policy applies without the flag.

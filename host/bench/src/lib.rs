@@ -38,6 +38,10 @@
 //! `gs bench plugin-load` ([`plugin_load`]) times a plugin's cold load (compile), warm load
 //! (from the cache) and instantiation.
 //!
+//! `gs bench registry` ([`registry`]) times sharing a plugin: push, pull, sign and verify of
+//! a 1 MB and an 18 MB component against a real OCI registry it starts itself and an offline
+//! OCI image layout, side by side.
+//!
 //! `gs bench task` ([`task`]) runs whole jobs as a user runs them, each in a child process
 //! ([`task_job`]): a 10-epoch RGCN edge-regression job and a link-prediction job on a generated
 //! user–item graph at MovieLens-100K scale, and an epoch of each on a ≥ 1M-node graph. It
@@ -54,6 +58,7 @@ mod plugin_boundary;
 mod plugin_compare;
 mod plugin_load;
 mod proc_status;
+mod registry;
 mod report;
 mod sampling;
 mod serve;
@@ -72,6 +77,7 @@ pub use encoders::EncodersArgs;
 pub use plugin_boundary::PluginBoundary;
 pub use plugin_compare::PluginCompareArgs;
 pub use plugin_load::PluginLoadArgs;
+pub use registry::RegistryBenchArgs;
 pub use sampling::SamplingArgs;
 pub use serve::ServeBenchArgs;
 pub use task::TaskArgs;
@@ -105,11 +111,15 @@ pub enum BenchCommand {
     /// Another GraphSAGE component (the Python `examples/python-sage`) against the built-in
     /// Rust `sage` on the same batches: per-op boundary cost and training epochs, alternating.
     PluginCompare(PluginCompareArgs),
+    /// Sharing plugins: push (new and already-there blobs), pull (empty and warm cache), sign
+    /// and verify of a 1 MB and an 18 MB component, against a real OCI registry (started here
+    /// from --registry-bin) and an offline OCI image layout, alternating every repetition.
+    Registry(RegistryBenchArgs),
 }
 
 /// Run one benchmark. `builtins` are the built-in plugin components by name: `plugin-boundary`
 /// compares `sage` with the native oracle, `encoders` every GNN encoder with its twin, `task`
-/// trains `rgcn`.
+/// trains `rgcn`, `registry` pads `sage` into the components it shares.
 pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow::Result<()> {
     let builtin = |name: &str| -> anyhow::Result<&'static [u8]> {
         builtins
@@ -127,5 +137,6 @@ pub fn run(command: BenchCommand, builtins: &[(&str, &'static [u8])]) -> anyhow:
         BenchCommand::Serve(args) => serve::run(&args),
         BenchCommand::PluginLoad(args) => plugin_load::run(&args, &builtin),
         BenchCommand::PluginCompare(args) => plugin_compare::run(&args, builtin("sage")?),
+        BenchCommand::Registry(args) => registry::run(&args, builtin("sage")?),
     }
 }

@@ -77,7 +77,9 @@ struct Times([Vec<f64>; 6]);
 pub(crate) fn run(args: &RegistryBenchArgs, sage: &[u8]) -> anyhow::Result<()> {
     let binary = registry_binary(args.registry_bin.as_deref())?;
     let reps = args.reps.max(1);
-    let work = tempfile::Builder::new().prefix("gs-bench-registry-").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("gs-bench-registry-")
+        .tempdir()?;
     let key_prefix = work.path().join("bench-key");
     gs_registry::keygen(&key_prefix)?;
     let private = PrivateKey::load(&key_prefix)?;
@@ -591,7 +593,10 @@ mod tests {
                 let (len, n) = read_leb128(&a[at + 1..]);
                 let body = &a[at + 1 + n..at + 1 + n + len];
                 let (name_len, m) = read_leb128(body);
-                last = Some((id, String::from_utf8(body[m..m + name_len].to_vec()).unwrap()));
+                last = Some((
+                    id,
+                    String::from_utf8(body[m..m + name_len].to_vec()).unwrap(),
+                ));
                 at += 1 + n + len;
             }
             assert_eq!(at, size);

@@ -225,7 +225,13 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         ));
     }
     let store = open_store(reference, false)?;
-    let pulled = pull_from(&*store, reference, options.cache)?;
+    let pulled = match pull_from(&*store, reference, options.cache) {
+        Ok(pulled) => pulled,
+        Err(error @ RegistryError::Transport { .. }) => {
+            return offline_from_lock(reference, locked.as_ref(), options, error);
+        }
+        Err(error) => return Err(error),
+    };
     if let Some(entry) = &locked
         && (entry.manifest != pulled.manifest || entry.component != pulled.component)
     {
@@ -276,6 +282,55 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         pulled,
         bytes,
         notes,
+    })
+}
+
+/// When the registry cannot be reached, the version `gs.lock` pins still runs if the cache
+/// holds its component (checked against the lock's digest), unless the trust policy needs the
+/// registry to check a signature.
+fn offline_from_lock(
+    reference: &Reference,
+    locked: Option<&LockedPlugin>,
+    options: &RunOptions<'_>,
+    error: RegistryError,
+) -> Result<ForRun> {
+    let Some(entry) = locked else {
+        return Err(error);
+    };
+    let Some(bytes) = options.cache.component(&entry.component) else {
+        return Err(error);
+    };
+    if let Some(policy) = options.policy
+        && !policy.rule_for(&reference.location_text()).keys.is_empty()
+    {
+        return Err(RegistryError::Signature {
+            reference: reference.to_string(),
+            digest: entry.component.clone(),
+            why: format!(
+                "the trust policy {} asks for its signature, which needs the registry: {error}",
+                policy.path.display()
+            ),
+        });
+    }
+    let note = format!(
+        "warning: {error}\nusing the version {} pins ({}, component {}), from the cache",
+        options.lock.display(),
+        entry.manifest,
+        entry.component
+    );
+    Ok(ForRun {
+        pulled: Pulled {
+            reference: reference.clone(),
+            manifest: entry.manifest.clone(),
+            manifest_size: 0,
+            component: entry.component.clone(),
+            path: options.cache.component_path(&entry.component),
+            name: entry.name.clone(),
+            version: String::new(),
+            from_cache: true,
+        },
+        bytes,
+        notes: vec![note],
     })
 }
 
