@@ -44,7 +44,9 @@ use store::Store;
 fn open_store(reference: &Reference, create: bool) -> Result<Box<dyn Store>> {
     let text = reference.to_string();
     Ok(match &reference.location {
-        Location::Registry { host, repository } => Box::new(RemoteStore::new(host, repository)?),
+        Location::Registry { host, repository } => {
+            Box::new(RemoteStore::new(host, repository, &text)?)
+        }
         Location::Layout { dir } if create => Box::new(LayoutStore::open_or_create(dir, &text)?),
         Location::Layout { dir } => Box::new(LayoutStore::open(dir, &text)?),
     })

@@ -31,13 +31,14 @@ pub(crate) struct RemoteStore {
     host: String,
     repository: String,
     auth: RegistryAuth,
-    /// `oci://host/repository`, for messages.
+    /// The reference as the user gave it, for messages.
     display: String,
     timeout: Duration,
 }
 
 impl RemoteStore {
-    pub(crate) fn new(host: &str, repository: &str) -> Result<RemoteStore> {
+    /// A client for `host`'s `repository`; `display` (the reference as given) names it in errors.
+    pub(crate) fn new(host: &str, repository: &str, display: &str) -> Result<RemoteStore> {
         let timeout = Duration::from_secs(
             std::env::var("GS_REGISTRY_TIMEOUT_S")
                 .ok()
@@ -74,7 +75,7 @@ impl RemoteStore {
             host: host.to_string(),
             repository: repository.to_string(),
             auth,
-            display: format!("oci://{host}/{repository}"),
+            display: display.to_string(),
             timeout,
         })
     }
