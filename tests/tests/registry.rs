@@ -509,6 +509,19 @@ fn an_offline_layout_pushes_pulls_signs_verifies_and_refuses_tampering() {
         .fails_with(1, &["oci-layout:copy:1", &sha256(&sage), "does not match"]);
     assert!(cached_components(dir).is_empty());
 
+    // A missing layer: the blob is gone from the copy.
+    std::fs::remove_file(copy.join("blobs/sha256").join(&sha256(&sage)[7..])).unwrap();
+    gs(dir, &["plugin", "pull", "oci-layout:copy:1"]).fails_with(
+        1,
+        &[
+            "oci-layout:copy:1",
+            "the component layer",
+            &sha256(&sage),
+            "does not exist",
+        ],
+    );
+    assert!(cached_components(dir).is_empty());
+
     // A manifest with a container image's config type is not a plugin.
     let manifest_path = dir.join("store/blobs/sha256").join(&manifest[7..]);
     let text = std::fs::read_to_string(&manifest_path).unwrap().replace(

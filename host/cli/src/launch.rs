@@ -112,7 +112,8 @@ pub(crate) fn plugin_bytes(
 }
 
 /// How a run takes registry plugins: `gs.lock` of the working directory (`--locked`) and the
-/// trust policy (`--trust-policy`, else the user's). `inspect` uses neither.
+/// trust policy (`--trust-policy`, else the user's). `inspect` and `plugin test` use neither;
+/// `gs serve` applies the policy without the lock.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RegistryUse {
     pub(crate) use_lock: bool,

@@ -39,9 +39,6 @@ pub(crate) enum PluginCommand {
         /// A built-in name (`sage`), a path to a component or a registry reference.
         plugin: String,
     },
-    /// Run a plugin in the real host on a tiny generated graph: load, describe, init, forward,
-    /// loss, backward, an optimizer step, save, reload (identical outputs) and a second run
-    /// (identical results). Names the first step that fails.
     /// Publish a component to a registry (`oci://host[:port]/path:tag`) or an offline image
     /// layout (`oci-layout:DIR:tag`) in the Wasm OCI layout; prints the manifest and
     /// component digests.
@@ -83,6 +80,9 @@ pub(crate) enum PluginCommand {
         #[arg(long, required = true)]
         key: Vec<PathBuf>,
     },
+    /// Run a plugin in the real host on a tiny generated graph: load, describe, init, forward,
+    /// loss, backward, an optimizer step, save, reload (identical outputs) and a second run
+    /// (identical results). Names the first step that fails.
     Test {
         /// A plugin project's folder (its built component), a path to a component, or a
         /// built-in name (`sage`).

@@ -148,14 +148,14 @@ pub(crate) fn sign(target: &str, key: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let reference = Reference::parse(target)?;
-    let (pulled, signature) = gs_registry::sign(&reference, &key)?;
+    let signed = gs_registry::sign(&reference, &key)?;
     println!(
         "signed {} (manifest {}) with key {}",
-        pulled.component,
-        pulled.manifest,
+        signed.component,
+        signed.manifest,
         key.id()
     );
-    println!("signature: {}", reference.with_digest(&signature));
+    println!("signature: {}", reference.with_digest(&signed.signature));
     Ok(())
 }
 
@@ -192,16 +192,11 @@ pub(crate) fn plugin_for_run(
         None
     };
     let lock_path = PathBuf::from(LOCK_FILE);
-    if !registry.use_lock {
-        let pulled = gs_registry::pull(&reference, &cache)?;
-        let bytes = pulled.bytes()?;
-        return Ok((pulled.pinned().to_string(), bytes));
-    }
     let ready = gs_registry::resolve_for_run(
         &reference,
         &RunOptions {
             cache: &cache,
-            lock: &lock_path,
+            lock: registry.use_lock.then_some(lock_path.as_path()),
             locked: registry.locked,
             policy: policy.as_ref(),
         },
@@ -229,8 +224,10 @@ pub(crate) fn check_served_plugin(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // The checkpoint's digest pins the plugin more strictly than gs.lock could; serving
+    // neither reads nor writes the lock.
     let registry = RegistryUse {
-        use_lock: true,
+        use_lock: false,
         locked: false,
         apply_policy: true,
         trust_policy: trust_policy.map(Path::to_path_buf),

@@ -115,10 +115,29 @@ pub fn pull(reference: &Reference, cache: &PluginCache) -> Result<Pulled> {
     pull_from(&*store, reference, cache)
 }
 
+/// A plugin's manifest, checked against the reference's digest when pinned and parsed as a
+/// plugin artifact.
+struct ResolvedManifest {
+    manifest: Manifest,
+    subject: Descriptor,
+}
+
+fn resolve_manifest(store: &dyn Store, reference: &Reference) -> Result<ResolvedManifest> {
+    let (bytes, digest) = store.get_manifest(&reference.version)?;
+    let manifest = parse_wasm_manifest(&bytes, &reference.to_string(), &digest)?;
+    let subject = Descriptor {
+        media_type: MANIFEST_MEDIA_TYPE.to_string(),
+        digest,
+        size: bytes.len() as u64,
+        artifact_type: None,
+        annotations: Default::default(),
+    };
+    Ok(ResolvedManifest { manifest, subject })
+}
+
 fn pull_from(store: &dyn Store, reference: &Reference, cache: &PluginCache) -> Result<Pulled> {
     let text = reference.to_string();
-    let (bytes, manifest_digest) = store.get_manifest(&reference.version)?;
-    let manifest = parse_wasm_manifest(&bytes, &text, &manifest_digest)?;
+    let ResolvedManifest { manifest, subject } = resolve_manifest(store, reference)?;
     let layer = &manifest.layers[0];
     let from_cache = cache.component(&layer.digest).is_some();
     let path = if from_cache {
@@ -130,8 +149,8 @@ fn pull_from(store: &dyn Store, reference: &Reference, cache: &PluginCache) -> R
     let title = |key: &str| manifest.annotations.get(key).cloned().unwrap_or_default();
     let pulled = Pulled {
         reference: reference.clone(),
-        manifest: manifest_digest,
-        manifest_size: bytes.len() as u64,
+        manifest: subject.digest,
+        manifest_size: subject.size,
         component: layer.digest.clone(),
         path,
         name: title(annotation::TITLE),
@@ -149,27 +168,27 @@ fn pull_from(store: &dyn Store, reference: &Reference, cache: &PluginCache) -> R
     Ok(pulled)
 }
 
-/// Signs the plugin `reference` names, storing the signature as a referrer of its manifest.
-pub fn sign(reference: &Reference, key: &PrivateKey) -> Result<(Pulled, Digest)> {
-    let store = open_store(reference, false)?;
-    let cache =
-        PluginCache::new(std::env::temp_dir().join(format!("gs-sign-{}", std::process::id())));
-    let pulled = pull_from(&*store, reference, &cache);
-    let _ = std::fs::remove_dir_all(cache.root());
-    let pulled = pulled?;
-    let subject = subject_of(&pulled);
-    let signature = signature::sign_in_store(&*store, &subject, &pulled.component, key)?;
-    Ok((pulled, signature))
+/// What `sign` signed.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub manifest: Digest,
+    pub component: Digest,
+    /// The signature artifact's manifest digest.
+    pub signature: Digest,
 }
 
-fn subject_of(pulled: &Pulled) -> Descriptor {
-    Descriptor {
-        media_type: MANIFEST_MEDIA_TYPE.to_string(),
-        digest: pulled.manifest.clone(),
-        size: pulled.manifest_size,
-        artifact_type: None,
-        annotations: Default::default(),
-    }
+/// Signs the component of the plugin `reference` names (the digest its checked manifest
+/// states), storing the signature as a referrer of that manifest.
+pub fn sign(reference: &Reference, key: &PrivateKey) -> Result<Signed> {
+    let store = open_store(reference, false)?;
+    let ResolvedManifest { manifest, subject } = resolve_manifest(&*store, reference)?;
+    let component = manifest.layers[0].digest.clone();
+    let signature = signature::sign_in_store(&*store, &subject, &component, key)?;
+    Ok(Signed {
+        manifest: subject.digest,
+        component,
+        signature,
+    })
 }
 
 /// Checks that the plugin `reference` names carries a signature by one of `keys`.
@@ -197,8 +216,8 @@ fn verify_pulled(store: &dyn Store, pulled: &Pulled, keys: &[PublicKey]) -> Resu
 /// How `gs launch` and `gs serve` take a plugin from a registry.
 pub struct RunOptions<'a> {
     pub cache: &'a PluginCache,
-    /// `gs.lock` of the working directory.
-    pub lock: &'a Path,
+    /// `gs.lock` of the working directory, or `None` to neither read nor write one.
+    pub lock: Option<&'a Path>,
     /// `--locked`: refuse references the lock does not pin, and never write it.
     pub locked: bool,
     pub policy: Option<&'a TrustPolicy>,
@@ -211,15 +230,18 @@ pub struct ForRun {
     pub notes: Vec<String>,
 }
 
-/// Pulls `reference` for a run: checks it against `gs.lock` (pinning it there when new),
-/// then applies the trust policy.
+/// Pulls `reference` for a run: checks it against `gs.lock` when there is one (pinning it
+/// there when new), then applies the trust policy.
 pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Result<ForRun> {
     let text = reference.to_string();
-    let mut lock = LockFile::load(options.lock)?;
-    let locked = lock.get(&text).cloned();
-    if options.locked && locked.is_none() {
+    let mut lock = options.lock.map(LockFile::load).transpose()?;
+    let locked = lock.as_ref().and_then(|l| l.get(&text).cloned());
+    if let Some(lock) = &lock
+        && options.locked
+        && locked.is_none()
+    {
         return Err(RegistryError::file(
-            options.lock,
+            lock.path(),
             format!(
                 "does not pin `{text}`, and --locked allows only pinned plugins\nhint: run once \
                  without --locked to pin it, or use a reference the lock lists"
@@ -230,15 +252,20 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
     let pulled = match pull_from(&*store, reference, options.cache) {
         Ok(pulled) => pulled,
         Err(error @ RegistryError::Transport { .. }) => {
-            return offline_from_lock(reference, locked.as_ref(), options, error);
+            return match (&lock, &locked) {
+                (Some(lock), Some(entry)) => {
+                    offline_from_lock(reference, lock, entry, options, error)
+                }
+                _ => Err(error),
+            };
         }
         Err(error) => return Err(error),
     };
-    if let Some(entry) = &locked
+    if let (Some(lock), Some(entry)) = (&lock, &locked)
         && (entry.manifest != pulled.manifest || entry.component != pulled.component)
     {
         return Err(RegistryError::file(
-            options.lock,
+            lock.path(),
             format!(
                 "pins `{text}` to manifest {} (component {}), but it now resolves to manifest \
                  {} (component {})\nhint: if the new version is intended, remove its entry from \
@@ -256,7 +283,10 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         Some(policy) => apply_policy(policy, &*store, &pulled)?,
         None => Vec::new(),
     };
-    if locked.is_none() && !options.locked {
+    if let Some(lock) = &mut lock
+        && locked.is_none()
+        && !options.locked
+    {
         lock.pin(LockedPlugin {
             reference: text.clone(),
             name: pulled.name.clone(),
@@ -267,7 +297,7 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         notes.push(format!(
             "pinned {text} to {} in {}",
             pulled.manifest,
-            options.lock.display()
+            lock.path().display()
         ));
     }
     // Read back through the cache's own check: what runs is what was verified.
@@ -292,13 +322,11 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
 /// registry to check a signature.
 fn offline_from_lock(
     reference: &Reference,
-    locked: Option<&LockedPlugin>,
+    lock: &LockFile,
+    entry: &LockedPlugin,
     options: &RunOptions<'_>,
     error: RegistryError,
 ) -> Result<ForRun> {
-    let Some(entry) = locked else {
-        return Err(error);
-    };
     let Some(bytes) = options.cache.component(&entry.component) else {
         return Err(error);
     };
@@ -316,7 +344,7 @@ fn offline_from_lock(
     }
     let note = format!(
         "warning: {error}\nusing the version {} pins ({}, component {}), from the cache",
-        options.lock.display(),
+        lock.path().display(),
         entry.manifest,
         entry.component
     );
