@@ -1,8 +1,9 @@
 //! `gs bench` claims match the code (issue 7, item 10): `plugin-boundary` fails when the plugin
 //! and native paths disagree, `sampling` samples a graph from disk, gs's format or a
-//! GraphStorm/DGL partition, `task` (issue 8) reports every row of its jobs, and `aggregation`
-//! checks the fused aggregation against the unfused one before timing them. None of these
-//! tests times anything.
+//! GraphStorm/DGL partition, `task` (issue 8) reports every row of its jobs, `aggregation`
+//! checks the fused aggregation against the unfused one before timing them, and `registry`
+//! (against a real registry it starts) reports every operation and checks every pulled
+//! component against what was pushed. None of these tests times anything.
 
 use std::path::{Path, PathBuf};
 
@@ -272,4 +273,66 @@ fn serve_bench_reports_phases_the_oracle_comparison_and_the_http_runs() {
         .find(|l| l.contains("overload (a)"))
         .unwrap();
     assert!(overload.contains("200:"), "{overload}");
+}
+
+/// `gs bench registry --reps 1` starts a real registry (`--registry-bin`, the test registry's
+/// binary) and reports every operation for both sizes, against the registry and the layout;
+/// it exits 0 only when every pulled component is what was pushed. Without a binary it says
+/// how to get one.
+#[test]
+fn registry_bench_reports_every_operation_on_the_registry_and_the_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = gs_tests::registry::registry_binary();
+    let run = run_gs(
+        dir.path(),
+        &[
+            "bench",
+            "registry",
+            "--reps",
+            "1",
+            "--registry-bin",
+            binary.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let out = &run.stdout;
+    for size in ["1 MB", "18 MB"] {
+        for operation in [
+            "push, cold",
+            "push again",
+            "pull, cold",
+            "pull, warm",
+            "sign",
+            "verify",
+        ] {
+            let cells = row_cells(out, &format!("{size} | {operation}"));
+            // size, operation, registry, layout, registry / layout.
+            assert_eq!(cells.len(), 5, "{size} {operation}: {cells:?}");
+            for cell in &cells[2..] {
+                assert!(
+                    !cell.contains("n/a") && !cell.contains("NaN") && !cell.contains("inf"),
+                    "{size} {operation}: {cells:?}"
+                );
+            }
+        }
+        // The throughput table: cold push and pull, registry and layout.
+        let throughput = out
+            .lines()
+            .find(|l| l.starts_with(&format!("| {size} | ")) && l.contains("MB/s"))
+            .unwrap_or_else(|| panic!("no throughput row for {size}:\n{out}"));
+        assert_eq!(throughput.matches("MB/s").count(), 4, "{throughput}");
+    }
+    assert!(
+        out.contains("pulled components (cold, warm, verified) are identical to what was pushed"),
+        "{out}"
+    );
+
+    let missing = GsRun::from(
+        gs_tests::gs_command(dir.path())
+            .args(["bench", "registry", "--reps", "1"])
+            .env_remove("GS_REGISTRY_BIN")
+            .output()
+            .unwrap(),
+    );
+    missing.fails_with(1, &["--registry-bin", "cargo xtask registry"]);
 }

@@ -69,17 +69,31 @@ fn cached_components(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// GET of a manifest with the OCI Accept header.
-fn registry_manifest(registry: &Registry, repository: &str, reference: &str) -> serde_json::Value {
+/// GET of a manifest (`accept`: its media type) from `registry`'s `repository`.
+fn registry_document(
+    registry: &Registry,
+    repository: &str,
+    reference: &str,
+    accept: &str,
+) -> serde_json::Value {
     let url = format!("{}/v2/{repository}/manifests/{reference}", registry.url());
     let body = ureq::get(&url)
-        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .header("Accept", accept)
         .call()
-        .expect("the manifest exists")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .body_mut()
         .read_to_string()
         .unwrap();
     serde_json::from_str(&body).unwrap()
+}
+
+fn registry_manifest(registry: &Registry, repository: &str, reference: &str) -> serde_json::Value {
+    registry_document(
+        registry,
+        repository,
+        reference,
+        "application/vnd.oci.image.manifest.v1+json",
+    )
 }
 
 #[test]
@@ -206,9 +220,9 @@ fn basic_auth_reads_docker_config_and_a_refusal_names_the_registry() {
     );
 
     let write_config = |password: &str| {
-        use base64_helper::encode;
         std::fs::create_dir_all(dir.join(".docker")).unwrap();
-        let auths = serde_json::json!({"auths": {registry.address(): {"auth": encode(&format!("alice:{password}"))}}});
+        let auth = gs_tests::registry::base64(format!("alice:{password}").as_bytes());
+        let auths = serde_json::json!({"auths": {registry.address(): {"auth": auth}}});
         std::fs::write(dir.join(".docker/config.json"), auths.to_string()).unwrap();
     };
     write_config("wrong");
@@ -216,32 +230,6 @@ fn basic_auth_reads_docker_config_and_a_refusal_names_the_registry() {
     write_config("s3cret");
     gs(dir, &["plugin", "push", sage, &reference]).ok();
     gs(dir, &["plugin", "pull", &reference]).ok();
-}
-
-/// Base64 for the Docker config's `auth` field.
-mod base64_helper {
-    pub(super) fn encode(text: &str) -> String {
-        const TABLE: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let bytes = text.as_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
 }
 
 #[test]
@@ -343,7 +331,12 @@ fn signatures_on_the_registry_use_the_referrers_tag_scheme_and_fail_closed() {
         .read_to_string()
         .unwrap();
     assert!(tags.contains(&manifest.replace(':', "-")), "{tags}");
-    let index = registry_manifest_index(&registry, &manifest.replace(':', "-"));
+    let index = registry_document(
+        &registry,
+        "team/sage",
+        &manifest.replace(':', "-"),
+        "application/vnd.oci.image.index.v1+json",
+    );
     let entry = &index["manifests"][0];
     assert_eq!(
         entry["artifactType"],
@@ -362,18 +355,6 @@ fn signatures_on_the_registry_use_the_referrers_tag_scheme_and_fail_closed() {
     bytes[0] ^= 1;
     std::fs::write(&blob, bytes).unwrap();
     gs(dir, &["plugin", "verify", &reference, "--key", "team.pub"]).fails_with(1, &["team/sage"]);
-}
-
-fn registry_manifest_index(registry: &Registry, tag: &str) -> serde_json::Value {
-    let url = format!("{}/v2/team/sage/manifests/{tag}", registry.url());
-    let body = ureq::get(&url)
-        .header("Accept", "application/vnd.oci.image.index.v1+json")
-        .call()
-        .expect("the referrers index exists")
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    serde_json::from_str(&body).unwrap()
 }
 
 #[test]

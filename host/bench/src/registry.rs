@@ -13,8 +13,8 @@
 //! - push again: the same component (the blobs are there: checked, not uploaded);
 //! - pull, cold: into an empty cache (manifest, then the component, checked against its digest);
 //! - pull, warm: the cache holds the component (the manifest, and the cached file re-checked);
-//! - sign: `gs plugin sign` (resolves the plugin, downloads and checks its component, stores
-//!   the signature as a referrer of its manifest);
+//! - sign: `gs plugin sign` (reads the manifest, signs the component digest it states, stores
+//!   the signature as a referrer of the manifest);
 //! - verify: `gs plugin verify` with the warm cache (finds the signature and checks it).
 //!
 //! The tag moves with each cold push, as when a plugin publishes a new version; the layout keeps
@@ -202,12 +202,13 @@ pub(crate) fn run(args: &RegistryBenchArgs, sage: &[u8]) -> anyhow::Result<()> {
                 );
                 check("a warm pull", &warm.bytes()?);
 
-                let ((signed, _), s4) = timed(|| gs_registry::sign(&r, &private))?;
+                let (signed, s4) = timed(|| gs_registry::sign(&r, &private))?;
                 t.0[4].push(s4);
                 ensure!(
-                    signed.manifest == pushed.manifest,
-                    "sign resolved {r} to another manifest ({})",
-                    signed.manifest
+                    signed.manifest == pushed.manifest && signed.component == pushed.component,
+                    "sign resolved {r} to another manifest ({}, component {})",
+                    signed.manifest,
+                    signed.component
                 );
                 let ((verified_pull, verified), s5) =
                     timed(|| gs_registry::verify(&r, std::slice::from_ref(&public), &cache))?;
