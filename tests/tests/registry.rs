@@ -665,3 +665,42 @@ fn a_trust_policy_refuses_unsigned_and_foreign_signed_plugins() {
     .unwrap();
     launch(dir, "oci-layout:store:unsigned", &[]).fails_with(1, &["has no signature"]);
 }
+
+#[test]
+fn the_lock_pins_layout_tags_as_it_pins_registry_tags() {
+    let graph = small_demo_graph();
+    let dir = graph.path();
+    let sage = std::fs::read(plugin_path("sage")).unwrap();
+    let reference = "oci-layout:store:stable";
+    gs(
+        dir,
+        &[
+            "plugin",
+            "push",
+            plugin_path("sage").to_str().unwrap(),
+            reference,
+        ],
+    )
+    .ok();
+    launch(dir, reference, &[]).ok();
+    let lock = std::fs::read_to_string(dir.join("gs.lock")).unwrap();
+    assert!(
+        lock.contains(reference) && lock.contains(&sha256(&sage)),
+        "{lock}"
+    );
+
+    let push = gs(
+        dir,
+        &[
+            "plugin",
+            "push",
+            plugin_path("gat").to_str().unwrap(),
+            reference,
+        ],
+    )
+    .ok();
+    let moved = printed(&push, "manifest:");
+    launch(dir, reference, &[]).fails_with(1, &["gs.lock", reference, &sha256(&sage), &moved]);
+    launch(dir, "oci-layout:store:other", &["--locked", "true"])
+        .fails_with(1, &["does not pin", "--locked"]);
+}
