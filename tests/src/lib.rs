@@ -72,6 +72,11 @@ const PLUGINS: &[(&str, &str)] = &[
         "test-wrong-version",
         env!("GS_TEST_PLUGIN_TEST_WRONG_VERSION"),
     ),
+    ("test-wit-0-1-0", env!("GS_TEST_PLUGIN_TEST_WIT_0_1_0")),
+    ("test-wit-0-1-1", env!("GS_TEST_PLUGIN_TEST_WIT_0_1_1")),
+    ("test-wit-0-1-2", env!("GS_TEST_PLUGIN_TEST_WIT_0_1_2")),
+    ("test-wit-0-1-3", env!("GS_TEST_PLUGIN_TEST_WIT_0_1_3")),
+    ("test-wit-0-1-4", env!("GS_TEST_PLUGIN_TEST_WIT_0_1_4")),
     ("sage", env!("GS_TEST_PLUGIN_SAGE")),
     ("rgcn", env!("GS_TEST_PLUGIN_RGCN")),
     ("rgat", env!("GS_TEST_PLUGIN_RGAT")),
@@ -421,12 +426,19 @@ fn build_python_test_plugin(project: &str) -> Result<PathBuf, String> {
             source.join("pyproject.toml"),
         ),
     ];
-    for (folder, from, ext) in [
-        ("gs_plugin", repo.join("plugin-sdk/python/gs_plugin"), "py"),
-        ("wit", repo.join("wit"), "wit"),
+    // The WIT's top-level files only: `wit/frozen/` holds the released versions.
+    for (folder, from, ext, recursive) in [
+        (
+            "gs_plugin",
+            repo.join("plugin-sdk/python/gs_plugin"),
+            "py",
+            true,
+        ),
+        ("wit", repo.join("wit"), "wit", false),
     ] {
         let mut found = Vec::new();
-        list_files(&from, ext, &mut found).map_err(|e| format!("`{}`: {e}", from.display()))?;
+        list_files(&from, ext, recursive, &mut found)
+            .map_err(|e| format!("`{}`: {e}", from.display()))?;
         for file in found {
             let relative = file.strip_prefix(&from).expect("listed under it");
             files.push((Path::new(folder).join(relative), file));
@@ -506,12 +518,19 @@ fn build_python_test_plugin(project: &str) -> Result<PathBuf, String> {
     Ok(wasm)
 }
 
-/// Every file under `dir` (recursively) whose name ends in `.ext`.
-fn list_files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every file in `dir` (and, if `recursive`, under its subfolders) whose name ends in `.ext`.
+fn list_files(
+    dir: &Path,
+    ext: &str,
+    recursive: bool,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            list_files(&path, ext, out)?;
+            if recursive {
+                list_files(&path, ext, recursive, out)?;
+            }
         } else if path.extension().is_some_and(|e| e == ext) {
             out.push(path);
         }
