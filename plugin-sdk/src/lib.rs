@@ -3,7 +3,8 @@
 //! ([`export_model!`]) for plugin authors, a [`Tensor`] handle with operators, layers with
 //! deterministic hierarchical parameter names ([`nn`]: linear, embedding, MLP, DGL's
 //! `GraphConv`, heterogeneous convolutions), GraphStorm's attention, GraphSAGE and relational
-//! GCN layers with DGL's weight names ([`gat`], [`sage`], [`rgcn`]), logging into the host's log
+//! GCN layers with DGL's weight names ([`gat`], [`sage`], [`rgcn`]), its heterogeneous graph
+//! transformer layer with its state-dict keys ([`hgt`]), logging into the host's log
 //! ([`info!`] and friends) and a panic hook that reports a panic's message before the trap.
 //! It knows nothing about the host: everything it does goes through the imported WIT
 //! interfaces, and it compiles to `wasm32-wasip2` components.
@@ -62,6 +63,7 @@ mod export;
 pub mod gat;
 mod gat_edge;
 mod graph;
+pub mod hgt;
 mod input_layer;
 pub mod log;
 mod model;
@@ -98,6 +100,7 @@ pub mod prelude {
         Ngnn, NormKeys,
     };
     pub use crate::gat::{AttentionLayer, GatConv, GatEncoder, GatV2Conv, torch_xavier_normal};
+    pub use crate::hgt::HgtLayer;
     pub use crate::nn::{
         Conv, CrossReduce, Embedding, GraphConv, GraphConvNorm, HeteroConv, HeteroSageConv, Linear,
         LinearConfig, Mlp, SageConv, Scope,

@@ -102,7 +102,7 @@ on_both_probes!(
     sage_mean_is_dgl_sageconv_mean,
     gat_is_dgl_gatconv,
     rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition,
-    hgt_is_not_a_stand_alone_sdk_layer,
+    hgt_is_graphstorm_hgtlayer,
 );
 
 /// The probe's layer, built and run once.
@@ -651,20 +651,94 @@ fn rgcn_bases_is_dgl_relgraphconv_with_basis_decomposition(sdk: Sdk) {
     p.assert_matches("rgcn-bases", reference);
 }
 
-fn hgt_is_not_a_stand_alone_sdk_layer(sdk: Sdk) {
-    let task = task();
-    let mut instance = sdk
-        .load()
-        .instantiate(PluginLimits::default(), ParamStore::new(3, Device::Cpu))
-        .unwrap();
-    let config = task
-        .model_config(vec![("layer".into(), "hgt".into())])
-        .unwrap();
-    let error = instance.init(&config, &task.schema()).unwrap_err();
-    assert!(
-        error.to_string().contains("no stand-alone HGT layer"),
-        "{error}"
-    );
+/// GraphStorm's plain `HGTLayer(FEAT, HIDDEN, heads=2)` (no norm, ReLU): per destination
+/// node type `t` and block of edge type `r = (s, rel, t)`, `k = x_s @ Wkᵀ + bk` and
+/// `v = x_s @ Wvᵀ + bv` as `[N, H, dk]` times `relation_att[r]` and `relation_msg[r]` head
+/// by head, `q = x_t[:n] @ Wqᵀ + bq`, logits `⟨q_v, k_u⟩ · relation_pri[r] / √dk`, a softmax
+/// over each destination's in-edges of that edge type, `Σ a_uv v_u`; the edge types summed and
+/// divided by the number of the schema's edge types into `t` (DGL's `cross_reducer="mean"`),
+/// then `relu(mean · σ(skip) + (x_t[:n] @ Waᵀ + ba) · (1 − σ(skip)))`.
+fn hgt_is_graphstorm_hgtlayer(sdk: Sdk) {
+    let heads = 2;
+    let dk = HIDDEN / heads;
+    let p = probe(sdk, "hgt", &[("heads", "2")], Mode::Train, 0.0, |w| {
+        assert_eq!(
+            w.len(),
+            2 * 9 + 4 * 3,
+            "k, q, v, a linears and skip per node type, pri, att, msg per edge type: {:?}",
+            w.keys()
+        );
+        for linear in ["k", "q", "v", "a"] {
+            for t in ["paper", "author"] {
+                let weight = &w[&format!("probe.{linear}_linears.{t}.weight")];
+                assert_eq!(weight.size(), vec![HIDDEN, FEAT]);
+                let bias = &w[&format!("probe.{linear}_linears.{t}.bias")];
+                assert_eq!(bias.size(), vec![HIDDEN]);
+                // torch's nn.Linear: U(-1/√in, 1/√in) for both.
+                let bound = 1.0 / (FEAT as f64).sqrt();
+                assert!(largest(weight) <= bound && largest(bias) <= bound);
+                assert!(largest(weight) > 0.5 * bound);
+            }
+        }
+        assert!(w["probe.skip.author"].equal(&Tensor::ones([1], FLOAT)));
+        for key in [
+            "paper_cites_paper",
+            "paper_cited-by_paper",
+            "author_writes_paper",
+            "paper_written-by_author",
+        ] {
+            let pri = &w[&format!("probe.relation_pri.{key}")];
+            assert!(pri.equal(&Tensor::ones([heads], FLOAT)), "{key}");
+            for matrix in ["att", "msg"] {
+                let m = &w[&format!("probe.relation_{matrix}.{key}")];
+                assert_eq!(m.size(), vec![heads, dk, dk], "{key}");
+                // torch's Xavier-uniform for 3-D: fan_in = dk·dk, fan_out = heads·dk.
+                let bound = (6.0 / (dk * dk + heads * dk) as f64).sqrt();
+                assert!(largest(m) <= bound && largest(m) > 0.3 * bound, "{key}");
+            }
+        }
+    });
+    let linear = |name: &str, t: &str, x: &Tensor| {
+        x.matmul(&p.w(&format!("probe.{name}.{t}.weight")).tr())
+            + p.w(&format!("probe.{name}.{t}.bias"))
+    };
+    let mut reference = BTreeMap::new();
+    for (t, n) in p.destinations() {
+        let x_t = p.inputs()[&t].narrow(0, 0, n);
+        let q = linear("q_linears", &t, &x_t).reshape([n, heads, dk]);
+        let mut total = Tensor::zeros([n, heads, dk], FLOAT);
+        for b in p.blocks_into(&t) {
+            let key = format!("{}_{}_{}", b.src_type, b.rel, b.dst_type);
+            let x_s = &p.inputs()[&b.src_type];
+            // `[E, H, dk]`: the sources' projection, times the relation's matrix head by head.
+            let project = |name: &str, matrix: &str| {
+                let y = linear(name, &b.src_type, x_s).reshape([-1, heads, dk]);
+                let w = p.w(&format!("probe.relation_{matrix}.{key}"));
+                let per_head: Vec<Tensor> = (0..heads)
+                    .map(|i| y.select(1, i).matmul(&w.get(i)))
+                    .collect();
+                Tensor::stack(&per_head, 1).index_select(0, &b.src)
+            };
+            let (k, v) = (project("k_linears", "att"), project("v_linears", "msg"));
+            let logits = (q.index_select(0, &b.dst) * &k).sum_dim_intlist(-1, false, Kind::Float)
+                * p.w(&format!("probe.relation_pri.{key}"))
+                / (dk as f64).sqrt();
+            let attention = edge_softmax(&logits, &b.dst, n);
+            total += sum_by_dst(&(v * attention.unsqueeze(-1)), &b.dst, n);
+        }
+        let into = p
+            .edge_types
+            .iter()
+            .filter(|e| e.rsplit(':').next() == Some(t.as_str()))
+            .count();
+        assert!(into > 0, "the demo graph has edge types into `{t}`");
+        let mean = total.reshape([n, HIDDEN]) / into as f64;
+        let alpha = p.w(&format!("probe.skip.{t}")).sigmoid();
+        let beta = alpha.neg() + 1.0;
+        let y = (mean * &alpha + linear("a_linears", &t, &x_t) * &beta).relu();
+        reference.insert(t, y);
+    }
+    p.assert_matches("hgt", reference);
 }
 
 /// Every `--layer` of the probes.
@@ -678,6 +752,7 @@ const LAYERS: &[&str] = &[
     "graphconv-none",
     "gat",
     "rgcn-bases",
+    "hgt",
     "mlp",
     "layer-norm",
     "dropout",

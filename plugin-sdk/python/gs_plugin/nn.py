@@ -1,7 +1,7 @@
 """Layers, and the `Scope` that gives their weights deterministic hierarchical names.
 
 Names and initialisations follow the Rust SDK (`gs_plugin_sdk::nn`, `::sage`, `::gat`,
-`::rgcn`, `NodeInputLayer`), so a model written with either creates the same weights in the
+`::rgcn`, `::hgt`, `NodeInputLayer`), so a model written with either creates the same weights in the
 same order:
 the host draws their initial values from its seeded generator in creation order, and its
 checkpoints save them under these names.
@@ -507,6 +507,164 @@ class RelGraphConv:
                 y = y + h[t].narrow(0, 0, counts.get(t, 0)).matmul(self.loop_weight)
             result[t] = y + self.h_bias
         return result
+
+
+class _TorchLinear:
+    """A `torch.nn.Linear(in, out)`: `<scope>.weight` `[out, in]` applied as `x @ weightᵀ +
+    bias`, `<scope>.bias` `[out]`, both drawn from `U(-1/√in, 1/√in)` as torch's
+    `reset_parameters` does."""
+
+    def __init__(self, scope, in_dim, out_dim):
+        bound = 1.0 / math.sqrt(in_dim)
+        self.weight = scope.param("weight", [out_dim, in_dim], uniform(-bound, bound))
+        self.bias = scope.param("bias", [out_dim], uniform(-bound, bound))
+
+    def __call__(self, x):
+        return x.matmul(self.weight.transpose(0, 1)) + self.bias
+
+
+def _per_head(x, w):
+    """`x` `[N, heads, dk]` times `w[i]` `[dk, dk]` head by head (`einsum("bij,ijk->bik")`)."""
+    return x.transpose(0, 1).matmul(w).transpose(0, 1)
+
+
+class HgtLayer:
+    """GraphStorm's plain `HGTLayer(in_dim, out_dim, schema, heads)` on a whole layer of a
+    batch, the Rust SDK's `HgtLayer::new`: with `H = heads` heads of `dk = out_dim / H`
+    features, for every block of edge type `r = (s, rel, d)` (edges `u → v`)
+    `k'[u] = k_linears[s](h[u]) · relation_att[r]` and `v'[u] = v_linears[s](h[u]) ·
+    relation_msg[r]` (per head), `q[v] = q_linears[d](h[v])`, the attention
+    `a_uv = softmax over v's in-edges of type r of <q[v], k'[u]> · relation_pri[r] / √dk`, and
+    `m_r[v] = Σ_u a_uv v'[u]`; then per destination node type `t`, `α = σ(skip[t])`,
+    `out[t] = relu(dropout(mean_r m_r, p) · α + a_linears[t](h[t]) · (1 − α))`, the mean over
+    every edge type of the schema into `t` (DGL's `cross_reducer="mean"`: an edge type without
+    edges in the batch counts with zeros), heads concatenated. A node type that no edge type
+    enters gets GraphStorm's pseudo self-loop, `a_linears[t](h[t])` on both sides of the gate.
+
+    Weights, created in this order (the Rust SDK's), every `nn.Linear` `[out, in]` with weight
+    and bias from `U(-1/√in, 1/√in)`: per node type of `schema`
+    `<scope>.k_linears.<ntype>.{weight,bias}`, `q_linears`, `v_linears`, `a_linears`, and
+    `<scope>.skip.<ntype>` `[1]` (ones); per edge type of `schema` `<scope>.relation_pri.<key>`
+    `[H]` (ones), `<scope>.relation_att.<key>` and `<scope>.relation_msg.<key>` `[H, dk, dk]`
+    (torch's Xavier-uniform, gain 1), `<key>` GraphStorm's `src_rel_dst`.
+
+    Not here, unlike the Rust SDK's `HgtLayer::with_options`: edge features
+    (`HGTLayerwithEdgeFeat`, `ef_linears`) and GraphStorm's encoder options after the gate
+    (`gnn_norm`, NGNN layers); the Python SDK has no edge encoder nor layer end. The layer
+    always ends with ReLU, as GraphStorm's plain `HGTLayer`."""
+
+    def __init__(self, scope, schema, heads, in_dim, out_dim):
+        if heads < 1 or out_dim % heads != 0:
+            raise InvalidArgument(
+                "HGT: heads {} does not divide out_dim {} (each head gets out_dim / heads "
+                "features)".format(heads, out_dim)
+            )
+        self.heads = heads
+        self.head_dim = out_dim // heads
+        self.out_dim = out_dim
+        self.nodes = {}
+        for t in schema.node_types:
+
+            def linear(name):
+                return _TorchLinear(scope.sub(name).sub(t.name), in_dim, out_dim)
+
+            k = linear("k_linears")
+            q = linear("q_linears")
+            v = linear("v_linears")
+            a = linear("a_linears")
+            skip = scope.sub("skip").param(t.name, [1], ones())
+            self.nodes[t.name] = (k, q, v, a, skip)
+        matrix = [heads, self.head_dim, self.head_dim]
+        self.relations = {}
+        self.relations_into = {}
+        for et in schema.edge_types:
+            # GraphStorm's ParameterDicts key an edge type by `'_'.join(canonical etype)`.
+            key = "{}_{}_{}".format(et.src, et.rel, et.dst)
+            pri = scope.sub("relation_pri").param(key, [heads], ones())
+            att = scope.sub("relation_att").param(key, matrix, torch_xavier_uniform(matrix, 1.0))
+            msg = scope.sub("relation_msg").param(key, matrix, torch_xavier_uniform(matrix, 1.0))
+            self.relations[canonical_name(et)] = (pri, att, msg)
+            self.relations_into[et.dst] = self.relations_into.get(et.dst, 0) + 1
+
+    def _node(self, node_type):
+        params = self.nodes.get(node_type)
+        if params is None:
+            raise InvalidArgument(
+                "the batch has node type `{}`, which the graph schema given to `init` "
+                "lacks".format(node_type)
+            )
+        return params
+
+    def __call__(self, batch, layer, h, p=0.0):
+        """The layer's output per destination node type of layer `layer`, from `h` (the
+        layer's input per node type, destinations first); `p` is the dropout on the attention
+        side of the gate."""
+        heads, dk = self.heads, self.head_dim
+        # Keys, values and queries of a node type do not depend on the edge type: computed
+        # once per layer, as `[N, heads, dk]`.
+        keys = {}
+        queries = {}
+        summed = {}
+        scale = Tensor.from_f32([math.sqrt(dk)], [1])
+        for b in batch.described_blocks(layer):
+            et = b.edge_type
+            name = canonical_name(et)
+            relation = self.relations.get(name)
+            if relation is None:
+                raise InvalidArgument(
+                    "the batch has edge type `{}`, which the graph schema given to `init` "
+                    "lacks".format(name)
+                )
+            pri, att, msg = relation
+            s, d = et.src, et.dst
+            if d not in queries:
+                q_linear = self._node(d)[1]
+                x = _input_of(h, d, name)
+                n = batch.num_dst_nodes(layer, d)
+                queries[d] = q_linear(x.narrow(0, 0, n)).reshape([-1, heads, dk])
+            if s not in keys:
+                k_linear, _, v_linear = self._node(s)[:3]
+                x = _input_of(h, s, name)
+                keys[s] = (
+                    k_linear(x).reshape([-1, heads, dk]),
+                    v_linear(x).reshape([-1, heads, dk]),
+                )
+            k, v = keys[s]
+            src, dst = b.block.src(), b.block.dst()
+            k = _per_head(k, att).index_select(0, src)
+            v = _per_head(v, msg).index_select(0, src)
+            # score[e, i] = <q_dst, k'_src>_i · pri[i] / √dk, softmax over each dst's in-edges.
+            score = (
+                queries[d].index_select(0, dst).mul(k).sum_dim(-1, False).mul(pri).div(scale)
+            )
+            attention = score.segment_softmax(dst, b.num_dst)
+            messages = v.mul(attention.reshape([-1, heads, 1])).scatter_reduce(
+                dst, b.num_dst, Reduce.SUM
+            )
+            summed[d] = summed[d] + messages if d in summed else messages
+        out = {}
+        for t, n in dst_node_counts(batch, layer):
+            a_linear, skip = self._node(t)[3:]
+            if t not in h:
+                raise Unsupported(
+                    "node type `{}` has no input features, and HGT's output gate needs them "
+                    "(hint: give it a feature with --node-feat-name)".format(t)
+                )
+            alpha = skip.sigmoid()
+            beta = alpha.neg().add_scalar(1.0)
+            skipped = a_linear(h[t].narrow(0, 0, n))
+            count = self.relations_into.get(t)
+            if count is not None:
+                # As DGL's `multi_update_all(..., cross_reducer="mean")`: every edge type into
+                # `t` counts, an edge type without edges in this batch contributing zeros.
+                total = summed.pop(t) if t in summed else Tensor.zeros([n, heads, dk], Dtype.F32)
+                mean = total.div(Tensor.from_f32([float(count)], [1]))
+                transformed = dropout(mean.reshape([n, self.out_dim]), p)
+            else:
+                # No edge type into `t` at all: GraphStorm's pseudo self-loop.
+                transformed = dropout(skipped, p)
+            out[t] = (transformed.mul(alpha) + skipped.mul(beta)).relu()
+        return out
 
 
 class NodeInputLayer:

@@ -14,18 +14,17 @@ weight names, shapes and order as the Rust probe:
   a `HeteroConv` (sum over edge types).
 - `sage-pool`, `sage-mean` (`SageConv`, the Rust SDK's `GraphSageConv`), `gat` (`GatConv`,
   `--heads` heads of `hidden / heads`, no ReLU), `rgcn-bases` (`RelGraphConv` with
-  `--num-bases` bases and the self-loop): one layer under `probe` over the whole heterogeneous
-  layer.
-
-`hgt` is refused: the SDK has no stand-alone HGT layer.
+  `--num-bases` bases and the self-loop), `hgt` (`HgtLayer`, GraphStorm's plain `HGTLayer` with
+  `--heads` heads, dropout 0): one layer under `probe` over the whole heterogeneous layer.
 """
 
-from gs_plugin import Info, InvalidArgument, Model, Task, Tensor, Unsupported, export_model
+from gs_plugin import Info, InvalidArgument, Model, Task, Tensor, export_model
 from gs_plugin.nn import (
     Embedding,
     GatConv,
     GraphConv,
     HeteroConv,
+    HgtLayer,
     LayerNorm,
     Linear,
     Mlp,
@@ -45,6 +44,7 @@ LAYERS = (
     "graphconv-none",
     "gat",
     "rgcn-bases",
+    "hgt",
     "mlp",
     "layer-norm",
     "dropout",
@@ -70,15 +70,11 @@ class PythonLayerProbe(Model):
             .task(Task.EDGE_REGRESSION)
             .task(Task.LINK_PREDICTION)
             .hyper_param("layer", "linear", "The SDK layer to apply (see the README).")
-            .hyper_param("heads", "2", "Attention heads of `gat`.")
+            .hyper_param("heads", "2", "Attention heads of `gat` and `hgt`.")
             .hyper_param("num_bases", "2", "Bases of `rgcn-bases`.")
         )
 
     def __init__(self, config, schema):
-        if config.arg("layer") == "hgt":
-            raise Unsupported(
-                "hgt: the SDK has no stand-alone HGT layer (it lives in plugins/hgt)"
-            )
         layer = config.choice("layer", LAYERS)
         hidden = config.hidden_size
         probe = Scope().sub("probe")
@@ -112,6 +108,9 @@ class PythonLayerProbe(Model):
         elif layer == "gat":
             heads = int_arg(config, "heads")
             self.conv = GatConv(probe, in_dim, heads, hidden // heads, relu=False)
+        elif layer == "hgt":
+            heads = int_arg(config, "heads")
+            self.conv = HgtLayer(probe, schema, heads, in_dim, hidden)
         elif layer == "rgcn-bases":
             bases = int_arg(config, "num_bases")
             self.conv = RelGraphConv(
@@ -148,7 +147,7 @@ class PythonLayerProbe(Model):
                 for t, parts in ids.items()
                 if t in self.layers
             }
-        if kind in ("sage-pool", "sage-mean", "gat"):
+        if kind in ("sage-pool", "sage-mean", "gat", "hgt"):
             return self.conv(batch, 0, h, 0.0)
         return self.conv(batch, 0, h)
 

@@ -12,9 +12,8 @@
 //!   (`probe.<src:rel:dst>`) in a [`HeteroConv`] (sum over edge types).
 //! - `sage-pool`, `sage-mean` ([`GraphSageConv`]), `gat` ([`GatConv`], `--heads` heads of
 //!   `hidden / heads`, no ReLU), `rgcn-bases` ([`RelGraphConv`] with `--num-bases` bases and
-//!   the self-loop): one layer under `probe` over the whole heterogeneous layer.
-//!
-//! `hgt` is refused: the SDK has no stand-alone HGT layer (it lives in `plugins/hgt`).
+//!   the self-loop), `hgt` ([`HgtLayer::new`], GraphStorm's plain `HGTLayer` with `--heads`
+//!   heads, dropout 0): one layer under `probe` over the whole heterogeneous layer.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +30,7 @@ const LAYERS: &[&str] = &[
     "graphconv-none",
     "gat",
     "rgcn-bases",
+    "hgt",
     "mlp",
     "layer-norm",
     "dropout",
@@ -46,6 +46,7 @@ enum Probe {
     Sage(GraphSageConv),
     Gat(GatConv),
     Rgcn(RelGraphConv),
+    Hgt(HgtLayer),
 }
 
 /// `build(scope, node type, feature width)` for every node type with features.
@@ -91,16 +92,11 @@ impl Model for Probe {
                 "linear",
                 "The SDK layer to apply (see the README).",
             )
-            .hyper_param("heads", "2", "Attention heads of `gat`.")
+            .hyper_param("heads", "2", "Attention heads of `gat` and `hgt`.")
             .hyper_param("num_bases", "2", "Bases of `rgcn-bases`.")
     }
 
     fn init(config: &ModelConfig, schema: &GraphSchema) -> Result<Self> {
-        if config.arg("layer") == Some("hgt") {
-            return Err(Error::unsupported(
-                "hgt: the SDK has no stand-alone HGT layer (it lives in plugins/hgt)",
-            ));
-        }
         let layer = config.choice("layer", "linear", LAYERS)?;
         let hidden = i64::from(config.hidden_size);
         let dropout = f64::from(config.dropout);
@@ -133,6 +129,10 @@ impl Model for Probe {
                 let heads: i64 = config.parse_arg("heads", 2)?;
                 Probe::Gat(GatConv::new(&probe, in_dim, heads, hidden / heads, false))
             }
+            "hgt" => {
+                let heads: i64 = config.parse_arg("heads", 2)?;
+                Probe::Hgt(HgtLayer::new(&probe, schema, heads, (in_dim, hidden))?)
+            }
             "rgcn-bases" => {
                 let bases: i64 = config.parse_arg("num_bases", 2)?;
                 Probe::Rgcn(RelGraphConv::new(
@@ -154,7 +154,7 @@ impl Model for Probe {
         })
     }
 
-    fn forward(&self, batch: &Batch, _mode: Mode) -> Result<Vec<(String, Tensor)>> {
+    fn forward(&self, batch: &Batch, mode: Mode) -> Result<Vec<(String, Tensor)>> {
         let h: BTreeMap<String, Tensor> = batch
             .src_node_types(0)
             .into_iter()
@@ -184,6 +184,10 @@ impl Model for Probe {
             Probe::Sage(conv) => conv.forward(batch, 0, &h, 0.0)?.into_iter().collect(),
             Probe::Gat(conv) => conv.forward(batch, 0, &h, 0.0)?.into_iter().collect(),
             Probe::Rgcn(conv) => conv.forward(batch, 0, &h)?.into_iter().collect(),
+            Probe::Hgt(layer) => layer
+                .forward(batch, 0, &h, 0.0, mode, None)?
+                .into_iter()
+                .collect(),
         };
         Ok(out)
     }
