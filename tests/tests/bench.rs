@@ -3,7 +3,9 @@
 //! GraphStorm/DGL partition, `task` (issue 8) reports every row of its jobs, `aggregation`
 //! checks the fused aggregation against the unfused one before timing them, and `registry`
 //! (against a real registry it starts) reports every operation and checks every pulled
-//! component against what was pushed. None of these tests times anything.
+//! component against what was pushed, and `plugin-load` reports every component with its
+//! warm load from bytes and, for a file, from the file's records. None of these tests times
+//! anything.
 
 use std::path::{Path, PathBuf};
 
@@ -335,4 +337,46 @@ fn registry_bench_reports_every_operation_on_the_registry_and_the_layout() {
             .unwrap(),
     );
     missing.fails_with(1, &["--registry-bin", "cargo xtask registry"]);
+}
+
+/// `plugin-load` reports a built-in (from its bytes only) and a component file (from its bytes
+/// and from the file), with every time a number and the target judged.
+#[test]
+fn plugin_load_bench_reports_a_builtin_and_a_component_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sage.wasm");
+    std::fs::copy(gs_tests::plugin_path("sage"), &file).unwrap();
+    let file = file.to_str().unwrap();
+    let run = run_gs(
+        dir.path(),
+        &[
+            "bench",
+            "plugin-load",
+            "--builtins",
+            "rgcn",
+            "--cold",
+            "1",
+            "--warm",
+            "3",
+            "--plugin",
+            file,
+        ],
+    )
+    .ok();
+    let builtin = row_cells(&run.stdout, "rgcn");
+    let from_file = row_cells(&run.stdout, file);
+    assert_eq!(builtin.len(), 8, "{}", run.stdout);
+    assert_eq!(from_file.len(), 8, "{}", run.stdout);
+    assert_eq!(builtin[4], "–", "a built-in has no file: {}", run.stdout);
+    let builtin_times = [builtin[2], builtin[3], builtin[5], builtin[6]];
+    for cell in builtin_times.iter().chain(&from_file[2..7]) {
+        assert!(
+            cell.ends_with(" s") || cell.ends_with("ms") || cell.ends_with("µs"),
+            "`{cell}` is not a time: {}",
+            run.stdout
+        );
+    }
+    for cells in [&builtin, &from_file] {
+        assert!(cells[7].contains(": met") || cells[7].contains(": NOT met"));
+    }
 }

@@ -420,16 +420,18 @@ fn custom_gcn_example_forwards() {
     assert_eq!(logits.size(), [NUM_TARGETS, i64::from(NUM_CLASSES)]);
 }
 
-/// The `.cwasm` files in a cache folder; every one has its `.mac`, and nothing else is there.
+/// The `.cwasm` files in a cache folder; every one has its `.mac`, and nothing else is there
+/// but records of checked entries (`.seen`) and of component files (`files/`).
 fn cache_entries(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
+    files.retain(|f| f.file_name().is_some_and(|name| name != "files"));
     files.sort();
     let extension = |p: &Path| p.extension().and_then(|e| e.to_str()).map(str::to_string);
     for file in &files {
         assert!(
-            matches!(extension(file).as_deref(), Some("cwasm" | "mac")),
+            matches!(extension(file).as_deref(), Some("cwasm" | "mac" | "seen")),
             "a stray file in the cache: {file:?}"
         );
     }
@@ -621,6 +623,114 @@ fn a_corrupted_cache_entry_is_ignored_and_recompiled() {
     }
 }
 
+/// Waits until files changed now are old enough for gs to record facts about them.
+fn wait_until_settled() {
+    std::thread::sleep(gs_runtime::RECORDS_AFTER + std::time::Duration::from_millis(200));
+}
+
+/// Flips one bit in the middle of `path` in place, then restores its modification time: the
+/// size and mtime are as before, and only the change time (set by the kernel) tells.
+fn flip_a_bit_keeping_size_and_mtime(path: &Path, at: usize) {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(path, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+}
+
+/// A settled entry is recorded as checked (`.seen`) by the load that checks its MAC, so later
+/// loads skip the MAC; the record names the file's identity, so the entry changed in place
+/// (one bit, size and mtime restored) is checked in full again, refused and compiled anew.
+#[cfg(unix)]
+#[test]
+fn an_entry_changed_after_its_check_was_recorded_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().to_path_buf();
+    let dir = cache_location(&root).dir;
+    load_and_run_sage(&root);
+    let entry = cache_entries(&dir).remove(0);
+    let seen = entry.with_extension("seen");
+    assert!(!seen.exists(), "an entry written just now is not recorded");
+    wait_until_settled();
+    load_and_run_sage(&root);
+    assert!(seen.is_file(), "the check of a settled entry is recorded");
+    let record = std::fs::read(&seen).unwrap();
+    load_and_run_sage(&root);
+    assert_eq!(
+        std::fs::read(&seen).unwrap(),
+        record,
+        "and used, not rewritten"
+    );
+
+    let good = std::fs::read(&entry).unwrap();
+    flip_a_bit_keeping_size_and_mtime(&entry, good.len() / 2);
+    load_and_run_sage(&root);
+    assert_eq!(
+        std::fs::read(&entry).unwrap(),
+        good,
+        "the changed entry was compiled again, not run"
+    );
+}
+
+/// `load_file` records what it read from a settled component file (its SHA-256, version,
+/// sections) by the file's identity and uses the record while the file is unchanged; changed
+/// in place (same size, mtime restored), the file is read and hashed again and reports its new
+/// digest and SDK stamp.
+#[cfg(unix)]
+#[test]
+fn a_components_digest_is_remembered_until_the_file_changes() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().to_path_buf();
+    let records = cache_location(&root).dir.join("files");
+    let file = cache.path().join("sage.wasm");
+    std::fs::copy(plugin_path("sage"), &file).unwrap();
+    let load = |path: &Path| {
+        let engine = PluginEngine::new(Some(cache_location(&root))).unwrap();
+        engine.load_file(path).unwrap().info().clone()
+    };
+    let hashed = |bytes: &[u8]| {
+        let (engine, _cache) = temp_engine();
+        engine
+            .load_bytes("bytes", bytes)
+            .unwrap()
+            .info()
+            .digest
+            .clone()
+    };
+    let bytes = std::fs::read(&file).unwrap();
+    let digest = hashed(&bytes);
+
+    // A file that changed under two seconds ago is hashed, and recorded only once settled
+    // (the unit tests of gs-runtime check that it is not recorded before).
+    assert_eq!(load(&file).digest, digest);
+    wait_until_settled();
+    assert_eq!(load(&file).digest, digest);
+    let count = std::fs::read_dir(&records).unwrap().count();
+    assert_eq!(count, 1, "one record for the settled file");
+    assert_eq!(load(&file).digest, digest, "the record gives the digest");
+
+    // The SDK's version stamp, changed in place: the component still loads, with a new digest.
+    let stamp = bytes
+        .windows(b"gs-plugin-sdk-version".len())
+        .position(|w| w == b"gs-plugin-sdk-version")
+        .expect("sage carries the SDK's stamp");
+    let at = stamp + b"gs-plugin-sdk-version".len() + 1;
+    flip_a_bit_keeping_size_and_mtime(&file, at);
+    let changed = load(&file);
+    let new_digest = hashed(&std::fs::read(&file).unwrap());
+    assert_ne!(new_digest, digest);
+    assert_eq!(
+        changed.digest, new_digest,
+        "hashed again, not taken from the record"
+    );
+    assert_ne!(changed.sdk_version, load(&plugin_path("sage")).sdk_version);
+}
+
 /// A real, well-formed compiled entry of another component (`test-trap`) copied over sage's
 /// entry (with its MAC, under sage's MAC, or without one) is compiled again, never run: what
 /// runs under sage's key is sage. (Without the MAC, the cache deserialized trap's native code
@@ -717,4 +827,27 @@ fn a_cache_folder_other_users_can_write_is_not_used() {
             .contains("can be written by other users (mode 0777)")
     );
     assert!(cache_entries(&shared).is_empty());
+}
+
+/// A component cut short anywhere (inside a code section, the parser skips those whole) is
+/// refused as malformed, never read past its end.
+#[test]
+fn a_truncated_component_is_refused_as_malformed() {
+    let (engine, _cache) = temp_engine();
+    let bytes = std::fs::read(plugin_path("sage")).unwrap();
+    for cut in [
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() * 3 / 4,
+        bytes.len() - 1,
+    ] {
+        let error = match engine.load_bytes("cut.wasm", &bytes[..cut]) {
+            Ok(_) => panic!("{cut} of {} bytes loaded", bytes.len()),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.contains("cut.wasm") && error.contains("malformed"),
+            "cut at {cut}: {error}"
+        );
+    }
 }

@@ -23,6 +23,15 @@
 //! Entries are replaced by rename only, never rewritten in place. What the MAC defends
 //! against is native code at rest that this gs did not write (a restored or shared cache);
 //! someone who can rewrite files in the private folder while gs runs is the user already.
+//!
+//! Two records spare warm loads a pass over every byte (see `file_memo.rs` for when a record
+//! is believed): `<entry>.seen`, that the entry with this file identity and this MAC was
+//! checked (the next load of the unchanged file skips the MAC over its 32 MB, for a Python
+//! component), and `files/<name>`, what [`crate::PluginEngine::load_file`] read from a
+//! component file (its SHA-256, `gs:plugin` version and sections): with both, loading the
+//! unchanged file again reads neither its 19 MB nor the entry's 32 MB. A restored or copied
+//! file has a new inode and change time, so its records do not match and it is checked in
+//! full, as before.
 use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,6 +39,8 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::ComponentInfo;
+use crate::file_memo::FileIdentity;
 use crate::private_fs::{CacheUnusable, KEY_LEN, private_dir, secret_key};
 
 /// Where the compiled-component cache lives, and where its secret key lives.
@@ -53,6 +64,12 @@ const PARALLEL_MAC_FROM_BYTES: usize = 4 << 20;
 const MAC_LEN: usize = blake3::OUT_LEN;
 /// Separates this use of the key from any other (v1 kept the MAC at the start of the entry).
 const DOMAIN: &[u8] = b"gs compiled-component cache entry v2\0";
+/// Separates records of entries whose MAC was checked (`<entry>.seen`).
+const SEEN_DOMAIN: &[u8] = b"gs checked compiled-component entry v1\0";
+/// Separates records of what was read from component files (`files/<name>`).
+const COMPONENT_DOMAIN: &[u8] = b"gs component file record v1\0";
+/// The folder of the cache that holds records of component files.
+const COMPONENTS_DIR: &str = "files";
 
 pub(crate) struct ComponentCache {
     dir: PathBuf,
@@ -117,6 +134,90 @@ impl ComponentCache {
         hasher.finalize()
     }
 
+    /// The record that the entry with `identity` and MAC `mac` was checked: kept as
+    /// `<entry>.seen`, it spares the next loads of the unchanged file the MAC over all of it.
+    fn seen_record(
+        &self,
+        digest: &str,
+        engine_hash: &str,
+        identity: &FileIdentity,
+        mac: &[u8],
+    ) -> blake3::Hash {
+        blake3::Hasher::new_keyed(&self.key)
+            .update(SEEN_DOMAIN)
+            .update(digest.as_bytes())
+            .update(b"\0")
+            .update(engine_hash.as_bytes())
+            .update(b"\0")
+            .update(&identity.to_bytes())
+            .update(mac)
+            .finalize()
+    }
+
+    /// Where what was read from the file with `identity` is recorded: one record per device
+    /// and inode.
+    fn component_record_path(&self, identity: &FileIdentity) -> PathBuf {
+        let name = blake3::hash(&identity.device_and_inode_bytes()).to_hex();
+        self.dir.join(COMPONENTS_DIR).join(&name[..32])
+    }
+
+    /// The MAC of a record: the file's identity and what was read from it, by this gs (its
+    /// version and the `gs:plugin` versions it supports are part of the MAC, so another gs
+    /// reads the file again and checks it against what it supports).
+    fn component_record(&self, identity: &FileIdentity, json: &[u8]) -> blake3::Hash {
+        blake3::Hasher::new_keyed(&self.key)
+            .update(COMPONENT_DOMAIN)
+            .update(env!("CARGO_PKG_VERSION").as_bytes())
+            .update(b"\0")
+            .update(crate::SUPPORTED_VERSION.as_bytes())
+            .update(b"\0")
+            .update(&identity.to_bytes())
+            .update(json)
+            .finalize()
+    }
+
+    /// What a previous load read from the file with `identity` (its digest, version, sections;
+    /// `source` as that load named it), if there is a record of this very identity under this
+    /// cache's key: the file has not changed since.
+    pub(crate) fn remembered_component(&self, identity: &FileIdentity) -> Option<ComponentInfo> {
+        let text = std::fs::read(self.component_record_path(identity)).ok()?;
+        let newline = text.iter().position(|&b| b == b'\n')?;
+        let (mac, json) = (&text[..newline], &text[newline + 1..]);
+        let mac = blake3::Hash::from_hex(mac).ok()?;
+        if mac != self.component_record(identity, json) {
+            return None;
+        }
+        serde_json::from_slice(json).ok()
+    }
+
+    /// Records what was read from the file with `identity`, if it last changed long enough ago
+    /// ([`crate::file_memo::SETTLED`]).
+    pub(crate) fn remember_component(&self, identity: &FileIdentity, info: &ComponentInfo) {
+        if !identity.settled(std::time::SystemTime::now()) {
+            return;
+        }
+        let written = serde_json::to_vec(info)
+            .map_err(|e| e.to_string())
+            .and_then(|json| {
+                let mac = self.component_record(identity, &json);
+                let mut record = format!("{}\n", mac.to_hex()).into_bytes();
+                record.extend_from_slice(&json);
+                private_dir(&self.dir.join(COMPONENTS_DIR)).map_err(|e| e.to_string())?;
+                write_private(&self.component_record_path(identity), &record)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            tracing::debug!("cannot record a component: {e}");
+        }
+    }
+
+    /// The compiled component of `digest` if the cache holds an authentic entry of it.
+    pub(crate) fn load_cached(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        let engine_hash = engine_hash(engine);
+        let path = self.entry(digest, &engine_hash);
+        self.load_authentic(engine, &path, digest, &engine_hash)
+    }
+
     /// The compiled component, from the cache or compiled now and stored.
     pub(crate) fn load_or_compile(
         &self,
@@ -124,11 +225,11 @@ impl ComponentCache {
         digest: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<Component> {
-        let engine_hash = engine_hash(engine);
-        let path = self.entry(digest, &engine_hash);
-        if let Some(component) = self.load_authentic(engine, &path, digest, &engine_hash) {
+        if let Some(component) = self.load_cached(engine, digest) {
             return Ok(component);
         }
+        let engine_hash = engine_hash(engine);
+        let path = self.entry(digest, &engine_hash);
         let compiled = engine.precompile_component(bytes)?;
         let mac = self.mac(digest, &engine_hash, &compiled);
         if let Err(e) = self.store(&path, mac.as_bytes(), &compiled) {
@@ -169,35 +270,48 @@ impl ComponentCache {
                 return None;
             }
         };
-        let checked = match file.metadata().and_then(|m| FileIdentity::of(&m)) {
-            Ok(identity) => identity,
+        let checked = match file.metadata() {
+            Ok(metadata) => FileIdentity::of(&metadata),
             Err(e) => {
                 warn_unreadable(&e);
                 return None;
             }
         };
-        // SAFETY: a read-only mapping of a file in the private cache folder, which gs replaces
-        // by rename only, never in place (see the module's documentation).
-        let mapped = match unsafe { memmap2::Mmap::map(&file) } {
-            Ok(mapped) => mapped,
-            Err(e) => {
-                warn_unreadable(&e);
+        let seen_path = path.with_extension("seen");
+        let seen = checked
+            .as_ref()
+            .map(|identity| self.seen_record(digest, engine_hash, identity, &mac));
+        let seen_before = seen.is_some_and(|record| {
+            std::fs::read(&seen_path).is_ok_and(|bytes| same_hash(&bytes, &record))
+        });
+        if !seen_before {
+            // SAFETY: a read-only mapping of a file in the private cache folder, which gs
+            // replaces by rename only, never in place (see the module's documentation).
+            let mapped = match unsafe { memmap2::Mmap::map(&file) } {
+                Ok(mapped) => mapped,
+                Err(e) => {
+                    warn_unreadable(&e);
+                    return None;
+                }
+            };
+            let authentic = same_hash(&mac, &self.mac(digest, engine_hash, &mapped));
+            drop(mapped);
+            if !authentic {
+                tracing::warn!(
+                    "the cached component `{}` was not written by this gs (its MAC does not \
+                     match); compiling the plugin again",
+                    path.display()
+                );
                 return None;
             }
-        };
-        // `Hash`'s equality runs in constant time.
-        let authentic = <[u8; MAC_LEN]>::try_from(mac.as_slice())
-            .map(blake3::Hash::from)
-            .ok()
-            == Some(self.mac(digest, engine_hash, &mapped));
-        drop(mapped);
-        if !authentic {
-            tracing::warn!(
-                "the cached component `{}` was not written by this gs (its MAC does not match); \
-                 compiling the plugin again",
-                path.display()
-            );
-            return None;
+            let settled = checked
+                .as_ref()
+                .is_some_and(|identity| identity.settled(std::time::SystemTime::now()));
+            if let (Some(record), true) = (seen, settled) {
+                if let Err(e) = write_private(&seen_path, record.as_bytes()) {
+                    tracing::debug!("cannot record `{}`: {e}", seen_path.display());
+                }
+            }
         }
         // SAFETY: the file at `path` carries a MAC under this machine's secret key over the
         // component's digest, the engine's compatibility hash and its bytes, so `store` wrote
@@ -213,9 +327,8 @@ impl ComponentCache {
                 return None;
             }
         };
-        let same_file = std::fs::metadata(path)
-            .and_then(|m| FileIdentity::of(&m))
-            .is_ok_and(|now| now == checked);
+        let same_file =
+            std::fs::metadata(path).is_ok_and(|metadata| FileIdentity::of(&metadata) == checked);
         if !same_file {
             tracing::warn!(
                 "the cached component `{}` was replaced while gs read it; compiling the plugin \
@@ -255,24 +368,85 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         })
 }
 
-/// What tells two files apart: device, inode, size and modification time.
-#[derive(Debug, PartialEq, Eq)]
-struct FileIdentity {
-    #[cfg(unix)]
-    device_and_inode: (u64, u64),
-    len: u64,
-    modified: Option<std::time::SystemTime>,
+/// Whether `bytes` are exactly `hash` (`Hash`'s equality runs in constant time).
+fn same_hash(bytes: &[u8], hash: &blake3::Hash) -> bool {
+    <[u8; MAC_LEN]>::try_from(bytes)
+        .map(blake3::Hash::from)
+        .ok()
+        == Some(*hash)
 }
 
-impl FileIdentity {
-    fn of(metadata: &std::fs::Metadata) -> std::io::Result<Self> {
-        #[cfg(unix)]
-        use std::os::unix::fs::MetadataExt;
-        Ok(Self {
-            #[cfg(unix)]
-            device_and_inode: (metadata.dev(), metadata.ino()),
-            len: metadata.len(),
-            modified: metadata.modified().ok(),
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn cache_in(dir: &Path) -> ComponentCache {
+        ComponentCache::open(&CacheLocation {
+            dir: dir.join("components"),
+            key_file: dir.join("key"),
         })
+        .unwrap()
+    }
+
+    fn info() -> ComponentInfo {
+        ComponentInfo {
+            source: "model.wasm".into(),
+            digest: "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".into(),
+            package_version: "0.1.4".into(),
+            sdk_version: Some("0.1.0".into()),
+            size_bytes: 1000,
+            imports: vec!["gs:plugin/tensors@0.1.4".into()],
+            has_name_section: true,
+            debug_sections: 0,
+            metadata: BTreeMap::from([("language".into(), "rust".into())]),
+        }
+    }
+
+    fn remembered(cache: &ComponentCache, identity: &FileIdentity) -> Option<String> {
+        cache.remembered_component(identity).map(|info| info.digest)
+    }
+
+    #[test]
+    fn a_component_is_remembered_only_for_the_same_settled_file_under_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_in(dir.path());
+        let digest = Some(info().digest);
+        let settled = FileIdentity::for_test(42, 1000, 60);
+        assert_eq!(remembered(&cache, &settled), None);
+        cache.remember_component(&settled, &info());
+        assert_eq!(remembered(&cache, &settled), digest);
+        let all = cache.remembered_component(&settled).unwrap();
+        assert_eq!(
+            (all.imports, all.metadata, all.sdk_version),
+            (info().imports, info().metadata, info().sdk_version)
+        );
+
+        // Another version of the file (another change time, size or inode): nothing.
+        for other in [
+            FileIdentity::for_test(42, 1000, 59),
+            FileIdentity::for_test(42, 1001, 60),
+            FileIdentity::for_test(43, 1000, 60),
+        ] {
+            assert_eq!(remembered(&cache, &other), None, "{other:?}");
+        }
+
+        // A file changed just now is read every time until it settles.
+        let fresh = FileIdentity::for_test(44, 1000, 0);
+        cache.remember_component(&fresh, &info());
+        assert_eq!(remembered(&cache, &fresh), None);
+
+        // A record edited to claim another digest, or made under another key, is not believed.
+        let record = cache.component_record_path(&settled);
+        let text = std::fs::read_to_string(&record).unwrap();
+        let forged = text.replacen("5f70", "0000", 1);
+        assert_ne!(forged, text);
+        std::fs::write(&record, forged).unwrap();
+        assert_eq!(remembered(&cache, &settled), None);
+        std::fs::write(&record, text).unwrap();
+        assert_eq!(remembered(&cache, &settled), digest);
+        std::fs::remove_file(dir.path().join("key")).unwrap();
+        assert_eq!(remembered(&cache_in(dir.path()), &settled), None);
     }
 }

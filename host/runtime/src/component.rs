@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use wasmtime::Engine;
 use wasmtime::component::InstancePre;
-use wasmtime::wasmparser::{Parser, Payload};
+use wasmtime::wasmparser::{Chunk, Parser, Payload};
 
 use crate::PluginError;
 use crate::exports::ExportIndices;
@@ -25,7 +25,7 @@ pub const SDK_VERSION_SECTION: &str = "gs-plugin-sdk-version";
 pub const METADATA_SECTION: &str = "gs-plugin-metadata";
 
 /// What the host read from a component's bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ComponentInfo {
     /// Where it came from: a path or a built-in name.
     pub source: String,
@@ -130,6 +130,56 @@ fn supported_range() -> String {
     }
 }
 
+/// The payloads of `bytes` and of the modules and components nested in it, as
+/// `Parser::parse_all` gives them, but with every code section skipped whole: its function
+/// bodies are never read (a Python component has tens of thousands).
+fn sections(mut data: &[u8]) -> impl Iterator<Item = Result<Payload<'_>, String>> {
+    let mut stack: Vec<Parser> = Vec::new();
+    let mut current = Parser::new(0);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let payload = match current.parse(data, true) {
+            Ok(Chunk::Parsed { consumed, payload }) => {
+                data = &data[consumed..];
+                payload
+            }
+            Ok(Chunk::NeedMoreData(_)) => unreachable!("the whole component is given at once"),
+            Err(e) => {
+                done = true;
+                return Some(Err(e.to_string()));
+            }
+        };
+        match &payload {
+            Payload::ModuleSection { parser, .. } | Payload::ComponentSection { parser, .. } => {
+                stack.push(current.clone());
+                current = parser.clone();
+            }
+            Payload::CodeSectionStart { size, range, .. } => {
+                current.skip_section();
+                match data.get(*size as usize..) {
+                    Some(rest) => data = rest,
+                    None => {
+                        done = true;
+                        return Some(Err(format!(
+                            "the code section at byte {} runs past the end of the file",
+                            range.start
+                        )));
+                    }
+                }
+            }
+            Payload::End(_) => match stack.pop() {
+                Some(outer) => current = outer,
+                None => done = true,
+            },
+            _ => {}
+        }
+        Some(Ok(payload))
+    })
+}
+
 /// Check the bytes of a component: magic, layer, exported model interface and version.
 pub(crate) fn inspect(
     source: &str,
@@ -161,7 +211,7 @@ pub(crate) fn inspect(
     let mut sdk_version = None;
     let (mut has_name_section, mut debug_sections) = (false, 0);
     let mut metadata = BTreeMap::new();
-    for payload in Parser::new(0).parse_all(bytes) {
+    for payload in sections(bytes) {
         let payload =
             payload.map_err(|e| not_component(&format!("it is malformed: {e}"), BUILD_HINT))?;
         match payload {

@@ -1,5 +1,6 @@
 //! The wasmtime engine shared by every plugin of a process, and its epoch ticker.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,8 +14,9 @@ use wasmtime::{Config, Engine};
 use crate::PluginError;
 use crate::bindings::Model;
 use crate::cache::{CacheLocation, ComponentCache};
-use crate::component::{Plugin, inspect};
+use crate::component::{ComponentInfo, Plugin, inspect};
 use crate::exports::ExportIndices;
+use crate::file_memo::FileIdentity;
 use crate::state::HostState;
 
 /// How often the engine's epoch advances; at every tick a running export's deadline is
@@ -83,12 +85,44 @@ impl PluginEngine {
     }
 
     /// Load a component from a file.
+    ///
+    /// With a cache, what is read from the file (its SHA-256, `gs:plugin` version and
+    /// sections) is recorded by the file's identity (see `file_memo.rs`): loading the
+    /// unchanged file again with its compiled entry cached reads neither.
     pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+        let source = path.display().to_string();
+        if let Some(plugin) = self.load_remembered(path, &source) {
+            return plugin;
+        }
+        let read_error = |source| PluginError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
-        self.load_bytes(&path.display().to_string(), &bytes)
+        };
+        let mut file = std::fs::File::open(path).map_err(read_error)?;
+        let metadata = file.metadata().map_err(read_error)?;
+        let mut bytes = Vec::with_capacity(metadata.len() as usize);
+        file.read_to_end(&mut bytes).map_err(read_error)?;
+        let plugin = self.load_bytes(&source, &bytes)?;
+        // Only a file that did not change while it was read is recorded.
+        let unchanged = FileIdentity::of(&metadata).filter(|before| {
+            file.metadata()
+                .is_ok_and(|after| FileIdentity::of(&after).as_ref() == Some(before))
+        });
+        if let (Some(cache), Some(identity)) = (&self.cache, unchanged) {
+            cache.remember_component(&identity, plugin.info());
+        }
+        Ok(plugin)
+    }
+
+    /// The plugin at `path` from the records alone: what was read from the unchanged file
+    /// before, and its compiled entry. `None` when either is missing.
+    fn load_remembered(&self, path: &Path, source: &str) -> Option<Result<Plugin, PluginError>> {
+        let cache = self.cache.as_ref()?;
+        let identity = FileIdentity::of(&std::fs::metadata(path).ok()?)?;
+        let mut info = cache.remembered_component(&identity)?;
+        let component = cache.load_cached(&self.engine, &info.digest)?;
+        info.source = source.to_string();
+        Some(self.link(info, component))
     }
 
     /// Load a component from memory; `source` names it in messages (a path or a built-in name).
@@ -105,21 +139,33 @@ impl PluginEngine {
         };
         let mut info = parsed?;
         info.digest.clone_from(&digest);
-        let fail = |e: wasmtime::Error| PluginError::Load {
-            plugin: source.to_string(),
-            message: format!("{e:#}"),
-        };
         let component = match &self.cache {
             Some(cache) => cache.load_or_compile(&self.engine, &digest, bytes),
             None => wasmtime::component::Component::new(&self.engine, bytes),
         }
-        .map_err(fail)?;
+        .map_err(|e| load_failed(source, e))?;
+        self.link(info, component)
+    }
+
+    /// The plugin of a compiled `component`, linked against the host's imports.
+    fn link(
+        &self,
+        info: ComponentInfo,
+        component: wasmtime::component::Component,
+    ) -> Result<Plugin, PluginError> {
         let pre = self.linker.instantiate_pre(&component).map_err(|e| PluginError::Load {
-            plugin: source.to_string(),
+            plugin: info.source.clone(),
             message: format!("{e:#}\nhint: the plugin imports something gs does not provide (only gs:plugin and WASI 0.2)"),
         })?;
-        let exports = ExportIndices::new(&pre).map_err(fail)?;
+        let exports = ExportIndices::new(&pre).map_err(|e| load_failed(&info.source, e))?;
         Ok(Plugin::new(info, pre, exports, self.engine.clone()))
+    }
+}
+
+fn load_failed(source: &str, e: wasmtime::Error) -> PluginError {
+    PluginError::Load {
+        plugin: source.to_string(),
+        message: format!("{e:#}"),
     }
 }
 

@@ -40,6 +40,7 @@ mod component;
 mod engine;
 mod error;
 mod exports;
+mod file_memo;
 mod guest_output;
 mod host_log;
 mod host_tensors;
@@ -56,6 +57,7 @@ pub use component::{
 };
 pub use engine::PluginEngine;
 pub use error::{PluginError, PluginFailure};
+pub use file_memo::SETTLED as RECORDS_AFTER;
 pub use gs_batch::{
     BatchData, BlockData, DecodeTargets, EdgeTypeName, GraphSchema, LayerData, LpPairsData, Mode,
     ModelConfig, NodeTypeSchema, TargetEdgesData, Task,
