@@ -21,6 +21,29 @@ use crate::embedded_sdk::{PYTHON_SDK_FILES, WIT_FILES};
 /// targets WASI 0.2, which this host links.
 pub(crate) const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
+/// The SHA-256 of every wheel PyPI publishes for [`COMPONENTIZE_PY_VERSION`] (Linux x86_64 and
+/// aarch64, macOS x86_64 and arm64, Windows x86_64): pip installs one of these files or
+/// nothing (its hash-checking mode), never a rebuilt or replaced release.
+const COMPONENTIZE_PY_WHEEL_SHA256: &[&str] = &[
+    "8623cd8cab8453cb0cd8bf03f3c7103420d06f2f3d360186a280a70a1ca5e89f",
+    "7b6a87c520358166843af0daa86d2312d7af4cbcbbf1e598951085cf7f2991ca",
+    "65fbc4a94df1de8acf7da50a1f5ed1711230188844e53e6332d99029be4e0afa",
+    "a556991534cc496207a9d2ca733c4b0f17ed38ef56a8d6b5f1847fdf1225dd1b",
+    "c7fd552fb0849858b0c1e8981543ed5dff4b0cc1597a8ea0bc26a495786dc0c6",
+];
+
+/// The pip requirements line for componentize-py: the version and every wheel's hash.
+fn componentize_py_requirement() -> String {
+    let hashes: Vec<String> = COMPONENTIZE_PY_WHEEL_SHA256
+        .iter()
+        .map(|h| format!("--hash=sha256:{h}"))
+        .collect();
+    format!(
+        "componentize-py=={COMPONENTIZE_PY_VERSION} {}\n",
+        hashes.join(" ")
+    )
+}
+
 /// Whether `dir` is a Python plugin project.
 pub(crate) fn is_project(dir: &Path) -> bool {
     dir.join("app.py").is_file() && dir.join("pyproject.toml").is_file()
@@ -239,6 +262,12 @@ fn componentize_py() -> anyhow::Result<ComponentizePy> {
         .tempdir_in(&tools)?;
     let requirement = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
     eprintln!("installing {requirement} into `{}` (once)", dir.display());
+    // A requirements file with hashes puts pip in hash-checking mode: the wheel it downloads
+    // must be one of the published ones.
+    let requirements = staging.path().join(".requirements.txt");
+    std::fs::write(&requirements, componentize_py_requirement())
+        .with_context(|| format!("cannot write `{}`", requirements.display()))?;
+    let target = staging.path().join("install");
     let status = Command::new(python())
         .args([
             "-m",
@@ -246,12 +275,15 @@ fn componentize_py() -> anyhow::Result<ComponentizePy> {
             "install",
             "--no-deps",
             "--no-compile",
+            "--only-binary=:all:",
+            "--require-hashes",
             "--disable-pip-version-check",
             "--quiet",
             "--target",
         ])
-        .arg(staging.path())
-        .arg(&requirement)
+        .arg(&target)
+        .arg("--requirement")
+        .arg(&requirements)
         .env("PIP_ROOT_USER_ACTION", "ignore")
         .status()
         .with_context(|| {
@@ -263,15 +295,14 @@ fn componentize_py() -> anyhow::Result<ComponentizePy> {
         })?;
     if !status.success() {
         bail!(
-            "`pip install {requirement}` failed ({status}); its messages are above\n\
+            "`pip install {requirement}` failed ({status}); its messages are above (a hash \
+             mismatch means the wheel is not one PyPI published for {requirement})\n\
              hint: gs needs PyPI once to install componentize-py; or install it yourself with \
              `pip install --target {} {requirement}`",
             dir.display()
         );
     }
-    let staged = staging.keep();
-    if let Err(e) = std::fs::rename(&staged, &dir) {
-        let _ = std::fs::remove_dir_all(&staged);
+    if let Err(e) = std::fs::rename(&target, &dir) {
         if !dir.join("componentize_py/__init__.py").is_file() {
             return Err(e)
                 .with_context(|| format!("cannot move componentize-py to `{}`", dir.display()));
@@ -283,6 +314,23 @@ fn componentize_py() -> anyhow::Result<ComponentizePy> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn componentize_py_is_pinned_by_version_and_wheel_hashes() {
+        let line = componentize_py_requirement();
+        assert!(line.starts_with(&format!("componentize-py=={COMPONENTIZE_PY_VERSION} ")));
+        let hashes: Vec<&str> = line
+            .split_whitespace()
+            .filter_map(|word| word.strip_prefix("--hash=sha256:"))
+            .collect();
+        assert_eq!(hashes.len(), 5, "{line}");
+        assert!(
+            hashes
+                .iter()
+                .all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{line}"
+        );
+    }
 
     #[test]
     fn pyproject_fields_come_from_the_project_table() {
