@@ -112,7 +112,7 @@ impl Pulled {
 /// checked only when the cache lacks it. A failure leaves the cache as it was.
 pub fn pull(reference: &Reference, cache: &PluginCache) -> Result<Pulled> {
     let store = open_store(reference, false)?;
-    pull_from(&*store, reference, cache)
+    Ok(pull_from(&*store, reference, cache)?.0)
 }
 
 /// A plugin's manifest, checked against the reference's digest when pinned and parsed as a
@@ -135,16 +135,24 @@ fn resolve_manifest(store: &dyn Store, reference: &Reference) -> Result<Resolved
     Ok(ResolvedManifest { manifest, subject })
 }
 
-fn pull_from(store: &dyn Store, reference: &Reference, cache: &PluginCache) -> Result<Pulled> {
+/// [`pull`] from an open store; also returns the component's bytes, checked against its
+/// digest (read from the cache, or as downloaded).
+fn pull_from(
+    store: &dyn Store,
+    reference: &Reference,
+    cache: &PluginCache,
+) -> Result<(Pulled, Vec<u8>)> {
     let text = reference.to_string();
     let ResolvedManifest { manifest, subject } = resolve_manifest(store, reference)?;
     let layer = &manifest.layers[0];
-    let from_cache = cache.component(&layer.digest).is_some();
-    let path = if from_cache {
-        cache.component_path(&layer.digest)
-    } else {
-        let component = store.get_blob(layer, "the component layer")?;
-        cache.put_component(&layer.digest, &component)?
+    let cached = cache.component(&layer.digest);
+    let from_cache = cached.is_some();
+    let (path, component) = match cached {
+        Some(component) => (cache.component_path(&layer.digest), component),
+        None => {
+            let component = store.get_blob(layer, "the component layer")?;
+            (cache.put_component(&layer.digest, &component)?, component)
+        }
     };
     let title = |key: &str| manifest.annotations.get(key).cloned().unwrap_or_default();
     let pulled = Pulled {
@@ -165,7 +173,7 @@ fn pull_from(store: &dyn Store, reference: &Reference, cache: &PluginCache) -> R
         name: pulled.name.clone(),
         version: pulled.version.clone(),
     })?;
-    Ok(pulled)
+    Ok((pulled, component))
 }
 
 /// What `sign` signed.
@@ -198,7 +206,7 @@ pub fn verify(
     cache: &PluginCache,
 ) -> Result<(Pulled, Verified)> {
     let store = open_store(reference, false)?;
-    let pulled = pull_from(&*store, reference, cache)?;
+    let (pulled, _) = pull_from(&*store, reference, cache)?;
     let verified = verify_pulled(&*store, &pulled, keys)?;
     Ok((pulled, verified))
 }
@@ -249,7 +257,7 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
         ));
     }
     let store = open_store(reference, false)?;
-    let pulled = match pull_from(&*store, reference, options.cache) {
+    let (pulled, bytes) = match pull_from(&*store, reference, options.cache) {
         Ok(pulled) => pulled,
         Err(error @ RegistryError::Transport { .. }) => {
             return match (&lock, &locked) {
@@ -300,16 +308,8 @@ pub fn resolve_for_run(reference: &Reference, options: &RunOptions<'_>) -> Resul
             lock.path().display()
         ));
     }
-    // Read back through the cache's own check: what runs is what was verified.
-    let bytes =
-        options
-            .cache
-            .component(&pulled.component)
-            .ok_or_else(|| RegistryError::Mismatch {
-                what: format!("the cached component of {text}"),
-                expected: pulled.component.clone(),
-                found: "a file modified in the cache".into(),
-            })?;
+    // `bytes` were checked against the component's digest when read or downloaded: what runs
+    // is what the policy and the lock saw.
     Ok(ForRun {
         pulled,
         bytes,
@@ -407,7 +407,7 @@ pub fn check_recorded(
     cache: &PluginCache,
 ) -> Result<Vec<String>> {
     let store = open_store(pinned, false)?;
-    let pulled = pull_from(&*store, pinned, cache)?;
+    let (pulled, _) = pull_from(&*store, pinned, cache)?;
     if pulled.component != *component {
         return Err(RegistryError::Mismatch {
             what: format!("the component {pinned} names"),
