@@ -25,6 +25,16 @@ fn gs(dir: &Path, args: &[&str]) -> GsRun {
     )
 }
 
+/// `gs plugin push` of the test component `plugin` to `reference`, which must succeed.
+fn push_plugin(dir: &Path, plugin: &str, reference: &str) -> GsRun {
+    let component = plugin_path(plugin);
+    gs(
+        dir,
+        &["plugin", "push", component.to_str().unwrap(), reference],
+    )
+    .ok()
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
@@ -104,16 +114,7 @@ fn push_pull_by_tag_and_digest_and_launch_from_the_registry() {
     let sage = std::fs::read(plugin_path("sage")).unwrap();
     let reference = format!("oci://{}/team/sage:1.0", registry.address());
 
-    let push = gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("sage").to_str().unwrap(),
-            &reference,
-        ],
-    )
-    .ok();
+    let push = push_plugin(dir, "sage", &reference);
     let manifest = printed(&push, "manifest:");
     assert_eq!(printed(&push, "component:"), sha256(&sage));
 
@@ -164,16 +165,7 @@ fn push_pull_by_tag_and_digest_and_launch_from_the_registry() {
     // Inference with --plugin oci://…:tag is checked against the checkpoint's digest.
     gs_tests::runs::infer_from_best_checkpoint(dir, "model", &["--plugin", &reference]);
     let other = format!("oci://{}/team/gat:1", registry.address());
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("gat").to_str().unwrap(),
-            &other,
-        ],
-    )
-    .ok();
+    push_plugin(dir, "gat", &other);
     let yaml = gs_tests::demo_yaml();
     gs(
         dir,
@@ -239,21 +231,13 @@ fn a_tampered_blob_a_down_registry_and_a_silent_one_are_refused_and_the_cache_ke
     let dir = tmp.path();
     let v1 = format!("oci://{}/team/model:1", registry.address());
     let v2 = format!("oci://{}/team/model:2", registry.address());
-    gs(
-        dir,
-        &["plugin", "push", plugin_path("sage").to_str().unwrap(), &v1],
-    )
-    .ok();
+    push_plugin(dir, "sage", &v1);
     gs(dir, &["plugin", "pull", &v1]).ok();
     let before = cached_components(dir);
     assert_eq!(before.len(), 1);
 
     let gat = std::fs::read(plugin_path("gat")).unwrap();
-    gs(
-        dir,
-        &["plugin", "push", plugin_path("gat").to_str().unwrap(), &v2],
-    )
-    .ok();
+    push_plugin(dir, "gat", &v2);
     // Flip one byte of the stored component: the registry serves it, gs refuses it.
     let blob = registry.blob_path(&sha256(&gat)[7..]);
     let mut bytes = std::fs::read(&blob).unwrap();
@@ -297,16 +281,7 @@ fn signatures_on_the_registry_use_the_referrers_tag_scheme_and_fail_closed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let reference = format!("oci://{}/team/sage:1", registry.address());
-    let push = gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("sage").to_str().unwrap(),
-            &reference,
-        ],
-    )
-    .ok();
+    let push = push_plugin(dir, "sage", &reference);
     let manifest = printed(&push, "manifest:");
     gs(dir, &["plugin", "keygen", "--output", "team"]).ok();
     gs(dir, &["plugin", "keygen", "--output", "other"]).ok();
@@ -364,16 +339,7 @@ fn the_lock_pins_tags_and_locked_refuses_what_it_does_not_pin() {
     let dir = graph.path();
     let reference = format!("oci://{}/team/model:stable", registry.address());
     let sage = std::fs::read(plugin_path("sage")).unwrap();
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("sage").to_str().unwrap(),
-            &reference,
-        ],
-    )
-    .ok();
+    push_plugin(dir, "sage", &reference);
 
     let first = launch(dir, &reference, &[]).ok();
     assert!(first.stderr.contains("pinned"), "{}", first.stderr);
@@ -385,16 +351,7 @@ fn the_lock_pins_tags_and_locked_refuses_what_it_does_not_pin() {
     launch(dir, &reference, &["--locked", "true"]).ok();
 
     // The tag moves to another component: the lock refuses it and shows both digests.
-    let push = gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("gat").to_str().unwrap(),
-            &reference,
-        ],
-    )
-    .ok();
+    let push = push_plugin(dir, "gat", &reference);
     let moved = printed(&push, "manifest:");
     let run = launch(dir, &reference, &[]);
     run.fails_with(1, &["gs.lock", &reference, &sha256(&sage), &moved]);
@@ -422,16 +379,7 @@ fn an_offline_layout_pushes_pulls_signs_verifies_and_refuses_tampering() {
     let graph = small_demo_graph();
     let dir = graph.path();
     let sage = std::fs::read(plugin_path("sage")).unwrap();
-    let push = gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("sage").to_str().unwrap(),
-            "oci-layout:store:1",
-        ],
-    )
-    .ok();
+    let push = push_plugin(dir, "sage", "oci-layout:store:1");
     let manifest = printed(&push, "manifest:");
     for file in ["store/oci-layout", "store/index.json"] {
         assert!(dir.join(file).is_file(), "{file}");
@@ -545,37 +493,9 @@ fn an_offline_layout_pushes_pulls_signs_verifies_and_refuses_tampering() {
 fn a_trust_policy_refuses_unsigned_and_foreign_signed_plugins() {
     let graph = small_demo_graph();
     let dir = graph.path();
-    let sage = plugin_path("sage");
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            sage.to_str().unwrap(),
-            "oci-layout:store:signed",
-        ],
-    )
-    .ok();
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("gat").to_str().unwrap(),
-            "oci-layout:store:unsigned",
-        ],
-    )
-    .ok();
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("rgcn").to_str().unwrap(),
-            "oci-layout:store:foreign",
-        ],
-    )
-    .ok();
+    push_plugin(dir, "sage", "oci-layout:store:signed");
+    push_plugin(dir, "gat", "oci-layout:store:unsigned");
+    push_plugin(dir, "rgcn", "oci-layout:store:foreign");
     gs(dir, &["plugin", "keygen", "--output", "team"]).ok();
     gs(dir, &["plugin", "keygen", "--output", "stranger"]).ok();
     gs(
@@ -672,16 +592,7 @@ fn the_lock_pins_layout_tags_as_it_pins_registry_tags() {
     let dir = graph.path();
     let sage = std::fs::read(plugin_path("sage")).unwrap();
     let reference = "oci-layout:store:stable";
-    gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("sage").to_str().unwrap(),
-            reference,
-        ],
-    )
-    .ok();
+    push_plugin(dir, "sage", reference);
     launch(dir, reference, &[]).ok();
     let lock = std::fs::read_to_string(dir.join("gs.lock")).unwrap();
     assert!(
@@ -689,16 +600,7 @@ fn the_lock_pins_layout_tags_as_it_pins_registry_tags() {
         "{lock}"
     );
 
-    let push = gs(
-        dir,
-        &[
-            "plugin",
-            "push",
-            plugin_path("gat").to_str().unwrap(),
-            reference,
-        ],
-    )
-    .ok();
+    let push = push_plugin(dir, "gat", reference);
     let moved = printed(&push, "manifest:");
     launch(dir, reference, &[]).fails_with(1, &["gs.lock", reference, &sha256(&sage), &moved]);
     launch(dir, "oci-layout:store:other", &["--locked", "true"])
