@@ -66,7 +66,9 @@ const MAC_LEN: usize = blake3::OUT_LEN;
 const DOMAIN: &[u8] = b"gs compiled-component cache entry v2\0";
 /// Separates records of entries whose MAC was checked (`<entry>.seen`).
 const SEEN_DOMAIN: &[u8] = b"gs checked compiled-component entry v1\0";
-/// Separates records of what was read from component files (`files/<name>`).
+/// Separates records of what was read from component files (`files/<name>`). Records know the
+/// gs-runtime version that wrote them, not the build: bump this when `inspect` reads something
+/// new, so that records of what an older build read are not believed.
 const COMPONENT_DOMAIN: &[u8] = b"gs component file record v1\0";
 /// The folder of the cache that holds records of component files.
 const COMPONENTS_DIR: &str = "files";
