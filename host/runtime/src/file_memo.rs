@@ -88,9 +88,8 @@ impl FileIdentity {
         out
     }
 
-    /// The identity as bytes, for a MAC.
-    pub(crate) fn to_bytes(&self) -> [u8; 48] {
-        let mut out = [0u8; 48];
+    /// The identity as bytes, for a MAC: every field, 8 bytes each.
+    pub(crate) fn to_bytes(&self) -> [u8; 56] {
         let fields = [
             self.device_and_inode.0 as i64,
             self.device_and_inode.1 as i64,
@@ -98,12 +97,12 @@ impl FileIdentity {
             self.modified.0,
             self.modified.1,
             self.changed.0,
+            self.changed.1,
         ];
+        let mut out = [0u8; 56];
         for (chunk, field) in out.chunks_exact_mut(8).zip(fields) {
             chunk.copy_from_slice(&field.to_le_bytes());
         }
-        // The change time's nanoseconds fit in 32 bits; the last 8 bytes hold them.
-        out[40..].copy_from_slice(&self.changed.1.to_le_bytes());
         out
     }
 }
@@ -132,6 +131,44 @@ mod tests {
         assert_eq!(before.modified, after.modified, "mtime restored");
         assert_ne!(before, after, "ctime moved");
         assert_ne!(before.to_bytes(), after.to_bytes());
+    }
+
+    #[test]
+    fn every_field_of_the_identity_is_in_its_bytes() {
+        let identity = FileIdentity::for_test(42, 1000, 60);
+        let variants = [
+            FileIdentity {
+                device_and_inode: (2, 42),
+                ..identity.clone()
+            },
+            FileIdentity {
+                device_and_inode: (1, 43),
+                ..identity.clone()
+            },
+            FileIdentity {
+                len: 1001,
+                ..identity.clone()
+            },
+            FileIdentity {
+                modified: (identity.modified.0 + 1, identity.modified.1),
+                ..identity.clone()
+            },
+            FileIdentity {
+                modified: (identity.modified.0, identity.modified.1 + 1),
+                ..identity.clone()
+            },
+            FileIdentity {
+                changed: (identity.changed.0 + 1, identity.changed.1),
+                ..identity.clone()
+            },
+            FileIdentity {
+                changed: (identity.changed.0, identity.changed.1 + 1),
+                ..identity.clone()
+            },
+        ];
+        for other in variants {
+            assert_ne!(other.to_bytes(), identity.to_bytes(), "{other:?}");
+        }
     }
 
     #[test]
