@@ -227,11 +227,11 @@ impl ComponentCache {
         digest: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<Component> {
-        if let Some(component) = self.load_cached(engine, digest) {
-            return Ok(component);
-        }
         let engine_hash = engine_hash(engine);
         let path = self.entry(digest, &engine_hash);
+        if let Some(component) = self.load_authentic(engine, &path, digest, &engine_hash) {
+            return Ok(component);
+        }
         let compiled = engine.precompile_component(bytes)?;
         let mac = self.mac(digest, &engine_hash, &compiled);
         if let Err(e) = self.store(&path, mac.as_bytes(), &compiled) {
