@@ -650,9 +650,9 @@ pub fn demo_yaml() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/nc.yaml")
 }
 
-/// `gs node-classification` in `dir` on `data/demo.json` with `yaml`, plus `extra` (later
-/// flags win).
-pub fn run_nc_on_demo(dir: &std::path::Path, yaml: &std::path::Path, extra: &[&str]) -> GsRun {
+/// The arguments of `gs node-classification` on `data/demo.json` with `yaml`, plus `extra`
+/// (later flags win).
+pub fn nc_on_demo_args<'a>(yaml: &'a std::path::Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "node-classification",
         "--num-trainers",
@@ -663,7 +663,13 @@ pub fn run_nc_on_demo(dir: &std::path::Path, yaml: &std::path::Path, extra: &[&s
         yaml.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    run_gs(dir, &args)
+    args
+}
+
+/// `gs node-classification` in `dir` on `data/demo.json` with `yaml`, plus `extra` (later
+/// flags win).
+pub fn run_nc_on_demo(dir: &std::path::Path, yaml: &std::path::Path, extra: &[&str]) -> GsRun {
+    run_gs(dir, &nc_on_demo_args(yaml, extra))
 }
 
 /// [`run_nc_on_demo`] with the demo's YAML, `model_encoder_type: <encoder>` and hidden size

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use gs_tests::{demo_yaml, plugin_path, run_gs, small_demo_graph};
+use gs_tests::{demo_yaml, plugin_path, run_gs, run_nc_on_demo, small_demo_graph};
 
 fn fixture() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins/sage-0.1.0.wasm")
@@ -27,16 +27,10 @@ fn a_component_built_for_0_1_0_is_inspected_and_trains_node_classification() {
     );
 
     let yaml = demo_yaml();
-    run_gs(
+    run_nc_on_demo(
         dir,
+        &yaml,
         &[
-            "node-classification",
-            "--num-trainers",
-            "1",
-            "--part-config",
-            "data/demo.json",
-            "--cf",
-            yaml.to_str().unwrap(),
             "--plugin",
             plugin,
             "--num-epochs",

@@ -56,21 +56,8 @@ fn printed(run: &GsRun, label: &str) -> String {
 /// Trains the plugin `reference` names for 2 epochs on the small demo graph in `dir`.
 fn launch(dir: &Path, reference: &str, extra: &[&str]) -> GsRun {
     let yaml = gs_tests::demo_yaml();
-    let mut args = vec![
-        "node-classification",
-        "--num-trainers",
-        "1",
-        "--part-config",
-        "data/demo.json",
-        "--cf",
-        yaml.to_str().unwrap(),
-        "--plugin",
-        reference,
-        "--num-epochs",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    gs(dir, &args)
+    let run = [&["--plugin", reference, "--num-epochs", "2"], extra].concat();
+    gs(dir, &gs_tests::nc_on_demo_args(&yaml, &run))
 }
 
 fn cached_components(dir: &Path) -> Vec<PathBuf> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use gs_tests::{demo_yaml, plugin_path, run_gs, small_demo_graph_with};
+use gs_tests::{demo_yaml, plugin_path, run_gs, run_nc_on_demo, small_demo_graph_with};
 use wit_parser::{
     FunctionKind, Handle, Resolve, Type, TypeDefKind, TypeId, TypeOwner, WorldItem, WorldKey,
 };
@@ -430,16 +430,10 @@ fn components_built_against_each_frozen_version_load_and_train() {
         );
 
         let model = format!("model-{version}");
-        let run = run_gs(
+        let run = run_nc_on_demo(
             dir,
+            &yaml,
             &[
-                "node-classification",
-                "--num-trainers",
-                "1",
-                "--part-config",
-                "data/demo.json",
-                "--cf",
-                yaml.to_str().unwrap(),
                 "--plugin",
                 plugin,
                 "--num-epochs",
